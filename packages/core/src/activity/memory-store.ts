@@ -1,0 +1,185 @@
+import { ActivityNotFoundError } from '../errors/activity-not-found-error.js'
+import { InvalidOptionsError } from '../errors/invalid-options-error.js'
+import { RunnerError } from '../errors/runner-error.js'
+import { EventHub } from '../util/event-hub.js'
+import {
+  applyEntry,
+  cloneJson,
+  compareSortKeys,
+  decodeCursor,
+  encodeCursor,
+  matchesMetadata,
+  nowIso,
+  sortKeyOf,
+  statusList,
+  validateAppendInput,
+  validateCreateInput,
+  validateListOptions,
+  validateMetadataFilter,
+  validateWatchFilter,
+} from './store-helpers.js'
+import { assertTransition, isActiveStatus } from './transitions.js'
+import type {
+  Activity,
+  ActivityEvent,
+  ActivityStore,
+  ActivitySummary,
+  AppendActivityInput,
+  CreateActivityInput,
+  ListActivitiesOptions,
+  ListActivitiesResult,
+  ScopeOptions,
+  Trajectory,
+  WatchFilter,
+} from './types.js'
+
+interface Row {
+  seq: number
+  activity: Activity
+  trajectory?: Trajectory
+}
+
+/**
+ * Activities in this process's memory: the default store. Fast, and gone when the process exits;
+ * use `SqliteActivityStore` or `PostgresActivityStore` to keep them.
+ */
+export class MemoryActivityStore implements ActivityStore {
+  readonly #rows = new Map<string, Row>()
+  readonly #hub = new EventHub<ActivityEvent>()
+  #seq = 0
+  #closed = false
+
+  async create(input: CreateActivityInput): Promise<Activity> {
+    this.#assertOpen()
+    const valid = validateCreateInput(input)
+    if (this.#rows.has(valid.agentId)) {
+      throw new InvalidOptionsError(
+        [
+          {
+            field: 'agentId',
+            message: `an activity with agentId "${valid.agentId}" already exists; use a new id`,
+          },
+        ],
+        { subject: 'activity' },
+      )
+    }
+    const at = nowIso()
+    const entry = { status: 'queued' as const, message: valid.message, percentage: 0, at }
+    const activity: Activity = {
+      agentId: valid.agentId,
+      agentType: valid.agentType,
+      status: 'queued',
+      message: valid.message,
+      percentage: 0,
+      metadata: cloneJson(valid.metadata ?? {}),
+      createdAt: at,
+      updatedAt: at,
+      log: [entry],
+    }
+    this.#rows.set(valid.agentId, { seq: ++this.#seq, activity })
+    this.#publish(activity, entry)
+    return cloneJson(activity)
+  }
+
+  async append(agentId: string, input: AppendActivityInput): Promise<Activity> {
+    this.#assertOpen()
+    const valid = validateAppendInput(input)
+    const row = this.#rows.get(agentId)
+    if (!row) throw new ActivityNotFoundError(agentId)
+    assertTransition(agentId, row.activity.status, valid.status)
+    const entry = {
+      status: valid.status,
+      message: valid.message,
+      percentage: valid.percentage ?? null,
+      at: nowIso(),
+    }
+    Object.assign(row.activity, applyEntry(row.activity, entry))
+    row.activity.log.push(entry)
+    this.#publish(row.activity, entry)
+    return cloneJson(row.activity)
+  }
+
+  async get(agentId: string, options: ScopeOptions = {}): Promise<Activity | undefined> {
+    const filter = validateMetadataFilter(options.metadata)
+    const row = this.#rows.get(agentId)
+    if (!row || !matchesMetadata(row.activity.metadata, filter)) return undefined
+    return cloneJson(row.activity)
+  }
+
+  async list(options: ListActivitiesOptions = {}): Promise<ListActivitiesResult> {
+    const valid = validateListOptions(options)
+    const statuses = statusList(valid.status)
+    const limit = valid.limit ?? 50
+    const after = valid.cursor === undefined ? undefined : decodeCursor(valid.cursor)
+    const matching = [...this.#rows.values()]
+      .filter(
+        (row) =>
+          (!statuses || statuses.includes(row.activity.status)) &&
+          matchesMetadata(row.activity.metadata, valid.metadata),
+      )
+      .map((row) => ({ row, key: sortKeyOf(row.activity.status, row.seq) }))
+      .sort((a, b) => compareSortKeys(a.key, b.key))
+    const remaining = after ? matching.filter((item) => compareSortKeys(item.key, after) > 0) : matching
+    const page = remaining.slice(0, limit)
+    const last = page.at(-1)
+    const result: ListActivitiesResult = {
+      items: page.map((item) => summaryOf(item.row.activity)),
+      total: matching.length,
+    }
+    if (last && remaining.length > limit) result.nextCursor = encodeCursor(last.key)
+    return result
+  }
+
+  async countActive(options: ScopeOptions = {}): Promise<number> {
+    const filter = validateMetadataFilter(options.metadata)
+    let count = 0
+    for (const row of this.#rows.values()) {
+      if (isActiveStatus(row.activity.status) && matchesMetadata(row.activity.metadata, filter)) count++
+    }
+    return count
+  }
+
+  async saveTrajectory(agentId: string, trajectory: Trajectory): Promise<void> {
+    this.#assertOpen()
+    const row = this.#rows.get(agentId)
+    if (!row) throw new ActivityNotFoundError(agentId)
+    row.trajectory = cloneJson(trajectory)
+  }
+
+  async getTrajectory(agentId: string, options: ScopeOptions = {}): Promise<Trajectory | undefined> {
+    const filter = validateMetadataFilter(options.metadata)
+    const row = this.#rows.get(agentId)
+    if (!row || !matchesMetadata(row.activity.metadata, filter)) return undefined
+    return cloneJson(row.trajectory)
+  }
+
+  watch(filter: WatchFilter, signal: AbortSignal): AsyncIterable<ActivityEvent> {
+    const valid = validateWatchFilter(filter)
+    return this.#hub.subscribe(
+      signal,
+      (event) =>
+        (valid.agentId === undefined || event.agentId === valid.agentId) &&
+        matchesMetadata(event.activity.metadata, valid.metadata),
+    )
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    this.#hub.close()
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new RunnerError('This MemoryActivityStore is closed; create a new store.')
+  }
+
+  #publish(activity: Activity, entry: Activity['log'][number]): void {
+    if (this.#hub.size === 0) return
+    this.#hub.publish({ agentId: activity.agentId, activity: summaryOf(activity), entry: { ...entry } })
+  }
+}
+
+/** The activity without its log, deep-copied. */
+export function summaryOf(activity: Activity): ActivitySummary {
+  const { log: _log, ...summary } = activity
+  return cloneJson(summary)
+}

@@ -1,0 +1,194 @@
+import { z } from 'zod'
+import { InvalidOptionsError } from '../errors/invalid-options-error.js'
+import { parseOrThrow } from '../util/zod-issues.js'
+import { isActiveStatus, isTerminalStatus } from './transitions.js'
+import type {
+  ActivityLogEntry,
+  ActivityStatus,
+  ActivitySummary,
+  AppendActivityInput,
+  CreateActivityInput,
+  ListActivitiesOptions,
+  MetadataFilter,
+  WatchFilter,
+} from './types.js'
+
+/** Helpers shared by every `ActivityStore` implementation, so that all of them validate alike. */
+
+const statusSchema = z.enum(['queued', 'running', 'complete', 'error', 'canceled'])
+
+/** Integer 0..100, the only percentages an activity accepts. */
+export const percentageSchema = z
+  .number({ error: 'must be a number' })
+  .int('must be an integer from 0 to 100')
+  .min(0, 'must be an integer from 0 to 100')
+  .max(100, 'must be an integer from 0 to 100')
+
+const metadataValueSchema = z.union([z.string(), z.number(), z.boolean(), z.null()], {
+  error: 'filter values must be a string, number, boolean or null',
+})
+
+const metadataFilterSchema = z.record(z.string(), metadataValueSchema)
+
+const jsonObjectSchema = z.record(z.string(), z.unknown()).refine(
+  (value) => {
+    try {
+      JSON.stringify(value)
+      return true
+    } catch {
+      return false
+    }
+  },
+  { error: 'must be JSON-serialisable' },
+)
+
+const createSchema = z.object({
+  agentId: z.string().min(1, 'must be a non-empty string').max(200, 'must be at most 200 characters'),
+  agentType: z.string().min(1, 'must be a non-empty string').max(200, 'must be at most 200 characters'),
+  message: z.string({ error: 'must be a string' }),
+  metadata: jsonObjectSchema.optional(),
+})
+
+const appendSchema = z.object({
+  status: statusSchema,
+  message: z.string({ error: 'must be a string' }),
+  percentage: percentageSchema.nullable().optional(),
+})
+
+const listSchema = z.object({
+  status: z.union([statusSchema, z.array(statusSchema)]).optional(),
+  metadata: metadataFilterSchema.optional(),
+  limit: z
+    .number()
+    .int('must be an integer')
+    .min(1, 'must be at least 1')
+    .max(1000, 'must be at most 1000')
+    .optional(),
+  cursor: z.string().optional(),
+})
+
+const watchSchema = z.object({
+  agentId: z.string().min(1).optional(),
+  metadata: metadataFilterSchema.optional(),
+})
+
+/** Validates `create` input; throws `InvalidOptionsError` naming the field. */
+export function validateCreateInput(input: CreateActivityInput): CreateActivityInput {
+  return parseOrThrow(createSchema, input, 'activity') as CreateActivityInput
+}
+
+/** Validates `append` input; throws `InvalidOptionsError` naming the field. */
+export function validateAppendInput(input: AppendActivityInput): AppendActivityInput {
+  return parseOrThrow(appendSchema, input, 'activity update') as AppendActivityInput
+}
+
+/** Validates `list` options; throws `InvalidOptionsError` naming the field. */
+export function validateListOptions(options: ListActivitiesOptions = {}): ListActivitiesOptions {
+  return parseOrThrow(listSchema, options, 'list options') as ListActivitiesOptions
+}
+
+/** Validates a metadata filter (primitive values only). */
+export function validateMetadataFilter(filter: MetadataFilter | undefined): MetadataFilter | undefined {
+  if (filter === undefined) return undefined
+  return parseOrThrow(metadataFilterSchema, filter, 'metadata filter', 'metadata') as MetadataFilter
+}
+
+/** Validates a `watch` filter. */
+export function validateWatchFilter(filter: WatchFilter = {}): WatchFilter {
+  return parseOrThrow(watchSchema, filter, 'watch filter') as WatchFilter
+}
+
+/** True when every key of `filter` is in `metadata` with a strictly equal value. */
+export function matchesMetadata(
+  metadata: Record<string, unknown>,
+  filter: MetadataFilter | undefined,
+): boolean {
+  if (!filter) return true
+  for (const [key, value] of Object.entries(filter)) {
+    if (!Object.hasOwn(metadata, key) || metadata[key] !== value) return false
+  }
+  return true
+}
+
+/** Normalises the `status` option of `list` to an array (or undefined for all). */
+export function statusList(status: ListActivitiesOptions['status']): ActivityStatus[] | undefined {
+  if (status === undefined) return undefined
+  return Array.isArray(status) ? status : [status]
+}
+
+/**
+ * The sort key of the list order: active (queued, running) first, then newest first. `seq` is the
+ * store's creation sequence (a counter, a rowid, a bigserial), which orders activities created in
+ * the same millisecond.
+ */
+export interface ListSortKey {
+  active: 0 | 1
+  seq: number
+}
+
+export function sortKeyOf(status: ActivityStatus, seq: number): ListSortKey {
+  return { active: isActiveStatus(status) ? 1 : 0, seq }
+}
+
+/** Orders by the list order: negative when `a` comes first. */
+export function compareSortKeys(a: ListSortKey, b: ListSortKey): number {
+  if (a.active !== b.active) return b.active - a.active
+  return b.seq - a.seq
+}
+
+/** Encodes the last item's sort key as an opaque cursor. */
+export function encodeCursor(key: ListSortKey): string {
+  return Buffer.from(JSON.stringify([key.active, key.seq]), 'utf8').toString('base64url')
+}
+
+/** Decodes a cursor; throws `InvalidOptionsError` on `cursor` if it was not made by `encodeCursor`. */
+export function decodeCursor(cursor: string): ListSortKey {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
+    if (
+      Array.isArray(value) &&
+      value.length === 2 &&
+      (value[0] === 0 || value[0] === 1) &&
+      Number.isSafeInteger(value[1])
+    ) {
+      return { active: value[0], seq: value[1] as number }
+    }
+  } catch {
+    // fall through
+  }
+  throw new InvalidOptionsError(
+    [{ field: 'cursor', message: 'is not a cursor returned by list(); pass nextCursor unchanged' }],
+    { subject: 'list options' },
+  )
+}
+
+/** Current time as an ISO string. */
+export function nowIso(): string {
+  return new Date().toISOString()
+}
+
+/** Deep copy through JSON: what a store hands out can never be mutated from outside. */
+export function cloneJson<T>(value: T): T {
+  return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T)
+}
+
+/** Fields of a summary that one log entry changes. Every store applies entries through this. */
+export function applyEntry(
+  current: Pick<ActivitySummary, 'percentage' | 'startedAt' | 'finishedAt'>,
+  entry: ActivityLogEntry,
+): Pick<ActivitySummary, 'status' | 'message' | 'percentage' | 'updatedAt' | 'startedAt' | 'finishedAt'> {
+  const next: Pick<
+    ActivitySummary,
+    'status' | 'message' | 'percentage' | 'updatedAt' | 'startedAt' | 'finishedAt'
+  > = {
+    status: entry.status,
+    message: entry.message,
+    percentage: entry.percentage ?? current.percentage,
+    updatedAt: entry.at,
+  }
+  const startedAt = current.startedAt ?? (entry.status === 'running' ? entry.at : undefined)
+  if (startedAt !== undefined) next.startedAt = startedAt
+  const finishedAt = current.finishedAt ?? (isTerminalStatus(entry.status) ? entry.at : undefined)
+  if (finishedAt !== undefined) next.finishedAt = finishedAt
+  return next
+}

@@ -1,0 +1,173 @@
+import { randomUUID } from 'node:crypto'
+import { z } from 'zod'
+import { ActivityNotFoundError } from '../errors/activity-not-found-error.js'
+import { parseOrThrow } from '../util/zod-issues.js'
+import { MemoryActivityStore } from './memory-store.js'
+import { percentageSchema } from './store-helpers.js'
+import type {
+  Activity,
+  ActivityEvent,
+  ActivityStatus,
+  ActivityStore,
+  ListActivitiesOptions,
+  ListActivitiesResult,
+  ScopeOptions,
+  Trajectory,
+  WatchFilter,
+} from './types.js'
+
+/** The messages written on the activity log at each lifecycle step. Every one is configurable. */
+export interface LifecycleMessages {
+  /** When the activity is created. Default `"Waiting to start"`. */
+  queued: string
+  /** When a run starts. Default `"Started"`. */
+  started: string
+  /** When a run completes. Default `"Complete"`. */
+  complete: string
+  /** When a run fails. Default `` `Failed: ${error.message}` ``. */
+  error: (error: unknown) => string
+  /** When a run is canceled. Default `"Canceled"`. */
+  canceled: string
+  /** When a run times out. Default `` `Timed out after ${timeoutMs} ms` ``. */
+  timedOut: string | ((timeoutMs: number) => string)
+}
+
+/** Options of `createActivityTracker`. */
+export interface ActivityTrackerOptions {
+  /** Where activities are kept. Default: a new `MemoryActivityStore`. */
+  store?: ActivityStore
+  /** Overrides of the lifecycle messages. */
+  messages?: Partial<LifecycleMessages>
+}
+
+/** Options of `ActivityTracker.create`. */
+export interface CreateOptions {
+  /** Use this id instead of a random UUID. */
+  agentId?: string
+  /** Caller-defined data, filterable by key equality (tenant, user...). */
+  metadata?: Record<string, unknown>
+  /** First log message. Default `messages.queued`. */
+  message?: string
+}
+
+/** Options of `ActivityTracker.update`. */
+export interface UpdateOptions {
+  /** Integer 0..100. Omit to keep the current percentage. */
+  percentage?: number
+  /** New status. Default `running`. */
+  status?: ActivityStatus
+}
+
+/** The facade runners and user code call to record what agents are doing. */
+export interface ActivityTracker {
+  readonly store: ActivityStore
+  readonly messages: LifecycleMessages
+  /** Creates a queued activity and returns its agentId. */
+  create(agentType: string, options?: CreateOptions): Promise<string>
+  /** Appends a progress message (status `running` unless given). */
+  update(agentId: string, message: string, options?: UpdateOptions): Promise<Activity>
+  /** Moves to `complete` at 100%. */
+  complete(agentId: string, message?: string): Promise<Activity>
+  /** Moves to `error` with `messages.error(error)` (or the string given). */
+  error(agentId: string, error: unknown): Promise<Activity>
+  /** Moves to `canceled`. */
+  cancel(agentId: string, message?: string): Promise<Activity>
+  /** The activity with its log. Throws `ActivityNotFoundError` if absent (or hidden by `metadata`). */
+  detail(agentId: string, options?: ScopeOptions): Promise<Activity>
+  /** One page of activities, active first, then newest. */
+  list(options?: ListActivitiesOptions): Promise<ListActivitiesResult>
+  /** Number of queued and running activities. */
+  countActive(options?: ScopeOptions): Promise<number>
+  /** Every change from now on, until `signal` aborts. */
+  watch(filter?: WatchFilter, signal?: AbortSignal): AsyncIterable<ActivityEvent>
+  /** The recorded trajectory of a run, if any. */
+  trajectory(agentId: string, options?: ScopeOptions): Promise<Trajectory | undefined>
+}
+
+/** The default lifecycle messages. */
+export const defaultLifecycleMessages: LifecycleMessages = {
+  queued: 'Waiting to start',
+  started: 'Started',
+  complete: 'Complete',
+  error: (error) => `Failed: ${errorMessage(error)}`,
+  canceled: 'Canceled',
+  timedOut: (timeoutMs) => `Timed out after ${timeoutMs} ms`,
+}
+
+/** The message of an error of any type, for logs. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name
+  if (typeof error === 'string') return error
+  try {
+    return JSON.stringify(error) ?? String(error)
+  } catch {
+    return String(error)
+  }
+}
+
+/** The `timedOut` message for a limit. */
+export function timedOutMessage(messages: LifecycleMessages, timeoutMs: number): string {
+  return typeof messages.timedOut === 'function' ? messages.timedOut(timeoutMs) : messages.timedOut
+}
+
+const updateSchema = z.object({
+  message: z.string({ error: 'must be a string' }),
+  percentage: percentageSchema.optional(),
+})
+
+/** Creates the activity facade over a store. */
+export function createActivityTracker(options: ActivityTrackerOptions = {}): ActivityTracker {
+  const store = options.store ?? new MemoryActivityStore()
+  const messages: LifecycleMessages = { ...defaultLifecycleMessages, ...options.messages }
+
+  return {
+    store,
+    messages,
+    async create(agentType, createOptions = {}) {
+      const agentId = createOptions.agentId ?? randomUUID()
+      const input = { agentId, agentType, message: createOptions.message ?? messages.queued }
+      await store.create(createOptions.metadata ? { ...input, metadata: createOptions.metadata } : input)
+      return agentId
+    },
+    async update(agentId, message, updateOptions = {}) {
+      const valid = parseOrThrow(
+        updateSchema,
+        { message, percentage: updateOptions.percentage },
+        'activity update',
+      )
+      return store.append(agentId, {
+        status: updateOptions.status ?? 'running',
+        message: valid.message,
+        percentage: valid.percentage ?? null,
+      })
+    },
+    complete(agentId, message) {
+      return store.append(agentId, {
+        status: 'complete',
+        message: message ?? messages.complete,
+        percentage: 100,
+      })
+    },
+    error(agentId, error) {
+      return store.append(agentId, { status: 'error', message: messages.error(error), percentage: null })
+    },
+    cancel(agentId, message) {
+      return store.append(agentId, {
+        status: 'canceled',
+        message: message ?? messages.canceled,
+        percentage: null,
+      })
+    },
+    async detail(agentId, scope) {
+      const activity = await store.get(agentId, scope)
+      if (!activity) throw new ActivityNotFoundError(agentId)
+      return activity
+    },
+    list: (listOptions) => store.list(listOptions),
+    countActive: (scope) => store.countActive(scope),
+    watch(filter = {}, signal = new AbortController().signal) {
+      return store.watch(filter, signal)
+    },
+    trajectory: (agentId, scope) => store.getTrajectory(agentId, scope),
+  }
+}
