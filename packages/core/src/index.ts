@@ -36,5 +36,62 @@ export type {
   Usage,
   WatchFilter,
 } from './activity/types.js'
+export {
+  type ConfigEnv,
+  loadConfig,
+  type RetryConfig,
+  type RunnerConfig,
+  type StoreConfig,
+} from './config/index.js'
 export * from './errors/index.js'
+export { defaultPrompts, type RunnerPrompts } from './prompts.js'
+export { BaseAgentRunner, currentRun } from './runner/base-agent-runner.js'
+export type {
+  AdapterEvent,
+  NativeEvent,
+  ReasoningDeltaEvent,
+  RetryEvent,
+  RunEndEvent,
+  RunErrorEvent,
+  RunEvent,
+  RunStartEvent,
+  StatusUpdateEvent,
+  TextDeltaEvent,
+  ToolCallEvent,
+  ToolResultEvent,
+  TurnEndEvent,
+  TurnStartEvent,
+} from './runner/events.js'
+export type { HookName, HookRunInfo, RunHooks, ToolCallDecision, ToolCallInfo } from './runner/hooks.js'
+export { backoffDelay, defaultRetryOptions, isTransientError, type RetryOptions } from './runner/retry.js'
+export { RunStream, serializeEvent } from './runner/run-stream.js'
+export type {
+  ExecuteResult,
+  HookFirer,
+  ResolvedRunOptions,
+  RunContext,
+  RunnerOptions,
+  RunOptions,
+  RunResult,
+  StepInput,
+  TurnInfo,
+} from './runner/types.js'
+export { type FallbackEntry, FallbackRunner, withFallback } from './runner/with-fallback.js'
+export {
+  type AnyToolDefinition,
+  defineTool,
+  type ToolContext,
+  type ToolDefinition,
+  toolInputJsonSchema,
+} from './tools/define-tool.js'
+export {
+  REPORT_STATUS_DESCRIPTION,
+  REPORT_STATUS_RESULT,
+  REPORT_STATUS_TOOL_NAME,
+  type ReportStatusInput,
+  reportStatusInputSchema,
+  reportStatusTool,
+} from './tools/report-status.js'
+export { runToolCall, runToolCalls, type ToolCallOutcome, toolOutputText } from './tools/run-tool.js'
+export { abortableSleep, raceAbort } from './util/abort.js'
 export { VERSION } from './version.js'

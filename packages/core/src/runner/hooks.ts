@@ -1,0 +1,78 @@
+import type { ActivityStatus, Usage } from '../activity/types.js'
+import type { RunResult } from './types.js'
+
+/** Fields every hook event carries. */
+export interface HookRunInfo {
+  agentId: string
+  agentType: string
+  /** Attempt (1-based). */
+  attempt: number
+  /** Turn (1-based; 0 before the first model call). */
+  turn: number
+  metadata: Record<string, unknown>
+}
+
+/** A tool call as the model made it. */
+export interface ToolCallInfo {
+  toolCallId: string
+  toolName: string
+  input: unknown
+}
+
+/** What `onToolCallStart` may return: nothing, a denial (the model reads the reason), or a rewritten input. */
+export type ToolCallDecision = undefined | { deny: string } | { input: unknown }
+
+type Awaitable<T> = T | Promise<T>
+
+/**
+ * Lifecycle hooks. Runner-level hooks fire first, then per-run hooks. A hook that throws fails the
+ * run (except `onRunError`, whose errors are ignored so that the original error is kept).
+ */
+export interface RunHooks<TOutput = unknown> {
+  /** The run moved to running, before the first attempt. */
+  onRunStart?: (event: HookRunInfo & { input: unknown }) => Awaitable<void>
+  /** The run succeeded; fires before the activity is completed, so a throwing hook fails the run. */
+  onRunEnd?: (event: HookRunInfo & { result: RunResult<TOutput> }) => Awaitable<void>
+  /** The run failed, was canceled or timed out. */
+  onRunError?: (event: HookRunInfo & { error: unknown }) => Awaitable<void>
+  /** A model call starts. `request` is the framework's request, as the adapter gives it. */
+  onModelCallStart?: (event: HookRunInfo & { request: unknown }) => Awaitable<void>
+  /** A model call ended. */
+  onModelCallEnd?: (
+    event: HookRunInfo & {
+      response: unknown
+      text: string
+      toolCalls: ToolCallInfo[]
+      usage?: Usage
+      durationMs: number
+    },
+  ) => Awaitable<void>
+  /** A tool is about to run: return `{ deny: reason }` to refuse it, `{ input }` to replace its input. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a hook that returns nothing lets the call through
+  onToolCallStart?: (event: HookRunInfo & ToolCallInfo) => Awaitable<ToolCallDecision | undefined | void>
+  /** A tool finished (`isError` when it failed, was denied or got invalid input). */
+  onToolCallEnd?: (
+    event: HookRunInfo & ToolCallInfo & { output: unknown; isError: boolean; durationMs: number },
+  ) => Awaitable<void>
+  /** The activity changed. */
+  onStatusUpdate?: (
+    event: HookRunInfo & { status: ActivityStatus; message: string; percentage: number | null },
+  ) => Awaitable<void>
+  /** An attempt failed and will be retried after `delayMs`. */
+  onRetry?: (event: HookRunInfo & { error: unknown; maxAttempts: number; delayMs: number }) => Awaitable<void>
+}
+
+/** Names of the hooks. */
+export type HookName = keyof RunHooks
+
+/** Runs one hook of every hook set in order. */
+export async function fireHook<K extends HookName>(
+  sets: ReadonlyArray<RunHooks | undefined>,
+  name: K,
+  event: Parameters<NonNullable<RunHooks[K]>>[0],
+): Promise<void> {
+  for (const hooks of sets) {
+    const hook = hooks?.[name] as ((event: unknown) => unknown) | undefined
+    if (hook) await hook(event)
+  }
+}

@@ -1,0 +1,147 @@
+import { RunCanceledError } from '../errors/run-canceled-error.js'
+import type { RunEvent } from './events.js'
+import type { RunResult } from './types.js'
+
+/**
+ * The live view of one run: an async iterable of `RunEvent`s, plus the final `result`.
+ *
+ * The run starts at once, whether or not anybody iterates; events are buffered, so a consumer
+ * that starts late still sees every event from `run-start`. Each iteration replays from the
+ * start. A consumer that stops iterating early (`break`, `return`, a throw in the loop body)
+ * aborts the run, which ends `canceled`. Iterating events never throws: a failure is the
+ * `run-error` event and the rejection of `result`.
+ */
+export class RunStream<TOutput = unknown> implements AsyncIterable<RunEvent<TOutput>> {
+  /** Id of the run's activity, known before the run starts. */
+  readonly agentId: string
+  /** Settles when the run ends: the result, or the run's error. */
+  readonly result: Promise<RunResult<TOutput>>
+
+  readonly #events: RunEvent<TOutput>[] = []
+  readonly #buffer: boolean
+  readonly #abort: (reason?: unknown) => void
+  #done = false
+  #waiters: Array<() => void> = []
+
+  /** @internal Created by `BaseAgentRunner.runStreamed`. */
+  constructor(init: {
+    agentId: string
+    buffer: boolean
+    abort: (reason?: unknown) => void
+    start: (push: (event: RunEvent<TOutput>) => void) => Promise<RunResult<TOutput>>
+  }) {
+    this.agentId = init.agentId
+    this.#buffer = init.buffer
+    this.#abort = init.abort
+    this.result = init.start((event) => this.#push(event)).finally(() => this.#end())
+    // The caller may only iterate; the rejection is still theirs through `result` when they await it.
+    this.result.catch(() => {})
+  }
+
+  /** Cancels the run. The activity ends `canceled`; `result` rejects with `RunCanceledError`. */
+  abort(reason?: unknown): void {
+    this.#abort(reason)
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<RunEvent<TOutput>> {
+    return this.#reader()
+  }
+
+  /** Only the answer text, as it streams. Rejects with the run's error if the run fails. */
+  get textStream(): AsyncIterable<string> {
+    const stream = this
+    return {
+      async *[Symbol.asyncIterator]() {
+        for await (const event of stream) {
+          if (event.type === 'text-delta') yield event.text
+          else if (event.type === 'run-error') throw event.error
+        }
+      },
+    }
+  }
+
+  /** The events as a web `ReadableStream`; canceling it aborts the run. */
+  toReadableStream(): ReadableStream<RunEvent<TOutput>> {
+    const iterator = this.#reader()
+    const stream = this
+    return new ReadableStream<RunEvent<TOutput>>({
+      async pull(controller) {
+        const next = await iterator.next()
+        if (next.done) controller.close()
+        else controller.enqueue(next.value)
+      },
+      async cancel() {
+        // A pending read may wait for the next event: abort first, then release the reader.
+        if (!stream.#done) stream.#abort(new RunCanceledError('The stream reader was canceled.'))
+        await iterator.return?.()
+      },
+    })
+  }
+
+  /**
+   * The events as a Server-Sent Events `Response` (`event: <type>`, `data: <json>`), for route
+   * handlers of Next.js, Hono, Bun or any Fetch-API server. A client that disconnects aborts the run.
+   */
+  toSSEResponse(init: ResponseInit = {}): Response {
+    const encoder = new TextEncoder()
+    const events = this.toReadableStream()
+    const body = events.pipeThrough(
+      new TransformStream<RunEvent<TOutput>, Uint8Array>({
+        transform(event, controller) {
+          controller.enqueue(encoder.encode(`event: ${event.type}\ndata: ${serializeEvent(event)}\n\n`))
+        },
+      }),
+    )
+    const headers = new Headers(init.headers)
+    if (!headers.has('content-type')) headers.set('content-type', 'text/event-stream; charset=utf-8')
+    if (!headers.has('cache-control')) headers.set('cache-control', 'no-cache, no-transform')
+    if (!headers.has('connection')) headers.set('connection', 'keep-alive')
+    return new Response(body, { ...init, headers })
+  }
+
+  #push(event: RunEvent<TOutput>): void {
+    if (this.#done) return
+    if (this.#buffer) this.#events.push(event)
+    this.#wake()
+  }
+
+  #end(): void {
+    this.#done = true
+    this.#wake()
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters
+    this.#waiters = []
+    for (const wake of waiters) wake()
+  }
+
+  async *#reader(): AsyncGenerator<RunEvent<TOutput>, void, undefined> {
+    let index = 0
+    let finished = false
+    try {
+      while (true) {
+        if (index < this.#events.length) {
+          yield this.#events[index++]!
+          continue
+        }
+        if (this.#done) {
+          finished = true
+          return
+        }
+        await new Promise<void>((resolve) => this.#waiters.push(resolve))
+      }
+    } finally {
+      if (!finished && !this.#done) this.#abort(new RunCanceledError('The stream consumer stopped reading.'))
+    }
+  }
+}
+
+/** JSON of an event, with errors as `{ name, message }` and nothing that JSON cannot hold. */
+export function serializeEvent(event: RunEvent): string {
+  return JSON.stringify(event, (_key, value: unknown) => {
+    if (value instanceof Error) return { name: value.name, message: value.message }
+    if (typeof value === 'bigint') return value.toString()
+    return value
+  })
+}

@@ -1,0 +1,168 @@
+import type { ActivityTracker } from '../activity/tracker.js'
+import type { ActivityStore, Trajectory, TrajectoryStep, Usage } from '../activity/types.js'
+import type { RunnerPrompts } from '../prompts.js'
+import type { AdapterEvent } from './events.js'
+import type { RunHooks, ToolCallDecision, ToolCallInfo } from './hooks.js'
+import type { RetryOptions } from './retry.js'
+
+/** Options of one run. Each overrides the runner's default of the same name. */
+export interface RunOptions<TOutput = unknown> {
+  /** Id of the activity. A new id creates it (queued, then running); an existing queued one (from a pool) is reused. Default: a random UUID. */
+  agentId?: string
+  /** Kind of agent, stored on the activity. Default: the runner's `agentTypeOf(agent)`. */
+  agentType?: string
+  /** Aborting it cancels the run: the activity ends `canceled` and the run rejects with `RunCanceledError`. */
+  signal?: AbortSignal
+  /** Limit for the whole run, retries included. On expiry the work is aborted, the activity ends in `error` and the run rejects with `RunTimeoutError`. Default: none. */
+  timeoutMs?: number
+  /** Maximum model calls per attempt. Default 10. */
+  maxTurns?: number
+  /** On reaching `maxTurns`: ask for a wrap-up (no tools) and return what the model says, instead of throwing `MaxTurnsExceededError`. Default false. */
+  maxTurnsRecovery?: boolean
+  /** Extra turns granted to the wrap-up. Default 1. */
+  recoveryTurns?: number
+  /** Retries of failed attempts. Default: one attempt. */
+  retry?: Partial<RetryOptions>
+  /** Per-run hooks; they fire after the runner's. */
+  hooks?: RunHooks<TOutput>
+  /** Stored on the activity (tenant, user...); merged over the runner's default metadata. */
+  metadata?: Record<string, unknown>
+  /** Record a trajectory of every step, saved in the store and returned on the result. Default true. */
+  recordTrajectory?: boolean
+  /** Pass the framework's own events through as `native` events. Default false. */
+  includeNative?: boolean
+}
+
+/** Options of a runner: its dependencies and its defaults for every run. */
+export interface RunnerOptions<TOutput = unknown>
+  extends Omit<RunOptions<TOutput>, 'agentId' | 'signal' | 'hooks' | 'agentType'> {
+  /** Where activities go: a tracker (shared with your UI or pool) or a bare store. Default: a tracker on a new `MemoryActivityStore`. */
+  activity?: ActivityTracker | ActivityStore
+  /** Name used in logs (fallback messages) and as the default agentType. Default: the class name. */
+  name?: string
+  /** Overrides of the model prompts. */
+  prompts?: Partial<RunnerPrompts>
+  /** Hooks for every run of this runner; they fire before per-run hooks. */
+  hooks?: RunHooks<TOutput>
+}
+
+/** Options after defaults are applied. */
+export interface ResolvedRunOptions<TOutput = unknown> {
+  agentId?: string
+  agentType?: string
+  signal?: AbortSignal
+  timeoutMs?: number
+  maxTurns: number
+  maxTurnsRecovery: boolean
+  recoveryTurns: number
+  retry: RetryOptions
+  hooks?: RunHooks<TOutput>
+  metadata: Record<string, unknown>
+  recordTrajectory: boolean
+  includeNative: boolean
+}
+
+/** What `execute` returns. */
+export interface ExecuteResult<TOutput> {
+  /** The framework's native result (a completion, a message, a graph state...). */
+  output: TOutput
+  /** The final assistant text. */
+  text: string
+}
+
+/** What a successful run resolves with. */
+export interface RunResult<TOutput = unknown> {
+  agentId: string
+  status: 'complete'
+  /** The framework's native result. */
+  output: TOutput
+  /** The final assistant text. */
+  text: string
+  /** Model calls made by the successful attempt. */
+  turns: number
+  /** Tokens summed over every turn of every attempt. */
+  usage: Usage
+  /** Attempts made (1 when the first succeeded). */
+  attempts: number
+  /** Wall time of the whole run. */
+  durationMs: number
+  /** True when the answer came from the wrap-up turns of `maxTurnsRecovery`. */
+  maxTurnsReached: boolean
+  /** The recorded steps, unless `recordTrajectory` is false. */
+  trajectory?: Trajectory
+}
+
+/** What `startTurn` tells the adapter. */
+export interface TurnInfo {
+  /** The turn number (1-based) within this attempt. */
+  turn: number
+  /** True in the wrap-up turns of `maxTurnsRecovery`: append `prompts.wrapUp` and offer no tools. */
+  wrapUp: boolean
+}
+
+/** A step to record, before the base class numbers and stamps it. */
+export interface StepInput {
+  kind: TrajectoryStep['kind']
+  data: Record<string, unknown>
+  durationMs?: number
+}
+
+/** Helpers that fire the model and tool hooks (runner's, then the run's) and record their trajectory steps. */
+export interface HookFirer {
+  /** Before each model call. */
+  modelCallStart(event: { request: unknown }): Promise<void>
+  /** After each model call; records a `model-call` step. Pass usage to `addUsage` separately. */
+  modelCallEnd(event: {
+    response: unknown
+    text: string
+    toolCalls?: ToolCallInfo[]
+    usage?: Usage
+  }): Promise<void>
+  /** Before a tool runs; returns the decision of the hooks (deny, or the possibly rewritten input). */
+  toolCallStart(call: ToolCallInfo): Promise<{ denied: string } | { denied?: undefined; input: unknown }>
+  /** After a tool ran; records a `tool-call` step. */
+  toolCallEnd(event: ToolCallInfo & { output: unknown; isError: boolean; durationMs: number }): Promise<void>
+}
+
+/**
+ * What `execute` receives, and what any code inside a run reaches through `currentRun()`.
+ * The base class owns the lifecycle; the context is how an adapter talks to it.
+ */
+export interface RunContext {
+  readonly agentId: string
+  readonly agentType: string
+  /** Attempt (1-based). */
+  readonly attempt: number
+  /** Current turn within the attempt (0 before `startTurn`). */
+  readonly turn: number
+  readonly maxTurns: number
+  /** Aborts on cancel, timeout or a consumer that stopped: pass it to every request and tool. */
+  readonly signal: AbortSignal
+  /** True when the caller iterates the stream: stream from the model. False for `run`. */
+  readonly streaming: boolean
+  /** True when `native` events are wanted. */
+  readonly includeNative: boolean
+  /** True during the wrap-up turns of `maxTurnsRecovery`. */
+  readonly wrappingUp: boolean
+  readonly metadata: Readonly<Record<string, unknown>>
+  readonly prompts: RunnerPrompts
+  /** Reports progress on the activity (status `running`). `percentage` is an integer 0..100. */
+  report(message: string, percentage?: number): Promise<void>
+  /** Sends an event to the stream. */
+  emit(event: AdapterEvent): void
+  /** Records a trajectory step. */
+  recordStep(step: StepInput): void
+  /** Adds tokens to the run's (and the current turn's) usage. */
+  addUsage(usage: Partial<Usage>): void
+  /**
+   * Starts a model call: counts the turn, emits `turn-start`, and enforces `maxTurns`: past the
+   * limit it either enters the wrap-up turns (`wrapUp: true`) or throws `MaxTurnsExceededError`.
+   */
+  startTurn(): Promise<TurnInfo>
+  /** Ends the current turn: emits `turn-end` with the usage added during it. */
+  endTurn(): void
+  /** Fires the model and tool hooks. */
+  readonly hooks: HookFirer
+}
+
+export type { ToolCallDecision }

@@ -1,0 +1,59 @@
+import { z } from 'zod'
+import type { RunContext } from '../runner/types.js'
+
+/** What a tool's `execute` receives besides its input. */
+export interface ToolContext {
+  /** The id the model gave this call. */
+  toolCallId: string
+  /** The run's signal: aborts on cancel and timeout. Pass it to anything slow. */
+  signal: AbortSignal
+  /** The run this call belongs to. */
+  run: RunContext
+}
+
+/**
+ * A framework-neutral tool: the shape `OpenAIRunner` and `ClaudeRunner` take, so one agent
+ * definition runs on both. Input is validated with `inputSchema` before `execute` runs.
+ */
+export interface ToolDefinition<TInput = unknown, TOutput = unknown> {
+  /** Name the model calls (letters, digits, `_` and `-`, at most 64). */
+  name: string
+  /** What the tool does, for the model. */
+  description: string
+  /** Zod schema of the input; also turned into JSON Schema for the model. */
+  inputSchema: z.ZodType<TInput>
+  /** Runs the tool. A throw becomes an error result the model reads, never a crashed run. */
+  execute(input: TInput, context: ToolContext): Promise<TOutput> | TOutput
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a list of tools of any input and output type
+export type AnyToolDefinition = ToolDefinition<any, any>
+
+const toolNamePattern = /^[a-zA-Z0-9_-]{1,64}$/
+
+/** Defines a neutral tool, checking its name and schema up front. */
+export function defineTool<TInput, TOutput>(
+  tool: ToolDefinition<TInput, TOutput>,
+): ToolDefinition<TInput, TOutput> {
+  if (!toolNamePattern.test(tool.name)) {
+    throw new TypeError(
+      `Invalid tool name "${tool.name}": use 1 to 64 letters, digits, "_" or "-" (the providers' own rule).`,
+    )
+  }
+  if (!(tool.inputSchema instanceof z.ZodType)) {
+    throw new TypeError(`Tool "${tool.name}": inputSchema must be a zod schema (zod 4).`)
+  }
+  if (typeof tool.execute !== 'function')
+    throw new TypeError(`Tool "${tool.name}": execute must be a function.`)
+  return tool
+}
+
+/** The JSON Schema of a tool's input, for providers that take one. */
+export function toolInputJsonSchema(tool: AnyToolDefinition): Record<string, unknown> {
+  const schema = z.toJSONSchema(tool.inputSchema, { target: 'draft-7', io: 'input' }) as Record<
+    string,
+    unknown
+  >
+  const { $schema: _ignored, ...rest } = schema
+  return rest
+}
