@@ -155,12 +155,16 @@ export class MemoryActivityStore implements ActivityStore {
 
   watch(filter: WatchFilter, signal: AbortSignal): AsyncIterable<ActivityEvent> {
     const valid = validateWatchFilter(filter)
-    return this.#hub.subscribe(
+    const subscription = this.#hub.subscribe(
       signal,
       (event) =>
         (valid.agentId === undefined || event.agentId === valid.agentId) &&
         matchesMetadata(event.activity.metadata, valid.metadata),
     )
+    // Each watcher gets its own copy: one consumer mutating an event never changes another's.
+    return (async function* () {
+      for await (const event of subscription) yield cloneJson(event)
+    })()
   }
 
   async close(): Promise<void> {

@@ -92,7 +92,11 @@ export interface ScopeOptions {
   metadata?: MetadataFilter
 }
 
-/** What `watch` yields: the activity as it is after the change, and the log entry that changed it. */
+/**
+ * What `watch` yields: the log entry that changed an activity, and the activity's summary. The
+ * summary is the state right after the change, except for changes a store learns of from another
+ * process (SQLite, PostgreSQL), where it is the state when the change was read.
+ */
 export interface ActivityEvent {
   agentId: string
   activity: ActivitySummary

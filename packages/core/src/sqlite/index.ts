@@ -1,0 +1,1 @@
+export { SqliteActivityStore, type SqliteActivityStoreOptions } from './sqlite-store.js'

@@ -1,0 +1,399 @@
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+import { fileURLToPath } from 'node:url'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { EventReader } from '../activity/test-helpers/event-reader.js'
+import { describeActivityStore } from '../activity/test-helpers/store-contract.js'
+import { canTransition } from '../activity/transitions.js'
+import type { Activity, ActivityEvent, ActivityStatus } from '../activity/types.js'
+import { ActivityTransitionError } from '../errors/activity-transition-error.js'
+import { InvalidOptionsError } from '../errors/invalid-options-error.js'
+import { RunnerError } from '../errors/runner-error.js'
+import { SqliteActivityStore } from './index.js'
+
+const directories: string[] = []
+const openStores: SqliteActivityStore[] = []
+
+/** A database path in a new temporary directory, removed after the test. */
+function tempDatabase(): string {
+  const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'runner-sqlite-'))
+  directories.push(directory)
+  return path.join(directory, 'activities.db')
+}
+
+/** A store closed after the test. */
+function open(options: ConstructorParameters<typeof SqliteActivityStore>[0]): SqliteActivityStore {
+  const store = new SqliteActivityStore(options)
+  openStores.push(store)
+  return store
+}
+
+/** A raw connection for checks the store does not expose. */
+function raw(file: string): DatabaseSync {
+  return new DatabaseSync(file)
+}
+
+afterEach(async () => {
+  vi.restoreAllMocks()
+  for (const store of openStores.splice(0)) await store.close()
+  for (const directory of directories.splice(0)) fs.rmSync(directory, { recursive: true, force: true })
+})
+
+describeActivityStore('SqliteActivityStore', () => new SqliteActivityStore({ path: tempDatabase() }))
+
+async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise
+  } catch (error) {
+    return error
+  }
+  throw new Error('Expected the call to be refused, but it succeeded.')
+}
+
+describe('SqliteActivityStore', () => {
+  describe('opening', () => {
+    it('accepts a plain path, and :memory:', async () => {
+      const file = tempDatabase()
+      const store = open(file)
+      await store.create({ agentId: 'a1', agentType: 'test', message: 'Waiting' })
+      expect(fs.existsSync(file)).toBe(true)
+      const memory = open(':memory:')
+      await memory.create({ agentId: 'm1', agentType: 'test', message: 'Waiting' })
+      expect((await memory.list()).items.map((item) => item.agentId)).toEqual(['m1'])
+      expect(await memory.get('a1')).toBeUndefined()
+    })
+
+    it('turns on WAL and records the schema version', async () => {
+      const file = tempDatabase()
+      open({ path: file })
+      const db = raw(file)
+      try {
+        expect(db.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' })
+        expect(db.prepare('PRAGMA user_version').get()).toEqual({
+          user_version: SqliteActivityStore.schemaVersion,
+        })
+        const tables = db
+          .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+          )
+          .all()
+          .map((row) => row.name)
+        expect(tables).toEqual(['activities', 'activity_log', 'trajectories'])
+      } finally {
+        db.close()
+      }
+    })
+
+    it('refuses invalid options, naming the field', () => {
+      for (const [field, options] of [
+        ['path', { path: '' }],
+        ['busyTimeoutMs', { path: ':memory:', busyTimeoutMs: -1 }],
+        ['watchIntervalMs', { path: ':memory:', watchIntervalMs: 0 }],
+      ] as const) {
+        let error: unknown
+        try {
+          new SqliteActivityStore(options)
+        } catch (caught) {
+          error = caught
+        }
+        expect(InvalidOptionsError.isInstance(error)).toBe(true)
+        expect((error as InvalidOptionsError).field).toBe(field)
+      }
+    })
+
+    it('explains a path it cannot open', () => {
+      const file = path.join(tempDatabase(), 'no-such-directory', 'activities.db')
+      expect(() => new SqliteActivityStore(file)).toThrow(
+        expect.objectContaining({ name: 'RunnerError', message: expect.stringContaining(file) }),
+      )
+    })
+
+    it('refuses a database written by a newer schema version', () => {
+      const file = tempDatabase()
+      const db = raw(file)
+      db.exec('PRAGMA user_version = 99')
+      db.close()
+      const error = (() => {
+        try {
+          new SqliteActivityStore(file)
+        } catch (caught) {
+          return caught
+        }
+      })()
+      expect(RunnerError.isInstance(error)).toBe(true)
+      expect((error as Error).message).toMatch(/schema version 99.*Upgrade @runner\/core/)
+    })
+  })
+
+  it('keeps everything across close and reopen, and numbers new activities after the old ones', async () => {
+    const file = tempDatabase()
+    const first = new SqliteActivityStore(file)
+    await first.create({
+      agentId: 'a1',
+      agentType: 'research',
+      message: 'Waiting',
+      metadata: { tenant: 't1' },
+    })
+    await first.append('a1', { status: 'running', message: 'Started', percentage: 10 })
+    await first.append('a1', { status: 'complete', message: 'Complete', percentage: 100 })
+    await first.create({ agentId: 'a2', agentType: 'research', message: 'Waiting' })
+    const trajectory = {
+      agentId: 'a1',
+      agentType: 'research',
+      status: 'complete' as const,
+      startedAt: '2025-01-01T00:00:00.000Z',
+      finishedAt: '2025-01-01T00:00:02.000Z',
+      usage: { inputTokens: 3, outputTokens: 4, totalTokens: 7 },
+      steps: [],
+    }
+    await first.saveTrajectory('a1', trajectory)
+    const before = { a1: await first.get('a1'), a2: await first.get('a2'), list: await first.list() }
+    await first.close()
+
+    const second = open(file)
+    expect(await second.get('a1')).toEqual(before.a1)
+    expect(await second.get('a2')).toEqual(before.a2)
+    expect(await second.list()).toEqual(before.list)
+    expect(await second.getTrajectory('a1', { metadata: { tenant: 't1' } })).toEqual(trajectory)
+    await expect(second.append('a1', { status: 'running', message: 'again' })).rejects.toSatisfy(
+      ActivityTransitionError.isInstance,
+    )
+    await second.create({ agentId: 'a3', agentType: 'research', message: 'Waiting' })
+    await second.append('a2', { status: 'canceled', message: 'Canceled' })
+    await second.append('a3', { status: 'canceled', message: 'Canceled' })
+    expect((await second.list()).items.map((item) => item.agentId)).toEqual(['a3', 'a2', 'a1'])
+  })
+
+  it('refuses every call after close with a RunnerError', async () => {
+    const store = open(tempDatabase())
+    await store.create({ agentId: 'a1', agentType: 'test', message: 'Waiting' })
+    await store.close()
+    for (const call of [
+      () => store.get('a1'),
+      () => store.list(),
+      () => store.countActive(),
+      () => store.getTrajectory('a1'),
+    ]) {
+      await expect(call()).rejects.toSatisfy(
+        (error: unknown) => RunnerError.isInstance(error) && /closed/.test((error as Error).message),
+      )
+    }
+    expect(() => store.watch({}, new AbortController().signal)).toThrow(/closed/)
+  })
+
+  it('rolls back the log row when the current row cannot be written', async () => {
+    const file = tempDatabase()
+    const store = open(file)
+    const created = await store.create({ agentId: 'a1', agentType: 'test', message: 'Waiting' })
+    const db = raw(file)
+    db.exec(`CREATE TRIGGER fail_update BEFORE UPDATE ON activities WHEN NEW.message = 'boom'
+             BEGIN SELECT RAISE(ABORT, 'injected failure'); END`)
+    db.close()
+    await expect(store.append('a1', { status: 'running', message: 'boom' })).rejects.toThrow(
+      /injected failure/,
+    )
+    expect(await store.get('a1')).toEqual(created)
+    const next = await store.append('a1', { status: 'running', message: 'Started' })
+    expect(next.log.map((entry) => entry.message)).toEqual(['Waiting', 'Started'])
+  })
+
+  it('waits busyTimeoutMs for a lock held elsewhere, then fails with a RunnerError and writes nothing', async () => {
+    const file = tempDatabase()
+    const store = open({ path: file, busyTimeoutMs: 50 })
+    const created = await store.create({ agentId: 'a1', agentType: 'test', message: 'Waiting' })
+    const db = raw(file)
+    db.exec('BEGIN IMMEDIATE')
+    try {
+      const error = await rejectionOf(store.append('a1', { status: 'running', message: 'Started' }))
+      expect(RunnerError.isInstance(error)).toBe(true)
+      expect((error as Error).message).toContain('busyTimeoutMs (50 ms)')
+    } finally {
+      db.exec('ROLLBACK')
+      db.close()
+    }
+    expect(await store.get('a1')).toEqual(created)
+    expect((await store.append('a1', { status: 'running', message: 'Started' })).status).toBe('running')
+  })
+
+  describe('two stores on one file', () => {
+    it('see each other’s writes, and validate moves against the stored status', async () => {
+      const file = tempDatabase()
+      const first = open(file)
+      const second = open(file)
+      await first.create({ agentId: 'a1', agentType: 'test', message: 'Waiting' })
+      expect((await second.get('a1'))?.status).toBe('queued')
+      await second.append('a1', { status: 'running', message: 'Started' })
+      await first.append('a1', { status: 'complete', message: 'Complete', percentage: 100 })
+      const error = await rejectionOf(second.append('a1', { status: 'running', message: 'Late' }))
+      expect(ActivityTransitionError.isInstance(error)).toBe(true)
+      expect(error).toMatchObject({ from: 'complete', to: 'running' })
+      expect(await second.get('a1')).toEqual(await first.get('a1'))
+      expect(await second.countActive()).toBe(0)
+      expect((await second.list()).total).toBe(1)
+    })
+
+    it('watch on one receives the other’s changes and its own, in log order, once each', async () => {
+      const file = tempDatabase()
+      const watched = open({ path: file, watchIntervalMs: 20 })
+      const other = open(file)
+      const controller = new AbortController()
+      const reader = new EventReader<ActivityEvent>(watched.watch({}, controller.signal))
+      await other.create({ agentId: 'remote', agentType: 'test', message: 'Remote waiting' })
+      await watched.create({ agentId: 'local', agentType: 'test', message: 'Local waiting' })
+      await other.append('remote', { status: 'running', message: 'Remote started', percentage: 5 })
+      await other.append('local', { status: 'running', message: 'Local started by the other' })
+      const events = await reader.take(4)
+      expect(events.map((event) => [event.agentId, event.entry.message])).toEqual([
+        ['remote', 'Remote waiting'],
+        ['local', 'Local waiting'],
+        ['remote', 'Remote started'],
+        ['local', 'Local started by the other'],
+      ])
+      expect(events[2]!.entry).toEqual((await other.get('remote'))!.log[1])
+      expect(events[3]!.activity).toMatchObject({ agentId: 'local', status: 'running' })
+      await reader.expectNone(120)
+
+      const filtered = new EventReader<ActivityEvent>(watched.watch({ agentId: 'remote' }, controller.signal))
+      await other.append('local', { status: 'complete', message: 'Local done' })
+      await other.append('remote', { status: 'complete', message: 'Remote done', percentage: 100 })
+      expect((await filtered.next()).entry).toMatchObject({ status: 'complete', message: 'Remote done' })
+      expect((await reader.take(2)).map((event) => event.entry.message)).toEqual([
+        'Local done',
+        'Remote done',
+      ])
+      controller.abort()
+      await reader.expectEnd()
+    })
+
+    it('checks for changes only while a watcher exists, and stops on close', async () => {
+      const setIntervalSpy = vi.spyOn(globalThis, 'setInterval')
+      const clearIntervalSpy = vi.spyOn(globalThis, 'clearInterval')
+      const store = open(tempDatabase())
+      expect(setIntervalSpy).not.toHaveBeenCalled()
+
+      const first = new AbortController()
+      const second = new AbortController()
+      store.watch({}, first.signal)
+      const reader = new EventReader(store.watch({}, second.signal))
+      expect(setIntervalSpy).toHaveBeenCalledTimes(1)
+      const timer = setIntervalSpy.mock.results[0]!.value
+      first.abort()
+      expect(clearIntervalSpy).not.toHaveBeenCalledWith(timer)
+      await store.create({ agentId: 'a1', agentType: 'test', message: 'Waiting' })
+      await reader.next()
+      await reader.return()
+      expect(clearIntervalSpy).toHaveBeenCalledWith(timer)
+
+      const third = new AbortController()
+      store.watch({}, third.signal)
+      expect(setIntervalSpy).toHaveBeenCalledTimes(2)
+      const secondTimer = setIntervalSpy.mock.results[1]!.value
+      await store.close()
+      expect(clearIntervalSpy).toHaveBeenCalledWith(secondTimer)
+      third.abort()
+    })
+  })
+
+  it('stays consistent after a writing process is killed with SIGKILL mid-writes', async () => {
+    const file = tempDatabase()
+    const watcher = open({ path: file, watchIntervalMs: 20 })
+    const controller = new AbortController()
+    const reader = new EventReader<ActivityEvent>(watcher.watch({}, controller.signal))
+    const fixture = fileURLToPath(new URL('./test-helpers/write-loop.ts', import.meta.url))
+    const child = spawn(process.execPath, [fixture, file], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
+      child.once('exit', (code, signal) => resolve(signal ?? code)),
+    )
+    let stderr = ''
+    child.stderr.on('data', (chunk) => {
+      stderr += String(chunk)
+    })
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`The writer did not start in time. stderr: ${stderr}`)),
+          10_000,
+        )
+        child.stdout.on('data', (chunk) => {
+          if (String(chunk).includes('ready')) {
+            clearTimeout(timer)
+            resolve()
+          }
+        })
+        child.once('exit', (code) => {
+          clearTimeout(timer)
+          reject(new Error(`The writer exited early (${code}). stderr: ${stderr}`))
+        })
+      })
+      // Another process's commits reach this process's watcher.
+      const events = await reader.take(10, 5000)
+      expect(events.every((event) => event.agentId.startsWith('child-'))).toBe(true)
+      expect(events[0]!.entry.status).toBe('queued')
+      await new Promise((resolve) => setTimeout(resolve, 30))
+    } finally {
+      child.kill('SIGKILL')
+    }
+    expect(await exited).toBe('SIGKILL')
+    controller.abort()
+
+    const store = open(file)
+    const summaries = []
+    let cursor: string | undefined
+    do {
+      const page = await store.list({ limit: 1000, ...(cursor === undefined ? {} : { cursor }) })
+      summaries.push(...page.items)
+      expect(page.total).toBeGreaterThan(20)
+      cursor = page.nextCursor
+    } while (cursor !== undefined)
+    expect(new Set(summaries.map((item) => item.agentId)).size).toBe(summaries.length)
+    for (const summary of summaries) expectConsistent((await store.get(summary.agentId))!)
+
+    const db = raw(file)
+    try {
+      expect(db.prepare('PRAGMA integrity_check').all()).toEqual([{ integrity_check: 'ok' }])
+      expect(db.prepare('PRAGMA foreign_key_check').all()).toEqual([])
+      const counts = db
+        .prepare(
+          'SELECT (SELECT count(*) FROM activities) AS activities, (SELECT count(DISTINCT agent_id) FROM activity_log) AS logged',
+        )
+        .get()!
+      expect(counts.activities).toBe(summaries.length)
+      expect(counts.logged).toBe(summaries.length)
+    } finally {
+      db.close()
+    }
+    const running = summaries.find((item) => item.status === 'running')
+    if (running) {
+      expect(
+        (await store.append(running.agentId, { status: 'error', message: 'Writer crashed' })).status,
+      ).toBe('error')
+    }
+  }, 20_000)
+})
+
+/** The current row agrees with the log: what a torn write would break. */
+function expectConsistent(activity: Activity): void {
+  const { log } = activity
+  expect(log.length).toBeGreaterThan(0)
+  expect(log[0]!).toMatchObject({ status: 'queued', percentage: 0 })
+  expect(log[0]!.at).toBe(activity.createdAt)
+  for (let index = 1; index < log.length; index++) {
+    expect(
+      canTransition(log[index - 1]!.status, log[index]!.status),
+      `${activity.agentId} log ${index}`,
+    ).toBe(true)
+  }
+  const last = log.at(-1)!
+  expect(activity.status).toBe(last.status)
+  expect(activity.message).toBe(last.message)
+  expect(activity.updatedAt).toBe(last.at)
+  const percentages = log.map((entry) => entry.percentage).filter((value) => value !== null)
+  expect(activity.percentage).toBe(percentages.at(-1))
+  const firstRunning = log.find((entry) => entry.status === 'running')
+  expect(activity.startedAt).toBe(firstRunning?.at)
+  const terminal: ActivityStatus[] = ['complete', 'error', 'canceled']
+  expect(activity.finishedAt).toBe(terminal.includes(activity.status) ? last.at : undefined)
+}
