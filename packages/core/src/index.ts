@@ -44,6 +44,7 @@ export {
   type StoreConfig,
 } from './config/index.js'
 export * from './errors/index.js'
+export * from './pool/index.js'
 export { defaultPrompts, type RunnerPrompts } from './prompts.js'
 export { BaseAgentRunner, currentRun } from './runner/base-agent-runner.js'
 export type {

@@ -99,6 +99,17 @@ describe('BaseAgentRunner: success', () => {
     expect(detail.agentType).toBe('research')
     expect(detail.status).toBe('complete')
   })
+  it('continues an activity that a pool job already moved to running, without a second "Started"', async () => {
+    const { activity, runner } = setup()
+    const agentId = await activity.create('research')
+    await activity.update(agentId, 'Started', { status: 'running' })
+    await runner.run({ model: new ScriptedModel([{ text: 'ok' }]) }, 'x', { agentId })
+    expect(logOf(await activity.detail(agentId))).toEqual([
+      ['queued', 'Waiting to start', 0],
+      ['running', 'Started', null],
+      ['complete', 'Complete', 100],
+    ])
+  })
 })
 
 describe('BaseAgentRunner: failure', () => {

@@ -204,9 +204,12 @@ export abstract class BaseAgentRunner<TAgent, TInput, TOutput> {
       }
       activityOpen = true
       if (signal.aborted) throw abortReason(signal)
-      await session.changeStatus(() =>
-        tracker.update(agentId, tracker.messages.started, { status: 'running' }),
-      )
+      // A pool job already moved its activity to running: the run continues that record.
+      if (existing?.status !== 'running') {
+        await session.changeStatus(() =>
+          tracker.update(agentId, tracker.messages.started, { status: 'running' }),
+        )
+      }
       await session.fire('onRunStart', { ...session.info(), input })
 
       let executed: ExecuteResult<TOutput>

@@ -24,12 +24,7 @@ const hooksSchema = z
       onStatusUpdate: hookFunction,
       onRetry: hookFunction,
     },
-    {
-      error: (issue) =>
-        issue.code === 'unrecognized_keys'
-          ? `unknown hook ${issue.keys.join(', ')}`
-          : 'must be an object of hook functions',
-    },
+    { error: 'must be an object of hook functions' },
   )
   .optional()
 
@@ -59,46 +54,32 @@ const sharedShape = {
   includeNative: z.boolean({ error: 'must be true or false' }).optional(),
 }
 
-const runOptionsSchema = z.strictObject(
-  {
-    ...sharedShape,
-    agentId: z
-      .string()
-      .min(1, 'must be a non-empty string')
-      .max(200, 'must be at most 200 characters')
-      .optional(),
-    agentType: z
-      .string()
-      .min(1, 'must be a non-empty string')
-      .max(200, 'must be at most 200 characters')
-      .optional(),
-    signal: z.instanceof(AbortSignal, { error: 'must be an AbortSignal' }).optional(),
-  },
-  {
-    error: (issue) =>
-      issue.code === 'unrecognized_keys' ? `unknown option ${issue.keys.join(', ')}` : undefined,
-  },
-)
+const runOptionsSchema = z.strictObject({
+  ...sharedShape,
+  agentId: z
+    .string()
+    .min(1, 'must be a non-empty string')
+    .max(200, 'must be at most 200 characters')
+    .optional(),
+  agentType: z
+    .string()
+    .min(1, 'must be a non-empty string')
+    .max(200, 'must be at most 200 characters')
+    .optional(),
+  signal: z.instanceof(AbortSignal, { error: 'must be an AbortSignal' }).optional(),
+})
 
-const runnerOptionsSchema = z.strictObject(
-  {
-    ...sharedShape,
-    activity: z
-      .custom(
-        (value) => typeof value === 'object' && value !== null,
-        'must be an ActivityTracker or ActivityStore',
-      )
-      .optional(),
-    name: z.string().min(1, 'must be a non-empty string').optional(),
-    prompts: z
-      .strictObject({ reportStatus: z.string().optional(), wrapUp: z.string().optional() })
-      .optional(),
-  },
-  {
-    error: (issue) =>
-      issue.code === 'unrecognized_keys' ? `unknown option ${issue.keys.join(', ')}` : undefined,
-  },
-)
+const runnerOptionsSchema = z.strictObject({
+  ...sharedShape,
+  activity: z
+    .custom(
+      (value) => typeof value === 'object' && value !== null,
+      'must be an ActivityTracker or ActivityStore',
+    )
+    .optional(),
+  name: z.string().min(1, 'must be a non-empty string').optional(),
+  prompts: z.strictObject({ reportStatus: z.string().optional(), wrapUp: z.string().optional() }).optional(),
+})
 
 /** Validates runner options; throws `InvalidOptionsError` naming the field. */
 export function validateRunnerOptions<TOutput>(options: RunnerOptions<TOutput>): RunnerOptions<TOutput> {

@@ -1,12 +1,24 @@
-import type { z } from 'zod'
+import { z } from 'zod'
 import { type InvalidOptionIssue, InvalidOptionsError } from '../errors/invalid-options-error.js'
 
-/** Turns zod issues into `{ field, message }` pairs, with dotted paths prefixed by `prefix`. */
-export function zodIssues(error: z.ZodError, prefix = ''): InvalidOptionIssue[] {
-  return error.issues.map((issue) => {
-    const path = issue.path.map(String).join('.')
-    const field = [prefix, path].filter(Boolean).join('.') || prefix || '(root)'
-    return { field, message: issue.message }
+/**
+ * Turns zod issues into `{ field, message }` pairs with dotted paths prefixed by `prefix`. An
+ * unknown key (a typo such as `prority`) is named as the field itself, with the known keys of
+ * `schema` when it is an object schema.
+ */
+export function zodIssues(error: z.ZodError, prefix = '', schema?: z.ZodType): InvalidOptionIssue[] {
+  const known = schema instanceof z.ZodObject ? Object.keys(schema.shape).join(', ') : undefined
+  const fieldOf = (path: ReadonlyArray<PropertyKey>) =>
+    [prefix, path.map(String).join('.')].filter(Boolean).join('.') || '(root)'
+  return error.issues.flatMap((issue): InvalidOptionIssue[] => {
+    if (issue.code === 'unrecognized_keys') {
+      const list = issue.path.length === 0 && known ? ` (known: ${known})` : ''
+      return issue.keys.map((key) => ({
+        field: fieldOf([...issue.path, key]),
+        message: `is not an option${list}`,
+      }))
+    }
+    return [{ field: fieldOf(issue.path), message: issue.message }]
   })
 }
 
@@ -18,6 +30,6 @@ export function parseOrThrow<T extends z.ZodType>(
   prefix = '',
 ): z.output<T> {
   const result = schema.safeParse(value)
-  if (!result.success) throw new InvalidOptionsError(zodIssues(result.error, prefix), { subject })
+  if (!result.success) throw new InvalidOptionsError(zodIssues(result.error, prefix, schema), { subject })
   return result.data
 }

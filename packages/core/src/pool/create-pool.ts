@@ -1,0 +1,272 @@
+import type { z } from 'zod'
+import { createActivityTracker } from '../activity/tracker.js'
+import { ActivityNotFoundError } from '../errors/activity-not-found-error.js'
+import { InvalidOptionsError } from '../errors/invalid-options-error.js'
+import { RunnerError } from '../errors/runner-error.js'
+import { parseOrThrow, zodIssues } from '../util/zod-issues.js'
+import { localEngine } from './local-engine.js'
+import {
+  closeOptionsSchema,
+  enqueueOptionsSchema,
+  poolOptionsSchema,
+  resultOptionsSchema,
+  taskNameSchema,
+  taskOptionsSchema,
+} from './options.js'
+import { createJobRunner, type RegisteredTask } from './run-job.js'
+import { toJson } from './to-json.js'
+import type {
+  EnqueueResult,
+  JobOutcome,
+  JsonValue,
+  Pool,
+  PoolJob,
+  PoolOptions,
+  TaskHandler,
+} from './types.js'
+
+/** Default of `close({ timeoutMs })`. */
+const defaultCloseTimeoutMs = 30_000
+
+/**
+ * Creates a task pool. Handlers are registered by name with `pool.task`; jobs are plain JSON that
+ * the engine (`localEngine()` by default) schedules and hands back to the pool's job runner, so the
+ * same task code runs in-process or on many machines.
+ *
+ * ```ts
+ * const pool = createPool({ concurrency: 4 })
+ * const research = pool.task('research', { input: z.object({ topic: z.string() }), retries: 2 },
+ *   async ({ input, signal, report }) => { await report('Searching', 10); return search(input.topic, { signal }) })
+ * const { agentId } = await research.enqueue({ topic: 'tides' }, { priority: 5 })
+ * const found = await pool.result(agentId)
+ * ```
+ */
+export function createPool(options: PoolOptions = {}): Pool {
+  const valid = parseOrThrow(poolOptionsSchema, options, 'pool options')
+  const activity = valid.activity ?? createActivityTracker()
+  const engine = valid.engine ?? localEngine()
+  const concurrency = valid.concurrency ?? 4
+  const tasks = new Map<string, RegisteredTask>()
+  const runner = createJobRunner({ activity, getTask: (name) => tasks.get(name) })
+  const inFlight = new Set<Promise<unknown>>()
+  let closed = false
+  let closing: Promise<void> | undefined
+
+  // Started at once (a distributed worker consumes jobs without ever enqueueing). A synchronous
+  // failure (an engine already used by another pool) throws from createPool.
+  const started = Promise.resolve(
+    engine.start({ concurrency, runJob: runner.runJob, cancelJob: runner.cancelJob }),
+  )
+  started.catch(() => {})
+
+  const pool: Pool = {
+    activity,
+    engine,
+
+    task(name, taskOptions, handler) {
+      const taskName = parseOrThrow(taskNameSchema, name, 'task', 'name')
+      if (tasks.has(taskName)) {
+        throw new InvalidOptionsError(
+          [
+            {
+              field: 'name',
+              message: `a task named "${taskName}" is already registered on this pool; pick another name`,
+            },
+          ],
+          { subject: 'task' },
+        )
+      }
+      const settings = parseOrThrow(taskOptionsSchema, taskOptions, 'task options')
+      if (typeof handler !== 'function') {
+        throw new InvalidOptionsError(
+          [
+            {
+              field: 'handler',
+              message: 'must be a function ({ agentId, input, signal, attempt, report }) => result',
+            },
+          ],
+          { subject: 'task' },
+        )
+      }
+      tasks.set(taskName, {
+        name: taskName,
+        input: settings.input,
+        retries: settings.retries ?? 0,
+        timeoutMs: settings.timeoutMs,
+        retryDelayMs: settings.retryDelayMs ?? 500,
+        maxRetryDelayMs: settings.maxRetryDelayMs ?? 10_000,
+        retryOn: settings.retryOn,
+        handler: handler as TaskHandler<unknown, unknown>,
+      })
+      return {
+        name: taskName,
+        enqueue: (input, enqueueOptions) => pool.enqueue(taskName, input, enqueueOptions),
+        result: (agentId, resultOptions) => pool.result(agentId, resultOptions),
+      }
+    },
+
+    async enqueue(name, input, enqueueOptions = {}) {
+      if (closed) throw closedError()
+      const task = typeof name === 'string' ? tasks.get(name) : undefined
+      if (!task) {
+        const known = [...tasks.keys()].map((key) => `"${key}"`).join(', ') || 'none'
+        throw new InvalidOptionsError(
+          [
+            {
+              field: 'task',
+              message: `no task named ${JSON.stringify(name)} is registered on this pool (registered: ${known}); register it with pool.task() first`,
+            },
+          ],
+          { subject: 'enqueue' },
+        )
+      }
+      const settings = parseOrThrow(enqueueOptionsSchema, enqueueOptions, 'enqueue options')
+      const jobInput = validateInput(task, input)
+      const work = submit(task, jobInput, settings)
+      inFlight.add(work)
+      try {
+        return await work
+      } finally {
+        inFlight.delete(work)
+      }
+    },
+
+    async result<T>(agentId: string, resultOptions = {}) {
+      const settings = parseOrThrow(resultOptionsSchema, resultOptions, 'result options')
+      const id = parseOrThrow(taskNameSchema, agentId, 'result', 'agentId')
+      await started
+      const controller = new AbortController()
+      const onAbort = () => controller.abort(settings.signal?.reason)
+      if (settings.signal?.aborted) onAbort()
+      else settings.signal?.addEventListener('abort', onAbort, { once: true })
+      const timer =
+        settings.timeoutMs === undefined
+          ? undefined
+          : setTimeout(
+              () =>
+                controller.abort(
+                  new RunnerError(
+                    `pool.result() waited timeoutMs (${settings.timeoutMs} ms) and task ${id} has not finished; it keeps running. Wait again, or stop it with pool.cancel().`,
+                  ),
+                ),
+              settings.timeoutMs,
+            )
+      let outcome: JobOutcome | undefined
+      try {
+        outcome = await engine.result(id, controller.signal)
+      } finally {
+        clearTimeout(timer)
+        settings.signal?.removeEventListener('abort', onAbort)
+      }
+      if (!outcome) {
+        const existing = await activity.store.get(id)
+        if (!existing) throw new ActivityNotFoundError(id)
+        throw new RunnerError(
+          `No result is kept for ${id} (its activity is ${existing.status}): it was evicted (see localEngine({ keepResults })) or the task was not enqueued through this pool. Read its activity instead.`,
+        )
+      }
+      if (outcome.status === 'complete') return outcome.result as T
+      throw outcome.error
+    },
+
+    async cancel(agentId) {
+      const id = parseOrThrow(taskNameSchema, agentId, 'cancel', 'agentId')
+      await started
+      return engine.cancel(id)
+    },
+
+    close(closeOptions = {}) {
+      closing ??= (async () => {
+        const settings = parseOrThrow(closeOptionsSchema, closeOptions, 'close options')
+        closed = true
+        await Promise.allSettled(inFlight)
+        await started.catch(() => {})
+        await engine.close({ timeoutMs: settings.timeoutMs ?? defaultCloseTimeoutMs })
+      })()
+      // A close with invalid options changes nothing: the next call may try again.
+      closing.catch(() => {
+        if (!closed) closing = undefined
+      })
+      return closing
+    },
+
+    [Symbol.asyncDispose]() {
+      return pool.close()
+    },
+  }
+  return pool
+
+  /** Creates the activity, then hands the job to the engine. */
+  async function submit(
+    task: RegisteredTask,
+    input: JsonValue | undefined,
+    settings: z.output<typeof enqueueOptionsSchema>,
+  ): Promise<EnqueueResult> {
+    await started
+    const agentId = await activity.create(task.name, {
+      ...(settings.agentId === undefined ? {} : { agentId: settings.agentId }),
+      ...(settings.metadata === undefined ? {} : { metadata: settings.metadata }),
+    })
+    if (closed) {
+      // close() began while the activity was being created: never leave it queued.
+      await activity.cancel(agentId).catch(() => {})
+      throw closedError()
+    }
+    const job: PoolJob = {
+      agentId,
+      task: task.name,
+      ...(input === undefined ? {} : { input }),
+      priority: settings.priority ?? 0,
+      delayMs: settings.delayMs ?? 0,
+      attempt: 1,
+      enqueuedAt: new Date().toISOString(),
+    }
+    try {
+      await engine.submit(job)
+    } catch (error) {
+      // The job could not be stored: it will never run, so its activity must not stay queued.
+      await activity.error(agentId, error).catch(() => {})
+      throw error
+    }
+    return { agentId }
+  }
+}
+
+/**
+ * Validates the input with the task's schema, then checks that it survives the JSON round trip
+ * every job goes through (the job runner validates it again on the other side).
+ */
+function validateInput(task: RegisteredTask, input: unknown): JsonValue | undefined {
+  const subject = `input of task "${task.name}"`
+  const first = task.input.safeParse(input)
+  if (!first.success) throw new InvalidOptionsError(zodIssues(first.error, 'input'), { subject })
+  const json = toJson(input)
+  if (!json.ok) {
+    throw new InvalidOptionsError(
+      [
+        {
+          field: json.path === '' ? 'input' : `input.${json.path}`,
+          message: `${json.problem}; task inputs must be JSON`,
+        },
+      ],
+      { subject },
+    )
+  }
+  const again = task.input.safeParse(json.value)
+  if (!again.success) {
+    throw new InvalidOptionsError(
+      zodIssues(again.error, 'input').map((issue) => ({
+        ...issue,
+        message: `${issue.message} (after the JSON round trip every task input goes through: pass JSON values, such as an ISO string instead of a Date)`,
+      })),
+      { subject },
+    )
+  }
+  return json.value
+}
+
+function closedError(): RunnerError {
+  return new RunnerError(
+    'This pool is closed: enqueue() is refused after pool.close(). Create a new pool to run more tasks.',
+  )
+}

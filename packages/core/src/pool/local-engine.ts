@@ -1,0 +1,293 @@
+import { z } from 'zod'
+import { InvalidOptionsError } from '../errors/invalid-options-error.js'
+import { RunCanceledError } from '../errors/run-canceled-error.js'
+import { RunnerError } from '../errors/runner-error.js'
+import { parseOrThrow } from '../util/zod-issues.js'
+import { PriorityQueue } from './priority-queue.js'
+import type { EngineCloseOptions, JobOutcome, PoolEngine, PoolEngineContext, PoolJob } from './types.js'
+
+/** Options of `localEngine`. */
+export interface LocalEngineOptions {
+  /**
+   * How many finished jobs' outcomes are kept in memory for `pool.result`; the oldest are evicted
+   * first. A caller already waiting for a result always gets it. Default 1000.
+   */
+  keepResults?: number
+}
+
+const optionsSchema = z.strictObject({
+  keepResults: z
+    .number({ error: 'must be a number' })
+    .int('must be an integer')
+    .min(0, 'must be 0 or more')
+    .optional(),
+})
+
+/**
+ * The default engine: runs jobs in this process. Jobs wait in a priority queue (higher priority
+ * first, first-in first-out within a priority), delayed jobs on timers; at most the pool's
+ * `concurrency` run at once. Outcomes are kept in memory (`keepResults`). Jobs are copied through
+ * JSON on `submit`, as a distributed engine would store them.
+ */
+export function localEngine(options: LocalEngineOptions = {}): PoolEngine {
+  const valid = parseOrThrow(optionsSchema, options, 'localEngine options')
+  return new LocalEngine(valid.keepResults ?? 1000)
+}
+
+interface ReadyEntry {
+  job: PoolJob
+  /** Order of arrival in the ready queue: first-in first-out within a priority. */
+  seq: number
+}
+
+interface RunningEntry {
+  controller: AbortController
+  done: Promise<JobOutcome>
+}
+
+class LocalEngine implements PoolEngine {
+  readonly name = 'local'
+  readonly #keepResults: number
+  #context: PoolEngineContext | undefined
+  readonly #ready = new PriorityQueue<ReadyEntry>((a, b) => b.job.priority - a.job.priority || a.seq - b.seq)
+  readonly #queued = new Map<string, ReadyEntry>()
+  readonly #delayed = new Map<string, { job: PoolJob; timer: NodeJS.Timeout }>()
+  readonly #running = new Map<string, RunningEntry>()
+  readonly #canceling = new Map<string, Promise<JobOutcome>>()
+  readonly #outcomes = new Map<string, JobOutcome>()
+  readonly #waiters = new Map<string, Set<(outcome: JobOutcome) => void>>()
+  #seq = 0
+  #pumpScheduled = false
+  #closing: Promise<void> | undefined
+
+  constructor(keepResults: number) {
+    this.#keepResults = keepResults
+  }
+
+  start(context: PoolEngineContext): void {
+    if (this.#context) {
+      throw new RunnerError(
+        'This localEngine() is already used by a pool. Create one localEngine() per pool.',
+      )
+    }
+    this.#context = context
+  }
+
+  async submit(job: PoolJob): Promise<void> {
+    if (!this.#context) throw new RunnerError('This localEngine() was not started: pass it to createPool().')
+    if (this.#closing) {
+      throw new RunnerError('This localEngine() is closed and accepts no more jobs. Create a new pool.')
+    }
+    if (this.#isPending(job.agentId) || this.#outcomes.has(job.agentId)) {
+      throw new InvalidOptionsError(
+        [
+          {
+            field: 'agentId',
+            message: `a job with agentId "${job.agentId}" was already submitted; use a new id`,
+          },
+        ],
+        { subject: 'job' },
+      )
+    }
+    const copy = JSON.parse(JSON.stringify(job)) as PoolJob
+    if (copy.delayMs > 0) {
+      const timer = setTimeout(() => {
+        this.#delayed.delete(copy.agentId)
+        this.#makeReady(copy)
+      }, copy.delayMs)
+      this.#delayed.set(copy.agentId, { job: copy, timer })
+    } else {
+      this.#makeReady(copy)
+    }
+  }
+
+  async cancel(agentId: string): Promise<boolean> {
+    const queued = this.#queued.get(agentId)
+    const delayed = this.#delayed.get(agentId)
+    if (queued || delayed) {
+      let job: PoolJob
+      if (queued) {
+        this.#ready.delete(queued)
+        this.#queued.delete(agentId)
+        job = queued.job
+      } else {
+        const entry = delayed as { job: PoolJob; timer: NodeJS.Timeout }
+        clearTimeout(entry.timer)
+        this.#delayed.delete(agentId)
+        job = entry.job
+      }
+      const outcome = await this.#endUnstarted(
+        job,
+        'The task was canceled with pool.cancel() before it started.',
+      )
+      return outcome.status === 'canceled'
+    }
+    const running = this.#running.get(agentId)
+    if (running) {
+      if (running.controller.signal.aborted) {
+        await running.done
+        return false
+      }
+      running.controller.abort(new RunCanceledError('The task was canceled with pool.cancel().'))
+      const outcome = await running.done
+      return outcome.status === 'canceled'
+    }
+    const canceling = this.#canceling.get(agentId)
+    if (canceling) await canceling
+    return false
+  }
+
+  result(agentId: string, signal: AbortSignal): Promise<JobOutcome | undefined> {
+    const outcome = this.#outcomes.get(agentId)
+    if (outcome) return Promise.resolve(outcome)
+    if (!this.#isPending(agentId)) return Promise.resolve(undefined)
+    if (signal.aborted) return Promise.reject(signal.reason)
+    return new Promise((resolve, reject) => {
+      let waiters = this.#waiters.get(agentId)
+      if (!waiters) {
+        waiters = new Set()
+        this.#waiters.set(agentId, waiters)
+      }
+      const onAbort = () => {
+        this.#waiters.get(agentId)?.delete(waiter)
+        reject(signal.reason)
+      }
+      const waiter = (finished: JobOutcome) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(finished)
+      }
+      waiters.add(waiter)
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+
+  close(options: EngineCloseOptions): Promise<void> {
+    this.#closing ??= this.#close(options.timeoutMs)
+    return this.#closing
+  }
+
+  async #close(timeoutMs: number): Promise<void> {
+    const unstarted = [
+      ...[...this.#delayed.values()].map((entry) => {
+        clearTimeout(entry.timer)
+        return entry.job
+      }),
+      ...this.#ready.drain().map((entry) => entry.job),
+    ]
+    this.#delayed.clear()
+    this.#queued.clear()
+    await Promise.all(
+      unstarted.map((job) => this.#endUnstarted(job, 'The pool closed before the task started.')),
+    )
+
+    const running = [...this.#running.values()]
+    if (running.length > 0) {
+      let timer: NodeJS.Timeout | undefined
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), timeoutMs)
+      })
+      const finished = await Promise.race([Promise.all(running.map((entry) => entry.done)), timedOut])
+      clearTimeout(timer)
+      if (finished === 'timeout') {
+        const error = new RunCanceledError(
+          `The pool closed and the task did not finish within timeoutMs (${timeoutMs} ms).`,
+        )
+        for (const entry of this.#running.values()) entry.controller.abort(error)
+        await Promise.all([...this.#running.values()].map((entry) => entry.done))
+      }
+    }
+    await Promise.all(this.#canceling.values())
+  }
+
+  #isPending(agentId: string): boolean {
+    return (
+      this.#queued.has(agentId) ||
+      this.#delayed.has(agentId) ||
+      this.#running.has(agentId) ||
+      this.#canceling.has(agentId)
+    )
+  }
+
+  #makeReady(job: PoolJob): void {
+    const entry = { job, seq: this.#seq++ }
+    this.#ready.push(entry)
+    this.#queued.set(job.agentId, entry)
+    this.#schedulePump()
+  }
+
+  /**
+   * Starts jobs on a later turn of the event loop, never inside `submit`: the caller of
+   * `enqueue` always gets control back before the handler starts, and jobs submitted together
+   * start in priority order.
+   */
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return
+    this.#pumpScheduled = true
+    setImmediate(() => {
+      this.#pumpScheduled = false
+      this.#pump()
+    })
+  }
+
+  #pump(): void {
+    const context = this.#context
+    if (!context || this.#closing) return
+    while (this.#running.size < context.concurrency) {
+      const entry = this.#ready.shift()
+      if (!entry) return
+      this.#queued.delete(entry.job.agentId)
+      this.#start(context, entry.job)
+    }
+  }
+
+  #start(context: PoolEngineContext, job: PoolJob): void {
+    const controller = new AbortController()
+    const done = context
+      .runJob(job, { signal: controller.signal })
+      .catch((error: unknown) => crashedOutcome(job, error))
+      .then((outcome) => {
+        this.#running.delete(job.agentId)
+        this.#finish(outcome)
+        this.#schedulePump()
+        return outcome
+      })
+    this.#running.set(job.agentId, { controller, done })
+  }
+
+  /** Ends a job that never started, through the job runner; pending until its outcome is known. */
+  #endUnstarted(job: PoolJob, reason: string): Promise<JobOutcome> {
+    const context = this.#context as PoolEngineContext
+    const done = context
+      .cancelJob(job, { reason })
+      .catch((error: unknown) => crashedOutcome(job, error))
+      .then((outcome) => {
+        this.#canceling.delete(job.agentId)
+        this.#finish(outcome)
+        return outcome
+      })
+    this.#canceling.set(job.agentId, done)
+    return done
+  }
+
+  #finish(outcome: JobOutcome): void {
+    const waiters = this.#waiters.get(outcome.agentId)
+    this.#waiters.delete(outcome.agentId)
+    for (const waiter of waiters ?? []) waiter(outcome)
+    this.#outcomes.set(outcome.agentId, outcome)
+    while (this.#outcomes.size > this.#keepResults) {
+      const oldest = this.#outcomes.keys().next().value as string
+      this.#outcomes.delete(oldest)
+    }
+  }
+}
+
+/** The outcome of a job whose runner broke its promise never to reject (a bug): never drop the job silently. */
+function crashedOutcome(job: PoolJob, error: unknown): JobOutcome {
+  return {
+    agentId: job.agentId,
+    task: job.task,
+    status: 'error',
+    attempts: job.attempt,
+    error: error instanceof Error ? error : new RunnerError(String(error), { cause: error }),
+  }
+}

@@ -1,0 +1,106 @@
+import { z } from 'zod'
+import type { ActivityTracker } from '../activity/tracker.js'
+import { toJson } from './to-json.js'
+import type { PoolEngine } from './types.js'
+
+/** Validation of every option the pool takes, so that each error names its field. */
+
+/** Longest `setTimeout` delay Node accepts (a larger one fires at once). */
+const maxTimerMs = 2_147_483_647
+/** Priorities are bounded so that a distributed engine can map them onto its own range (BullMQ: 2^21 levels). */
+export const maxPriority = 1_000_000
+
+const milliseconds = (minimum: number) =>
+  z
+    .number({ error: 'must be a number of milliseconds' })
+    .int('must be an integer number of milliseconds')
+    .min(minimum, minimum === 0 ? 'must be 0 or more' : `must be at least ${minimum}`)
+    .max(maxTimerMs, `must be at most ${maxTimerMs}`)
+
+const nameSchema = z
+  .string({ error: 'must be a string' })
+  .min(1, 'must be a non-empty string')
+  .max(200, 'must be at most 200 characters')
+
+const hasMethods =
+  (...names: string[]) =>
+  (value: unknown): boolean =>
+    typeof value === 'object' &&
+    value !== null &&
+    names.every((name) => typeof (value as Record<string, unknown>)[name] === 'function')
+
+export const poolOptionsSchema = z.strictObject({
+  activity: z
+    .custom<ActivityTracker>(hasMethods('create', 'update', 'complete', 'error', 'cancel', 'detail'), {
+      error: 'must be an ActivityTracker (from createActivityTracker())',
+    })
+    .optional(),
+  engine: z
+    .custom<PoolEngine>(hasMethods('start', 'submit', 'cancel', 'result', 'close'), {
+      error: 'must be a PoolEngine (such as localEngine())',
+    })
+    .optional(),
+  concurrency: z
+    .number({ error: 'must be a number' })
+    .int('must be an integer')
+    .min(1, 'must be at least 1')
+    .optional(),
+})
+
+export const taskNameSchema = nameSchema
+
+export const taskOptionsSchema = z.strictObject({
+  input: z.custom<z.ZodType>(hasMethods('safeParse'), {
+    error: 'must be a zod schema, such as z.object({...})',
+  }),
+  retries: z
+    .number({ error: 'must be a number' })
+    .int('must be an integer')
+    .min(0, 'must be 0 or more')
+    .max(100, 'must be at most 100')
+    .optional(),
+  timeoutMs: milliseconds(1).optional(),
+  retryDelayMs: milliseconds(0).optional(),
+  maxRetryDelayMs: milliseconds(0).optional(),
+  retryOn: z
+    .custom<(error: unknown, info: { attempt: number }) => boolean>((value) => typeof value === 'function', {
+      error: 'must be a function (error, { attempt }) => boolean',
+    })
+    .optional(),
+})
+
+const jsonObjectSchema = z
+  .record(z.string(), z.unknown(), { error: 'must be an object' })
+  .superRefine((value, context) => {
+    const json = toJson(value)
+    if (!json.ok) {
+      context.addIssue({
+        code: 'custom',
+        path: json.path === '' ? [] : json.path.split('.'),
+        message: `${json.problem}; metadata must be JSON`,
+      })
+    }
+  })
+
+export const enqueueOptionsSchema = z.strictObject({
+  priority: z
+    .number({ error: 'must be a number' })
+    .int('must be an integer')
+    .min(-maxPriority, `must be at least -${maxPriority}`)
+    .max(maxPriority, `must be at most ${maxPriority}`)
+    .optional(),
+  metadata: jsonObjectSchema.optional(),
+  delayMs: milliseconds(0).optional(),
+  agentId: nameSchema.optional(),
+})
+
+export const resultOptionsSchema = z.strictObject({
+  timeoutMs: milliseconds(0).optional(),
+  signal: z
+    .custom<AbortSignal>((value) => value instanceof AbortSignal, { error: 'must be an AbortSignal' })
+    .optional(),
+})
+
+export const closeOptionsSchema = z.strictObject({
+  timeoutMs: milliseconds(0).optional(),
+})

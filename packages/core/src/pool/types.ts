@@ -1,0 +1,299 @@
+import type { z } from 'zod'
+import type { ActivityTracker } from '../activity/tracker.js'
+
+/** A value that survives `JSON.stringify` then `JSON.parse` unchanged: what job inputs and results are made of. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
+
+/**
+ * One unit of work, as an engine sees it: plain JSON, so that a distributed engine can put it in
+ * Redis (or any queue) as is and run it in another process. The handler is not in the job: it is
+ * looked up by `task` in the pool that runs the job.
+ */
+export interface PoolJob {
+  /** Id of the job and of its activity (created `queued` by `pool.enqueue` before the job is submitted). */
+  agentId: string
+  /** Name of the task, as registered with `pool.task(name, ...)` in every process that runs jobs. */
+  task: string
+  /** The caller's input, after the JSON round trip (absent when it was `undefined`); the job runner validates it again with the task's schema. */
+  input?: JsonValue
+  /** Higher runs first; equal priorities run in submission order. Integer from -1,000,000 to 1,000,000. */
+  priority: number
+  /** Milliseconds to wait, from submission, before the job may start. 0 = as soon as a slot is free. */
+  delayMs: number
+  /**
+   * 1-based attempt the job runner starts from. 1 for a new job; an engine that redelivers a job
+   * whose worker was lost passes the next attempt, so the task's `retries` stay a total budget.
+   */
+  attempt: number
+  /** When `pool.enqueue` created the job (ISO 8601). */
+  enqueuedAt: string
+}
+
+/** Fields every `JobOutcome` has. */
+export interface JobOutcomeBase {
+  /** Id of the job and of its activity. */
+  agentId: string
+  /** Name of the job's task. */
+  task: string
+  /** The last attempt made (1-based); 0 if the handler never ran. */
+  attempts: number
+}
+
+/** The handler returned and its value survived the JSON round trip. */
+export interface CompleteJobOutcome extends JobOutcomeBase {
+  status: 'complete'
+  /** The handler's return value after the JSON round trip (absent for a handler that returns nothing). */
+  result?: JsonValue
+}
+
+/** The task failed (after its retries), timed out (`RunTimeoutError`), or returned a value that is not JSON. */
+export interface ErrorJobOutcome extends JobOutcomeBase {
+  status: 'error'
+  /** What `pool.result` rejects with. A non-`Error` thrown value is wrapped in a `RunnerError` (`cause` = the value). */
+  error: Error
+}
+
+/** The job was canceled, queued or running. */
+export interface CanceledJobOutcome extends JobOutcomeBase {
+  status: 'canceled'
+  /** A `RunCanceledError`: what `pool.result` rejects with. */
+  error: Error
+}
+
+/**
+ * How a job ended: what `pool.result` turns into a value or a rejection. In-process `error` is the
+ * error itself; an engine that keeps outcomes out of process stores `serializeJobOutcome(outcome)`
+ * and hands back `deserializeJobOutcome(stored)`.
+ */
+export type JobOutcome = CompleteJobOutcome | ErrorJobOutcome | CanceledJobOutcome
+
+/** Options of `JobRunner.runJob`. */
+export interface RunJobOptions {
+  /**
+   * Aborting it cancels the job: the handler's signal aborts, and the activity is canceled at once,
+   * even if the handler ignores its signal (it then keeps running in the background, unobserved).
+   */
+  signal: AbortSignal
+  /** Called after each `report(...)` of the handler has been written to the activity (to mirror progress, e.g. BullMQ job progress). Errors it throws are ignored. */
+  onReport?: (message: string, percentage: number | undefined) => void
+}
+
+/** Options of `JobRunner.cancelJob`. */
+export interface CancelJobOptions {
+  /** Message of the `RunCanceledError` that `pool.result` rejects with. Default: a generic cancel message. */
+  reason?: string
+}
+
+/**
+ * The pool's shared job runner: the one place that owns task lookup, input validation, activity
+ * transitions (queued -> running -> complete | error | canceled), retries with backoff, timeouts and
+ * the JSON round trip of results. Engines call it; they never touch activities themselves.
+ */
+export interface JobRunner {
+  /**
+   * Runs one job to its end and resolves with its outcome; never rejects. Resolves promptly once
+   * `options.signal` aborts. Leaves an activity that is already terminal as it is (a runner inside
+   * the handler may have completed or failed it) and never runs a job whose activity is terminal.
+   */
+  runJob(job: PoolJob, options: RunJobOptions): Promise<JobOutcome>
+  /**
+   * Ends a job that will not run (canceled while queued or delayed, or at close): its activity is
+   * canceled and the outcome is `canceled`. Never rejects.
+   */
+  cancelJob(job: PoolJob, options?: CancelJobOptions): Promise<JobOutcome>
+}
+
+/** What the pool gives its engine once, in `start`. */
+export interface PoolEngineContext extends JobRunner {
+  /** Most jobs this engine may run at once in this process (the pool's `concurrency`). */
+  readonly concurrency: number
+}
+
+/** Options of `PoolEngine.close`. */
+export interface EngineCloseOptions {
+  /** How long to let running jobs finish before aborting them, in ms. */
+  timeoutMs: number
+}
+
+/**
+ * Decides where and when jobs run. `localEngine()` runs them in this process; a distributed engine
+ * (`bullmqEngine` from `@runner/bullmq`) stores them in Redis and runs them in worker processes.
+ * Either way every job goes through the pool's `JobRunner`, so the same task code behaves the same.
+ * Called by the pool, not by users.
+ */
+export interface PoolEngine {
+  /** Short name for messages and logs (`"local"`, `"bullmq"`). */
+  readonly name: string
+  /**
+   * Called once by `createPool`, before any other method. The engine keeps `context` and calls
+   * `context.runJob` for each job it runs (never more than `context.concurrency` at once in this
+   * process). An engine instance belongs to one pool: a second `start` must throw.
+   */
+  start(context: PoolEngineContext): void | Promise<void>
+  /**
+   * Accepts a job whose activity is already created (`queued`). Resolves once the job is stored,
+   * without running it synchronously: the caller must get control back before the handler starts.
+   * Rejects if the engine is closed or the job cannot be stored (the pool then fails the activity).
+   */
+  submit(job: PoolJob): Promise<void>
+  /**
+   * Cancels a job wherever it is. Queued or delayed: removed, then ended with `context.cancelJob`.
+   * Running: the signal given to `runJob` aborts. Resolves once the job has ended, with `true` if it
+   * ended `canceled` because of this call, `false` if it was unknown, finished, or finished anyway.
+   */
+  cancel(agentId: string): Promise<boolean>
+  /**
+   * The outcome of a job: at once if it has finished and is still kept, after it finishes if it is
+   * pending, `undefined` if the engine does not know it (never submitted, or evicted). Rejects with
+   * `signal.reason` when `signal` aborts first.
+   */
+  result(agentId: string, signal: AbortSignal): Promise<JobOutcome | undefined>
+  /**
+   * Stops accepting jobs, ends queued and delayed ones with `context.cancelJob`, waits up to
+   * `timeoutMs` for running ones, then aborts them and waits for `runJob` to resolve (promptly).
+   * Afterwards no job of this engine is running. Calling it again returns the same promise.
+   */
+  close(options: EngineCloseOptions): Promise<void>
+}
+
+/** Per-task settings, given to `pool.task(name, options, handler)`. */
+export interface TaskOptions<TSchema extends z.ZodType = z.ZodType> {
+  /** zod schema of the input. `enqueue` validates with it (errors name the field, e.g. `input.topic`); the handler receives its output. */
+  input: TSchema
+  /** How many times a failed or timed-out attempt is tried again (so `retries + 1` attempts at most). Default 0. */
+  retries?: number
+  /** Limit of each attempt, in ms: the handler's signal aborts and the attempt fails with `RunTimeoutError`. Default: no limit. */
+  timeoutMs?: number
+  /** Delay before the first retry, in ms, doubled at each retry, with jitter (a random point in its upper half). Default 500. */
+  retryDelayMs?: number
+  /** Upper bound of any retry delay, in ms. Default 10000. */
+  maxRetryDelayMs?: number
+  /**
+   * Decides whether a failed attempt is worth another one (timeouts arrive as `RunTimeoutError`).
+   * Default: every failure is retried while retries remain. Cancellation and `InvalidOptionsError`
+   * are never retried, whatever this returns.
+   */
+  retryOn?: (error: unknown, info: { attempt: number }) => boolean
+}
+
+/** What a task handler receives. */
+export interface TaskContext<TInput> {
+  /** Id of the job and of its activity: pass it to a runner (`run(agent, input, { agentId })`) to track the run on the same activity. */
+  agentId: string
+  /** Name of the task. */
+  task: string
+  /** The input, validated (and transformed) by the task's schema. */
+  input: TInput
+  /** Metadata given to `enqueue`, as stored on the activity. */
+  metadata: Record<string, unknown>
+  /**
+   * Aborts on cancel, on close after its timeout, and when the attempt's `timeoutMs` runs out. Pass
+   * it to everything that can stop: the pool does not wait for a handler past its signal, so one
+   * that ignores it keeps running in the background, unobserved, outside the concurrency limit.
+   */
+  signal: AbortSignal
+  /** 1-based attempt number: 1, then 2 on the first retry... */
+  attempt: number
+  /**
+   * Writes progress on the activity (status `running`; `percentage` an integer 0..100). After the
+   * attempt has ended (canceled, timed out) it does nothing.
+   */
+  report(message: string, percentage?: number): Promise<void>
+}
+
+/** The code of a task. Its return value must be JSON (it crosses processes with a distributed engine). */
+export type TaskHandler<TInput, TResult> = (context: TaskContext<TInput>) => Promise<TResult> | TResult
+
+/** Options of `pool.enqueue`. */
+export interface EnqueueOptions {
+  /** Higher runs first; equal priorities run first-in first-out. Integer from -1,000,000 to 1,000,000. Default 0. */
+  priority?: number
+  /** Caller-defined JSON data stored on the activity (tenant, user...), filterable by key equality. */
+  metadata?: Record<string, unknown>
+  /** Milliseconds to wait before the task may start. Default 0. */
+  delayMs?: number
+  /** Use this id instead of a random UUID. Must not be in use by another activity. */
+  agentId?: string
+}
+
+/** What `pool.enqueue` resolves with, as soon as the job is queued. */
+export interface EnqueueResult {
+  /** Id of the job and of its activity: give it to `result`, `cancel`, or the activity tracker. */
+  agentId: string
+}
+
+/** Options of `pool.result`. */
+export interface ResultOptions {
+  /** Stop waiting after this many ms and reject with a `RunnerError` (the task keeps running). Default: wait as long as it takes. */
+  timeoutMs?: number
+  /** Stop waiting when it aborts and reject with its reason (the task keeps running). */
+  signal?: AbortSignal
+}
+
+/** Options of `pool.close`. */
+export interface CloseOptions {
+  /** How long running tasks may take to finish before they are aborted (canceled), in ms. Default 30000. */
+  timeoutMs?: number
+}
+
+/** Options of `createPool`. */
+export interface PoolOptions {
+  /** Where task activities are recorded. Default: `createActivityTracker()` (in memory). */
+  activity?: ActivityTracker
+  /** Where and when jobs run. Default: `localEngine()` (in this process). */
+  engine?: PoolEngine
+  /** Most task handlers running at once (per process for a distributed engine). Default 4. */
+  concurrency?: number
+}
+
+/** A registered task: enqueue it with its input typed by the schema. */
+export interface TaskHandle<TInput, TResult> {
+  /** The task's name. */
+  readonly name: string
+  /** Same as `pool.enqueue(name, input, options)`, with the input typed by the task's schema. */
+  enqueue(input: TInput, options?: EnqueueOptions): Promise<EnqueueResult>
+  /** Same as `pool.result(agentId, options)`, typed with the handler's return type (after the JSON round trip). */
+  result(agentId: string, options?: ResultOptions): Promise<TResult>
+}
+
+/**
+ * A task pool: register handlers by name, enqueue jobs, await their results. Every job gets an
+ * activity (`agentType` = task name) that follows queued -> running -> complete | error | canceled.
+ */
+export interface Pool extends AsyncDisposable {
+  /** The tracker task activities are written to. */
+  readonly activity: ActivityTracker
+  /** The engine that runs the jobs. */
+  readonly engine: PoolEngine
+  /** Registers a task. Names are unique per pool; register the same tasks in every process that runs jobs. */
+  task<TSchema extends z.ZodType, TResult>(
+    name: string,
+    options: TaskOptions<TSchema>,
+    handler: TaskHandler<z.output<TSchema>, TResult>,
+  ): TaskHandle<z.input<TSchema>, Awaited<TResult>>
+  /**
+   * Validates the input and options, creates the activity (`queued`), submits the job and returns
+   * at once, before the handler starts. Throws `InvalidOptionsError` (naming the field) for an
+   * unknown task, an invalid input or bad options, and `RunnerError` once the pool is closed.
+   */
+  enqueue(task: string, input: unknown, options?: EnqueueOptions): Promise<EnqueueResult>
+  /**
+   * Resolves with the task's return value (after the JSON round trip). Rejects with the task's
+   * error, `RunCanceledError` if it was canceled, `RunTimeoutError` if it timed out,
+   * `ActivityNotFoundError` for an unknown id, and `RunnerError` if the result is no longer kept.
+   */
+  result<T = unknown>(agentId: string, options?: ResultOptions): Promise<T>
+  /**
+   * Cancels a queued task (removed, activity canceled) or a running one (its signal aborts; the
+   * activity is canceled at once even if the handler ignores its signal). A handler that ignores
+   * its signal keeps running in the background until it returns: its result is dropped, its
+   * reports are ignored, and it no longer holds a `concurrency` slot. Resolves `true` if the task
+   * was canceled, `false` if it was unknown or already finished.
+   */
+  cancel(agentId: string): Promise<boolean>
+  /**
+   * Refuses new jobs, cancels queued ones, waits up to `timeoutMs` for running ones, then aborts
+   * them. Afterwards no task of this pool is queued or running. Does not close the activity store.
+   */
+  close(options?: CloseOptions): Promise<void>
+}
