@@ -90,7 +90,8 @@ pool.task('bench', { input: z.object({ topic: z.string() }) }, async ({ agentId,
   return result.text
 })
 
-const bench = new Bench({ time: Number(process.env.BENCH_TIME_MS ?? 1500), warmupTime: 300 })
+const timeMs = Number(process.env.BENCH_TIME_MS ?? 1500)
+const bench = new Bench({ time: timeMs, warmupTime: 300 })
 bench
   .add('bare loop (no lifecycle)', bareLoop)
   .add('runner.run, memory store', () => memoryRunner.run(null, 'otters'))
@@ -112,7 +113,7 @@ await bench.run()
 
 const bare = bench.tasks[0]?.result
 const bareMean = bare && 'latency' in bare ? bare.latency.mean : Number.NaN
-console.log(`\n@runner/core overhead (Node ${process.versions.node}; ${bench.opts.time} ms per case)\n`)
+console.log(`\n@runner/core overhead (Node ${process.versions.node}; ${timeMs} ms per case)\n`)
 console.log(`${'case'.padEnd(46)} ${'ops/s'.padStart(10)} ${'mean µs'.padStart(10)} ${'vs bare'.padStart(9)}`)
 for (const task of bench.tasks) {
   const result = task.result

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { ActivityNotFoundError } from '../errors/activity-not-found-error.js'
 import { ActivityTransitionError } from '../errors/activity-transition-error.js'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
+import { rejectionOf } from '../test-helpers/rejection-of.js'
 import { MemoryActivityStore } from './memory-store.js'
 import { EventReader } from './test-helpers/event-reader.js'
 import { createActivityTracker, defaultLifecycleMessages } from './tracker.js'
@@ -10,15 +11,6 @@ import type { ActivityEvent } from './types.js'
 const setup = (options: Parameters<typeof createActivityTracker>[0] = {}) => {
   const store = new MemoryActivityStore()
   return { store, tracker: createActivityTracker({ store, ...options }) }
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise
-  } catch (error) {
-    return error
-  }
-  throw new Error('Expected the call to be refused, but it succeeded.')
 }
 
 describe('createActivityTracker', () => {

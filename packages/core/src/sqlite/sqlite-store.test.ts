@@ -12,6 +12,7 @@ import type { Activity, ActivityEvent, ActivityStatus } from '../activity/types.
 import { ActivityTransitionError } from '../errors/activity-transition-error.js'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { RunnerError } from '../errors/runner-error.js'
+import { rejectionOf } from '../test-helpers/rejection-of.js'
 import { SqliteActivityStore } from './index.js'
 
 const directories: string[] = []
@@ -43,15 +44,6 @@ afterEach(async () => {
 })
 
 describeActivityStore('SqliteActivityStore', () => new SqliteActivityStore({ path: tempDatabase() }))
-
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise
-  } catch (error) {
-    return error
-  }
-  throw new Error('Expected the call to be refused, but it succeeded.')
-}
 
 describe('SqliteActivityStore', () => {
   describe('opening', () => {

@@ -3,6 +3,7 @@ import { ActivityNotFoundError } from '../../errors/activity-not-found-error.js'
 import { ActivityTransitionError } from '../../errors/activity-transition-error.js'
 import { InvalidOptionsError } from '../../errors/invalid-options-error.js'
 import { RunnerError } from '../../errors/runner-error.js'
+import { rejectionOf } from '../../test-helpers/rejection-of.js'
 import type {
   Activity,
   ActivityEvent,
@@ -896,15 +897,6 @@ function mutate(activity: ActivitySummary | Activity): void {
 
 function expectIsoTime(value: string): void {
   expect(new Date(value).toISOString()).toBe(value)
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise
-  } catch (error) {
-    return error
-  }
-  throw new Error('Expected the call to be refused, but it succeeded.')
 }
 
 /** Expects an `InvalidOptionsError` with an issue on `field` (or on a field under it, like `metadata.tenant`). */
