@@ -71,6 +71,7 @@ export type {
   HookFirer,
   ResolvedRunOptions,
   RunContext,
+  RunnerCapabilities,
   RunnerOptions,
   RunOptions,
   RunResult,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { createActivityTracker } from '../activity/tracker.js'
 import { ActivityTransitionError } from '../errors/activity-transition-error.js'
+import { CapabilityUnsupportedError } from '../errors/capability-unsupported-error.js'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { MaxTurnsExceededError } from '../errors/max-turns-exceeded-error.js'
 import { RunCanceledError } from '../errors/run-canceled-error.js'
@@ -792,3 +793,30 @@ async function until(condition: () => boolean): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 2))
   }
 }
+
+describe('BaseAgentRunner: capabilities', () => {
+  class LimitedRunner extends ScriptedRunner {
+    override get capabilities() {
+      return { streaming: false, maxTurnsRecovery: false, toolHooks: false }
+    }
+  }
+
+  it('a capability declared missing makes the matching call throw CapabilityUnsupportedError, creating nothing', async () => {
+    const activity = createActivityTracker()
+    const runner = new LimitedRunner({ activity })
+    const agent = () => ({ model: new ScriptedModel([{ text: 'ok' }]) })
+    expect(() => runner.runStreamed(agent(), 'x')).toThrow(CapabilityUnsupportedError)
+    const recovery = await runner
+      .run(agent(), 'x', { agentId: 'cap1', maxTurnsRecovery: true })
+      .catch((e) => e)
+    expect(CapabilityUnsupportedError.isInstance(recovery)).toBe(true)
+    expect(recovery.capability).toBe('maxTurnsRecovery')
+    const hooks = await runner
+      .run(agent(), 'x', { agentId: 'cap2', hooks: { onToolCallStart: () => undefined } })
+      .catch((e) => e)
+    expect(hooks.capability).toBe('toolHooks')
+    expect(await activity.store.get('cap1')).toBeUndefined()
+    expect(await activity.store.get('cap2')).toBeUndefined()
+    expect((await runner.run(agent(), 'x')).text).toBe('ok')
+  })
+})

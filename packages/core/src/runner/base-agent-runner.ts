@@ -4,6 +4,7 @@ import { type ActivityTracker, createActivityTracker, timedOutMessage } from '..
 import { isTerminalStatus } from '../activity/transitions.js'
 import type { ActivityStore } from '../activity/types.js'
 import { ActivityTransitionError } from '../errors/activity-transition-error.js'
+import { CapabilityUnsupportedError } from '../errors/capability-unsupported-error.js'
 import { RunCanceledError } from '../errors/run-canceled-error.js'
 import { RunTimeoutError } from '../errors/run-timeout-error.js'
 import { RunnerError } from '../errors/runner-error.js'
@@ -15,7 +16,15 @@ import { resolveRunOptions, validateRunnerOptions } from './options.js'
 import { backoffDelay, isTransientError, type RetryOptions } from './retry.js'
 import { type AttemptContext, hookErrors, RunSession } from './run-session.js'
 import { RunStream } from './run-stream.js'
-import type { ExecuteResult, RunContext, RunnerOptions, RunOptions, RunResult } from './types.js'
+import type {
+  ExecuteResult,
+  ResolvedRunOptions,
+  RunContext,
+  RunnerCapabilities,
+  RunnerOptions,
+  RunOptions,
+  RunResult,
+} from './types.js'
 
 const storage = new AsyncLocalStorage<RunContext>()
 
@@ -74,6 +83,14 @@ export abstract class BaseAgentRunner<TAgent, TInput, TOutput> {
     return { reportStatus: reportStatusTool }
   }
 
+  /**
+   * What this runner can do (all true in the base class). A subclass whose framework cannot do
+   * something overrides this getter; the matching call then throws `CapabilityUnsupportedError`.
+   */
+  get capabilities(): RunnerCapabilities {
+    return { streaming: true, maxTurnsRecovery: true, toolHooks: true }
+  }
+
   /** Runs the agent to completion. Rejects with the run's error; the activity is never left running. */
   run(agent: TAgent, input: TInput, options?: RunOptions<TOutput>): Promise<RunResult<TOutput>> {
     return this.#start(agent, input, options, false).result
@@ -81,6 +98,9 @@ export abstract class BaseAgentRunner<TAgent, TInput, TOutput> {
 
   /** Runs the agent and streams its events. The run starts at once; see `RunStream`. */
   runStreamed(agent: TAgent, input: TInput, options?: RunOptions<TOutput>): RunStream<TOutput> {
+    if (!this.capabilities.streaming) {
+      throw new CapabilityUnsupportedError('streaming', `${this.name} cannot stream; use run() instead.`)
+    }
     return this.#start(agent, input, options, true)
   }
 
@@ -170,6 +190,7 @@ export abstract class BaseAgentRunner<TAgent, TInput, TOutput> {
     let resolved: ReturnType<typeof resolveRunOptions<TOutput>>
     try {
       resolved = resolveRunOptions(this.options, options)
+      this.#checkCapabilities(resolved)
     } catch (error) {
       push({ type: 'run-error', error })
       throw error
@@ -302,6 +323,22 @@ export abstract class BaseAgentRunner<TAgent, TInput, TOutput> {
     } finally {
       release()
       await this.postRun(context).catch(() => {})
+    }
+  }
+
+  #checkCapabilities(resolved: ResolvedRunOptions<TOutput>): void {
+    const capabilities = this.capabilities
+    if (resolved.maxTurnsRecovery && !capabilities.maxTurnsRecovery) {
+      throw new CapabilityUnsupportedError(
+        'maxTurnsRecovery',
+        `${this.name} cannot wrap up at the turn limit; leave maxTurnsRecovery off and handle MaxTurnsExceededError.`,
+      )
+    }
+    if (!capabilities.toolHooks && (this.options.hooks?.onToolCallStart || resolved.hooks?.onToolCallStart)) {
+      throw new CapabilityUnsupportedError(
+        'toolHooks',
+        `${this.name} cannot intercept tool calls; remove the onToolCallStart hook.`,
+      )
     }
   }
 

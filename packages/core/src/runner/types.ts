@@ -62,6 +62,19 @@ export interface ResolvedRunOptions<TOutput = unknown> {
   includeNative: boolean
 }
 
+/**
+ * What a runner can do. A runner that cannot do something says so, and the matching call throws
+ * `CapabilityUnsupportedError` before anything starts, instead of quietly doing less.
+ */
+export interface RunnerCapabilities {
+  /** `runStreamed` streams the model's output. When false, `runStreamed` throws. */
+  streaming: boolean
+  /** `maxTurnsRecovery` can be honoured. When false, a run with `maxTurnsRecovery: true` throws. */
+  maxTurnsRecovery: boolean
+  /** `onToolCallStart` can deny or rewrite tool calls. When false, a runner or run with that hook throws. */
+  toolHooks: boolean
+}
+
 /** What `execute` returns. */
 export interface ExecuteResult<TOutput> {
   /** The framework's native result (a completion, a message, a graph state...). */

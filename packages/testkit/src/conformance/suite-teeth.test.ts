@@ -1,0 +1,82 @@
+import { CapabilityUnsupportedError } from '@runner/core'
+import { describe, expect, it } from 'vitest'
+import { scriptedHarness } from '../scripted/scripted-harness.js'
+import { ScriptedRunner } from '../scripted/scripted-runner.js'
+import { casesFor, conformanceCases, resolveFeatures, runCase } from './cases.js'
+import { runnerConformanceSuite } from './runner-suite.js'
+import { brokenHarnesses } from './test-helpers/broken-runners.js'
+import type { HarnessOptions } from './types.js'
+
+/** Runs every applicable case against a harness and returns the ids of the cases that failed. */
+async function failingCases(createHarness: (options: HarnessOptions) => ReturnType<typeof scriptedHarness>) {
+  const failed: string[] = []
+  for (const testCase of casesFor(resolveFeatures())) {
+    try {
+      await runCase(testCase, { createHarness, timeoutMs: 3000 })
+    } catch {
+      failed.push(testCase.id)
+    }
+  }
+  return failed
+}
+
+describe('the conformance suite has teeth', () => {
+  it('a runner that ignores the abort signal fails the cancellation cases', async () => {
+    const failed = await failingCases(brokenHarnesses['ignores the abort signal']!)
+    expect(failed).toEqual(
+      expect.arrayContaining(['cancel.before-start', 'cancel.during-model-call', 'cancel.inside-tool']),
+    )
+    expect(failed).not.toContain('lifecycle.success')
+  }, 30_000)
+
+  it('a runner that never completes its activity fails the lifecycle cases', async () => {
+    const failed = await failingCases(brokenHarnesses['never completes its activity']!)
+    expect(failed).toEqual(
+      expect.arrayContaining(['lifecycle.success', 'retry.then-success', 'max-turns.recovery']),
+    )
+    expect(failed).not.toContain('cancel.during-model-call')
+  }, 30_000)
+
+  it('a runner that emits run-end before the last text-delta fails the streaming order case', async () => {
+    const failed = await failingCases(brokenHarnesses['emits run-end before the last text-delta']!)
+    expect(failed).toContain('streaming.order')
+    expect(failed).not.toContain('lifecycle.success')
+  }, 30_000)
+
+  it('every case ids is unique', () => {
+    const ids = conformanceCases.map((testCase) => testCase.id)
+    expect(new Set(ids).size).toBe(ids.length)
+  })
+})
+
+describe('features declared missing are checked the other way', () => {
+  class LimitedRunner extends ScriptedRunner {
+    override get capabilities() {
+      return { streaming: false, maxTurnsRecovery: false, toolHooks: false }
+    }
+  }
+  const limitedHarness = (options: HarnessOptions) => ({
+    ...scriptedHarness(options),
+    runner: new LimitedRunner(options.runnerOptions),
+  })
+
+  runnerConformanceSuite({
+    name: 'A runner without streaming, recovery or tool hooks',
+    createHarness: limitedHarness,
+    features: { streaming: false, maxTurnsRecovery: false, toolHooks: false },
+  })
+
+  it('a runner that claims a feature is missing but still provides it fails the capability cases', async () => {
+    const capabilityCases = conformanceCases.filter((testCase) => testCase.id.startsWith('capability.'))
+    for (const testCase of capabilityCases) {
+      const outcome = await runCase(testCase, {
+        createHarness: scriptedHarness,
+        features: { streaming: false, maxTurnsRecovery: false, toolHooks: false },
+      }).then(
+        () => 'passed',
+        (error: unknown) => (CapabilityUnsupportedError.isInstance(error) ? 'unexpected' : 'failed'),
+      )
+      expect(outcome, testCase.id).toBe('failed')
+    }
+  })
+})

@@ -1,0 +1,35 @@
+export {
+  type CaseContext,
+  type ConformanceCase,
+  casesFor,
+  conformanceCases,
+  resolveFeatures,
+  runCase,
+} from './conformance/cases.js'
+export { runnerConformanceSuite } from './conformance/runner-suite.js'
+export type {
+  ConformanceFeatures,
+  HarnessOptions,
+  RunnerConformanceOptions,
+  RunnerHarness,
+  ScriptedAgentOf,
+} from './conformance/types.js'
+export { describeTurn, type PlayedCall, ScenarioExhaustedError, ScenarioPlayer } from './scenario/player.js'
+export {
+  defaultTurnUsage,
+  type Scenario,
+  ScenarioBuilder,
+  type ScenarioFault,
+  type ScenarioToolCall,
+  type ScenarioTurn,
+  type ScenarioUsage,
+  scenario,
+} from './scenario/scenario.js'
+export { scriptedHarness } from './scripted/scripted-harness.js'
+export {
+  type ScriptedAgent,
+  ScriptedModelError,
+  type ScriptedRequest,
+  ScriptedRunner,
+  scriptedAgent,
+} from './scripted/scripted-runner.js'
