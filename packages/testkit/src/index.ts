@@ -14,6 +14,7 @@ export type {
   RunnerHarness,
   ScriptedAgentOf,
 } from './conformance/types.js'
+export * from './fakes/index.js'
 export { describeTurn, type PlayedCall, ScenarioExhaustedError, ScenarioPlayer } from './scenario/player.js'
 export {
   defaultTurnUsage,
