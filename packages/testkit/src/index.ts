@@ -1,4 +1,19 @@
 export {
+  type Cassette,
+  type CassetteInteraction,
+  type CassetteRequest,
+  type CassetteResponse,
+  type FetchFunction,
+  type RecordingFetch,
+  type RecordingFetchOptions,
+  type ReplayedCall,
+  type ReplayingFetch,
+  type ReplayingFetchOptions,
+  recordingFetch,
+  replayingFetch,
+  UnrecordedRequestError,
+} from './cassettes/index.js'
+export {
   type CaseContext,
   type ConformanceCase,
   casesFor,
@@ -15,7 +30,13 @@ export type {
   ScriptedAgentOf,
 } from './conformance/types.js'
 export * from './fakes/index.js'
-export { describeTurn, type PlayedCall, ScenarioExhaustedError, ScenarioPlayer } from './scenario/player.js'
+export {
+  describeTurn,
+  type PlayedCall,
+  ScenarioExhaustedError,
+  ScenarioPlayer,
+  waitForTurn,
+} from './scenario/player.js'
 export {
   defaultTurnUsage,
   type Scenario,
@@ -34,3 +55,4 @@ export {
   ScriptedRunner,
   scriptedAgent,
 } from './scripted/scripted-runner.js'
+export { type ActivityStoreConformanceSuiteOptions, activityStoreConformanceSuite } from './stores/index.js'

@@ -6,7 +6,6 @@ import { DatabaseSync } from 'node:sqlite'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { EventReader } from '../activity/test-helpers/event-reader.js'
-import { describeActivityStore } from '../activity/test-helpers/store-contract.js'
 import { canTransition } from '../activity/transitions.js'
 import type { Activity, ActivityEvent, ActivityStatus } from '../activity/types.js'
 import { ActivityTransitionError } from '../errors/activity-transition-error.js'
@@ -43,7 +42,7 @@ afterEach(async () => {
   for (const directory of directories.splice(0)) fs.rmSync(directory, { recursive: true, force: true })
 })
 
-describeActivityStore('SqliteActivityStore', () => new SqliteActivityStore({ path: tempDatabase() }))
+// The ActivityStore contract runs from @runner/testkit (src/stores/sqlite-store.conformance.test.ts).
 
 describe('SqliteActivityStore', () => {
   describe('opening', () => {

@@ -107,6 +107,16 @@ async function start(
   return harness.agent(script, tools)
 }
 
+/** The model call's signal (which the driver gives to `player.next`) must abort. */
+async function expectCallAborted(player: ScenarioPlayer, call: number, ms: number): Promise<void> {
+  const signal = player.calls[call]?.signal
+  expect(
+    signal,
+    'the driver must pass the model call’s signal to player.next(request, { signal })',
+  ).toBeDefined()
+  await until(() => signal?.aborted === true, ms, 'the model call’s signal must abort')
+}
+
 function expectNoneRunning(activity: Activity, what: string): void {
   expect(activity.status, `${what}: the activity must not be left running`).not.toBe('running')
   expect(activity.status, `${what}: the activity must not be left queued`).not.toBe('queued')
@@ -339,6 +349,7 @@ export const conformanceCases: ConformanceCase[] = [
       controller.abort()
       const error = await errorOf(running, settleMs, 'run after abort during a model call')
       expect(RunCanceledError.isInstance(error), `expected RunCanceledError, got ${String(error)}`).toBe(true)
+      await expectCallAborted(player, 0, settleMs)
       const detail = await activity.detail('conf-cancel-1')
       expect(detail.status).toBe('canceled')
     },
@@ -373,13 +384,14 @@ export const conformanceCases: ConformanceCase[] = [
     title: 'timeoutMs stops a hanging model call: RunTimeoutError, activity error',
     async run({ harness: make, settleMs }) {
       const { harness, activity } = await make()
-      const { agent } = await start(harness, scenario().hang(), [])
+      const { agent, player } = await start(harness, scenario().hang(), [])
       const error = await errorOf(
         harness.runner.run(agent, harness.input(prompt), { agentId: 'conf-timeout', timeoutMs: 150 }),
         settleMs,
         'run with timeoutMs',
       )
       expect(RunTimeoutError.isInstance(error), `expected RunTimeoutError, got ${String(error)}`).toBe(true)
+      await expectCallAborted(player, 0, settleMs)
       const detail = await activity.detail('conf-timeout')
       expect(detail.status).toBe('error')
       expect(detail.message).toBe(
@@ -491,6 +503,13 @@ export const conformanceCases: ConformanceCase[] = [
       expect(result.text.trim()).toBe('Summary so far.')
       expect(result.maxTurnsReached).toBe(true)
       player.assertDone()
+      const wrapUpRequest = player.calls[2]?.request
+      expect(wrapUpRequest, 'the driver must pass each request to player.next(request)').toBeDefined()
+      expect(JSON.stringify(wrapUpRequest), 'the wrap-up request carries prompts.wrapUp').toContain(
+        JSON.stringify(harness.runner.prompts.wrapUp).slice(1, 40),
+      )
+      if (harness.toolNamesOf)
+        expect(harness.toolNamesOf(wrapUpRequest), 'the wrap-up turn offers no tools').toEqual([])
       const detail = await activity.detail('conf-recovery')
       expect(detail.status).toBe('complete')
       expect(detail.log.length, 'the wrap-up is logged on the activity').toBeGreaterThan(3)

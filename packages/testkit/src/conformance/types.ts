@@ -42,6 +42,11 @@ export interface RunnerHarness<TAgent = unknown, TInput = unknown> {
   ): ScriptedAgentOf<TAgent> | Promise<ScriptedAgentOf<TAgent>>
   /** The runner's input for a user prompt (a string, `{ messages }`...). */
   input(prompt: string): TInput
+  /**
+   * The tool names a recorded model request offered (`player.calls[n].request`). When given, the
+   * suite checks that the wrap-up turn of `maxTurnsRecovery` offers no tools.
+   */
+  toolNamesOf?(request: unknown): string[]
   /** Releases what the harness holds (servers, clients). Called after each test. */
   close?(): void | Promise<void>
 }

@@ -235,7 +235,10 @@ class ProtocolFakeServer implements ProtocolFake {
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const aborted = new AbortController()
-    response.once('close', () => aborted.abort())
+    // Aborts when the client goes away before the answer is complete (an SDK abort, a timeout).
+    response.once('close', () => {
+      if (!response.writableFinished) aborted.abort()
+    })
     const { signal } = aborted
 
     const path = new URL(request.url ?? '/', 'http://127.0.0.1').pathname.replace(/\/+$/, '')
@@ -290,7 +293,7 @@ class ProtocolFakeServer implements ProtocolFake {
 
     let turn: ScenarioTurn
     try {
-      turn = player.next(recorded)
+      turn = player.next(recorded, { signal })
     } catch (error) {
       if (!(error instanceof ScenarioExhaustedError)) throw error
       this.#fail(response, codec, 500, error)

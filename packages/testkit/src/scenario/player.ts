@@ -6,6 +6,11 @@ export interface PlayedCall {
   call: number
   /** The request as the fake saw it (messages, tools...), as the driver records it. */
   request: unknown
+  /**
+   * The signal of this model call, when the driver gives it: the suite checks that a cancel or
+   * a timeout really aborts the call in flight.
+   */
+  signal?: AbortSignal
 }
 
 /**
@@ -30,10 +35,13 @@ export class ScenarioPlayer {
     return this.#turns.length - this.#next
   }
 
-  /** The turn for the next model call. Throws (with the request) when the script is exhausted. */
-  next(request?: unknown): ScenarioTurn {
+  /**
+   * The turn for the next model call. Give it the request your fake model received and the
+   * call's abort signal. Throws when the script is exhausted.
+   */
+  next(request?: unknown, options: { signal?: AbortSignal } = {}): ScenarioTurn {
     const call = this.calls.length
-    this.calls.push({ call, request })
+    this.calls.push(options.signal ? { call, request, signal: options.signal } : { call, request })
     const turn = this.#turns[this.#next]
     if (!turn) {
       throw new ScenarioExhaustedError(
@@ -71,4 +79,27 @@ export function describeTurn(turn: ScenarioTurn): string {
   if (turn.toolCalls.length > 0)
     return `#${turn.index} toolCall(${turn.toolCalls.map((call) => call.name).join(', ')})`
   return `#${turn.index} text(${JSON.stringify(turn.text.slice(0, 30))})`
+}
+
+/**
+ * What every driver does before answering a turn: waits `turn.delayMs` and, for a `hang()` turn,
+ * waits until `signal` aborts. Rejects with the signal's reason on abort. Errors, malformed
+ * answers and cut streams are the driver's to produce in its framework's own shape.
+ */
+export async function waitForTurn(turn: ScenarioTurn, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) throw signal.reason
+  if (turn.delayMs > 0 || turn.fault?.type === 'hang') {
+    await new Promise<void>((resolve, reject) => {
+      const timer = turn.fault?.type === 'hang' ? undefined : setTimeout(done, turn.delayMs)
+      function done() {
+        signal.removeEventListener('abort', onAbort)
+        resolve()
+      }
+      function onAbort() {
+        if (timer) clearTimeout(timer)
+        reject(signal.reason)
+      }
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
+  }
 }

@@ -1,5 +1,5 @@
 import type { HarnessOptions, RunnerHarness } from '../conformance/types.js'
-import { type ScriptedAgent, ScriptedRunner, scriptedAgent } from './scripted-runner.js'
+import { type ScriptedAgent, type ScriptedRequest, ScriptedRunner, scriptedAgent } from './scripted-runner.js'
 
 /** The conformance harness of `ScriptedRunner`: the reference every other harness can be compared with. */
 export function scriptedHarness({ runnerOptions }: HarnessOptions): RunnerHarness<ScriptedAgent, string> {
@@ -10,5 +10,6 @@ export function scriptedHarness({ runnerOptions }: HarnessOptions): RunnerHarnes
       return { agent, player: agent.player }
     },
     input: (prompt) => prompt,
+    toolNamesOf: (request) => (request as ScriptedRequest).toolNames,
   }
 }

@@ -1,13 +1,12 @@
 import {
   type AnyToolDefinition,
-  abortableSleep,
   BaseAgentRunner,
   type ExecuteResult,
   type RunContext,
   runToolCalls,
   toolOutputText,
 } from '@runner/core'
-import { ScenarioPlayer } from '../scenario/player.js'
+import { ScenarioPlayer, waitForTurn } from '../scenario/player.js'
 import type { Scenario, ScenarioTurn } from '../scenario/scenario.js'
 
 /** The agent of `ScriptedRunner`: a scenario to play and the tools the "model" may call. */
@@ -94,14 +93,9 @@ async function playTurn(
   request: ScriptedRequest,
   context: RunContext,
 ): Promise<ScenarioTurn> {
-  const turn = player.next(request)
-  if (turn.delayMs > 0) await abortableSleep(turn.delayMs, context.signal)
+  const turn = player.next(request, { signal: context.signal })
+  await waitForTurn(turn, context.signal)
   const fault = turn.fault
-  if (fault?.type === 'hang') {
-    await new Promise<never>((_, reject) =>
-      context.signal.addEventListener('abort', () => reject(context.signal.reason), { once: true }),
-    )
-  }
   if (fault?.type === 'error') throw new ScriptedModelError(fault.message, fault.status)
   if (fault?.type === 'malformed') throw new ScriptedModelError('Scripted model returned a malformed answer')
   if (context.streaming) {

@@ -4,6 +4,9 @@ export const DEFAULT_EVENT_TIMEOUT_MS = 2000
 /**
  * Reads an async iterable step by step with a timeout on every wait, so that a store that never
  * delivers (or never ends) fails the test with what it did receive instead of hanging it.
+ *
+ * For core's own tests (the tracker, the SQLite store). The ActivityStore conformance suite lives in
+ * `@runner/testkit` with its own reader: core cannot depend on the testkit, which depends on core.
  */
 export class EventReader<T> {
   readonly #iterator: AsyncIterator<T>

@@ -1,45 +1,112 @@
+import {
+  type Activity,
+  type ActivityEvent,
+  ActivityNotFoundError,
+  type ActivityStatus,
+  type ActivityStore,
+  type ActivitySummary,
+  ActivityTransitionError,
+  type CreateActivityInput,
+  InvalidOptionsError,
+  type MetadataFilter,
+  RunnerError,
+  type Trajectory,
+} from '@runner/core'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { ActivityNotFoundError } from '../../errors/activity-not-found-error.js'
-import { ActivityTransitionError } from '../../errors/activity-transition-error.js'
-import { InvalidOptionsError } from '../../errors/invalid-options-error.js'
-import { RunnerError } from '../../errors/runner-error.js'
-import { rejectionOf } from '../../test-helpers/rejection-of.js'
-import type {
-  Activity,
-  ActivityEvent,
-  ActivityStatus,
-  ActivityStore,
-  ActivitySummary,
-  CreateActivityInput,
-  MetadataFilter,
-  Trajectory,
-} from '../types.js'
 import { EventReader } from './event-reader.js'
 
+/** What `activityStoreConformanceSuite` needs to test one `ActivityStore` implementation. */
+export interface ActivityStoreConformanceSuiteOptions {
+  /** Names the implementation in the test titles, such as `'SqliteActivityStore'`. */
+  name: string
+  /**
+   * Returns a new, empty store. Called before every test; the suite closes the store after the
+   * test (and some tests close it themselves first, so `close` must be idempotent).
+   */
+  createStore: () => ActivityStore | Promise<ActivityStore>
+  /**
+   * Releases what `createStore` set up besides the store: a temporary file, a database schema, a
+   * connection pool. Called after every test, after `store.close()`, even when the test failed.
+   * Default: nothing.
+   */
+  closeStore?: (store: ActivityStore) => void | Promise<void>
+}
+
+/** The methods of `ActivityStore`, checked on what `createStore` returns. */
+const STORE_METHODS = [
+  'create',
+  'append',
+  'get',
+  'list',
+  'countActive',
+  'saveTrajectory',
+  'getTrajectory',
+  'watch',
+  'close',
+] as const
+
 /**
- * The behaviour every `ActivityStore` must have, as vitest tests: one call per implementation.
+ * Registers, as vitest tests, the behaviour every `ActivityStore` must have: one call per
+ * implementation, in that implementation's test file.
  *
  * ```ts
- * describeActivityStore('MemoryActivityStore', () => new MemoryActivityStore())
+ * import { MemoryActivityStore } from '@runner/core'
+ * import { activityStoreConformanceSuite } from '@runner/testkit'
+ *
+ * activityStoreConformanceSuite({ name: 'MemoryActivityStore', createStore: () => new MemoryActivityStore() })
  * ```
  *
- * `createStore` is called before every test and must return a new, empty store; the suite closes
- * it after the test. Only the public `ActivityStore` interface is used, and errors are recognised
- * with `isInstance`, so the suite holds for stores built on another copy of the package.
+ * Covers create, append and every status move, get, list (order, filters, metadata scopes,
+ * pagination), countActive, trajectories, watch, the isolation of returned objects and close.
+ * Only the public `ActivityStore` interface is used, and errors are recognised with `isInstance`,
+ * so the suite holds for stores built against another copy of `@runner/core`.
  */
-export function describeActivityStore(
-  name: string,
-  createStore: () => Promise<ActivityStore> | ActivityStore,
-): void {
-  describe(`ActivityStore contract: ${name}`, () => {
+export function activityStoreConformanceSuite({
+  name,
+  createStore,
+  closeStore,
+}: ActivityStoreConformanceSuiteOptions): void {
+  describe(`ActivityStore conformance: ${name}`, () => {
     let store: ActivityStore
+    /** Whether `createStore` returned, and whether what it returned can be closed. */
+    let returned = false
+    let closable = false
 
     beforeEach(async () => {
-      store = await createStore()
+      returned = false
+      closable = false
+      try {
+        store = await createStore()
+        returned = true
+      } catch (error) {
+        throw new Error(`${name}: createStore() threw before the test could run: ${errorText(error)}`, {
+          cause: error,
+        })
+      }
+      const missing = STORE_METHODS.filter(
+        (method) => typeof (store as unknown as Record<string, unknown> | undefined)?.[method] !== 'function',
+      )
+      if (missing.length > 0) {
+        throw new Error(
+          `${name}: createStore() must return an ActivityStore, but what it returned has no ${missing.join(', ')} method.`,
+        )
+      }
+      closable = true
+      const { total } = await store.list({ limit: 1 })
+      if (total !== 0) {
+        throw new Error(
+          `${name}: createStore() must return a new, empty store for every test, but this one already holds ${total} activit${total === 1 ? 'y' : 'ies'}.`,
+        )
+      }
     })
 
     afterEach(async () => {
-      await store.close()
+      if (!returned) return
+      try {
+        if (closable) await store.close()
+      } finally {
+        await closeStore?.(store)
+      }
     })
 
     /** Creates an activity with defaults for what the test does not care about. */
@@ -81,8 +148,11 @@ export function describeActivityStore(
         expectIsoTime(created.createdAt)
         expect(created.updatedAt).toBe(created.createdAt)
         expect(created.log[0]!.at).toBe(created.createdAt)
-        expect('startedAt' in created).toBe(false)
-        expect('finishedAt' in created).toBe(false)
+        expect(
+          'startedAt' in created,
+          'a queued activity has no startedAt key (omit it, do not set undefined)',
+        ).toBe(false)
+        expect('finishedAt' in created, 'an active activity has no finishedAt key').toBe(false)
         expect(await store.get('a1')).toEqual(created)
       })
 
@@ -129,7 +199,7 @@ export function describeActivityStore(
             expect(before.status).toBe(from)
             if (legal) {
               const after = await store.append('a1', { status: to, message: `now ${to}`, percentage: 40 })
-              expect(after.status).toBe(to)
+              expect(after.status, `append must return the activity after the move ${from} -> ${to}`).toBe(to)
               expect(after.message).toBe(`now ${to}`)
               expect(after.percentage).toBe(40)
               expect(after.log).toHaveLength(before.log.length + 1)
@@ -139,14 +209,19 @@ export function describeActivityStore(
                 percentage: 40,
                 at: after.updatedAt,
               })
-              expect(await store.get('a1')).toEqual(after)
+              expect(await store.get('a1'), 'get must return what append returned').toEqual(after)
             } else {
-              const error = await rejectionOf(
+              const error = await expectRefused(
                 store.append('a1', { status: to, message: 'illegal', percentage: 40 }),
+                ActivityTransitionError,
+                `the illegal move ${from} -> ${to}`,
               )
-              expect(ActivityTransitionError.isInstance(error), describeError(error)).toBe(true)
-              expect(error).toMatchObject({ agentId: 'a1', from, to })
-              expect(await store.get('a1')).toEqual(before)
+              expect(error, 'the ActivityTransitionError must name the activity and the move').toMatchObject({
+                agentId: 'a1',
+                from,
+                to,
+              })
+              expect(await store.get('a1'), 'a refused move must change nothing').toEqual(before)
             }
           })
         }
@@ -156,19 +231,24 @@ export function describeActivityStore(
         for (const terminal of ['complete', 'error', 'canceled'] as const) {
           const before = await createIn(`t-${terminal}`, terminal)
           for (const to of STATUSES) {
-            await expect(store.append(`t-${terminal}`, { status: to, message: 'again' })).rejects.toSatisfy(
-              ActivityTransitionError.isInstance,
+            await expectRefused(
+              store.append(`t-${terminal}`, { status: to, message: 'again' }),
+              ActivityTransitionError,
+              `the move ${terminal} -> ${to} (a terminal status is final)`,
             )
           }
-          expect(await store.get(`t-${terminal}`)).toEqual(before)
+          expect(await store.get(`t-${terminal}`), 'refused updates must change nothing').toEqual(before)
         }
         expect(await store.countActive()).toBe(0)
       })
 
       it('refuses an unknown agentId with ActivityNotFoundError and creates nothing', async () => {
-        const error = await rejectionOf(store.append('missing', { status: 'running', message: 'Started' }))
-        expect(ActivityNotFoundError.isInstance(error), describeError(error)).toBe(true)
-        expect(error).toMatchObject({ agentId: 'missing' })
+        const error = await expectRefused(
+          store.append('missing', { status: 'running', message: 'Started' }),
+          ActivityNotFoundError,
+          'append to an unknown agentId',
+        )
+        expect(error, 'the ActivityNotFoundError must name the agentId').toMatchObject({ agentId: 'missing' })
         expect(await store.get('missing')).toBeUndefined()
         expect((await store.list()).total).toBe(0)
       })
@@ -220,7 +300,7 @@ export function describeActivityStore(
         const started = await store.append('a1', { status: 'running', message: 'Started' })
         expect(started.startedAt).toBe(started.log[1]!.at)
         expect(started.updatedAt).toBe(started.log[1]!.at)
-        expect('finishedAt' in started).toBe(false)
+        expect('finishedAt' in started, 'an active activity has no finishedAt key').toBe(false)
         expect(started.createdAt).toBe(created.createdAt)
 
         const again = await store.append('a1', { status: 'running', message: 'Working' })
@@ -233,8 +313,8 @@ export function describeActivityStore(
         expect(done.updatedAt).toBe(done.finishedAt)
         expect(done.createdAt).toBe(created.createdAt)
         for (const time of [done.createdAt, done.startedAt!, done.finishedAt!]) expectIsoTime(time)
-        expect(done.createdAt <= done.startedAt!).toBe(true)
-        expect(done.startedAt! <= done.finishedAt!).toBe(true)
+        expect(done.createdAt <= done.startedAt!, 'createdAt must not be after startedAt').toBe(true)
+        expect(done.startedAt! <= done.finishedAt!, 'startedAt must not be after finishedAt').toBe(true)
         const times = done.log.map((entry) => entry.at)
         expect([...times].sort()).toEqual(times)
       })
@@ -244,7 +324,7 @@ export function describeActivityStore(
         async (status) => {
           await create('a1')
           const ended = await store.append('a1', { status, message: 'ended early' })
-          expect('startedAt' in ended).toBe(false)
+          expect('startedAt' in ended, `an activity that never ran has no startedAt key`).toBe(false)
           expect(ended.finishedAt).toBe(ended.log[1]!.at)
           expect(ended.updatedAt).toBe(ended.finishedAt)
         },
@@ -324,7 +404,7 @@ export function describeActivityStore(
         const { items } = await store.list()
         expect(items).toHaveLength(2)
         for (const item of items) {
-          expect('log' in item).toBe(false)
+          expect('log' in item, 'list returns summaries, without the log').toBe(false)
           const { log: _log, ...summary } = (await store.get(item.agentId))!
           expect(item).toEqual(summary)
         }
@@ -604,8 +684,10 @@ export function describeActivityStore(
       })
 
       it('refuses to save the trajectory of an unknown activity', async () => {
-        await expect(store.saveTrajectory('missing', trajectoryOf('missing'))).rejects.toSatisfy(
-          ActivityNotFoundError.isInstance,
+        await expectRefused(
+          store.saveTrajectory('missing', trajectoryOf('missing')),
+          ActivityNotFoundError,
+          'saveTrajectory for an unknown agentId',
         )
         expect(await store.getTrajectory('missing')).toBeUndefined()
       })
@@ -623,7 +705,10 @@ export function describeActivityStore(
       })
 
       const watch = (filter: Parameters<ActivityStore['watch']>[0] = {}) =>
-        new EventReader<ActivityEvent>(store.watch(filter, controller.signal))
+        new EventReader<ActivityEvent>(
+          store.watch(filter, controller.signal),
+          `store.watch(${JSON.stringify(filter)})`,
+        )
 
       it('pushes the create and every append, in order, each with its entry and the activity after it', async () => {
         const reader = watch()
@@ -780,7 +865,7 @@ export function describeActivityStore(
 
       it('is not changed by mutating a watch event', async () => {
         const controller = new AbortController()
-        const reader = new EventReader(store.watch({}, controller.signal))
+        const reader = new EventReader(store.watch({}, controller.signal), 'store.watch({})')
         const created = await create('a1', { metadata: { tenant: 't1' } })
         const event = await reader.next()
         event.activity.metadata.tenant = 'hacked'
@@ -801,14 +886,15 @@ export function describeActivityStore(
         await create('a1')
         await store.close()
         await store.close()
-        for (const call of [
-          () => create('a2'),
-          () => store.append('a1', { status: 'running', message: 'Started' }),
-          () => store.saveTrajectory('a1', trajectoryOf('a1')),
-        ]) {
-          const error = await rejectionOf(call())
-          expect(RunnerError.isInstance(error), describeError(error)).toBe(true)
-          expect((error as Error).message).toMatch(/closed/i)
+        for (const [what, call] of [
+          ['create after close', () => create('a2')],
+          ['append after close', () => store.append('a1', { status: 'running', message: 'Started' })],
+          ['saveTrajectory after close', () => store.saveTrajectory('a1', trajectoryOf('a1'))],
+        ] as const) {
+          const error = await expectRefused(call(), RunnerError, what)
+          expect((error as Error).message, `the error of ${what} must say the store is closed`).toMatch(
+            /closed/i,
+          )
         }
       })
 
@@ -818,10 +904,13 @@ export function describeActivityStore(
         try {
           iterable = store.watch({}, new AbortController().signal)
         } catch (error) {
-          expect(RunnerError.isInstance(error), describeError(error)).toBe(true)
+          expect(
+            RunnerError.isInstance(error),
+            `watch after close may throw, but a RunnerError; ${errorText(error)}`,
+          ).toBe(true)
           return
         }
-        await new EventReader(iterable).expectEnd()
+        await new EventReader(iterable, 'store.watch() after close').expectEnd()
       })
     })
   })
@@ -896,21 +985,59 @@ function mutate(activity: ActivitySummary | Activity): void {
 }
 
 function expectIsoTime(value: string): void {
-  expect(new Date(value).toISOString()).toBe(value)
+  const parsed = new Date(value)
+  expect(
+    Number.isNaN(parsed.getTime()) ? 'an invalid date' : parsed.toISOString(),
+    `times must be ISO 8601 in UTC with milliseconds, like 2025-01-01T00:00:00.000Z; got ${JSON.stringify(value)}`,
+  ).toBe(value)
+}
+
+/** The error `promise` rejects with; fails the test, naming `what`, if it resolves. */
+async function rejectionOf(promise: Promise<unknown>, what = 'the call'): Promise<unknown> {
+  let value: unknown
+  try {
+    value = await promise
+  } catch (error) {
+    return error
+  }
+  throw new Error(`Expected ${what} to be refused, but it succeeded and returned ${preview(value)}.`)
+}
+
+/** An error class of `@runner/core`, recognised with `isInstance` across package copies. */
+interface ErrorClass {
+  readonly name: string
+  isInstance(value: unknown): boolean
+}
+
+/** Expects `promise` to reject with an `expected`, and returns the error. */
+async function expectRefused(
+  promise: Promise<unknown>,
+  expected: ErrorClass,
+  what: string,
+): Promise<unknown> {
+  const error = await rejectionOf(promise, what)
+  expect(expected.isInstance(error), `${what} must fail with ${expected.name}; ${errorText(error)}`).toBe(
+    true,
+  )
+  return error
 }
 
 /** Expects an `InvalidOptionsError` with an issue on `field` (or on a field under it, like `metadata.tenant`). */
 async function expectInvalidOptions(promise: Promise<unknown>, field: string): Promise<InvalidOptionsError> {
-  const error = await rejectionOf(promise)
-  expect(InvalidOptionsError.isInstance(error), describeError(error)).toBe(true)
+  const error = await expectRefused(promise, InvalidOptionsError, `a call with an invalid ${field}`)
   const fields = (error as InvalidOptionsError).issues.map((issue) => issue.field)
   expect(
     fields.some((name) => name === field || name.startsWith(`${field}.`)),
-    `expected an issue on "${field}", got ${JSON.stringify(fields)}`,
+    `the InvalidOptionsError must have an issue on "${field}"; its issues are on ${JSON.stringify(fields)}`,
   ).toBe(true)
   return error as InvalidOptionsError
 }
 
-function describeError(error: unknown): string {
-  return error instanceof Error ? `got ${error.name}: ${error.message}` : `got ${String(error)}`
+function errorText(error: unknown): string {
+  return error instanceof Error ? `got ${error.name}: ${error.message}` : `got ${preview(error)}`
+}
+
+function preview(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value)
+  return text.length > 300 ? `${text.slice(0, 300)}...` : text
 }

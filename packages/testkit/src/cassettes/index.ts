@@ -1,0 +1,15 @@
+export type {
+  Cassette,
+  CassetteInteraction,
+  CassetteRequest,
+  CassetteResponse,
+  FetchFunction,
+} from './cassette.js'
+export { type RecordingFetch, type RecordingFetchOptions, recordingFetch } from './recording-fetch.js'
+export {
+  type ReplayedCall,
+  type ReplayingFetch,
+  type ReplayingFetchOptions,
+  replayingFetch,
+  UnrecordedRequestError,
+} from './replaying-fetch.js'

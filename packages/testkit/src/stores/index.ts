@@ -1,0 +1,4 @@
+export {
+  type ActivityStoreConformanceSuiteOptions,
+  activityStoreConformanceSuite,
+} from './activity-store-suite.js'
