@@ -364,7 +364,9 @@ function linkSignals(
   const cleanups: Array<() => void> = []
   if (signal) {
     const onAbort = () => {
-      if (!controller.signal.aborted) controller.abort(toCanceled(signal.reason))
+      // An outer timeout (a pool task's timeoutMs, say) stays a timeout; anything else cancels.
+      const reason = RunTimeoutError.isInstance(signal.reason) ? signal.reason : toCanceled(signal.reason)
+      if (!controller.signal.aborted) controller.abort(reason)
     }
     if (signal.aborted) onAbort()
     else {
