@@ -6,11 +6,12 @@ const main = fileURLToPath(new URL('./main.ts', import.meta.url))
 
 describe('examples/quickstart (smoke test)', () => {
   it('runs four research tasks to completion and prints the log of one', () => {
-    const child = spawnSync(process.execPath, [main], {
-      encoding: 'utf8',
-      env: { ...process.env, QUICKSTART_THINK_MS: '5' },
-      timeout: 60_000,
-    })
+    // The scripted protocol fake, whatever the machine has set: no key, no network.
+    const env: NodeJS.ProcessEnv = { ...process.env, QUICKSTART_THINK_MS: '5' }
+    delete env.OPENAI_API_KEY
+    delete env.OPENAI_BASE_URL
+    delete env.QUICKSTART_DB
+    const child = spawnSync(process.execPath, [main], { encoding: 'utf8', env, timeout: 60_000 })
     expect(child.stderr).not.toMatch(/Error/)
     expect(child.status).toBe(0)
     const out = child.stdout

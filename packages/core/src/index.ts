@@ -96,4 +96,5 @@ export {
 } from './tools/report-status.js'
 export { runToolCall, runToolCalls, type ToolCallOutcome, toolOutputText } from './tools/run-tool.js'
 export { abortableSleep, raceAbort } from './util/abort.js'
+export { parseOrThrow, zodIssues } from './util/zod-issues.js'
 export { VERSION } from './version.js'

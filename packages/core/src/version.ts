@@ -1,2 +1,5 @@
-/** The version of `@runner/core`. */
-export const VERSION: string = '0.0.0'
+import { createRequire } from 'node:module'
+
+/** The version of `@runner/core`, read from its package.json so that a release never leaves it behind. */
+export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string })
+  .version

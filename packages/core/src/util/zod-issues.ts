@@ -22,7 +22,11 @@ export function zodIssues(error: z.ZodError, prefix = '', schema?: z.ZodType): I
   })
 }
 
-/** Parses `value` with `schema` or throws `InvalidOptionsError` naming every bad field. */
+/**
+ * Parses `value` with `schema` or throws `InvalidOptionsError` naming every bad field (`subject`
+ * names what was checked: "run options", "agent"). Adapters use it to validate their own options
+ * the way core does.
+ */
 export function parseOrThrow<T extends z.ZodType>(
   schema: T,
   value: unknown,

@@ -1,0 +1,95 @@
+import {
+  BaseAgentRunner,
+  type ExecuteResult,
+  type ReportStatusInput,
+  type RunContext,
+  type RunnerPrompts,
+  reportStatusTool,
+  type ToolDefinition,
+} from '@runner/core'
+import type OpenAI from 'openai'
+import { type OpenAIAgent, resolveAgent } from './agent.js'
+import { ChatConversation } from './chat-api.js'
+import type { OpenAIInput, OpenAIOutput } from './conversation.js'
+import { toolsOfRun } from './convert-tools.js'
+import { isRetryableOpenAIError } from './map-error.js'
+import { ResponsesConversation } from './responses-api.js'
+import { type OpenAIRunnerSettings, type ReportStatusMode, splitSettings } from './settings.js'
+import { runToolLoop } from './tool-loop.js'
+
+/**
+ * Runs agents on the official `openai` SDK (v7), Chat Completions or Responses, under the runner
+ * contract of `@runner/core`: activity, `report_status`, streaming, cancellation, timeouts,
+ * retries, turn limits, hooks, usage and trajectory. It owns the tool loop; the lifecycle is the
+ * base class's.
+ *
+ * ```ts
+ * const runner = new OpenAIRunner() // OPENAI_API_KEY, or { apiKey, baseURL } or { client }
+ * const result = await runner.run({ model: 'gpt-5.4-mini', instructions: 'Be brief.', tools: [search] }, 'Otters?')
+ * ```
+ */
+export class OpenAIRunner extends BaseAgentRunner<OpenAIAgent, OpenAIInput, OpenAIOutput> {
+  /** The client every model call goes through. */
+  readonly client: OpenAI
+  readonly #reportStatus: ReportStatusMode
+  readonly #model: string | undefined
+
+  constructor(settings: OpenAIRunnerSettings = {}) {
+    const { client, runnerOptions, reportStatus, model } = splitSettings(settings)
+    super(runnerOptions)
+    this.client = client
+    this.#reportStatus = reportStatus
+    this.#model = model
+  }
+
+  /**
+   * `report_status` as this runner's tools are: a `defineTool` tool (core's `reportStatusTool`).
+   * The runner adds it to every agent; put it in `agent.tools` only to run it on another runner.
+   */
+  override get tools(): { reportStatus: ToolDefinition<ReportStatusInput, string> } {
+    return { reportStatus: reportStatusTool }
+  }
+
+  /** The activity's agentType when a run names none: the agent's `name`, else the runner's. */
+  protected override agentTypeOf(agent: OpenAIAgent): string {
+    const name = (agent as Partial<OpenAIAgent> | undefined)?.name
+    return typeof name === 'string' && name !== '' ? name : this.name
+  }
+
+  /**
+   * Whether a failed attempt is worth another (when `retry.attempts` > 1): connection errors and
+   * timeouts (a stream cut mid-answer included), HTTP 408, 409, 429 and >= 500, in-stream server
+   * errors. Never an abort, 400, 401, 403, 404, 422 or an answer that is not valid JSON.
+   */
+  protected override isRetryable(error: unknown): boolean {
+    return isRetryableOpenAIError(error) ?? super.isRetryable(error)
+  }
+
+  /** One attempt: the tool loop on the agent's API. */
+  protected override async execute(
+    context: RunContext,
+    agent: OpenAIAgent,
+    input: OpenAIInput,
+  ): Promise<ExecuteResult<OpenAIOutput>> {
+    const resolved = resolveAgent(agent, this.#model)
+    const tools = toolsOfRun(resolved.tools, this.#reportStatus)
+    const instructions = instructionsOf(resolved.instructions, context.prompts, this.#reportStatus)
+    if (resolved.api === 'responses') {
+      const conversation = new ResponsesConversation(this.client, resolved, instructions, input)
+      return runToolLoop(context, conversation, tools)
+    }
+    const conversation = new ChatConversation(this.client, resolved, instructions, input)
+    return runToolLoop(context, conversation, tools)
+  }
+}
+
+/** The agent's instructions, with `prompts.reportStatus` appended when the mode asks for it. */
+function instructionsOf(
+  instructions: string | undefined,
+  prompts: RunnerPrompts,
+  mode: ReportStatusMode,
+): string {
+  return [instructions, mode === true ? prompts.reportStatus : undefined]
+    .filter((part): part is string => typeof part === 'string' && part.trim() !== '')
+    .join('\n\n')
+}

@@ -1,0 +1,140 @@
+import { type AnyToolDefinition, type RunContext, type ToolCallOutcome, toolOutputText } from '@runner/core'
+import type OpenAI from 'openai'
+import type {
+  Response,
+  ResponseCreateParamsNonStreaming,
+  ResponseCreateParamsStreaming,
+  ResponseInputItem,
+} from 'openai/resources/responses/responses'
+import type { ResolvedAgent } from './agent.js'
+import { inputMessages, type OpenAIInput, type OpenAIResponsesOutput } from './conversation.js'
+import { toResponsesTools } from './convert-tools.js'
+import { modelCallError, unusableAnswer } from './map-error.js'
+import { responsesUsage } from './map-usage.js'
+import { responsesSettingsBody } from './model-settings.js'
+import { readResponsesStream, responseFailed, withOutputText } from './responses-stream.js'
+import type { ApiConversation, ModelAnswer, ModelToolCall } from './tool-loop.js'
+
+/** The body of one Responses call, before `stream` is decided. */
+export type ResponsesRequest = Omit<ResponseCreateParamsNonStreaming, 'stream'>
+
+/**
+ * A conversation on the Responses API (`client.responses.create`), stateless: every call sends
+ * the instructions and the whole conversation as input items (the output items of earlier
+ * turns, `function_call_output` results), not a `previous_response_id`.
+ */
+export class ResponsesConversation
+  implements ApiConversation<Response, ResponsesRequest, OpenAIResponsesOutput>
+{
+  readonly #items: ResponseInputItem[]
+  readonly #client: OpenAI
+  readonly #agent: ResolvedAgent
+  readonly #instructions: string
+
+  constructor(client: OpenAI, agent: ResolvedAgent, instructions: string, input: OpenAIInput) {
+    this.#client = client
+    this.#agent = agent
+    this.#instructions = instructions
+    this.#items = inputMessages<ResponseInputItem>(input, 'responses')
+  }
+
+  addUserMessage(text: string): void {
+    this.#items.push({ role: 'user', content: text })
+  }
+
+  request(tools: ReadonlyArray<AnyToolDefinition>): ResponsesRequest {
+    const offersTools = tools.length > 0
+    return {
+      ...(responsesSettingsBody(this.#agent.modelSettings, offersTools) as Partial<ResponsesRequest>),
+      model: this.#agent.model,
+      ...(this.#instructions ? { instructions: this.#instructions } : {}),
+      input: [...this.#items],
+      ...(offersTools ? { tools: toResponsesTools(tools) } : {}),
+    }
+  }
+
+  async call(request: ResponsesRequest, context: RunContext): Promise<ModelAnswer<Response>> {
+    const { signal } = context
+    let response: Response
+    try {
+      if (context.streaming) {
+        const body: ResponseCreateParamsStreaming = { ...request, stream: true }
+        response = await readResponsesStream(await this.#client.responses.create(body, { signal }), context)
+      } else {
+        response = await this.#client.responses.create({ ...request, stream: false }, { signal })
+        response = checkedResponse(response)
+      }
+    } catch (error) {
+      throw modelCallError(error, signal)
+    }
+    return answerOf(response, context.turn)
+  }
+
+  addAnswer(answer: ModelAnswer<Response>, withToolCalls: boolean): void {
+    let call = 0
+    for (const item of answer.native.output) {
+      if (item.type === 'function_call') {
+        // Calls of a wrap-up turn are not run: leave them out, or the next call would lack their results.
+        if (!withToolCalls) continue
+        // The id the results answer to (one was made up if the server sent none).
+        const callId = answer.toolCalls[call++]?.id ?? item.call_id
+        this.#items.push(item.call_id === callId ? item : { ...item, call_id: callId })
+        continue
+      }
+      this.#items.push(item as ResponseInputItem)
+    }
+  }
+
+  addToolResults(outcomes: ReadonlyArray<ToolCallOutcome>): void {
+    for (const outcome of outcomes) {
+      this.#items.push({
+        type: 'function_call_output',
+        call_id: outcome.toolCallId,
+        output: toolOutputText(outcome.output),
+      })
+    }
+  }
+
+  output(answer: ModelAnswer<Response>): OpenAIResponsesOutput {
+    return { api: 'responses', response: answer.native, messages: [...this.#items] }
+  }
+}
+
+/** A non-streamed response the loop can use: completed or incomplete, never failed or pending. */
+function checkedResponse(response: Response): Response {
+  if (!response || !Array.isArray(response.output)) {
+    throw unusableAnswer(
+      'The server answered without an output list. Check the model name and that the server speaks the Responses API.',
+    )
+  }
+  if (response.status === 'failed') throw responseFailed(response)
+  if (response.status && response.status !== 'completed' && response.status !== 'incomplete') {
+    throw unusableAnswer(
+      `The response is "${response.status}", not completed (background responses are not supported).`,
+    )
+  }
+  return response.output_text === undefined ? withOutputText(response) : response
+}
+
+/** The text, function calls and usage of a response. */
+function answerOf(response: Response, turn: number): ModelAnswer<Response> {
+  const toolCalls: ModelToolCall[] = []
+  let refusal = ''
+  for (const [position, item] of response.output.entries()) {
+    if (item.type === 'function_call') {
+      toolCalls.push({
+        id: item.call_id || `call_${turn}_${position}`,
+        name: item.name,
+        arguments: item.arguments,
+      })
+    } else if (item.type === 'message') {
+      for (const part of item.content ?? []) if (part.type === 'refusal') refusal += part.refusal
+    }
+  }
+  return {
+    native: response,
+    text: response.output_text || refusal,
+    toolCalls,
+    usage: responsesUsage(response.usage),
+  }
+}
