@@ -335,14 +335,12 @@ describe('agent validation', () => {
     ['two tools of one name', { model: 'm', tools: [search, search] }, 'agent.tools.1'],
   ]
   for (const [what, agent, field] of cases) {
-    it(`refuses ${what}: InvalidOptionsError naming ${field}, activity error, no retry, no model call`, async () => {
+    it(`refuses ${what} before the run starts: InvalidOptionsError naming ${field}, no activity, no model call`, async () => {
       const runner = new OpenAIRunner({ client: fakeClient(fake.openaiBaseURL), retry: { attempts: 3 } })
       const error = await rejectionOf(runner.run(agent as never, 'x', { agentId: 'invalid' }))
       expect(InvalidOptionsError.isInstance(error), String(error)).toBe(true)
       expect((error as InvalidOptionsError).field).toBe(field)
-      const activity = await runner.activity.detail('invalid')
-      expect(activity.status).toBe('error')
-      expect(activity.log.some((entry) => entry.message.startsWith('Retry'))).toBe(false)
+      expect(await runner.activity.store.get('invalid')).toBeUndefined()
       expect(fake.requests).toHaveLength(0)
     })
   }

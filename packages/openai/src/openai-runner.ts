@@ -65,6 +65,11 @@ export class OpenAIRunner extends BaseAgentRunner<OpenAIAgent, OpenAIInput, Open
     return isRetryableOpenAIError(error) ?? super.isRetryable(error)
   }
 
+  /** Refuses a bad agent before the run starts (no activity is created): `InvalidOptionsError` naming the field. */
+  protected override validate(agent: OpenAIAgent): void {
+    toolsOfRun(resolveAgent(agent, this.#model).tools, this.#reportStatus)
+  }
+
   /** One attempt: the tool loop on the agent's API. */
   protected override async execute(
     context: RunContext,

@@ -7,6 +7,7 @@ import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { MaxTurnsExceededError } from '../errors/max-turns-exceeded-error.js'
 import { RunCanceledError } from '../errors/run-canceled-error.js'
 import { RunTimeoutError } from '../errors/run-timeout-error.js'
+import { RunnerError } from '../errors/runner-error.js'
 import { defineTool } from '../tools/define-tool.js'
 import { currentRun } from './base-agent-runner.js'
 import type { RunEvent } from './events.js'
@@ -159,6 +160,29 @@ describe('BaseAgentRunner: failure', () => {
       .run({ model: new ScriptedModel([]) }, 'x', { retry: { attempts: 0 } })
       .catch((e) => e)
     expect(retry.field).toBe('retry.attempts')
+  })
+
+  it('validate() refuses a bad agent before anything starts: no activity, no retry', async () => {
+    class StrictRunner extends ScriptedRunner {
+      validateCalls = 0
+      protected override validate(agent: { model: ScriptedModel }) {
+        this.validateCalls++
+        if (agent.model.steps.length === 0) {
+          throw new InvalidOptionsError([{ field: 'agent.model', message: 'has an empty script' }], {
+            subject: 'agent',
+          })
+        }
+      }
+    }
+    const activity = createActivityTracker()
+    const runner = new StrictRunner({ activity })
+    const error = await runner.run({ model: new ScriptedModel([]) }, 'x', { agentId: 'v1' }).catch((e) => e)
+    expect(error.field).toBe('agent.model')
+    expect(runner.executeCalls).toBe(0)
+    expect(await activity.store.get('v1')).toBeUndefined()
+    await expect(runner.run({ model: new ScriptedModel([{ text: 'ok' }]) }, 'x')).resolves.toMatchObject({
+      text: 'ok',
+    })
   })
 
   it('rejects invalid runner options at construction', () => {
@@ -578,6 +602,23 @@ describe('BaseAgentRunner: retries', () => {
     ])
     await expect(runner.run({ model: overloaded }, 'x')).rejects.toThrow('overloaded')
     expect(overloaded.calls).toHaveLength(1)
+  })
+
+  it('retries an adapter’s own RunnerError subclass when isRetryable says so, never a lifecycle error', async () => {
+    class ProviderError extends RunnerError {
+      readonly status = 503
+    }
+    const { runner } = setup()
+    const model = new ScriptedModel([{ error: new ProviderError('provider hiccup') }, { text: 'ok' }])
+    const result = await runner.run({ model }, 'x', { retry: { attempts: 2, initialDelayMs: 1 } })
+    expect(result.attempts).toBe(2)
+    const maxTurns = new ScriptedModel([{ error: new MaxTurnsExceededError(1) }, { text: 'unused' }])
+    await expect(
+      runner.run({ model: maxTurns }, 'x', {
+        retry: { attempts: 2, initialDelayMs: 1, retryOn: () => true },
+      }),
+    ).rejects.toSatisfy(MaxTurnsExceededError.isInstance)
+    expect(maxTurns.calls).toHaveLength(1)
   })
 
   it('retryOn overrides the classification', async () => {

@@ -3,11 +3,15 @@ import { randomUUID } from 'node:crypto'
 import { type ActivityTracker, createActivityTracker, timedOutMessage } from '../activity/tracker.js'
 import { isTerminalStatus } from '../activity/transitions.js'
 import type { ActivityStore } from '../activity/types.js'
+import { ActivityNotFoundError } from '../errors/activity-not-found-error.js'
 import { ActivityTransitionError } from '../errors/activity-transition-error.js'
 import { CapabilityUnsupportedError } from '../errors/capability-unsupported-error.js'
+import { ConfigError } from '../errors/config-error.js'
+import { InvalidOptionsError } from '../errors/invalid-options-error.js'
+import { InvalidToolInputError } from '../errors/invalid-tool-input-error.js'
+import { MaxTurnsExceededError } from '../errors/max-turns-exceeded-error.js'
 import { RunCanceledError } from '../errors/run-canceled-error.js'
 import { RunTimeoutError } from '../errors/run-timeout-error.js'
-import { RunnerError } from '../errors/runner-error.js'
 import { defaultPrompts, type RunnerPrompts } from '../prompts.js'
 import { reportStatusTool } from '../tools/report-status.js'
 import { abortableSleep, abortReason, raceAbort } from '../util/abort.js'
@@ -119,6 +123,13 @@ export abstract class BaseAgentRunner<TAgent, TInput, TOutput> {
     return isTransientError(error)
   }
 
+  /**
+   * Checks the agent and the input before anything starts; throw `InvalidOptionsError` (see
+   * `parseOrThrow`) to refuse them. A refused run creates no activity and is never retried.
+   * Default: accepts everything.
+   */
+  protected validate(_agent: TAgent, _input: TInput): void {}
+
   /** The agentType of a run that does not name one. Default: the runner's name. */
   protected agentTypeOf(_agent: TAgent): string {
     return this.name
@@ -191,6 +202,7 @@ export abstract class BaseAgentRunner<TAgent, TInput, TOutput> {
     try {
       resolved = resolveRunOptions(this.options, options)
       this.#checkCapabilities(resolved)
+      this.validate(agent, input)
     } catch (error) {
       push({ type: 'run-error', error })
       throw error
@@ -344,10 +356,28 @@ export abstract class BaseAgentRunner<TAgent, TInput, TOutput> {
 
   #shouldRetry(error: unknown, attempt: number, retry: RetryOptions): boolean {
     if (attempt >= retry.attempts) return false
-    if (RunnerError.isInstance(error)) return false
+    if (isLifecycleError(error)) return false
     if (typeof error === 'object' && error !== null && hookErrors.has(error)) return false
     return retry.retryOn ? retry.retryOn(error, { attempt }) : this.isRetryable(error)
   }
+}
+
+/**
+ * Errors of the lifecycle itself, never worth another attempt. Other `RunnerError`s (an
+ * adapter's own error classes) go through `isRetryable` like any error.
+ */
+function isLifecycleError(error: unknown): boolean {
+  return (
+    RunCanceledError.isInstance(error) ||
+    RunTimeoutError.isInstance(error) ||
+    InvalidOptionsError.isInstance(error) ||
+    MaxTurnsExceededError.isInstance(error) ||
+    ActivityTransitionError.isInstance(error) ||
+    ActivityNotFoundError.isInstance(error) ||
+    CapabilityUnsupportedError.isInstance(error) ||
+    ConfigError.isInstance(error) ||
+    InvalidToolInputError.isInstance(error)
+  )
 }
 
 function errorText(error: unknown): string {
