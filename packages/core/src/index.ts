@@ -44,6 +44,7 @@ export {
   type StoreConfig,
 } from './config/index.js'
 export * from './errors/index.js'
+export { hasMarker } from './errors/runner-error.js'
 export * from './pool/index.js'
 export { defaultPrompts, type RunnerPrompts } from './prompts.js'
 export { BaseAgentRunner, currentRun } from './runner/base-agent-runner.js'
@@ -91,6 +92,7 @@ export {
   REPORT_STATUS_RESULT,
   REPORT_STATUS_TOOL_NAME,
   type ReportStatusInput,
+  type ReportStatusMode,
   reportStatusInputSchema,
   reportStatusTool,
 } from './tools/report-status.js'

@@ -1,15 +1,9 @@
+import type { ReportStatusMode } from '@runner/core'
 import { InvalidOptionsError, type RunnerOptions } from '@runner/core'
 import OpenAI, { type ClientOptions } from 'openai'
 import type { OpenAIOutput } from './conversation.js'
 
-/**
- * What `OpenAIRunner` does about `report_status`:
- * - `true` (default): adds the `report_status` tool to every agent and appends
- *   `prompts.reportStatus` to its instructions, so the model reports progress on its own;
- * - `'tool-only'`: adds the tool, leaves the instructions alone (write your own guidance);
- * - `false`: neither (the agent's own tools and instructions only; saves tokens).
- */
-export type ReportStatusMode = boolean | 'tool-only'
+export type { ReportStatusMode } from '@runner/core'
 
 /**
  * Options of `new OpenAIRunner(...)`: the client (given, or built from `apiKey`, `baseURL`...),

@@ -148,6 +148,11 @@ export abstract class BaseAgentRunner<TAgent, TInput, TOutput> {
     return runner.execute(context, agent, input)
   }
 
+  /** For composition: another runner's agent and input checks. */
+  protected static validateOf<A, I>(runner: BaseAgentRunner<A, I, unknown>, agent: A, input: I): void {
+    runner.validate(agent, input)
+  }
+
   /** For composition: another runner's error classification. */
   protected static isRetryableOf(
     runner: BaseAgentRunner<unknown, unknown, unknown>,

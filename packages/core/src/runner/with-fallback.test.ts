@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createActivityTracker } from '../activity/tracker.js'
+import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { RunCanceledError } from '../errors/run-canceled-error.js'
 import { ScriptedModel, ScriptedRunner } from './test-helpers/scripted-runner.js'
 import { withFallback } from './with-fallback.js'
@@ -49,6 +50,24 @@ describe('withFallback', () => {
     const model = new ScriptedModel([{ error: new Error('first') }, { error: new Error('second') }])
     await expect(runner.run({ model }, 'q', { agentId: 'fb2' })).rejects.toThrow('second')
     expect((await activity.detail('fb2')).status).toBe('error')
+  })
+
+  it('every runner of the chain validates its agent before the run starts', async () => {
+    class StrictRunner extends ScriptedRunner {
+      protected override validate(agent: { model: ScriptedModel }) {
+        if (agent.model.steps.length === 0) {
+          throw new InvalidOptionsError([{ field: 'agent.model', message: 'has an empty script' }])
+        }
+      }
+    }
+    const activity = createActivityTracker()
+    const runner = withFallback(
+      { runner: new ScriptedRunner({ activity }), agent: { model: new ScriptedModel([{ text: 'a' }]) } },
+      { runner: new StrictRunner({ activity }), agent: { model: new ScriptedModel([]) } },
+    )
+    const error = await runner.run({ model: new ScriptedModel([]) }, 'q', { agentId: 'fb4' }).catch((e) => e)
+    expect(InvalidOptionsError.isInstance(error)).toBe(true)
+    expect(await activity.store.get('fb4')).toBeUndefined()
   })
 
   it('does not fall back on cancellation', async () => {

@@ -111,6 +111,12 @@ export class FallbackRunner<TAgent, TInput, TOutput> extends BaseAgentRunner<TAg
     }
   }
 
+  /** Every runner of the chain checks its agent before the run starts. */
+  protected override validate(agent: TAgent, input: TInput): void {
+    for (const link of this.#links)
+      BaseAgentRunner.validateOf(link.runner, link.hasAgent ? link.agent : agent, input)
+  }
+
   protected override isRetryable(error: unknown): boolean {
     return this.#links.some((link) => BaseAgentRunner.isRetryableOf(link.runner, error))
   }

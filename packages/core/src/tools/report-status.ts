@@ -38,3 +38,11 @@ export const reportStatusTool = defineTool({
     return REPORT_STATUS_RESULT
   },
 })
+
+/**
+ * How an adapter that owns the tool list offers `report_status`:
+ * - `true`: adds the tool and appends `prompts.reportStatus` to the instructions (the default);
+ * - `'tool-only'`: adds the tool, leaves the instructions alone (write your own guidance);
+ * - `false`: neither (the agent's own tools and instructions only; saves tokens).
+ */
+export type ReportStatusMode = boolean | 'tool-only'

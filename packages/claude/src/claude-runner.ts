@@ -1,0 +1,85 @@
+import type { Anthropic } from '@anthropic-ai/sdk'
+import {
+  BaseAgentRunner,
+  type ExecuteResult,
+  type ReportStatusInput,
+  type RunContext,
+  reportStatusTool,
+  type ToolDefinition,
+} from '@runner/core'
+import { toMessages } from './convert-input.js'
+import { isRetryableClaudeError } from './is-retryable.js'
+import { runMessageLoop } from './message-loop.js'
+import { resolveAgent } from './resolve-agent.js'
+import { type ClaudeRunnerOwnSettings, type ClaudeRunnerSettings, splitSettings } from './settings.js'
+import type { ClaudeAgent, ClaudeInput, ClaudeOutput } from './types.js'
+
+/**
+ * Runs Claude agents on the official Anthropic SDK under the runner contract: activity,
+ * `report_status`, streaming, cancellation, timeouts, retries, turn limits, hooks, usage and
+ * trajectory. The base class owns all of that; this class owns the Messages tool loop.
+ *
+ * ```ts
+ * const runner = new ClaudeRunner({ apiKey: process.env.ANTHROPIC_API_KEY })
+ * const result = await runner.run({ model: 'claude-sonnet-5-5', maxTokens: 4096, tools: [search] }, 'Tell me about otters')
+ * ```
+ */
+export class ClaudeRunner extends BaseAgentRunner<ClaudeAgent, ClaudeInput, ClaudeOutput> {
+  /** The Anthropic client every request goes through. */
+  readonly client: Anthropic
+  readonly #own: ClaudeRunnerOwnSettings
+
+  constructor(settings: ClaudeRunnerSettings = {}) {
+    const { runnerOptions, client, own } = splitSettings(settings)
+    super(runnerOptions)
+    this.client = client
+    this.#own = own
+  }
+
+  /**
+   * `report_status` in the shape agents of this runner take (a neutral `defineTool` tool). The
+   * runner adds it to every agent (unless its `reportStatus` option is false); list it yourself
+   * only to change its position.
+   */
+  override get tools(): { reportStatus: ToolDefinition<ReportStatusInput, string> } {
+    return { reportStatus: reportStatusTool }
+  }
+
+  /**
+   * Retryable (with `retry.attempts` > 1): HTTP 408, 409, 429, 529 and other 5xx, connection
+   * errors and timeouts, a connection cut mid-answer. Not: other 4xx, aborts, malformed answers,
+   * stop reasons. See `isRetryableClaudeError`.
+   */
+  protected override isRetryable(error: unknown): boolean {
+    return isRetryableClaudeError(error)
+  }
+
+  /** The activity's agentType: the agent's `name`, else the runner's name. */
+  protected override agentTypeOf(agent: ClaudeAgent): string {
+    return typeof agent?.name === 'string' && agent.name !== '' ? agent.name : this.name
+  }
+
+  /**
+   * Refuses a bad agent or input before the run starts (no activity, no model call):
+   * `InvalidOptionsError` naming every wrong field (`agent.maxTokens: must be a positive integer`).
+   */
+  protected override validate(agent: ClaudeAgent, input: ClaudeInput): void {
+    resolveAgent(agent, this.#own, this.tools.reportStatus)
+    toMessages(input)
+  }
+
+  protected override async execute(
+    context: RunContext,
+    agent: ClaudeAgent,
+    input: ClaudeInput,
+  ): Promise<ExecuteResult<ClaudeOutput>> {
+    const resolved = resolveAgent(agent, this.#own, this.tools.reportStatus)
+    return runMessageLoop({
+      client: this.client,
+      context,
+      agent: resolved,
+      messages: toMessages(input),
+      reportStatusPrompt: (this.#own.reportStatus ?? true) === true,
+    })
+  }
+}
