@@ -78,7 +78,7 @@ export class MemoryActivityStore implements ActivityStore {
     }
     this.#rows.set(valid.agentId, { seq: ++this.#seq, activity })
     this.#publish(activity, entry)
-    return cloneJson(activity)
+    return copyActivity(activity)
   }
 
   async append(agentId: string, input: AppendActivityInput): Promise<Activity> {
@@ -96,14 +96,14 @@ export class MemoryActivityStore implements ActivityStore {
     Object.assign(row.activity, applyEntry(row.activity, entry))
     row.activity.log.push(entry)
     this.#publish(row.activity, entry)
-    return cloneJson(row.activity)
+    return copyActivity(row.activity)
   }
 
   async get(agentId: string, options: ScopeOptions = {}): Promise<Activity | undefined> {
     const filter = validateMetadataFilter(options.metadata)
     const row = this.#rows.get(agentId)
     if (!row || !matchesMetadata(row.activity.metadata, filter)) return undefined
-    return cloneJson(row.activity)
+    return copyActivity(row.activity)
   }
 
   async list(options: ListActivitiesOptions = {}): Promise<ListActivitiesResult> {
@@ -185,5 +185,22 @@ export class MemoryActivityStore implements ActivityStore {
 /** The activity without its log, deep-copied. */
 export function summaryOf(activity: Activity): ActivitySummary {
   const { log: _log, ...summary } = activity
-  return cloneJson(summary)
+  return { ...summary, metadata: copyMetadata(summary.metadata) }
+}
+
+/**
+ * A deep copy of an activity. Log entries hold primitives only, so a spread copies them; the
+ * metadata is arbitrary JSON and goes through a JSON round trip (skipped when empty).
+ */
+function copyActivity(activity: Activity): Activity {
+  return {
+    ...activity,
+    metadata: copyMetadata(activity.metadata),
+    log: activity.log.map((entry) => ({ ...entry })),
+  }
+}
+
+function copyMetadata(metadata: Record<string, unknown>): Record<string, unknown> {
+  for (const _key in metadata) return cloneJson(metadata)
+  return {}
 }

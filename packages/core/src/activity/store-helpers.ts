@@ -162,9 +162,17 @@ export function decodeCursor(cursor: string): ListSortKey {
   )
 }
 
-/** Current time as an ISO string. */
+let lastMs = -1
+let lastIso = ''
+
+/** Current time as an ISO string (formatted once per millisecond: hot paths call it often). */
 export function nowIso(): string {
-  return new Date().toISOString()
+  const ms = Date.now()
+  if (ms !== lastMs) {
+    lastMs = ms
+    lastIso = new Date(ms).toISOString()
+  }
+  return lastIso
 }
 
 /** Deep copy through JSON: what a store hands out can never be mutated from outside. */

@@ -233,10 +233,14 @@ export abstract class BaseAgentRunner<TAgent, TInput, TOutput> {
     try {
       const existing = await tracker.store.get(agentId)
       if (!existing) {
-        await session.changeStatus(async () => {
-          await tracker.create(agentType, { agentId, metadata: resolved.metadata })
-          return tracker.detail(agentId)
-        })
+        await session.changeStatus(() =>
+          tracker.store.create({
+            agentId,
+            agentType,
+            message: tracker.messages.queued,
+            metadata: resolved.metadata,
+          }),
+        )
       } else if (isTerminalStatus(existing.status)) {
         throw new ActivityTransitionError(agentId, existing.status, 'running')
       }

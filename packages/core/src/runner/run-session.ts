@@ -1,3 +1,4 @@
+import { nowIso } from '../activity/store-helpers.js'
 import type { ActivityTracker } from '../activity/tracker.js'
 import type { Activity, Trajectory, TrajectoryStep, Usage } from '../activity/types.js'
 import { MaxTurnsExceededError } from '../errors/max-turns-exceeded-error.js'
@@ -44,7 +45,7 @@ function jsonOrUndefined(value: unknown): unknown {
 export class RunSession<TOutput> {
   readonly usage = emptyUsage()
   readonly steps: TrajectoryStep[] = []
-  readonly startedAt = new Date().toISOString()
+  readonly startedAt = nowIso()
   attempt = 0
   turn = 0
   readonly #hookSets: ReadonlyArray<RunHooks | undefined>
@@ -114,7 +115,7 @@ export class RunSession<TOutput> {
       kind: step.kind,
       attempt: this.attempt,
       turn: this.turn,
-      at: new Date().toISOString(),
+      at: nowIso(),
       data: (jsonOrUndefined(step.data) as Record<string, unknown> | undefined) ?? {},
     }
     if (step.durationMs !== undefined) recorded.durationMs = step.durationMs
@@ -148,7 +149,7 @@ export class RunSession<TOutput> {
       agentType: this.agentType,
       status,
       startedAt: this.startedAt,
-      finishedAt: new Date().toISOString(),
+      finishedAt: nowIso(),
       usage: { ...this.usage },
       steps: this.steps,
     }
