@@ -1,1 +1,5 @@
-export {}
+export type { LangChainAgent, LangChainInput, LangChainOutput } from './agent.js'
+export { LangChainRunner } from './langchain-runner.js'
+export type { ReportStatusTool } from './report-status-tool.js'
+export type { LangChainRunnerSettings, WrapUpModel } from './settings.js'
+export { VERSION } from './version.js'

@@ -1,0 +1,51 @@
+import { ScenarioPlayer as Player, runnerConformanceSuite, type ScenarioPlayer } from '@runner/testkit'
+import type { LangChainAgent, LangChainInput } from './agent.js'
+import { LangChainRunner } from './langchain-runner.js'
+import { researchAgent, researchGraph } from './test-helpers/agents.js'
+import { ScenarioChatModel, type ScenarioRequest } from './test-helpers/scenario-chat-model.js'
+
+const toolNamesOf = (request: unknown) => (request as ScenarioRequest).tools
+
+// The whole contract, every feature, on a createAgent agent whose chat model plays the scenario
+// (tool calls with ids, usage_metadata, streamed chunks, HTTP errors, hangs, cut streams).
+runnerConformanceSuite<LangChainAgent, LangChainInput>({
+  name: 'LangChainRunner (createAgent)',
+  createHarness: ({ runnerOptions }) => {
+    const runner = new LangChainRunner(runnerOptions)
+    return {
+      runner,
+      agent(scenario, tools) {
+        const player = new Player(scenario)
+        return { agent: researchAgent(runner, new ScenarioChatModel(player), tools), player }
+      },
+      input: (prompt) => prompt,
+      toolNamesOf,
+    }
+  },
+})
+
+// The same contract on a hand-built StateGraph (model node + prebuilt ToolNode). Its chat model
+// is unknown to the runner, so the wrap-up of maxTurnsRecovery uses the runner's wrapUpModel:
+// a scenario model that plays the scenario of the agent made last (the suite's recovery case
+// makes one).
+runnerConformanceSuite<LangChainAgent, LangChainInput>({
+  name: 'LangChainRunner (StateGraph + ToolNode)',
+  createHarness: ({ runnerOptions }) => {
+    let latest: ScenarioPlayer | undefined
+    const wrapUpModel = new ScenarioChatModel(() => {
+      if (!latest) throw new Error('no agent yet')
+      return latest
+    })
+    const runner = new LangChainRunner({ ...runnerOptions, wrapUpModel })
+    return {
+      runner,
+      agent(scenario, tools) {
+        const player = new Player(scenario)
+        latest = player
+        return { agent: researchGraph(runner, new ScenarioChatModel(player), tools), player }
+      },
+      input: (prompt) => prompt,
+      toolNamesOf,
+    }
+  },
+})
