@@ -1,0 +1,236 @@
+import {
+  BaseAgentRunner,
+  type ExecuteResult,
+  REPORT_STATUS_TOOL_NAME,
+  type ReportStatusInput,
+  type ReportStatusMode,
+  type RunContext,
+} from '@runner/core'
+import {
+  generateText,
+  isStepCount,
+  streamText,
+  type Tool,
+  ToolLoopAgent,
+  type ToolLoopAgentSettings,
+  type ToolSet,
+} from 'ai'
+import {
+  type AISDKAgent,
+  type AISDKSettings,
+  type AnyToolLoopAgent,
+  agentIdOf,
+  checkAgent,
+  isToolLoopAgent,
+  toolLoopSettingsOf,
+} from './agent.js'
+import { AttemptControls } from './attempt-controls.js'
+import { type AISDKInput, type AISDKPrompt, checkInput, promptOf } from './input.js'
+import { withPrompt } from './instructions.js'
+import { isRetryableAISDKError } from './map-error.js'
+import { type AISDKOutput, generateOutput, streamOutput } from './output.js'
+import { readStream } from './read-stream.js'
+import { reportStatusTool } from './report-status-tool.js'
+import { type AISDKRunnerSettings, splitSettings } from './settings.js'
+
+/** The step limit a ToolLoopAgent without `stopWhen` has in the AI SDK. */
+const toolLoopAgentDefaultSteps = 20
+
+/** The AI SDK logs every stream error on the console unless told otherwise; the run reports them. */
+const quiet = () => {}
+
+// biome-ignore lint/suspicious/noExplicitAny: the options of any generateText / streamText / ToolLoopAgent call
+type LooseOptions = Record<string, any>
+
+/**
+ * Runs Vercel AI SDK 7 agents under the runner contract of `@runner/core`: activity,
+ * `report_status`, streaming, cancellation, timeouts, retries, turn limits, hooks, usage and
+ * trajectory. The agent is a `ToolLoopAgent` (run with its `generate()` / `stream()`) or
+ * settings for `generateText` / `streamText`; `run` generates, `runStreamed` streams. The AI
+ * SDK runs the tool loop; the runner counts each step as a turn, maps `maxTurns` to `stopWhen`,
+ * wraps the tools for the tool hooks and maps the stream to the run's events.
+ *
+ * ```ts
+ * const runner = new AISDKRunner()
+ * const result = await runner.run({ model: openai('gpt-5.4-mini'), tools: { search } }, 'Otters?')
+ * ```
+ */
+export class AISDKRunner extends BaseAgentRunner<AISDKAgent, AISDKInput, AISDKOutput> {
+  readonly #reportStatus: ReportStatusMode
+  readonly #maxRetries: number | undefined
+
+  constructor(settings: AISDKRunnerSettings = {}) {
+    const { runnerOptions, reportStatus, maxRetries } = splitSettings(settings)
+    super(runnerOptions)
+    this.#reportStatus = reportStatus
+    this.#maxRetries = maxRetries
+  }
+
+  /**
+   * `report_status` as an AI SDK `tool`, reporting to the run it is called in (`currentRun()`).
+   * The runner adds it to agents given as settings; add it to a ToolLoopAgent's tools yourself
+   * (`tools: { report_status: runner.tools.reportStatus, ... }`).
+   */
+  override get tools(): { reportStatus: Tool<ReportStatusInput, string> } {
+    return { reportStatus: reportStatusTool }
+  }
+
+  /** The activity's agentType when a run names none: the agent's `id`, else the runner's name. */
+  protected override agentTypeOf(agent: AISDKAgent): string {
+    return agentIdOf(agent) ?? this.name
+  }
+
+  /**
+   * Whether a failed attempt is worth another (when `retry.attempts` > 1): the AI SDK's
+   * `APICallError`s that say so (408, 409, 429, >= 500, connection failures and cuts), a stream
+   * that ended early, its `RetryError` by its last error; never an abort, a bad request or an
+   * answer that cannot be parsed. See `isRetryableAISDKError`.
+   */
+  protected override isRetryable(error: unknown): boolean {
+    return isRetryableAISDKError(error) ?? super.isRetryable(error)
+  }
+
+  /** Refuses a bad agent or input before the run starts (no activity is created): `InvalidOptionsError` naming the field. */
+  protected override validate(agent: AISDKAgent, input: AISDKInput): void {
+    checkAgent(agent)
+    checkInput(input, isToolLoopAgent(agent))
+  }
+
+  /** One attempt: the AI SDK's tool loop, generated (`run`) or streamed (`runStreamed`). */
+  protected override async execute(
+    context: RunContext,
+    agent: AISDKAgent,
+    input: AISDKInput,
+  ): Promise<ExecuteResult<AISDKOutput>> {
+    const prompt = promptOf(input)
+    const toolLoopAgent = isToolLoopAgent(agent)
+    const ownInstructions = toolLoopAgent
+      ? undefined
+      : ((agent as LooseOptions).instructions ?? (agent as LooseOptions).system)
+    const controls = new AttemptControls(context, {
+      // A wrap-up turn offers no tools: it goes back to the agent's own instructions, without
+      // the prompts.reportStatus the runner added (an agent without instructions keeps it).
+      wrapUpInstructions: this.#reportStatus === true ? ownInstructions : undefined,
+      checkOverrides: toolLoopAgent,
+    })
+    let failed = true
+    try {
+      const output = toolLoopAgent
+        ? await this.#runToolLoopAgent(context, agent, prompt, controls)
+        : await this.#runSettings(context, agent, prompt, controls)
+      controls.settle(output.finishReason)
+      const text = output.mode === 'generate' ? output.result.text : await output.result.text
+      failed = false
+      return { output, text }
+    } catch (error) {
+      throw controls.errorFor(error)
+    } finally {
+      controls.close(failed)
+    }
+  }
+
+  /** Settings: `generateText` / `streamText` with the runner's controls and `report_status`. */
+  async #runSettings(
+    context: RunContext,
+    agent: AISDKSettings<ToolSet>,
+    prompt: AISDKPrompt,
+    controls: AttemptControls,
+  ): Promise<AISDKOutput> {
+    const {
+      instructions,
+      system,
+      tools,
+      stopWhen,
+      prepareStep,
+      onStepStart,
+      experimental_onStepStart,
+      onStepEnd,
+      onStepFinish,
+      onLanguageModelCallEnd,
+      experimental_onLanguageModelCallEnd,
+      onError,
+      onAbort,
+      prompt: _prompt,
+      messages: _messages,
+      abortSignal: _abortSignal,
+      ...rest
+    } = agent as LooseOptions
+    const ownInstructions = instructions ?? system
+    const callInstructions =
+      this.#reportStatus === true
+        ? withPrompt(ownInstructions, context.prompts.reportStatus)
+        : ownInstructions
+    const { options: _options, ...promptOnly } = prompt
+    const options: LooseOptions = {
+      ...rest,
+      ...(this.#maxRetries === undefined ? {} : { maxRetries: this.#maxRetries }),
+      ...(callInstructions === undefined ? {} : { instructions: callInstructions }),
+      tools: controls.wrapTools(this.#withReportStatus(tools)),
+      stopWhen: controls.stopWhen(stopWhen),
+      prepareStep: controls.prepareStep(prepareStep),
+      onStepStart: controls.onStepStart(onStepStart ?? experimental_onStepStart),
+      onStepEnd: controls.onStepEnd(onStepEnd ?? onStepFinish),
+      onLanguageModelCallEnd: controls.onLanguageModelCallEnd(
+        onLanguageModelCallEnd ?? experimental_onLanguageModelCallEnd,
+      ),
+      ...promptOnly,
+      abortSignal: controls.signal,
+    }
+    if (context.streaming) {
+      const result = streamText({
+        ...options,
+        onError: onError ?? quiet,
+        ...(onAbort === undefined ? {} : { onAbort }),
+      } as Parameters<typeof streamText<ToolSet>>[0])
+      await readStream(result.stream, context, controls)
+      return streamOutput(result)
+    }
+    return generateOutput(await generateText(options as Parameters<typeof generateText<ToolSet>>[0]))
+  }
+
+  /**
+   * A ToolLoopAgent: the same agent (its settings, `prepareCall`, call options and callbacks)
+   * with the runner's controls over its tools, `stopWhen`, `prepareStep` and
+   * `onLanguageModelCallEnd`, which `generate()` / `stream()` do not take per call.
+   */
+  async #runToolLoopAgent(
+    context: RunContext,
+    agent: AnyToolLoopAgent,
+    prompt: AISDKPrompt,
+    controls: AttemptControls,
+  ): Promise<AISDKOutput> {
+    const settings = toolLoopSettingsOf(agent) as LooseOptions
+    const { experimental_onLanguageModelCallEnd, ...own } = settings
+    const controlled = new ToolLoopAgent({
+      ...own,
+      ...(this.#maxRetries === undefined ? {} : { maxRetries: this.#maxRetries }),
+      tools: controls.wrapTools(settings.tools),
+      stopWhen: controls.stopWhen(settings.stopWhen ?? isStepCount(toolLoopAgentDefaultSteps)),
+      prepareStep: controls.prepareStep(settings.prepareStep),
+      onLanguageModelCallEnd: controls.onLanguageModelCallEnd(
+        settings.onLanguageModelCallEnd ?? experimental_onLanguageModelCallEnd,
+      ),
+      onError: settings.onError ?? quiet,
+    } as ToolLoopAgentSettings<unknown, ToolSet>)
+    const call = {
+      ...prompt,
+      abortSignal: controls.signal,
+      // Merged by the agent with its own onStepStart / onStepEnd.
+      onStepStart: controls.onStepStart(undefined),
+      onStepEnd: controls.onStepEnd(undefined),
+    } as Parameters<typeof controlled.generate>[0]
+    if (context.streaming) {
+      const result = await controlled.stream(call)
+      await readStream(result.stream, context, controls)
+      return streamOutput(result)
+    }
+    return generateOutput(await controlled.generate(call))
+  }
+
+  /** The agent's tools with `report_status` added, unless the runner's `reportStatus` is off or the agent has its own. */
+  #withReportStatus(tools: ToolSet | undefined): ToolSet | undefined {
+    if (this.#reportStatus === false) return tools
+    if (tools && REPORT_STATUS_TOOL_NAME in tools) return tools
+    return { [REPORT_STATUS_TOOL_NAME]: reportStatusTool, ...tools }
+  }
+}

@@ -1,0 +1,53 @@
+import { runnerConformanceSuite, ScenarioPlayer } from '@runner/testkit'
+import { ToolLoopAgent } from 'ai'
+import type { AISDKAgent } from './agent.js'
+import { AISDKRunner } from './ai-sdk-runner.js'
+import type { AISDKInput } from './input.js'
+import { toAISDKTools } from './test-helpers/neutral-tools.js'
+import { scenarioModel, toolNamesOf } from './test-helpers/scenario-model.js'
+
+// The whole contract, every feature, once per kind of agent, on the AI SDK's own
+// MockLanguageModelV4 playing the scenarios. The SDK's HTTP retries are off: the suite counts calls.
+
+runnerConformanceSuite<AISDKAgent, AISDKInput>({
+  name: 'AISDKRunner (ToolLoopAgent)',
+  createHarness({ runnerOptions }) {
+    const runner = new AISDKRunner(runnerOptions)
+    return {
+      runner,
+      agent(scenario, tools) {
+        const player = new ScenarioPlayer(scenario)
+        const agent = new ToolLoopAgent({
+          model: scenarioModel(player),
+          instructions: 'You are a research assistant.',
+          tools: { report_status: runner.tools.reportStatus, ...toAISDKTools(tools) },
+          maxRetries: 0,
+        })
+        return { agent, player }
+      },
+      input: (prompt) => prompt,
+      toolNamesOf,
+    }
+  },
+})
+
+runnerConformanceSuite<AISDKAgent, AISDKInput>({
+  name: 'AISDKRunner (generateText / streamText settings)',
+  createHarness({ runnerOptions }) {
+    return {
+      runner: new AISDKRunner(runnerOptions),
+      agent(scenario, tools) {
+        const player = new ScenarioPlayer(scenario)
+        const agent = {
+          model: scenarioModel(player),
+          instructions: 'You are a research assistant.',
+          tools: toAISDKTools(tools),
+          maxRetries: 0,
+        }
+        return { agent, player }
+      },
+      input: (prompt) => prompt,
+      toolNamesOf,
+    }
+  },
+})

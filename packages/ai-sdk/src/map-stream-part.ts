@@ -1,0 +1,60 @@
+import { type AdapterEvent, errorMessage } from '@runner/core'
+import type { TextStreamPart, ToolSet } from 'ai'
+
+/**
+ * The run events of one part of the AI SDK's stream (`streamText(...).stream`), besides the
+ * `native` event that carries every part with `includeNative`:
+ *
+ * | part                                   | event                                              |
+ * | -------------------------------------- | -------------------------------------------------- |
+ * | `text-delta`                           | `text-delta`                                       |
+ * | `reasoning-delta`                      | `reasoning-delta`                                  |
+ * | `tool-call`                            | `tool-call` (invalid calls included)               |
+ * | `tool-result` (not `preliminary`)      | `tool-result`                                      |
+ * | `tool-error`                           | `tool-result` with `isError` and the error's text  |
+ * | `tool-output-denied`                   | `tool-result` with `isError` (approval denied)     |
+ * | anything else                          | none (`finish-step`, `abort`, `error` end a turn or the attempt: see `readStream`) |
+ */
+export function eventsOf(part: TextStreamPart<ToolSet>): AdapterEvent[] {
+  switch (part.type) {
+    case 'text-delta':
+      return part.text === '' ? [] : [{ type: 'text-delta', text: part.text }]
+    case 'reasoning-delta':
+      return part.text === '' ? [] : [{ type: 'reasoning-delta', text: part.text }]
+    case 'tool-call':
+      return [{ type: 'tool-call', toolCallId: part.toolCallId, toolName: part.toolName, input: part.input }]
+    case 'tool-result':
+      if (part.preliminary) return []
+      return [
+        {
+          type: 'tool-result',
+          toolCallId: part.toolCallId,
+          toolName: part.toolName,
+          output: part.output,
+          isError: false,
+        },
+      ]
+    case 'tool-error':
+      return [
+        {
+          type: 'tool-result',
+          toolCallId: part.toolCallId,
+          toolName: part.toolName,
+          output: errorMessage(part.error),
+          isError: true,
+        },
+      ]
+    case 'tool-output-denied':
+      return [
+        {
+          type: 'tool-result',
+          toolCallId: part.toolCallId,
+          toolName: part.toolName,
+          output: 'Tool execution denied.',
+          isError: true,
+        },
+      ]
+    default:
+      return []
+  }
+}

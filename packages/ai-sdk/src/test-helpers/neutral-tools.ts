@@ -1,0 +1,24 @@
+import { type AnyToolDefinition, currentRun } from '@runner/core'
+import { type ToolSet, tool } from 'ai'
+
+/**
+ * The test kit's neutral tools (`defineTool`) as AI SDK tools: same name, description and zod
+ * schema; `execute` gets the AI SDK's `abortSignal` as its `signal`, and the run through
+ * `currentRun()`.
+ */
+export function toAISDKTools(tools: ReadonlyArray<AnyToolDefinition>): ToolSet {
+  return Object.fromEntries(
+    tools.map((definition) => [
+      definition.name,
+      tool({
+        description: definition.description,
+        inputSchema: definition.inputSchema,
+        async execute(input: unknown, { toolCallId, abortSignal }) {
+          const run = currentRun()
+          if (!run) throw new Error(`${definition.name} runs inside a run only`)
+          return definition.execute(input, { toolCallId, signal: abortSignal ?? run.signal, run })
+        },
+      }),
+    ]),
+  )
+}

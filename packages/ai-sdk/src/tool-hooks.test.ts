@@ -1,0 +1,226 @@
+import { defineTool, type RunHooks } from '@runner/core'
+import { scenario } from '@runner/testkit'
+import { tool } from 'ai'
+import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { AISDKRunner } from './ai-sdk-runner.js'
+import { toAISDKTools } from './test-helpers/neutral-tools.js'
+import { agentOf, modes, promptText, rejectionOf, runIn } from './test-helpers/run-modes.js'
+
+function searchTools() {
+  const queries: string[] = []
+  const search = defineTool({
+    name: 'search',
+    description: 'Searches the web.',
+    inputSchema: z.object({ query: z.string() }),
+    execute: async ({ query }) => {
+      queries.push(query)
+      return `results for ${query}`
+    },
+  })
+  return { tools: toAISDKTools([search]), queries }
+}
+
+type Ended = { toolName: string; input: unknown; output: unknown; isError: boolean }
+
+describe.each(modes)('tool hooks ($label)', ({ kind, streamed }) => {
+  it('onToolCallStart deny: the tool never runs and the model reads the reason as a tool error', async () => {
+    const ended: Ended[] = []
+    const runner = new AISDKRunner({
+      hooks: {
+        onToolCallStart: ({ toolName }) =>
+          toolName === 'search' ? { deny: 'searching is off today' } : undefined,
+        onToolCallEnd: (event) => void ended.push(event),
+      },
+    })
+    const { tools, queries } = searchTools()
+    const script = scenario().toolCall('search', { query: 'secret' }).text('I could not search.')
+    const { agent, player } = agentOf(kind, runner, script, { tools })
+    const { result, events } = await runIn(streamed, runner, agent, 'go')
+    expect(result.text).toBe('I could not search.')
+    expect(queries).toEqual([])
+    expect(ended).toEqual([
+      expect.objectContaining({
+        toolName: 'search',
+        input: { query: 'secret' },
+        output: 'Tool call denied: searching is off today',
+        isError: true,
+      }),
+    ])
+    // The next request carries the denial as the tool's error result.
+    const next = promptText(player.calls[1]!.request)
+    expect(next).toContain('Tool call denied: searching is off today')
+    expect(next).toContain('error-text')
+    if (streamed) {
+      expect(events.find((event) => event.type === 'tool-result')).toMatchObject({
+        toolName: 'search',
+        isError: true,
+        output: 'Tool call denied: searching is off today',
+      })
+    }
+    const step = result.trajectory?.steps.find((candidate) => candidate.kind === 'tool-call')
+    expect(step?.data).toMatchObject({ toolName: 'search', isError: true })
+  })
+
+  it('onToolCallStart rewrite: the tool runs with the new input, which is validated', async () => {
+    const ended: Ended[] = []
+    const runner = new AISDKRunner()
+    const { tools, queries } = searchTools()
+    const script = scenario()
+      .toolCall('search', { query: 'original' })
+      .toolCall('search', { query: 'second' })
+      .text('ok')
+    const { agent, player } = agentOf(kind, runner, script, { tools })
+    let calls = 0
+    const hooks: RunHooks = {
+      onToolCallStart: () => (++calls === 1 ? { input: { query: 'rewritten' } } : { input: { query: 42 } }),
+      onToolCallEnd: (event) => void ended.push(event),
+    }
+    await runIn(streamed, runner, agent, 'go', { hooks })
+    expect(queries).toEqual(['rewritten'])
+    expect(ended[0]).toMatchObject({
+      input: { query: 'rewritten' },
+      output: 'results for rewritten',
+      isError: false,
+    })
+    expect(ended[1]).toMatchObject({ input: { query: 42 }, isError: true })
+    expect(String(ended[1]?.output)).toContain(
+      'Invalid input for tool "search" (as rewritten by onToolCallStart)',
+    )
+    expect(promptText(player.calls[2]!.request)).toContain('as rewritten by onToolCallStart')
+  })
+
+  it('a tool that throws gives the model an error result and the run goes on', async () => {
+    const ended: Ended[] = []
+    const runner = new AISDKRunner({ hooks: { onToolCallEnd: (event) => void ended.push(event) } })
+    const broken = tool({
+      description: 'Always fails.',
+      inputSchema: z.object({}),
+      execute: async (): Promise<string> => {
+        throw new Error('the database is down')
+      },
+    })
+    const script = scenario().toolCall('broken', {}).text('Sorry, no data.')
+    const { agent, player } = agentOf(kind, runner, script, { tools: { broken } })
+    const { result } = await runIn(streamed, runner, agent, 'go')
+    expect(result.text).toBe('Sorry, no data.')
+    expect(ended).toEqual([
+      expect.objectContaining({ toolName: 'broken', output: 'the database is down', isError: true }),
+    ])
+    expect(promptText(player.calls[1]!.request)).toContain('the database is down')
+  })
+
+  it('a throwing onToolCallStart fails the run with its error, never retried', async () => {
+    const failure = new Error('policy service unreachable')
+    const runner = new AISDKRunner({
+      retry: { attempts: 3, initialDelayMs: 1, maxDelayMs: 2 },
+      hooks: {
+        onToolCallStart: () => {
+          throw failure
+        },
+      },
+    })
+    const { tools, queries } = searchTools()
+    const script = scenario().toolCall('search', { query: 'a' }).text('never')
+    const { agent, player } = agentOf(kind, runner, script, { tools })
+    const error = await rejectionOf(runIn(streamed, runner, agent, 'go', { agentId: 'hook-throws' }))
+    expect(error).toBe(failure)
+    expect(queries).toEqual([])
+    expect(player.calls).toHaveLength(1)
+    const detail = await runner.activity.detail('hook-throws')
+    expect(detail.status).toBe('error')
+    expect(detail.log.some((entry) => entry.message.startsWith('Retry'))).toBe(false)
+  })
+
+  it('a throwing onModelCallEnd or onToolCallEnd fails the run with its error', async () => {
+    for (const name of ['onModelCallEnd', 'onToolCallEnd'] as const) {
+      const failure = new Error(`${name} broke`)
+      const runner = new AISDKRunner({
+        hooks: {
+          [name]: () => {
+            throw failure
+          },
+        },
+      })
+      const { tools } = searchTools()
+      const { agent } = agentOf(kind, runner, scenario().toolCall('search', { query: 'a' }).text('x'), {
+        tools,
+      })
+      expect(await rejectionOf(runIn(streamed, runner, agent, 'go'))).toBe(failure)
+    }
+  })
+
+  it('parallel tool calls each go through the hooks; an invalid or unknown call is reported too', async () => {
+    const started: string[] = []
+    const ended: Ended[] = []
+    const runner = new AISDKRunner({
+      hooks: {
+        onToolCallStart: ({ input }) => void started.push(JSON.stringify(input)),
+        onToolCallEnd: (event) => void ended.push(event),
+      },
+    })
+    const { tools, queries } = searchTools()
+    const script = scenario()
+      .toolCalls([
+        { name: 'search', input: { query: 'a' } },
+        { name: 'search', input: { query: 'b' } },
+        { name: 'search', input: { query: 7 } },
+        { name: 'nowhere', input: {} },
+      ])
+      .text('done')
+    const { agent } = agentOf(kind, runner, script, { tools })
+    const { result } = await runIn(streamed, runner, agent, 'go')
+    expect(result.text).toBe('done')
+    expect(queries.sort()).toEqual(['a', 'b'])
+    expect(started.sort()).toEqual(['{"query":"a"}', '{"query":"b"}'])
+    expect(ended.map((event) => [event.toolName, event.isError]).sort()).toEqual([
+      ['nowhere', true],
+      ['search', false],
+      ['search', false],
+      ['search', true],
+    ])
+    const invalid = ended.find((event) => event.toolName === 'search' && event.isError)
+    expect(String(invalid?.output)).toContain('Invalid input for tool search')
+  })
+
+  it('a tool that streams its output (an async iterable) is recorded with its last value', async () => {
+    const ended: Ended[] = []
+    const runner = new AISDKRunner({ hooks: { onToolCallEnd: (event) => void ended.push(event) } })
+    const progress = tool({
+      description: 'Reports progress as it goes.',
+      inputSchema: z.object({}),
+      async *execute() {
+        yield { status: 'working' }
+        yield { status: 'done', rows: 3 }
+      },
+    })
+    const script = scenario().toolCall('progress', {}).text('3 rows.')
+    const { agent, player } = agentOf(kind, runner, script, { tools: { progress } })
+    await runIn(streamed, runner, agent, 'go')
+    expect(ended).toEqual([
+      expect.objectContaining({ toolName: 'progress', output: { status: 'done', rows: 3 } }),
+    ])
+    expect(promptText(player.calls[1]!.request)).toContain('"rows":3')
+  })
+
+  it('a tool that needs approval ends the run, complete, with the approval request in the steps', async () => {
+    const started: string[] = []
+    const runner = new AISDKRunner({
+      hooks: { onToolCallStart: ({ toolName }) => void started.push(toolName) },
+    })
+    const remove = tool({
+      description: 'Deletes a record.',
+      inputSchema: z.object({ id: z.string() }),
+      needsApproval: true,
+      execute: async () => 'deleted',
+    })
+    const script = scenario().toolCall('remove', { id: 'r1' }).text('never asked')
+    const { agent, player } = agentOf(kind, runner, script, { tools: { remove } })
+    const { result } = await runIn(streamed, runner, agent, 'Delete r1')
+    expect(result.status).toBe('complete')
+    expect(result.output.finishReason).toBe('tool-calls')
+    expect(result.output.steps.at(-1)?.content.map((part) => part.type)).toContain('tool-approval-request')
+    expect(started).toEqual([])
+    expect(player.calls).toHaveLength(1)
+  })
+})

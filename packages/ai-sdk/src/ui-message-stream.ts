@@ -1,0 +1,243 @@
+import {
+  InvalidOptionsError,
+  RunCanceledError,
+  type RunEvent,
+  type RunStream,
+  type StatusUpdateEvent,
+} from '@runner/core'
+import {
+  createUIMessageStream,
+  createUIMessageStreamResponse,
+  type TextStreamPart,
+  type ToolSet,
+  toUIMessageStream,
+  type UIMessage,
+  type UIMessageStreamOptions,
+} from 'ai'
+import type { AISDKOutput } from './output.js'
+
+/** The response options of `createUIMessageStreamResponse` (status, headers, `keepAliveMs`, `consumeSseStream`). */
+type UIMessageStreamResponseInit = Omit<Parameters<typeof createUIMessageStreamResponse>[0], 'stream'>
+
+type Part = TextStreamPart<ToolSet>
+
+/**
+ * Turns a run's events into the AI SDK's stream parts: its `native` events (with
+ * `includeNative`), one `start`, the `error` or `abort` part of an attempt only when no retry
+ * follows, and `finish` only once the run has ended (after its last status update).
+ */
+class PartsFeed {
+  readonly stream: ReadableStream<Part>
+  readonly #run: RunStream<AISDKOutput>
+  readonly #events: AsyncIterator<RunEvent<AISDKOutput>>
+  #controller!: ReadableStreamDefaultController<Part>
+  #canceled = false
+  #started = false
+  #sawNative = false
+  #held: Part | undefined
+  #finish: Part | undefined
+
+  constructor(run: RunStream<AISDKOutput>) {
+    this.#run = run
+    this.#events = run[Symbol.asyncIterator]()
+    this.stream = new ReadableStream<Part>({
+      start: (controller) => {
+        this.#controller = controller
+      },
+      cancel: async () => {
+        this.#canceled = true
+        // A pending read may wait for the next event (a hung model call): abort first, then release.
+        this.#run.abort(new RunCanceledError('The UI message stream was canceled (the client went away).'))
+        await this.#events.return?.()
+      },
+    })
+  }
+
+  /** Whether the first part went out (the UI message has started). */
+  get started(): boolean {
+    return this.#started
+  }
+
+  /** Reads the run to its end, feeding the stream; `onEvent` sees every event once it is fed. */
+  async pump(onEvent?: (event: RunEvent<AISDKOutput>) => void): Promise<void> {
+    try {
+      for (;;) {
+        const next = await this.#events.next()
+        if (next.done || this.#canceled) break
+        if (!this.#feed(next.value)) return
+        onEvent?.(next.value)
+      }
+      this.#close()
+    } catch (error) {
+      this.#fail(error)
+    }
+  }
+
+  /** Feeds one event; false when the stream failed. */
+  #feed(event: RunEvent<AISDKOutput>): boolean {
+    switch (event.type) {
+      case 'native': {
+        this.#sawNative = true
+        const part = event.event as Part
+        if (part.type === 'start') {
+          if (this.#started) return true
+          this.#started = true
+        }
+        if (part.type === 'error' || part.type === 'abort') this.#held = part
+        else if (part.type === 'finish') this.#finish = part
+        else this.#enqueue(part)
+        return true
+      }
+      case 'retry':
+        // The failed attempt is retried: its end is not the run's.
+        this.#held = undefined
+        this.#finish = undefined
+        return true
+      case 'run-end':
+        if (!this.#sawNative) {
+          this.#fail(
+            new InvalidOptionsError(
+              [
+                {
+                  field: 'includeNative',
+                  message:
+                    'must be true for toAISDKStream / toUIMessageStreamResponse: start the run with runner.runStreamed(agent, input, { includeNative: true })',
+                },
+              ],
+              { subject: 'run options' },
+            ),
+          )
+          return false
+        }
+        if (this.#finish) this.#enqueue(this.#finish)
+        return true
+      case 'run-error': {
+        const canceled = RunCanceledError.isInstance(event.error)
+        const held = this.#held
+        this.#enqueue(
+          canceled
+            ? held?.type === 'abort'
+              ? held
+              : { type: 'abort', reason: (event.error as Error).message }
+            : held?.type === 'error'
+              ? held
+              : { type: 'error', error: event.error },
+        )
+        return true
+      }
+      default:
+        return true
+    }
+  }
+
+  #enqueue(part: Part): void {
+    if (!this.#canceled) this.#controller.enqueue(part)
+  }
+
+  #close(): void {
+    if (!this.#canceled) this.#controller.close()
+  }
+
+  #fail(error: unknown): void {
+    if (!this.#canceled) this.#controller.error(error)
+  }
+}
+
+/**
+ * The AI SDK's own stream (`streamText(...).stream`: `TextStreamPart`s) of a streamed run, for
+ * the AI SDK's UI helpers: `toUIMessageStream({ stream: toAISDKStream(run) })`. The run must be
+ * started with `includeNative: true` (its parts travel as `native` events); otherwise the stream
+ * errors with `InvalidOptionsError` on `includeNative`.
+ *
+ * It spans the whole run: a failed attempt that is retried keeps its parts (its partial text
+ * too) but not its `error` part, and the retry goes on in the same stream (one `start`); `finish`
+ * comes once the run has ended; a run that fails ends with an `error` part, a canceled one with
+ * `abort`. Canceling the stream (a client that disconnects) cancels the run.
+ */
+export function toAISDKStream(run: RunStream<AISDKOutput>): ReadableStream<TextStreamPart<ToolSet>> {
+  const feed = new PartsFeed(run)
+  void feed.pump()
+  return feed.stream
+}
+
+/** Options of `toUIMessageStreamResponse`: the AI SDK's UI message stream options and response init, and `sendStatus`. */
+export type RunUIMessageStreamOptions<UI_MESSAGE extends UIMessage = UIMessage> =
+  UIMessageStreamOptions<UI_MESSAGE> &
+    UIMessageStreamResponseInit & {
+      /**
+       * Send the run's status updates once the message has started (every `report_status`,
+       * retries, the wrap-up, the final status) as a `data-status` part,
+       * `{ status, message, percentage }`, with the id `status-<agentId>`: the message keeps one
+       * status part, updated in place, that a `useChat` UI renders from `message.parts`.
+       * Default `true`.
+       */
+      sendStatus?: boolean
+    }
+
+/** The `data` of the `data-status` part that `toUIMessageStreamResponse` sends. */
+export interface RunStatusData {
+  status: StatusUpdateEvent['status']
+  message: string
+  percentage: number | null
+}
+
+/**
+ * A streamed run as the AI SDK's UI message stream response, the one `useChat` reads (what
+ * `streamText(...).toUIMessageStreamResponse()` returns), for a route handler:
+ *
+ * ```ts
+ * export async function POST(request: Request) {
+ *   const { messages } = await request.json()
+ *   const run = runner.runStreamed(agent, await convertToModelMessages(messages), {
+ *     signal: request.signal,
+ *     includeNative: true,
+ *   })
+ *   return toUIMessageStreamResponse(run, { originalMessages: messages })
+ * }
+ * ```
+ *
+ * The chunks are the AI SDK's own (`toUIMessageStream` over `toAISDKStream(run)`, with the given
+ * options), plus the run's status as a `data-status` part (`sendStatus`). A client that
+ * disconnects cancels the run.
+ */
+export function toUIMessageStreamResponse<UI_MESSAGE extends UIMessage = UIMessage>(
+  run: RunStream<AISDKOutput>,
+  options: RunUIMessageStreamOptions<UI_MESSAGE> = {},
+): Response {
+  const {
+    sendStatus = true,
+    status,
+    statusText,
+    headers,
+    keepAliveMs,
+    consumeSseStream,
+    ...streamOptions
+  } = options
+  const stream = createUIMessageStream<UI_MESSAGE>({
+    async execute({ writer }) {
+      const feed = new PartsFeed(run)
+      writer.merge(toUIMessageStream<ToolSet, UI_MESSAGE>({ stream: feed.stream, ...streamOptions }))
+      // One reader for both: a status is written right after the part it follows was fed, and
+      // `finish` is fed only after the run's last status.
+      await feed.pump((event) => {
+        if (!sendStatus || event.type !== 'status-update' || !feed.started) return
+        const data: RunStatusData = {
+          status: event.status,
+          message: event.message,
+          percentage: event.percentage,
+        }
+        writer.write({ type: 'data-status', id: `status-${run.agentId}`, data } as unknown as Parameters<
+          typeof writer.write
+        >[0])
+      })
+    },
+  })
+  return createUIMessageStreamResponse({
+    stream,
+    ...(status === undefined ? {} : { status }),
+    ...(statusText === undefined ? {} : { statusText }),
+    ...(headers === undefined ? {} : { headers }),
+    ...(keepAliveMs === undefined ? {} : { keepAliveMs }),
+    ...(consumeSseStream === undefined ? {} : { consumeSseStream }),
+  })
+}
