@@ -182,8 +182,8 @@ describe.each(modes)('input and output ($label)', ({ kind, streamed }) => {
     ])
     if (streamed) {
       const perTurn = events.flatMap((event) => (event.type === 'turn-end' ? [event.usage.totalTokens] : []))
-      // The failed attempt's turn never ended (no usage); each answered call ended its turn.
-      expect(perTurn).toEqual([120, 170])
+      // The failed attempt's turn ends with no usage; each answered call ends its turn with its own.
+      expect(perTurn).toEqual([0, 120, 170])
     }
   })
 

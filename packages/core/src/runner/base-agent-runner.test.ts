@@ -588,6 +588,44 @@ describe('BaseAgentRunner: retries', () => {
     expect(messages).toContain('Retry 1/2: 503 Service Unavailable')
   })
 
+  it('every turn-start has its turn-end, failed attempts included', async () => {
+    const { runner } = setup()
+    const model = new ScriptedModel([
+      { error: Object.assign(new Error('503'), { status: 503 }) },
+      { text: 'ok' },
+    ])
+    const events = await collect(
+      runner.runStreamed({ model }, 'x', { retry: { attempts: 2, initialDelayMs: 1 } }),
+    )
+    const types = events.map((event) => event.type)
+    expect(types.filter((type) => type === 'turn-start')).toHaveLength(2)
+    expect(types.filter((type) => type === 'turn-end')).toHaveLength(2)
+    expect(types.indexOf('turn-end')).toBeLessThan(types.indexOf('retry'))
+  })
+
+  it('the context shows the run’s limits to the adapter', async () => {
+    let seen: unknown
+    class Peek extends ScriptedRunner {
+      protected override async execute(...args: Parameters<ScriptedRunner['execute']>) {
+        const [context] = args
+        seen = {
+          maxTurns: context.maxTurns,
+          recovery: context.maxTurnsRecovery,
+          recoveryTurns: context.recoveryTurns,
+          timeoutMs: context.timeoutMs,
+        }
+        return super.execute(...args)
+      }
+    }
+    await new Peek().run({ model: new ScriptedModel([{ text: 'ok' }]) }, 'x', {
+      maxTurns: 4,
+      maxTurnsRecovery: true,
+      recoveryTurns: 2,
+      timeoutMs: 5000,
+    })
+    expect(seen).toEqual({ maxTurns: 4, recovery: true, recoveryTurns: 2, timeoutMs: 5000 })
+  })
+
   it('does not retry errors that are not transient, nor by default', async () => {
     const { runner } = setup()
     const badRequest = Object.assign(new Error('400 Bad Request'), { status: 400 })

@@ -266,6 +266,8 @@ export abstract class BaseAgentRunner<TAgent, TInput, TOutput> {
           if (signal.aborted) throw abortReason(signal)
           break
         } catch (error) {
+          // The failed attempt's open turn still ends: every turn-start has its turn-end.
+          attemptContext.endTurn()
           if (signal.aborted) throw abortReason(signal)
           if (!this.#shouldRetry(error, session.attempt, resolved.retry)) throw error
           const delayMs = backoffDelay(session.attempt, resolved.retry)

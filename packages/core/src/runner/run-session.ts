@@ -238,6 +238,15 @@ export class AttemptContext<TOutput> implements RunContext {
   get maxTurns(): number {
     return this.session.options.maxTurns
   }
+  get maxTurnsRecovery(): boolean {
+    return this.session.options.maxTurnsRecovery
+  }
+  get recoveryTurns(): number {
+    return this.session.options.recoveryTurns
+  }
+  get timeoutMs(): number | undefined {
+    return this.session.options.timeoutMs
+  }
   get signal(): AbortSignal {
     return this.session.signal
   }

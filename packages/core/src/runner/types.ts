@@ -149,6 +149,12 @@ export interface RunContext {
   /** Current turn within the attempt (0 before `startTurn`). */
   readonly turn: number
   readonly maxTurns: number
+  /** Whether reaching `maxTurns` grants wrap-up turns (`maxTurnsRecovery`). */
+  readonly maxTurnsRecovery: boolean
+  /** How many wrap-up turns `maxTurnsRecovery` grants. */
+  readonly recoveryTurns: number
+  /** The run's `timeoutMs`, if any (the signal aborts when it expires). */
+  readonly timeoutMs: number | undefined
   /** Aborts on cancel, timeout or a consumer that stopped: pass it to every request and tool. */
   readonly signal: AbortSignal
   /** True when the caller iterates the stream: stream from the model. False for `run`. */
