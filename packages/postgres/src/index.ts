@@ -1,1 +1,3 @@
-export {}
+export type { PostgresActivityStoreOptions } from './options.js'
+export { PostgresActivityStore } from './postgres-activity-store.js'
+export { VERSION } from './version.js'

@@ -1,0 +1,324 @@
+import {
+  type EngineCloseOptions,
+  InvalidOptionsError,
+  type JobOutcome,
+  type PoolEngineContext,
+  type PoolJob,
+  parseOrThrow,
+  RunCanceledError,
+  RunnerError,
+  raceAbort,
+  type SerializedJobOutcome,
+  serializeJobOutcome,
+} from '@runner/core'
+import { type ConnectionOptions, Queue } from 'bullmq'
+import type { Redis } from 'ioredis'
+import { createRedis, toBullMQConnection } from './connection.js'
+import { cancelReason, EngineWorker } from './engine-worker.js'
+import { failedOutcome, isValidJobId, parseOutcome, readPoolJob } from './job-data.js'
+import { type RunnerKeys, runnerKeys } from './keys.js'
+import { engineOptionsSchema } from './options.js'
+import { type OutcomeRead, OutcomeWatcher } from './outcome-watcher.js'
+import { toBullMQPriority } from './priority.js'
+import type { BullMQConnection, BullMQEngine, BullMQEngineOptions, WorkerStartOptions } from './types.js'
+
+/** The method through which `startWorker` starts a worker on an engine (a symbol: not public API). */
+export const startWorkerOnEngine = Symbol.for('runner.bullmq.startWorker')
+
+/** A `BullMQEngine` as `startWorker` sees it. */
+export interface WorkerCapableEngine extends BullMQEngine {
+  [startWorkerOnEngine](options: WorkerStartOptions): Promise<EngineWorker>
+}
+
+/** Whether `engine` is a `bullmqEngine()` (of any copy of this package). */
+export function isBullMQEngine(engine: unknown): engine is WorkerCapableEngine {
+  return (
+    typeof engine === 'object' &&
+    engine !== null &&
+    typeof (engine as Record<symbol, unknown>)[startWorkerOnEngine] === 'function'
+  )
+}
+
+/**
+ * A task engine on BullMQ (Redis) for `createPool`: jobs wait in a Redis queue and run in worker
+ * processes on any number of machines, each running the same task code (`startWorker`, or the
+ * `runner-worker` CLI). A process that only enqueues (an API) creates the pool and never starts a
+ * worker; `pool.result`, `pool.cancel` and the activity store work from any process.
+ *
+ * - At least once: a job whose worker dies (crash, SIGKILL, lost network) is redelivered once its
+ *   lock expires, from the next attempt, and its activity log says `Worker lost; retrying (attempt n)`.
+ * - Retries are the task's (`retries`, backoff, `retryOn`: the pool's job runner owns them, the same
+ *   as on `localEngine`); BullMQ never retries a job itself.
+ * - `cancel(agentId)` removes a queued or delayed job, or reaches the worker running it on any
+ *   machine (Redis pub/sub) and aborts its signal; a canceled task is never retried.
+ * - Priorities and delays map onto BullMQ's; reports are mirrored to `job.updateProgress`; the
+ *   outcome is the job's return value, kept for `keepResults`.
+ *
+ * ```ts
+ * const pool = createPool({ activity, engine: bullmqEngine({ connection: process.env.REDIS_URL, queueName: 'research' }) })
+ * registerTasks(pool)
+ * await startWorker({ pool }) // only in worker processes
+ * ```
+ */
+export function bullmqEngine(options: BullMQEngineOptions): BullMQEngine {
+  const valid = parseOrThrow(engineOptionsSchema, options, 'bullmqEngine options')
+  return new BullMQEngineImpl(valid)
+}
+
+/** Defaults of the worker settings and of `keepResults`. */
+const defaults = {
+  prefix: 'bull',
+  maxAgeMs: 24 * 60 * 60 * 1000,
+  maxCount: 10_000,
+  lockDurationMs: 30_000,
+  stalledIntervalMs: 30_000,
+  maxStalledCount: 3,
+}
+
+interface Started {
+  context: PoolEngineContext
+  queue: Queue<PoolJob, SerializedJobOutcome>
+  redis: Redis
+  watcher: OutcomeWatcher
+}
+
+class BullMQEngineImpl implements WorkerCapableEngine {
+  readonly name = 'bullmq' as const
+  readonly queueName: string
+  readonly prefix: string
+  readonly #connection: BullMQConnection
+  readonly #bullConnection: ConnectionOptions
+  readonly #keys: RunnerKeys
+  readonly #keepMs: number
+  readonly #keepCount: number
+  readonly #worker: {
+    lockDurationMs: number
+    stalledIntervalMs: number
+    maxStalledCount: number
+    limiter: { max: number; durationMs: number } | undefined
+  }
+  readonly #onError: (error: Error) => void
+  #started: Started | undefined
+  #engineWorker: EngineWorker | undefined
+  #closing: Promise<void> | undefined
+
+  constructor(options: BullMQEngineOptions) {
+    this.queueName = options.queueName
+    this.prefix = options.prefix ?? defaults.prefix
+    this.#connection = options.connection
+    this.#bullConnection = toBullMQConnection(options.connection)
+    this.#keys = runnerKeys(this.prefix, this.queueName)
+    this.#keepMs = options.keepResults?.maxAgeMs ?? defaults.maxAgeMs
+    this.#keepCount = options.keepResults?.maxCount ?? defaults.maxCount
+    this.#worker = {
+      lockDurationMs: options.worker?.lockDurationMs ?? defaults.lockDurationMs,
+      stalledIntervalMs: options.worker?.stalledIntervalMs ?? defaults.stalledIntervalMs,
+      maxStalledCount: options.worker?.maxStalledCount ?? defaults.maxStalledCount,
+      limiter: options.worker?.limiter,
+    }
+    this.#onError =
+      options.onError ??
+      ((error) => console.error(`[@runner/bullmq] queue "${this.queueName}": ${error.message}`))
+  }
+
+  get queue(): Queue<PoolJob, SerializedJobOutcome> {
+    return this.#use().queue
+  }
+
+  start(context: PoolEngineContext): void {
+    if (this.#started) {
+      throw new RunnerError(
+        'This bullmqEngine() is already used by a pool. Create one bullmqEngine() per pool.',
+      )
+    }
+    const queue = new Queue<PoolJob, SerializedJobOutcome>(this.queueName, {
+      connection: this.#bullConnection,
+      prefix: this.prefix,
+    })
+    queue.on('error', (error) => this.#onError(error))
+    const redis = createRedis(this.#connection, `${this.prefix}:${this.queueName}:runner`)
+    redis.on('error', (error: Error) => this.#onError(error))
+    const watcher = new OutcomeWatcher({
+      queueName: this.queueName,
+      prefix: this.prefix,
+      connection: this.#bullConnection,
+      redis,
+      eventsKey: this.#keys.events,
+      read: (agentId) => this.#read(agentId),
+      parse: parseOutcome,
+      onError: this.#onError,
+    })
+    this.#started = { context, queue, redis, watcher }
+  }
+
+  async submit(job: PoolJob): Promise<void> {
+    const { queue } = this.#use()
+    if (this.#closing) {
+      throw new RunnerError('This bullmqEngine() is closed and accepts no more jobs. Create a new pool.')
+    }
+    if (!isValidJobId(job.agentId)) {
+      throw new InvalidOptionsError(
+        [
+          {
+            field: 'agentId',
+            message: `"${job.agentId}" cannot be a BullMQ job id: with bullmqEngine, an agentId must not contain ":" nor be an integer`,
+          },
+        ],
+        { subject: 'job' },
+      )
+    }
+    const keep = { age: Math.ceil(this.#keepMs / 1000), count: this.#keepCount }
+    await queue.add(job.task, job, {
+      jobId: job.agentId,
+      priority: toBullMQPriority(job.priority),
+      ...(job.delayMs > 0 ? { delay: job.delayMs } : {}),
+      // Retries belong to the task (the pool's job runner); BullMQ only redelivers lost jobs.
+      attempts: 1,
+      removeOnComplete: keep,
+      removeOnFail: keep,
+    })
+  }
+
+  async cancel(agentId: string): Promise<boolean> {
+    const { context, queue, redis } = this.#use()
+    if (!isValidJobId(agentId)) return false
+    const marker = this.#keys.cancelMarker(agentId)
+    // The marker first: a worker that takes the job from now on sees it and cancels instead of
+    // running. Already set: another cancel is under way, and this one changes nothing.
+    const first = (await redis.set(marker, '1', 'PX', this.#keepMs, 'NX')) === 'OK'
+    const job = await queue.getJob(agentId)
+    const state = job ? await job.getState() : 'unknown'
+    if (!job || state === 'completed' || state === 'failed' || state === 'unknown') {
+      if (first) await redis.del(marker)
+      return false
+    }
+    if (first && (state === 'waiting' || state === 'prioritized' || state === 'delayed')) {
+      const data = readPoolJob(job)
+      // Stored before the removal, so that whoever sees the job gone finds how it ended; invisible
+      // as long as the job exists.
+      const outcomeKey = this.#keys.outcome(agentId)
+      const canceled: JobOutcome = {
+        agentId,
+        task: data.task,
+        status: 'canceled',
+        attempts: 0,
+        error: new RunCanceledError('The task was canceled with pool.cancel() before it started.'),
+      }
+      await redis.set(outcomeKey, JSON.stringify(serializeJobOutcome(canceled)), 'PX', this.#keepMs)
+      if ((await queue.remove(agentId)) === 1) {
+        const outcome = await context.cancelJob(data, {
+          reason: 'The task was canceled with pool.cancel() before it started.',
+        })
+        await redis.set(outcomeKey, JSON.stringify(serializeJobOutcome(outcome)), 'PX', this.#keepMs)
+        await redis.del(marker)
+        return outcome.status === 'canceled'
+      }
+      // A worker took it meanwhile (it will see the marker): cancel it as a running job.
+      await redis.del(outcomeKey)
+    }
+    // Running (or about to be): reach the worker that runs it, in this process or any other.
+    this.#engineWorker?.abortLocal(agentId, cancelReason)
+    await redis.publish(this.#keys.cancelChannel, agentId)
+    const outcome = await this.result(agentId, new AbortController().signal)
+    if (first) await redis.del(marker).catch(() => 0)
+    return first && outcome?.status === 'canceled'
+  }
+
+  async result(agentId: string, signal: AbortSignal): Promise<JobOutcome | undefined> {
+    const { watcher } = this.#use()
+    const local = this.#engineWorker?.outcomeOf(agentId)
+    if (local) return raceAbort(local, signal)
+    if (!isValidJobId(agentId)) return undefined
+    return watcher.wait(agentId, signal)
+  }
+
+  close(options: EngineCloseOptions): Promise<void> {
+    this.#closing ??= this.#close(options.timeoutMs)
+    return this.#closing
+  }
+
+  async [startWorkerOnEngine](options: WorkerStartOptions): Promise<EngineWorker> {
+    const { context, redis } = this.#use()
+    if (this.#closing) {
+      throw new RunnerError('This pool is closed: a closed pool cannot start a worker. Create a new pool.')
+    }
+    if (this.#engineWorker) {
+      throw new RunnerError(
+        'This pool already started a worker: one worker per pool (its concurrency runs jobs in parallel). Start more processes to run more jobs.',
+      )
+    }
+    const concurrency = options.concurrency ?? context.concurrency
+    if (concurrency > context.concurrency) {
+      throw new InvalidOptionsError(
+        [
+          {
+            field: 'concurrency',
+            message: `must be at most the pool's concurrency (${context.concurrency}); create the pool with createPool({ concurrency: ${concurrency} })`,
+          },
+        ],
+        { subject: 'startWorker options' },
+      )
+    }
+    const worker = new EngineWorker({
+      queueName: this.queueName,
+      prefix: this.prefix,
+      bullConnection: this.#bullConnection,
+      connection: this.#connection,
+      redis,
+      keys: this.#keys,
+      context,
+      activity: options.activity,
+      concurrency,
+      ...this.#worker,
+      onError: this.#onError,
+    })
+    this.#engineWorker = worker
+    try {
+      await worker.start()
+    } catch (error) {
+      await worker.close({ timeoutMs: 0 }).catch(() => {})
+      this.#engineWorker = undefined
+      throw error
+    }
+    return worker
+  }
+
+  async #close(timeoutMs: number): Promise<void> {
+    const started = this.#started
+    if (!started) return
+    await this.#engineWorker?.close({ timeoutMs })
+    await started.watcher.close(
+      new RunnerError(
+        'The pool closed while waiting for this result; the task keeps its place in the queue. Wait from a pool that is open, or read its activity.',
+      ),
+    )
+    const results = await Promise.allSettled([started.queue.close(), started.redis.quit()])
+    for (const result of results) {
+      if (result.status === 'rejected') this.#onError(asError(result.reason))
+    }
+  }
+
+  /** Reads how a job ended: its return value or failure, or the stored outcome of a job removed on cancel. */
+  async #read(agentId: string): Promise<OutcomeRead> {
+    const { queue, redis } = this.#use()
+    const job = await queue.getJob(agentId)
+    if (job) {
+      if (!job.finishedOn) return { kind: 'pending' }
+      const outcome = parseOutcome(job.returnvalue)
+      if (outcome) return { kind: 'done', outcome }
+      return { kind: 'done', outcome: failedOutcome(job) }
+    }
+    const stored = await redis.get(this.#keys.outcome(agentId))
+    const outcome = stored === null ? undefined : parseOutcome(JSON.parse(stored))
+    return outcome ? { kind: 'done', outcome } : { kind: 'unknown' }
+  }
+
+  #use(): Started {
+    if (!this.#started) throw new RunnerError('This bullmqEngine() was not started: pass it to createPool().')
+    return this.#started
+  }
+}
+
+function asError(value: unknown): Error {
+  return value instanceof Error ? value : new RunnerError(String(value), { cause: value })
+}

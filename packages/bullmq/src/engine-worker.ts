@@ -1,0 +1,360 @@
+import { hostname } from 'node:os'
+import {
+  type ActivityTracker,
+  isTerminalStatus,
+  type JobOutcome,
+  type PoolEngineContext,
+  type PoolJob,
+  RunCanceledError,
+  RunnerError,
+  type SerializedJobOutcome,
+  serializeJobOutcome,
+} from '@runner/core'
+import { type ConnectionOptions, type Job, Worker } from 'bullmq'
+import type { Redis } from 'ioredis'
+import { createRedis } from './connection.js'
+import { describeFailure, readPoolJob } from './job-data.js'
+import type { RunnerKeys } from './keys.js'
+import { attemptAfterLoss, workerLostMessage } from './redelivery.js'
+import type { BullMQConnection, RunnerWorker } from './types.js'
+
+/** Message of the `RunCanceledError` of a task canceled with `pool.cancel()`, as the local engine words it. */
+export const cancelReason = 'The task was canceled with pool.cancel().'
+
+/** How often a worker re-reads the cancel markers of its running jobs: a safety net under pub/sub. */
+const cancelSweepIntervalMs = 5000
+
+/** Default of `RunnerWorker.close({ timeoutMs })`. */
+const defaultCloseTimeoutMs = 30_000
+
+/** Numbers each worker of this process, for its id. */
+let workerCount = 0
+
+/** Settings of an `EngineWorker`, resolved by the engine. */
+export interface EngineWorkerOptions {
+  queueName: string
+  prefix: string
+  /** The connection as BullMQ takes it. */
+  bullConnection: ConnectionOptions
+  /** The connection as given, to open the cancel subscriber. */
+  connection: BullMQConnection
+  /** The engine's own connection (cancel markers). */
+  redis: Redis
+  keys: RunnerKeys
+  context: PoolEngineContext
+  activity: ActivityTracker
+  concurrency: number
+  lockDurationMs: number
+  stalledIntervalMs: number
+  maxStalledCount: number
+  limiter: { max: number; durationMs: number } | undefined
+  onError: (error: Error) => void
+}
+
+interface RunningJob {
+  controller: AbortController
+  done: Promise<JobOutcome>
+  job: Job<PoolJob, SerializedJobOutcome>
+  /** BullMQ's lock token of this delivery, to hand the job back. */
+  token: string | undefined
+}
+
+/** Options of `EngineWorker.close`. */
+export interface EngineWorkerCloseOptions {
+  /** How long running jobs may finish. Default 30000. */
+  timeoutMs?: number
+  /**
+   * What happens to the jobs still running at `timeoutMs`: `cancel` (the pool's contract: their
+   * activities end canceled) or `hand-back` (moved back to the queue for another worker; their
+   * handlers are abandoned, so the process must exit right after). Default `cancel`.
+   */
+  atTimeout?: 'cancel' | 'hand-back'
+  /**
+   * With `hand-back`, runs once the hand-back is logged on the activities and before the jobs go
+   * back to the queue: close the activity store there, so that the abandoned handlers can no
+   * longer write to activities that another worker now runs.
+   */
+  beforeHandBack?: () => Promise<void>
+}
+
+/** The activity log line of a job handed back to the queue at shutdown. */
+export const handedBackMessage = 'Worker shutting down; handed back to the queue'
+
+/**
+ * Runs the queue's jobs in this process: a BullMQ `Worker` whose processor hands every job to the
+ * pool's job runner, plus a pub/sub subscriber through which `cancel(agentId)` reaches it from
+ * any process. Created by `startWorker`.
+ */
+export class EngineWorker implements RunnerWorker {
+  readonly id: string
+  readonly concurrency: number
+  readonly closed: Promise<void>
+  readonly #options: EngineWorkerOptions
+  readonly #running = new Map<string, Set<RunningJob>>()
+  readonly #closedResolvers = Promise.withResolvers<void>()
+  #bull: Worker<PoolJob, SerializedJobOutcome> | undefined
+  #subscriber: Redis | undefined
+  #sweep: NodeJS.Timeout | undefined
+  #closing: Promise<void> | undefined
+
+  constructor(options: EngineWorkerOptions) {
+    this.#options = options
+    this.concurrency = options.concurrency
+    this.id = `${hostname()}:${process.pid}:${++workerCount}`
+    this.closed = this.#closedResolvers.promise
+  }
+
+  /** Subscribes to cancels, then starts taking jobs (in that order: no cancel can be missed). */
+  async start(): Promise<void> {
+    const options = this.#options
+    const subscriber = createRedis(options.connection, `${options.prefix}:${options.queueName}:runner:cancel`)
+    this.#subscriber = subscriber
+    subscriber.on('error', (error: Error) => options.onError(error))
+    subscriber.on('message', (channel: string, agentId: string) => {
+      if (channel === options.keys.cancelChannel) this.abortLocal(agentId)
+    })
+    await subscriber.subscribe(options.keys.cancelChannel)
+    if (this.#closing) return
+
+    const bull = new Worker<PoolJob, SerializedJobOutcome>(
+      options.queueName,
+      (job, token) => this.#process(job, token),
+      {
+        connection: options.bullConnection,
+        prefix: options.prefix,
+        name: this.id,
+        autorun: false,
+        concurrency: options.concurrency,
+        lockDuration: options.lockDurationMs,
+        stalledInterval: options.stalledIntervalMs,
+        maxStalledCount: options.maxStalledCount,
+        ...(options.limiter
+          ? { limiter: { max: options.limiter.max, duration: options.limiter.durationMs } }
+          : {}),
+      },
+    )
+    this.#bull = bull
+    bull.on('error', (error) => options.onError(error))
+    bull.on('failed', (job, error) => {
+      if (job) void this.#settleFailed(job, error)
+    })
+    bull.run().catch((error: unknown) => options.onError(asError(error)))
+    await bull.waitUntilReady()
+    this.#sweep = setInterval(() => void this.#sweepCancels(), cancelSweepIntervalMs)
+    this.#sweep.unref()
+  }
+
+  /** Aborts the job(s) `agentId` running in this process, if any. */
+  abortLocal(agentId: string, reason = cancelReason): boolean {
+    const entries = this.#running.get(agentId)
+    if (!entries) return false
+    for (const entry of entries) {
+      if (!entry.controller.signal.aborted) entry.controller.abort(new RunCanceledError(reason))
+    }
+    return true
+  }
+
+  /** The outcome of `agentId` if it is running in this process. */
+  outcomeOf(agentId: string): Promise<JobOutcome> | undefined {
+    const entries = this.#running.get(agentId)
+    if (!entries) return undefined
+    return Promise.all([...entries].map((entry) => entry.done)).then(
+      (outcomes) => outcomes.at(-1) as JobOutcome,
+    )
+  }
+
+  close(options: EngineWorkerCloseOptions = {}): Promise<void> {
+    this.#closing ??= this.#close(options).finally(() => this.#closedResolvers.resolve())
+    return this.#closing
+  }
+
+  async #close(options: EngineWorkerCloseOptions): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? defaultCloseTimeoutMs
+    const { onError } = this.#options
+    clearInterval(this.#sweep)
+    const bull = this.#bull
+    if (bull) {
+      // BullMQ stops taking jobs at once, then waits for the running ones.
+      const stopped = bull.close()
+      let timer: NodeJS.Timeout | undefined
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), timeoutMs)
+      })
+      const finished = await Promise.race([
+        stopped.then(
+          () => 'stopped' as const,
+          () => 'stopped' as const,
+        ),
+        timedOut,
+      ])
+      clearTimeout(timer)
+      if (finished === 'timeout' && options.atTimeout === 'hand-back' && this.#running.size > 0) {
+        // Back to the queue, at once: another worker resumes them from the next attempt. Their
+        // handlers here are abandoned and the process exits next, so BullMQ's close (which would
+        // wait for them) is not waited for.
+        await this.#handBack(options.beforeHandBack)
+        stopped.catch((error: unknown) => onError(asError(error)))
+      } else {
+        if (finished === 'timeout') {
+          // The pool's contract: running tasks are canceled (never left running); the job runner
+          // ends them at once, and their outcome (canceled) is recorded as the job's result.
+          const reason = `The worker shut down and the task did not finish within timeoutMs (${timeoutMs} ms).`
+          for (const agentId of this.#running.keys()) this.abortLocal(agentId, reason)
+        }
+        await stopped.catch((error: unknown) => onError(asError(error)))
+      }
+    }
+    await this.#subscriber?.quit().catch((error: unknown) => onError(asError(error)))
+  }
+
+  /** Logs the hand-back on each running job's activity, then moves the jobs back to the queue. */
+  async #handBack(beforeHandBack: (() => Promise<void>) | undefined): Promise<void> {
+    const { activity, onError } = this.#options
+    const entries = [...this.#running.values()].flatMap((set) => [...set])
+    await Promise.all(
+      entries.map(async ({ job }) => {
+        try {
+          await activity.update(job.id as string, handedBackMessage)
+        } catch {
+          // Already ended (or the store is down): the move below still returns the job if it is active.
+        }
+      }),
+    )
+    await beforeHandBack?.().catch((error: unknown) => onError(asError(error)))
+    await Promise.all(
+      entries.map(({ job, token }) =>
+        job.moveToWait(token).catch((error: unknown) => onError(asError(error))),
+      ),
+    )
+  }
+
+  async #process(
+    job: Job<PoolJob, SerializedJobOutcome>,
+    token: string | undefined,
+  ): Promise<SerializedJobOutcome> {
+    const data = readPoolJob(job)
+    const { agentId } = data
+    const controller = new AbortController()
+    const done = Promise.withResolvers<JobOutcome>()
+    done.promise.catch(() => {})
+    const entry: RunningJob = { controller, done: done.promise, job, token }
+    let entries = this.#running.get(agentId)
+    if (!entries) {
+      entries = new Set()
+      this.#running.set(agentId, entries)
+    }
+    entries.add(entry)
+    try {
+      // Registered before this check: a cancel either set its marker before (seen here) or
+      // publishes after (the subscriber finds this job running).
+      if (await this.#cancelRequested(agentId)) controller.abort(new RunCanceledError(cancelReason))
+      let attempt = data.attempt
+      if (!controller.signal.aborted && (job.attemptsStarted > 1 || job.stalledCounter > 0)) {
+        attempt = await this.#recordRedelivery(data)
+      }
+      const progress = mirrorProgress(job)
+      const outcome = await this.#options.context.runJob(
+        { ...data, attempt },
+        { signal: controller.signal, onReport: progress.report },
+      )
+      await progress.flush()
+      done.resolve(outcome)
+      return serializeJobOutcome(outcome)
+    } catch (error) {
+      // The job runner never rejects; this is a bug, and BullMQ fails the job (see #settleFailed).
+      done.reject(error)
+      throw error
+    } finally {
+      entries.delete(entry)
+      if (entries.size === 0) this.#running.delete(agentId)
+    }
+  }
+
+  /** Whether `cancel(agentId)` was called; a Redis failure counts as no (pub/sub still reaches the job). */
+  async #cancelRequested(agentId: string): Promise<boolean> {
+    try {
+      return (await this.#options.redis.exists(this.#options.keys.cancelMarker(agentId))) === 1
+    } catch (error) {
+      this.#options.onError(asError(error))
+      return false
+    }
+  }
+
+  /**
+   * A job delivered again because the worker running it was lost (killed, crashed, cut off from
+   * Redis): if its activity shows it had started, log the loss and resume from the next attempt,
+   * so the task's `retries` stay one budget. A job that never started (still queued) or already
+   * ended (terminal) is left to the job runner as it is.
+   */
+  async #recordRedelivery(data: PoolJob): Promise<number> {
+    const { activity } = this.#options
+    try {
+      const current = await activity.store.get(data.agentId)
+      if (current?.status !== 'running') return data.attempt
+      const attempt = attemptAfterLoss(current, data.attempt)
+      await activity.update(data.agentId, workerLostMessage(attempt))
+      return attempt
+    } catch (error) {
+      this.#options.onError(asError(error))
+      return data.attempt
+    }
+  }
+
+  /**
+   * A job BullMQ failed without running it (lost its worker more than `maxStalledCount` times) or
+   * whose processor threw: its activity must not stay queued or running.
+   */
+  async #settleFailed(job: Job, error: Error): Promise<void> {
+    const agentId = job.id
+    if (!agentId) return
+    const { activity } = this.#options
+    try {
+      const current = await activity.store.get(agentId)
+      if (!current || isTerminalStatus(current.status)) return
+      await activity.error(agentId, new RunnerError(describeFailure(job.failedReason || error.message)))
+    } catch (failure) {
+      this.#options.onError(asError(failure))
+    }
+  }
+
+  /** Aborts running jobs whose cancel marker is set, in case a pub/sub message was lost (reconnection). */
+  async #sweepCancels(): Promise<void> {
+    const agentIds = [...this.#running.keys()]
+    if (agentIds.length === 0) return
+    try {
+      const markers = await this.#options.redis.mget(
+        agentIds.map((id) => this.#options.keys.cancelMarker(id)),
+      )
+      markers.forEach((marker, index) => {
+        const agentId = agentIds[index]
+        if (marker !== null && agentId !== undefined) this.abortLocal(agentId)
+      })
+    } catch (error) {
+      this.#options.onError(asError(error))
+    }
+  }
+}
+
+/**
+ * Mirrors the task's reports to BullMQ's job progress (`{ message, percentage }`, the percentage
+ * kept from the last report that had one), in order; failures are ignored (the activity has it).
+ */
+function mirrorProgress(job: Job): {
+  report: (message: string, percentage: number | undefined) => void
+  flush: () => Promise<void>
+} {
+  let percentage: number | null = null
+  let last = Promise.resolve()
+  return {
+    report(message, reported) {
+      if (reported !== undefined) percentage = reported
+      const progress = { message, percentage }
+      last = last.then(() => job.updateProgress(progress)).catch(() => {})
+    },
+    flush: () => last,
+  }
+}
+
+function asError(value: unknown): Error {
+  return value instanceof Error ? value : new RunnerError(String(value), { cause: value })
+}

@@ -1,0 +1,97 @@
+import { type JobOutcome, RunCanceledError, RunTimeoutError, serializeJobOutcome } from '@runner/core'
+import type { Job } from 'bullmq'
+import { describe, expect, it } from 'vitest'
+import { describeFailure, isValidJobId, parseOutcome, readPoolJob } from './job-data.js'
+
+describe('isValidJobId', () => {
+  it('accepts UUIDs and names, refuses what BullMQ cannot take as a job id', () => {
+    expect(isValidJobId('0b5e6c1e-2f9a-4d7e-8d0c-5b1f6f0e2a11')).toBe(true)
+    expect(isValidJobId('report-2024')).toBe(true)
+    expect(isValidJobId('007')).toBe(true)
+    expect(isValidJobId('42')).toBe(false)
+    expect(isValidJobId('tenant:42')).toBe(false)
+    expect(isValidJobId('')).toBe(false)
+  })
+})
+
+describe('readPoolJob', () => {
+  const job = (data: unknown, id = 'a1') => ({ id, data, queueName: 'q', timestamp: 0 }) as unknown as Job
+
+  it('reads the PoolJob of a job', () => {
+    const data = {
+      agentId: 'a1',
+      task: 't',
+      input: { x: 1 },
+      priority: 3,
+      delayMs: 0,
+      attempt: 1,
+      enqueuedAt: 'x',
+    }
+    expect(readPoolJob(job(data))).toEqual(data)
+  })
+
+  it('refuses a job that is not a pool job, without retry', () => {
+    expect(() => readPoolJob(job({ hello: 'world' }))).toThrow(/is not a task of a @runner pool/)
+    expect(() => readPoolJob(job({ agentId: 'other', task: 't' }))).toThrow(/is not a task of a @runner pool/)
+    try {
+      readPoolJob(job(null))
+    } catch (error) {
+      expect((error as Error).name).toBe('UnrecoverableError')
+    }
+  })
+})
+
+describe('parseOutcome', () => {
+  it('rebuilds stored outcomes, errors as their classes', () => {
+    const complete: JobOutcome = {
+      agentId: 'a',
+      task: 't',
+      status: 'complete',
+      attempts: 1,
+      result: { ok: true },
+    }
+    expect(parseOutcome(JSON.parse(JSON.stringify(serializeJobOutcome(complete))))).toEqual(complete)
+    const canceled = parseOutcome(
+      JSON.parse(
+        JSON.stringify(
+          serializeJobOutcome({
+            agentId: 'a',
+            task: 't',
+            status: 'canceled',
+            attempts: 0,
+            error: new RunCanceledError('stop'),
+          }),
+        ),
+      ),
+    )
+    expect(RunCanceledError.isInstance(canceled?.status === 'canceled' && canceled.error)).toBe(true)
+    const timedOut = parseOutcome(
+      serializeJobOutcome({
+        agentId: 'a',
+        task: 't',
+        status: 'error',
+        attempts: 2,
+        error: new RunTimeoutError(50),
+      }),
+    )
+    expect(timedOut?.status === 'error' && RunTimeoutError.isInstance(timedOut.error)).toBe(true)
+  })
+
+  it('ignores values that are not outcomes', () => {
+    expect(parseOutcome(null)).toBeUndefined()
+    expect(parseOutcome('done')).toBeUndefined()
+    expect(parseOutcome({ agentId: 'a', task: 't', status: 'complete' })).toBeUndefined()
+    expect(
+      parseOutcome({ agentId: 'a', task: 't', status: 'error', attempts: 1, error: 'boom' }),
+    ).toBeUndefined()
+  })
+})
+
+describe('describeFailure', () => {
+  it('explains BullMQ’s stalled-job limit, and passes other reasons through', () => {
+    expect(describeFailure('job stalled more than allowable limit')).toBe(
+      'Worker lost more times than maxStalledCount allows; giving up (BullMQ: job stalled more than allowable limit)',
+    )
+    expect(describeFailure('something else')).toBe('something else')
+  })
+})

@@ -1,0 +1,85 @@
+import {
+  deserializeJobOutcome,
+  type JobOutcome,
+  type PoolJob,
+  RunnerError,
+  type SerializedJobOutcome,
+} from '@runner/core'
+import { type Job, UnrecoverableError } from 'bullmq'
+
+/**
+ * How a pool job lives in BullMQ: job id = agentId, job name = task name, job data = the `PoolJob`
+ * (plain JSON), return value = `serializeJobOutcome(outcome)`. Every outcome, `error` and
+ * `canceled` included, is a BullMQ *return value*: the job runner owns retries, so BullMQ never
+ * retries a job (attempts: 1) and only redelivers one whose worker was lost.
+ */
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null
+
+/** Whether `agentId` can be a BullMQ job id: no `:` (BullMQ's key separator) and not an integer (reserved for BullMQ's own ids). */
+export function isValidJobId(agentId: string): boolean {
+  return agentId.length > 0 && !agentId.includes(':') && `${Number.parseInt(agentId, 10)}` !== agentId
+}
+
+/**
+ * The `PoolJob` of a BullMQ job. A job that is not one (added to the queue by other code) fails
+ * without retry: it has no activity and no task to run.
+ */
+export function readPoolJob(job: Job): PoolJob {
+  const data: unknown = job.data
+  if (
+    !isObject(data) ||
+    typeof data.agentId !== 'string' ||
+    typeof data.task !== 'string' ||
+    data.agentId !== job.id
+  ) {
+    throw new UnrecoverableError(
+      `Job ${job.id} of queue "${job.queueName}" is not a task of a @runner pool (its data has no agentId equal to its id and no task name), so it has no activity to run: enqueue tasks with pool.enqueue(), never with queue.add().`,
+    )
+  }
+  return {
+    agentId: data.agentId,
+    task: data.task,
+    ...(data.input === undefined ? {} : { input: data.input as PoolJob['input'] }),
+    priority: typeof data.priority === 'number' ? data.priority : 0,
+    delayMs: typeof data.delayMs === 'number' ? data.delayMs : 0,
+    attempt: typeof data.attempt === 'number' ? data.attempt : 1,
+    enqueuedAt: typeof data.enqueuedAt === 'string' ? data.enqueuedAt : new Date(job.timestamp).toISOString(),
+  }
+}
+
+/** The outcome in a job's return value (or a stored outcome), if it is one written by this engine. */
+export function parseOutcome(value: unknown): JobOutcome | undefined {
+  if (!isObject(value) || typeof value.agentId !== 'string' || typeof value.task !== 'string')
+    return undefined
+  if (typeof value.attempts !== 'number') return undefined
+  if (value.status === 'complete') return deserializeJobOutcome(value as unknown as SerializedJobOutcome)
+  if (value.status !== 'error' && value.status !== 'canceled') return undefined
+  const error = value.error
+  if (!isObject(error) || typeof error.name !== 'string' || typeof error.message !== 'string')
+    return undefined
+  return deserializeJobOutcome(value as unknown as SerializedJobOutcome)
+}
+
+/** BullMQ's reason for failing a job whose workers kept dying (see `maxStalledCount`). */
+const stalledTooOften = 'job stalled more than allowable limit'
+
+/** What a job that BullMQ failed (it never returned an outcome) says on its activity and to `pool.result`. */
+export function describeFailure(failedReason: string): string {
+  if (failedReason === stalledTooOften) {
+    return `Worker lost more times than maxStalledCount allows; giving up (BullMQ: ${failedReason})`
+  }
+  return failedReason
+}
+
+/** The outcome of a job that BullMQ failed without a return value (stalled too often, or not a pool job). */
+export function failedOutcome(job: Job): JobOutcome {
+  return {
+    agentId: job.id ?? '',
+    task: job.name,
+    status: 'error',
+    attempts: job.attemptsStarted,
+    error: new RunnerError(describeFailure(job.failedReason || 'The job failed in BullMQ')),
+  }
+}

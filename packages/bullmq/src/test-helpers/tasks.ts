@@ -1,0 +1,124 @@
+/**
+ * The shared task module of the tests: the same file runs in-process on `localEngine` and
+ * `bullmqEngine` (vitest imports it) and in child worker processes (`runner-worker` loads it with
+ * Node's type stripping, so: no relative imports, no TypeScript-only syntax beyond types).
+ */
+import type { Pool } from '@runner/core'
+import { Redis } from 'ioredis'
+import { z } from 'zod'
+
+/** Resolves after `ms`, or rejects with the signal's reason. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason)
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    const onAbort = () => {
+      clearTimeout(timer)
+      reject(signal.reason)
+    }
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+/** Tells the parent test (over IPC, when there is one) where a chaos task stands. */
+function phase(agentId: string, name: 'start' | 'mid' | 'late' | 'done'): void {
+  process.send?.({ type: 'phase', agentId, phase: name, pid: process.pid })
+}
+
+const effectClients = new Map<string, Redis>()
+/** One Redis connection per URL for the chaos task's side effect. */
+function effects(url: string): Redis {
+  let client = effectClients.get(url)
+  if (!client) {
+    client = new Redis(url)
+    effectClients.set(url, client)
+  }
+  return client
+}
+
+/** Registers the test tasks on `pool` and returns their handles. */
+export default function registerTasks(pool: Pool) {
+  const echo = pool.task(
+    'echo',
+    { input: z.object({ text: z.string() }) },
+    async ({ input, report, attempt }) => {
+      await report(`Echoing ${input.text}`, 50)
+      return { text: input.text, upper: input.text.toUpperCase(), attempt, at: new Date(0) }
+    },
+  )
+
+  const flaky = pool.task(
+    'flaky',
+    { input: z.object({ failures: z.number().int() }), retries: 2, retryDelayMs: 10, maxRetryDelayMs: 20 },
+    async ({ input, attempt }) => {
+      if (attempt <= input.failures) throw new Error(`flaky failure ${attempt}`)
+      return { attempt }
+    },
+  )
+
+  const sleeper = pool.task(
+    'sleep',
+    { input: z.object({ ms: z.number().int(), label: z.string().optional() }) },
+    async ({ input, signal, report }) => {
+      await report(`Sleeping ${input.ms} ms`, 10)
+      await sleep(input.ms, signal)
+      return { slept: input.ms, label: input.label ?? null }
+    },
+  )
+
+  /** Ignores its signal: the pool must still cancel it promptly. */
+  const stubborn = pool.task(
+    'stubborn',
+    { input: z.object({ ms: z.number().int() }) },
+    async ({ input, report }) => {
+      await report('Not listening', 10)
+      await new Promise((resolve) => setTimeout(resolve, input.ms))
+      return 'finished anyway'
+    },
+  )
+
+  /** Attempt 1 hangs (the test kills its worker); every later attempt fails: shows the retry budget. */
+  const crashThenFail = pool.task(
+    'crash-then-fail',
+    { input: z.object({}), retries: 1, retryDelayMs: 10, maxRetryDelayMs: 10 },
+    async ({ attempt, signal, report }) => {
+      await report(`Attempt ${attempt}`, 10)
+      if (attempt === 1) {
+        await sleep(120_000, signal)
+        return 'never'
+      }
+      throw new Error(`failed on attempt ${attempt}`)
+    },
+  )
+
+  /** Three timed steps, then a side effect counted per agentId in Redis (the chaos test). */
+  const chaos = pool.task(
+    'chaos',
+    {
+      input: z.object({
+        index: z.number().int(),
+        stepMs: z.number().int(),
+        redisUrl: z.string(),
+        effectsKey: z.string(),
+      }),
+    },
+    async ({ agentId, input, signal, report }) => {
+      phase(agentId, 'start')
+      await report('Step 1/3', 33)
+      await sleep(input.stepMs, signal)
+      await report('Step 2/3', 66)
+      phase(agentId, 'mid')
+      await sleep(input.stepMs, signal)
+      phase(agentId, 'late')
+      await sleep(input.stepMs, signal)
+      await effects(input.redisUrl).hincrby(input.effectsKey, agentId, 1)
+      phase(agentId, 'done')
+      return { index: input.index, pid: process.pid }
+    },
+  )
+
+  return { echo, flaky, sleeper, stubborn, crashThenFail, chaos }
+}

@@ -1,0 +1,568 @@
+import { createHash } from 'node:crypto'
+import {
+  type Activity,
+  type ActivityEvent,
+  type ActivityLogEntry,
+  ActivityNotFoundError,
+  type ActivityStatus,
+  type ActivityStore,
+  type ActivitySummary,
+  type AppendActivityInput,
+  assertTransition,
+  type CreateActivityInput,
+  InvalidOptionsError,
+  type ListActivitiesOptions,
+  type ListActivitiesResult,
+  type MetadataFilter,
+  RunnerError,
+  type ScopeOptions,
+  storeHelpers,
+  type Trajectory,
+  type WatchFilter,
+} from '@runner/core'
+import pg, { type Pool, type PoolClient, type QueryConfig, type QueryResultRow } from 'pg'
+import { LogListener } from './log-listener.js'
+import { type PostgresActivityStoreOptions, type ResolvedOptions, resolveOptions } from './options.js'
+import { logColumn, logOfRow, type SummaryRow, summaryColumns, summaryOfRow } from './rows.js'
+import { prepareSchema, rollback, SCHEMA_VERSION } from './schema.js'
+import {
+  ACTIVE_KEY_SQL,
+  ACTIVE_SQL,
+  isoText,
+  LOCK_CLASS_LOG,
+  NOW_MS,
+  type SchemaNames,
+  schemaNames,
+} from './sql.js'
+import { assertStorable } from './storable.js'
+import { WatchSubscription } from './watch-subscription.js'
+
+const {
+  applyEntry,
+  decodeCursor,
+  encodeCursor,
+  sortKeyOf,
+  statusList,
+  validateAppendInput,
+  validateCreateInput,
+  validateListOptions,
+  validateMetadataFilter,
+  validateWatchFilter,
+} = storeHelpers
+
+/**
+ * Activities in PostgreSQL, shared by every process and machine that points at the same schema.
+ *
+ * Every change is one transaction: it locks the activity's row (`SELECT ... FOR UPDATE`), validates
+ * the lifecycle move against the status read under that lock, then appends the log row, updates
+ * the current row and sends a `NOTIFY` together, so concurrent writers (several workers updating
+ * one activity) never lose an update or apply an illegal move, and a failure writes nothing.
+ *
+ * `watch` listens on one dedicated connection per store and reads the log after the last row it
+ * delivered, so watchers in any process see every change, in commit order, exactly once, also
+ * across a lost connection. The schema is created or migrated on first use.
+ *
+ * ```ts
+ * const store = new PostgresActivityStore({ connectionString: process.env.DATABASE_URL })
+ * const activity = createActivityTracker({ store })
+ * ```
+ */
+export class PostgresActivityStore implements ActivityStore {
+  /** The schema version this class creates and reads (rows of `<schema>.schema_version`). */
+  static readonly schemaVersion = SCHEMA_VERSION
+
+  readonly #options: ResolvedOptions
+  readonly #pool: Pool
+  readonly #ownsPool: boolean
+  readonly #names: SchemaNames
+  readonly #listener: LogListener
+  #prepared: Promise<void> | undefined
+  /** Starts of watchers in progress: calls made after `watch()` wait for them (see `watch`). */
+  readonly #watchStarts = new Set<Promise<void>>()
+  #closing: Promise<void> | undefined
+
+  constructor(options: string | PostgresActivityStoreOptions) {
+    const resolved = resolveOptions(options)
+    const report = resolved.onError
+    // Called from pg's event handlers: an exception there would crash the process.
+    const onError = (error: Error) => {
+      try {
+        report(error)
+      } catch {
+        // The application's handler failed; nothing more to do with the error.
+      }
+    }
+    this.#options = { ...resolved, onError }
+    this.#names = schemaNames(this.#options.schema, this.#options.notifyChannel)
+    if (this.#options.pool) {
+      this.#pool = this.#options.pool
+      this.#ownsPool = false
+    } else {
+      this.#pool = new pg.Pool({
+        keepAlive: true,
+        application_name: 'runner-postgres',
+        ...this.#options.poolConfig,
+        connectionString: this.#options.connectionString,
+      })
+      // An idle connection dropped by the server must not crash the process: pg emits it here.
+      this.#pool.on('error', (error) => this.#options.onError(error))
+      this.#ownsPool = true
+    }
+    this.#listener = new LogListener({
+      pool: this.#pool,
+      names: this.#names,
+      prepare: () => this.#prepare(),
+      onError: this.#options.onError,
+    })
+  }
+
+  /** The PostgreSQL schema holding this store's tables. */
+  get schema(): string {
+    return this.#names.schema
+  }
+
+  async create(input: CreateActivityInput): Promise<Activity> {
+    this.#assertOpen()
+    const valid = validateCreateInput(input)
+    assertStorable(
+      {
+        agentId: valid.agentId,
+        agentType: valid.agentType,
+        message: valid.message,
+        metadata: valid.metadata,
+      },
+      'activity',
+    )
+    const metadata = valid.metadata ?? {}
+    const metadataJson = JSON.stringify(metadata)
+    await this.#ready()
+    return this.#transaction(async (client) => {
+      const inserted = await this.#query<{ at: string }>(
+        client,
+        `INSERT INTO ${this.#names.activities}
+           (agent_id, agent_type, status, message, percentage, metadata, created_at, updated_at)
+         SELECT $1::text, $2::text, 'queued', $3::text, 0, $4::jsonb, now_ms.at, now_ms.at
+         FROM (SELECT ${NOW_MS} AS at) now_ms
+         ON CONFLICT (agent_id) DO NOTHING
+         RETURNING ${isoText('created_at')} AS at`,
+        [valid.agentId, valid.agentType, valid.message, metadataJson],
+        true,
+      )
+      const at = inserted.rows[0]?.at
+      if (at === undefined) {
+        throw new InvalidOptionsError(
+          [
+            {
+              field: 'agentId',
+              message: `an activity with agentId "${valid.agentId}" already exists; use a new id`,
+            },
+          ],
+          { subject: 'activity' },
+        )
+      }
+      const entry: ActivityLogEntry = { status: 'queued', message: valid.message, percentage: 0, at }
+      await this.#writeLog(client, valid.agentId, entry, { percentage: 0 })
+      return {
+        agentId: valid.agentId,
+        agentType: valid.agentType,
+        status: 'queued',
+        message: valid.message,
+        percentage: 0,
+        metadata: JSON.parse(metadataJson) as Record<string, unknown>,
+        createdAt: at,
+        updatedAt: at,
+        log: [entry],
+      }
+    })
+  }
+
+  async append(agentId: string, input: AppendActivityInput): Promise<Activity> {
+    this.#assertOpen()
+    const valid = validateAppendInput(input)
+    assertStorable({ message: valid.message }, 'activity update')
+    if (!isStorableId(agentId)) throw new ActivityNotFoundError(String(agentId))
+    await this.#ready()
+    return this.#transaction(async (client) => {
+      const current = await this.#query<
+        SummaryRow & { log: string; now: string; last_log_id: string; log_last_id: string }
+      >(
+        client,
+        `SELECT ${summaryColumns('a')}, ${logColumn(this.#names.log, 'a')},
+                ${isoText(`greatest(${NOW_MS}, a.updated_at)`)} AS now,
+                a.last_log_id::text AS last_log_id,
+                (SELECT coalesce(max(l.id), 0) FROM ${this.#names.log} l WHERE l.agent_id = a.agent_id)::text AS log_last_id
+         FROM ${this.#names.activities} a WHERE a.agent_id = $1::text
+         FOR UPDATE OF a`,
+        [agentId],
+        true,
+      )
+      const row = current.rows[0]
+      if (!row) throw new ActivityNotFoundError(agentId)
+      assertTransition(agentId, row.status, valid.status)
+      let log = logOfRow(row)
+      if (row.log_last_id !== row.last_log_id) {
+        // This statement waited for the row lock while another writer committed: the row is the
+        // latest version, but the log subquery read the snapshot taken before. Read it again.
+        const fresh = await this.#query<{ log: string }>(
+          client,
+          `SELECT ${logColumn(this.#names.log, 'a')} FROM ${this.#names.activities} a WHERE a.agent_id = $1::text`,
+          [agentId],
+          true,
+        )
+        log = logOfRow(fresh.rows[0]!)
+      }
+      // The database clock, never behind the previous entry: one clock for every writer.
+      const entry: ActivityLogEntry = {
+        status: valid.status,
+        message: valid.message,
+        percentage: valid.percentage ?? null,
+        at: row.now,
+      }
+      const summary = summaryOfRow(row)
+      const next = applyEntry(summary, entry)
+      await this.#writeLog(client, agentId, entry, next)
+      const activity: Activity = { ...summary, ...next, log: [...log, entry] }
+      return activity
+    })
+  }
+
+  async get(agentId: string, options: ScopeOptions = {}): Promise<Activity | undefined> {
+    this.#assertOpen()
+    const filter = validateMetadataFilter(options.metadata)
+    if (!isStorableId(agentId)) return undefined
+    await this.#ready()
+    const parameters: unknown[] = [agentId]
+    const scope = metadataSql('a', filter, parameters)
+    const result = await this.#query<SummaryRow & { log: string }>(
+      this.#pool,
+      `SELECT ${summaryColumns('a')}, ${logColumn(this.#names.log, 'a')}
+       FROM ${this.#names.activities} a WHERE a.agent_id = $1::text${scope ? ` AND ${scope}` : ''}`,
+      parameters,
+    )
+    const row = result.rows[0]
+    return row ? { ...summaryOfRow(row), log: logOfRow(row) } : undefined
+  }
+
+  async list(options: ListActivitiesOptions = {}): Promise<ListActivitiesResult> {
+    this.#assertOpen()
+    const valid = validateListOptions(options)
+    const limit = valid.limit ?? 50
+    const after = valid.cursor === undefined ? undefined : decodeCursor(valid.cursor)
+    await this.#ready()
+    const parameters: unknown[] = []
+    const where: string[] = []
+    const statuses = statusList(valid.status)
+    if (statuses) {
+      parameters.push(statuses)
+      where.push(`a.status = ANY($${parameters.length}::text[])`)
+    }
+    const scope = metadataSql('a', valid.metadata, parameters)
+    if (scope) where.push(scope)
+    const page = [...where]
+    if (after) {
+      parameters.push(after.active, after.seq)
+      page.push(
+        `(${ACTIVE_KEY_SQL}, a.seq) < ($${parameters.length - 1}::int, $${parameters.length}::bigint)`,
+      )
+    }
+    parameters.push(limit + 1)
+    const whereSql = (parts: string[]) => (parts.length === 0 ? '' : ` WHERE ${parts.join(' AND ')}`)
+    // One statement, so the total and the page come from the same snapshot.
+    const result = await this.#query<
+      Partial<SummaryRow> & { total: number; seq: string | null; active_key: number | null }
+    >(
+      this.#pool,
+      `SELECT t.total, p.* FROM (SELECT count(*)::int AS total FROM ${this.#names.activities} a${whereSql(where)}) t
+       LEFT JOIN LATERAL (
+         SELECT a.seq::text AS seq, ${ACTIVE_KEY_SQL} AS active_key, ${summaryColumns('a')}
+         FROM ${this.#names.activities} a${whereSql(page)}
+         ORDER BY ${ACTIVE_KEY_SQL} DESC, a.seq DESC LIMIT $${parameters.length}
+       ) p ON true
+       ORDER BY p.active_key DESC, p.seq::bigint DESC`,
+      parameters,
+    )
+    const total = result.rows[0]?.total ?? 0
+    const rows = result.rows.filter((row) => row.seq !== null)
+    const items = rows.slice(0, limit)
+    const list: ListActivitiesResult = { items: items.map((row) => summaryOfRow(row as SummaryRow)), total }
+    const last = items.at(-1)
+    if (last && rows.length > limit) {
+      list.nextCursor = encodeCursor(sortKeyOf(last.status as ActivityStatus, Number(last.seq)))
+    }
+    return list
+  }
+
+  async countActive(options: ScopeOptions = {}): Promise<number> {
+    this.#assertOpen()
+    const filter = validateMetadataFilter(options.metadata)
+    await this.#ready()
+    const parameters: unknown[] = []
+    const scope = metadataSql('a', filter, parameters)
+    const result = await this.#query<{ count: number }>(
+      this.#pool,
+      `SELECT count(*)::int AS count FROM ${this.#names.activities} a WHERE ${ACTIVE_SQL}${scope ? ` AND ${scope}` : ''}`,
+      parameters,
+    )
+    return result.rows[0]?.count ?? 0
+  }
+
+  async saveTrajectory(agentId: string, trajectory: Trajectory): Promise<void> {
+    this.#assertOpen()
+    if (typeof trajectory !== 'object' || trajectory === null) {
+      throw new InvalidOptionsError([{ field: 'trajectory', message: 'must be an object' }], {
+        subject: 'trajectory',
+      })
+    }
+    let json: string
+    try {
+      json = JSON.stringify(trajectory)
+    } catch (error) {
+      throw new InvalidOptionsError(
+        [{ field: 'trajectory', message: `must be JSON-serialisable (${messageOf(error)})` }],
+        { subject: 'trajectory', cause: error },
+      )
+    }
+    assertStorable({ trajectory: JSON.parse(json) as unknown }, 'trajectory')
+    if (!isStorableId(agentId)) throw new ActivityNotFoundError(String(agentId))
+    await this.#ready()
+    const result = await this.#query(
+      this.#pool,
+      `INSERT INTO ${this.#names.trajectories} (agent_id, trajectory, saved_at)
+       SELECT a.agent_id, $2::jsonb, now() FROM ${this.#names.activities} a WHERE a.agent_id = $1::text
+       ON CONFLICT (agent_id) DO UPDATE SET trajectory = excluded.trajectory, saved_at = excluded.saved_at`,
+      [agentId, json],
+      true,
+    )
+    if (result.rowCount === 0) throw new ActivityNotFoundError(agentId)
+  }
+
+  async getTrajectory(agentId: string, options: ScopeOptions = {}): Promise<Trajectory | undefined> {
+    this.#assertOpen()
+    const filter = validateMetadataFilter(options.metadata)
+    if (!isStorableId(agentId)) return undefined
+    await this.#ready()
+    const parameters: unknown[] = [agentId]
+    const scope = metadataSql('a', filter, parameters)
+    const result = await this.#query<{ trajectory: string }>(
+      this.#pool,
+      `SELECT t.trajectory::text AS trajectory
+       FROM ${this.#names.trajectories} t JOIN ${this.#names.activities} a ON a.agent_id = t.agent_id
+       WHERE t.agent_id = $1::text${scope ? ` AND ${scope}` : ''}`,
+      parameters,
+    )
+    const row = result.rows[0]
+    return row ? (JSON.parse(row.trajectory) as Trajectory) : undefined
+  }
+
+  /**
+   * Every change from now on, from any process writing to this schema, in commit order, each
+   * exactly once. The first watcher opens one `LISTEN` connection (from the pool), shared by all
+   * watchers of this store and released when the last one ends; a lost connection is reopened and
+   * the changes made meanwhile are delivered then.
+   *
+   * The watcher starts asynchronously; any call made on this store after `watch()` returns waits
+   * until it has started, so a change this process makes after `watch()` is always delivered. Each
+   * event's `activity` is the summary right after its change.
+   */
+  watch(filter: WatchFilter, signal: AbortSignal): AsyncIterable<ActivityEvent> {
+    this.#assertOpen()
+    const valid = validateWatchFilter(filter)
+    if ((this.#pool as { options?: { max?: unknown } }).options?.max === 1) {
+      throw new RunnerError(
+        `PostgresActivityStore.watch needs a pool of at least 2 connections: it holds one for LISTEN while any watcher is open, and every other call needs another. This store's pool has max: 1.`,
+      )
+    }
+    const subscription = new WatchSubscription(valid)
+    if (signal.aborted) {
+      subscription.end()
+      return subscription
+    }
+    const onAbort = () => subscription.end()
+    signal.addEventListener('abort', onAbort, { once: true })
+    subscription.onEnd = () => {
+      signal.removeEventListener('abort', onAbort)
+      this.#listener.remove(subscription)
+    }
+    const started = this.#listener.add(subscription)
+    this.#watchStarts.add(started)
+    void started.finally(() => this.#watchStarts.delete(started))
+    return subscription
+  }
+
+  /**
+   * Ends every `watch` iteration, releases the `LISTEN` connection and, when the store created its
+   * pool from `connectionString`, ends that pool (a pool passed in stays open). Later calls throw.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#listener.close()
+      if (this.#ownsPool) await this.#pool.end()
+    })()
+    return this.#closing
+  }
+
+  #assertOpen(): void {
+    if (this.#closing) throw this.#closedError()
+  }
+
+  #closedError(cause?: unknown): RunnerError {
+    return new RunnerError(
+      `This PostgresActivityStore (schema "${this.#names.schema}") is closed; create a new PostgresActivityStore to use the database again.`,
+      cause === undefined ? {} : { cause },
+    )
+  }
+
+  /** Waits for watchers being started, then for the schema. */
+  async #ready(): Promise<void> {
+    if (this.#watchStarts.size > 0) await Promise.all(this.#watchStarts)
+    await this.#prepare()
+  }
+
+  /** Creates or checks the schema, once per store (again after a failure, such as no database yet). */
+  #prepare(): Promise<void> {
+    this.#prepared ??= prepareSchema(this.#pool, this.#names, this.#options.migrate).catch(
+      (error: unknown) => {
+        this.#prepared = undefined
+        if (RunnerError.isInstance(error)) throw error
+        throw new RunnerError(
+          `Cannot open the PostgreSQL activity store (schema "${this.#names.schema}"): ${messageOf(error)}. ${preparationAdvice(error)}`,
+          { cause: error },
+        )
+      },
+    )
+    return this.#prepared
+  }
+
+  /** Runs `work` in one transaction on one connection; rolls back on any error. */
+  async #transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.#whileOpen(this.#pool.connect())
+    // A connection that fails between two queries emits 'error' on the client: never unhandled.
+    const swallow = () => {}
+    client.on('error', swallow)
+    let broken: Error | undefined
+    try {
+      await client.query('BEGIN')
+      const result = await work(client)
+      await client.query('COMMIT')
+      return result
+    } catch (error) {
+      broken = await rollback(client)
+      throw error
+    } finally {
+      client.off('error', swallow)
+      client.release(broken)
+    }
+  }
+
+  /**
+   * The single statement that appends an entry: takes the schema's log lock (held until commit,
+   * so log ids are assigned in commit order, which `watch` relies on), inserts the log row, moves
+   * the current row to `next`, and notifies listeners with the row id.
+   */
+  async #writeLog(
+    client: PoolClient,
+    agentId: string,
+    entry: ActivityLogEntry,
+    next: Pick<ActivitySummary, 'percentage' | 'startedAt' | 'finishedAt'>,
+  ): Promise<void> {
+    await this.#query(
+      client,
+      `WITH locked AS (SELECT pg_advisory_xact_lock($1::int, $2::int)),
+       entry AS (
+         INSERT INTO ${this.#names.log} (agent_id, status, message, percentage, activity_percentage, at)
+         SELECT $3::text, $4::text, $5::text, $6::smallint, $7::smallint, $8::timestamptz FROM locked
+         RETURNING id
+       ),
+       updated AS (
+         UPDATE ${this.#names.activities}
+         SET status = $4::text, message = $5::text, percentage = $7::smallint, updated_at = $8::timestamptz,
+             started_at = $10::timestamptz, finished_at = $11::timestamptz, last_log_id = entry.id
+         FROM entry WHERE agent_id = $3::text
+       )
+       SELECT pg_notify($9::text, json_build_object('agentId', $3::text, 'id', entry.id)::text) FROM entry`,
+      [
+        LOCK_CLASS_LOG,
+        this.#names.lockKey,
+        agentId,
+        entry.status,
+        entry.message,
+        entry.percentage,
+        next.percentage,
+        entry.at,
+        this.#names.channel,
+        next.startedAt ?? null,
+        next.finishedAt ?? null,
+      ],
+      true,
+    )
+  }
+
+  /**
+   * Runs one statement. `prepared` statements (fixed text) are named, so each connection parses
+   * and plans them once.
+   */
+  #query<R extends QueryResultRow = QueryResultRow>(
+    on: Pool | PoolClient,
+    text: string,
+    values: unknown[],
+    prepared = false,
+  ) {
+    const config: QueryConfig = { text, values }
+    if (prepared) config.name = statementName(text)
+    return this.#whileOpen(on.query<R>(config))
+  }
+
+  /** A call that raced `close()` fails with the "closed" error rather than the pool's own. */
+  async #whileOpen<T>(promise: Promise<T>): Promise<T> {
+    try {
+      return await promise
+    } catch (error) {
+      if (this.#closing && this.#ownsPool && !RunnerError.isInstance(error)) throw this.#closedError(error)
+      throw error
+    }
+  }
+}
+
+/** The metadata scope as `@>` containment (type-exact for primitives), or undefined for none. */
+function metadataSql(
+  alias: string,
+  filter: MetadataFilter | undefined,
+  parameters: unknown[],
+): string | undefined {
+  if (!filter || Object.keys(filter).length === 0) return undefined
+  parameters.push(JSON.stringify(filter))
+  return `${alias}.metadata @> $${parameters.length}::jsonb`
+}
+
+/** What to do about an error met while preparing the schema, by its PostgreSQL error code. */
+function preparationAdvice(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code
+  if (code === '42501') {
+    return 'The role lacks a privilege the migration needs: grant it CREATE on the database (or on an existing schema it owns), or create the schema once with a privileged role and pass migrate: false here.'
+  }
+  if (code === '28P01' || code === '28000') return 'Check the user name and password.'
+  if (code === '3D000')
+    return 'The database does not exist: create it, or fix the database name in the connection settings.'
+  return 'Check that PostgreSQL is reachable and the connection settings (connectionString or pool) are right.'
+}
+
+/** An id that can exist in the table: anything else matches nothing. */
+function isStorableId(agentId: unknown): agentId is string {
+  return typeof agentId === 'string' && !agentId.includes('\u0000')
+}
+
+const statementNames = new Map<string, string>()
+
+function statementName(text: string): string {
+  let name = statementNames.get(text)
+  if (name === undefined) {
+    name = `runner_activity_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`
+    if (statementNames.size > 1000) statementNames.clear()
+    statementNames.set(text, name)
+  }
+  return name
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}

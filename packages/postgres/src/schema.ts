@@ -1,0 +1,153 @@
+import { RunnerError } from '@runner/core'
+import type { Pool, PoolClient } from 'pg'
+import {
+  ACTIVE_KEY_SQL,
+  LOCK_CLASS_MIGRATION,
+  quoteIdentifier,
+  type SchemaNames,
+  STATUS_CHECK,
+} from './sql.js'
+
+/** The schema version this code creates and reads. */
+export const SCHEMA_VERSION = 2
+
+/**
+ * `migrations[n]` moves a schema from version `n` to `n + 1`. Each runs once, in the transaction
+ * that records it in `schema_version`, under an advisory lock, so processes starting together
+ * cannot both run it. Append new steps; never edit a released one.
+ */
+const migrations: ReadonlyArray<(names: SchemaNames) => string> = [
+  (names) => `
+  CREATE TABLE ${names.activities} (
+    seq bigserial PRIMARY KEY,
+    agent_id text NOT NULL UNIQUE,
+    agent_type text NOT NULL,
+    status text NOT NULL ${STATUS_CHECK},
+    message text NOT NULL,
+    percentage smallint NOT NULL CHECK (percentage BETWEEN 0 AND 100),
+    metadata jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(metadata) = 'object'),
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    started_at timestamptz,
+    finished_at timestamptz
+  );
+  CREATE INDEX activities_status_seq ON ${names.activities} (status, seq);
+  CREATE INDEX activities_list_order ON ${names.activities} (${ACTIVE_KEY_SQL}, seq);
+  CREATE INDEX activities_metadata ON ${names.activities} USING gin (metadata jsonb_path_ops);
+  CREATE TABLE ${names.log} (
+    id bigserial PRIMARY KEY,
+    agent_id text NOT NULL REFERENCES ${names.activities} (agent_id) ON DELETE CASCADE,
+    status text NOT NULL ${STATUS_CHECK},
+    message text NOT NULL,
+    percentage smallint CHECK (percentage BETWEEN 0 AND 100),
+    activity_percentage smallint NOT NULL CHECK (activity_percentage BETWEEN 0 AND 100),
+    at timestamptz NOT NULL
+  );
+  CREATE INDEX activity_log_agent_id ON ${names.log} (agent_id, id);
+  CREATE TABLE ${names.trajectories} (
+    agent_id text PRIMARY KEY REFERENCES ${names.activities} (agent_id) ON DELETE CASCADE,
+    trajectory jsonb NOT NULL,
+    saved_at timestamptz NOT NULL DEFAULT now()
+  );
+  COMMENT ON TABLE ${names.activities} IS 'Current state of each @runner activity (one row per agentId).';
+  COMMENT ON TABLE ${names.log} IS 'Append-only log of @runner activity changes; id order is commit order.';
+  COMMENT ON TABLE ${names.trajectories} IS 'Trajectory of each @runner run (JSON).';
+  `,
+  // 1 -> 2: the id of each activity's latest log row, so that an append which waited for the row
+  // lock can tell whether the log it read is complete. Processes still on version 1 keep working
+  // (the column has a default); their appends only make later ones re-read the log.
+  (names) => `
+  ALTER TABLE ${names.activities} ADD COLUMN last_log_id bigint NOT NULL DEFAULT 0;
+  UPDATE ${names.activities} a
+  SET last_log_id = coalesce((SELECT max(l.id) FROM ${names.log} l WHERE l.agent_id = a.agent_id), 0);
+  `,
+]
+
+/** PostgreSQL error codes for a schema or table that does not exist. */
+const MISSING = new Set(['3F000', '42P01'])
+
+/**
+ * Brings the schema to `SCHEMA_VERSION`: creates it on first use, applies missing migrations, and
+ * refuses a schema written by a newer version. A current schema costs one read and needs no
+ * privilege beyond `SELECT`; otherwise the work runs in one transaction under an advisory lock.
+ * With `migrate: false` it only checks.
+ */
+export async function prepareSchema(pool: Pool, names: SchemaNames, migrate: boolean): Promise<void> {
+  const version = await readVersion(pool, names)
+  if (version === SCHEMA_VERSION) return
+  if (version > SCHEMA_VERSION) throw tooNew(names, version)
+  if (!migrate) {
+    throw new RunnerError(
+      version === 0
+        ? `The PostgreSQL schema "${names.schema}" has no @runner activity tables, and this PostgresActivityStore was created with migrate: false. Create them once with migrate: true (by a role that may create tables in the schema).`
+        : `The PostgreSQL schema "${names.schema}" is at @runner activity schema version ${version}; this @runner/postgres needs version ${SCHEMA_VERSION}. Migrate it once with migrate: true.`,
+    )
+  }
+  const client = await pool.connect()
+  let broken: Error | undefined
+  try {
+    await client.query('BEGIN')
+    await client.query('SELECT pg_advisory_xact_lock($1::int, $2::int)', [
+      LOCK_CLASS_MIGRATION,
+      names.lockKey,
+    ])
+    // CREATE SCHEMA needs the CREATE privilege on the database even with IF NOT EXISTS: a role
+    // allowed to create tables only in a schema made for it must not be asked for it.
+    const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [names.schema])
+    if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${quoteIdentifier(names.schema)}`)
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${names.versions} (
+         version integer PRIMARY KEY,
+         applied_at timestamptz NOT NULL DEFAULT now()
+       )`,
+    )
+    // Read again under the lock: another process may have migrated while this one waited.
+    let current = await versionOf(client, names)
+    if (current > SCHEMA_VERSION) throw tooNew(names, current)
+    for (; current < SCHEMA_VERSION; current++) {
+      await client.query(migrations[current]!(names))
+      await client.query(`INSERT INTO ${names.versions} (version) VALUES ($1)`, [current + 1])
+    }
+    await client.query('COMMIT')
+  } catch (error) {
+    broken = await rollback(client)
+    throw error
+  } finally {
+    client.release(broken)
+  }
+}
+
+async function readVersion(pool: Pool, names: SchemaNames): Promise<number> {
+  try {
+    return await versionOf(pool, names)
+  } catch (error) {
+    if (MISSING.has((error as { code?: unknown }).code as string)) return 0
+    throw error
+  }
+}
+
+async function versionOf(queryable: Pool | PoolClient, names: SchemaNames): Promise<number> {
+  const result = await queryable.query<{ version: number }>(
+    `SELECT coalesce(max(version), 0)::int AS version FROM ${names.versions}`,
+  )
+  return result.rows[0]?.version ?? 0
+}
+
+function tooNew(names: SchemaNames, version: number): RunnerError {
+  return new RunnerError(
+    `The PostgreSQL schema "${names.schema}" is at @runner activity schema version ${version}, newer than this @runner/postgres supports (${SCHEMA_VERSION}). Upgrade @runner/postgres in this process.`,
+  )
+}
+
+/**
+ * Ends the open transaction after an error. Returns the rollback's own error when the connection
+ * is unusable (so the caller destroys it instead of returning it to the pool).
+ */
+export async function rollback(client: PoolClient): Promise<Error | undefined> {
+  try {
+    await client.query('ROLLBACK')
+    return undefined
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error))
+  }
+}
