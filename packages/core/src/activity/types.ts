@@ -94,8 +94,9 @@ export interface ScopeOptions {
 
 /**
  * What `watch` yields: the log entry that changed an activity, and the activity's summary. The
- * summary is the state right after the change, except for changes a store learns of from another
- * process (SQLite, PostgreSQL), where it is the state when the change was read.
+ * summary is the state right after the change (PostgreSQL keeps this across processes too), except
+ * for changes a SQLite store learns of from another process, where it is the state when the change
+ * was read.
  */
 export interface ActivityEvent {
   agentId: string
