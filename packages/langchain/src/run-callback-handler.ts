@@ -77,7 +77,8 @@ export class RunCallbackHandler extends BaseCallbackHandler {
   #closed = false
 
   constructor(attempt: LangChainAttempt, options: { pendingTurn?: TurnInfo } = {}) {
-    super({ _awaitHandler: true })
+    // No chain or retriever callbacks are handled: skipping them saves LangChain work per step.
+    super({ _awaitHandler: true, ignoreChain: true, ignoreRetriever: true })
     this.#attempt = attempt
     this.#pendingTurn = options.pendingTurn
   }

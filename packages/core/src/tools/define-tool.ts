@@ -48,12 +48,20 @@ export function defineTool<TInput, TOutput>(
   return tool
 }
 
-/** The JSON Schema of a tool's input, for providers that take one. */
+const jsonSchemas = new WeakMap<AnyToolDefinition, Record<string, unknown>>()
+
+/**
+ * The JSON Schema of a tool's input, for providers that take one. Computed once per tool (a tool's
+ * schema does not change) and shared: treat the result as read-only.
+ */
 export function toolInputJsonSchema(tool: AnyToolDefinition): Record<string, unknown> {
+  const cached = jsonSchemas.get(tool)
+  if (cached) return cached
   const schema = z.toJSONSchema(tool.inputSchema, { target: 'draft-7', io: 'input' }) as Record<
     string,
     unknown
   >
   const { $schema: _ignored, ...rest } = schema
+  jsonSchemas.set(tool, rest)
   return rest
 }

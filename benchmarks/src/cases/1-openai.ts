@@ -1,0 +1,155 @@
+/**
+ * Case 1, OpenAI: N sequential two-turn tool runs (a `search` call, then the answer) on Chat
+ * Completions against the protocol fake. `OpenAIRunner` against the same loop hand-written on the
+ * bare `openai` client, and against the peer `@openai/agents` `run()` (tracing off).
+ */
+import { Agent, OpenAIChatCompletionsModel, run, setTracingDisabled, tool } from '@openai/agents'
+import { reportStatusInputSchema } from '@runner/core'
+import { OpenAIRunner } from '@runner/openai'
+import OpenAI from 'openai'
+import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions'
+import { adapterRows } from '../lib/adapter-rows.ts'
+import { type BenchCase, size } from '../lib/case.ts'
+import type { FakeServer } from '../lib/fake-server.ts'
+import {
+  type BareResult,
+  callTool,
+  expectAnswer,
+  INSTRUCTIONS,
+  PROMPT,
+  REPORT_STATUS_DESCRIPTION,
+  SEARCH_DESCRIPTION,
+  searchInput,
+  searchTool,
+  searchWeb,
+  toolSchemas,
+} from '../lib/fixtures.ts'
+import { type Contender, interleavedRounds, sequential } from '../lib/rounds.ts'
+
+setTracingDisabled(true)
+
+const chatTools: ChatCompletionTool[] = [
+  {
+    type: 'function',
+    function: {
+      name: 'report_status',
+      description: REPORT_STATUS_DESCRIPTION,
+      parameters: toolSchemas.report_status,
+    },
+  },
+  {
+    type: 'function',
+    function: { name: 'search', description: SEARCH_DESCRIPTION, parameters: toolSchemas.search },
+  },
+]
+
+/** The tool loop as one writes it on the bare client: the answer and the tokens summed over turns. */
+async function bareRun(client: OpenAI, model: string): Promise<BareResult> {
+  const messages: ChatCompletionMessageParam[] = [
+    { role: 'system', content: INSTRUCTIONS },
+    { role: 'user', content: PROMPT },
+  ]
+  let inputTokens = 0
+  let outputTokens = 0
+  for (let turn = 0; turn < 10; turn++) {
+    const completion = await client.chat.completions.create({ model, messages, tools: chatTools })
+    inputTokens += completion.usage?.prompt_tokens ?? 0
+    outputTokens += completion.usage?.completion_tokens ?? 0
+    const message = completion.choices[0]?.message
+    if (!message) throw new Error('no choice')
+    messages.push(message)
+    const calls = message.tool_calls ?? []
+    if (calls.length === 0) return { text: message.content ?? '', inputTokens, outputTokens }
+    const results = await Promise.all(
+      calls.map(async (call) => {
+        if (call.type !== 'function') return { id: call.id, content: 'unsupported' }
+        return {
+          id: call.id,
+          content: await callTool(call.function.name, JSON.parse(call.function.arguments)),
+        }
+      }),
+    )
+    for (const result of results)
+      messages.push({ role: 'tool', tool_call_id: result.id, content: result.content })
+  }
+  throw new Error('too many turns')
+}
+
+export function openaiContenders(fake: FakeServer, caseId: string): Contender[] {
+  const client = new OpenAI({ apiKey: 'bench', baseURL: fake.openaiBaseURL, maxRetries: 0 })
+  const runner = new OpenAIRunner({ client })
+  const runnerNoTrajectory = new OpenAIRunner({ client, recordTrajectory: false })
+  const play = async (name: string, runs: number, tag: string) => {
+    const model = `${caseId}-${name}-${tag}`
+    await fake.play(model, { kind: 'tool-then-text', runs })
+    return model
+  }
+  const peerTools = [
+    tool({
+      name: 'report_status',
+      description: REPORT_STATUS_DESCRIPTION,
+      parameters: reportStatusInputSchema,
+      execute: async () => 'Status updated',
+    }),
+    tool({ name: 'search', description: SEARCH_DESCRIPTION, parameters: searchInput, execute: searchWeb }),
+  ]
+  const runnerContender = (name: string, subject: OpenAIRunner): Contender => ({
+    name,
+    async prepare(runs, tag) {
+      const agent = { model: await play(name, runs, tag), tools: [searchTool] }
+      return sequential(runs, async () =>
+        expectAnswer((await subject.run(agent, PROMPT)).text, 'OpenAIRunner'),
+      )
+    },
+  })
+  return [
+    {
+      name: 'bare',
+      async prepare(runs, tag) {
+        const model = await play('bare', runs, tag)
+        return sequential(runs, async () => expectAnswer((await bareRun(client, model)).text, 'bare openai'))
+      },
+    },
+    runnerContender('runner', runner),
+    runnerContender('runner-no-trajectory', runnerNoTrajectory),
+    {
+      name: 'peer',
+      async prepare(runs, tag) {
+        const model = new OpenAIChatCompletionsModel(client, await play('peer', runs, tag))
+        const agent = new Agent({ name: 'bench', instructions: INSTRUCTIONS, model, tools: peerTools })
+        return sequential(runs, async () => {
+          const result = await run(agent, PROMPT)
+          expectAnswer(result.finalOutput, '@openai/agents')
+        })
+      },
+    },
+  ]
+}
+
+export const openaiCase: BenchCase = {
+  id: '1-openai',
+  group: 1,
+  title: 'Runner overhead, non-streamed: OpenAIRunner (Chat Completions)',
+  async run(context) {
+    const fake = await context.fake()
+    const settings = {
+      runs: size(context, 4, 20),
+      rounds: size(context, 6, 25),
+      warmupRuns: size(context, 10, 50),
+    }
+    const samples = await interleavedRounds(openaiContenders(fake, this.id), settings)
+    await fake.assertClean()
+    return {
+      settings: { ...settings, turnsPerRun: 2 },
+      rows: adapterRows(samples, {
+        runner: 'OpenAIRunner',
+        bare: 'bare openai',
+        peer: '@openai/agents run()',
+      }),
+      notes: [
+        'bare openai: `client.chat.completions.create` in a loop, tool calls dispatched by hand; every contender sends the same system prompt and the same two tools (`report_status`, `search`).',
+        '@openai/agents: `Agent` on `OpenAIChatCompletionsModel` with the same client, `run(agent, prompt)`, tracing disabled.',
+      ],
+    }
+  },
+}

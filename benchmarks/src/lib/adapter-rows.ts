@@ -1,0 +1,78 @@
+import { compareRow, type Row, targets } from './results.ts'
+import { type Samples, series } from './rounds.ts'
+import { differences, median, ratios } from './stats.ts'
+
+/** What to call the contenders `bare`, `runner`, `runner-no-trajectory` and `peer` in the table. */
+export interface AdapterNames {
+  runner: string
+  bare: string
+  /** Absent when the framework has no peer to compare with. */
+  peer?: string
+}
+
+/** The note of a row: wall time added per run, and the ratio of this process's CPU time. */
+function added(samples: Samples, subject: string, reference: string): string {
+  const wall = Math.round(median(differences(series(samples, subject), series(samples, reference))) * 1000)
+  const cpu = median(ratios(series(samples, subject, 'cpuMs'), series(samples, reference, 'cpuMs')))
+  return `${wall >= 0 ? '+' : ''}${wall.toLocaleString('en-US')} µs/run; client CPU ${cpu.toFixed(2)}×`
+}
+
+/** The CPU-time series of a pair, for the row's `cpuRatio`. */
+const cpuOf = (samples: Samples, subject: string, reference: string) => ({
+  subject: series(samples, subject, 'cpuMs'),
+  reference: series(samples, reference, 'cpuMs'),
+})
+
+/** Case 1's rows for one adapter: runner vs bare (trajectory on and off), peer vs bare, runner vs peer. */
+export function adapterRows(samples: Samples, names: AdapterNames): Row[] {
+  const bare = series(samples, 'bare')
+  const runner = series(samples, 'runner')
+  const runnerNoTrajectory = series(samples, 'runner-no-trajectory')
+  const rows: Row[] = [
+    compareRow({
+      measure: `${names.runner} vs ${names.bare}`,
+      unit: 'ms/run',
+      subject: runner,
+      reference: bare,
+      referenceName: names.bare,
+      cpu: cpuOf(samples, 'runner', 'bare'),
+      target: targets.adapterOverhead,
+      note: added(samples, 'runner', 'bare'),
+    }),
+    compareRow({
+      measure: `${names.runner}, recordTrajectory off, vs ${names.bare}`,
+      unit: 'ms/run',
+      subject: runnerNoTrajectory,
+      reference: bare,
+      referenceName: names.bare,
+      cpu: cpuOf(samples, 'runner-no-trajectory', 'bare'),
+      target: targets.adapterOverhead,
+      note: added(samples, 'runner-no-trajectory', 'bare'),
+    }),
+  ]
+  if (names.peer) {
+    const peer = series(samples, 'peer')
+    rows.push(
+      compareRow({
+        measure: `${names.peer} vs ${names.bare}`,
+        unit: 'ms/run',
+        subject: peer,
+        reference: bare,
+        referenceName: names.bare,
+        cpu: cpuOf(samples, 'peer', 'bare'),
+        note: added(samples, 'peer', 'bare'),
+      }),
+      compareRow({
+        measure: `${names.runner} vs ${names.peer}`,
+        unit: 'ms/run',
+        subject: runner,
+        reference: peer,
+        referenceName: names.peer,
+        cpu: cpuOf(samples, 'runner', 'peer'),
+        target: targets.fasterThanPeer,
+        note: added(samples, 'runner', 'peer'),
+      }),
+    )
+  }
+  return rows
+}
