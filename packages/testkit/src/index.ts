@@ -30,6 +30,7 @@ export type {
   ScriptedAgentOf,
 } from './conformance/types.js'
 export * from './fakes/index.js'
+export { rejectionOf, runIn } from './run-helpers.js'
 export {
   describeTurn,
   type PlayedCall,
