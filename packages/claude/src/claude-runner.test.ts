@@ -430,7 +430,7 @@ describe('ClaudeRunner checks its inputs before any call', () => {
     })
     const cases: Array<[Parameters<ClaudeRunner['run']>, string]> = [
       [[{ model: 'm', maxTokens: 10, tools: [text] }, 'q'], 'agent.tools.echo.inputSchema'],
-      [[{ model: 'm', maxTokens: 10, tools: [search, search] }, 'q'], 'agent.tools'],
+      [[{ model: 'm', maxTokens: 10, tools: [search, search] }, 'q'], 'agent.tools.1'],
       [[{ model: 'm', maxTokens: 10 }, '  '], 'input'],
       [[{ model: 'm', maxTokens: 10 }, []], 'input'],
       [[{ model: 'm', maxTokens: 10 }, [{ role: 'robot', content: 'x' } as never]], 'input.0'],

@@ -64,7 +64,7 @@ export class ClaudeRunner extends BaseAgentRunner<ClaudeAgent, ClaudeInput, Clau
    * `InvalidOptionsError` naming every wrong field (`agent.maxTokens: must be a positive integer`).
    */
   protected override validate(agent: ClaudeAgent, input: ClaudeInput): void {
-    resolveAgent(agent, this.#own, this.tools.reportStatus)
+    resolveAgent(agent, this.#own)
     toMessages(input)
   }
 
@@ -73,7 +73,7 @@ export class ClaudeRunner extends BaseAgentRunner<ClaudeAgent, ClaudeInput, Clau
     agent: ClaudeAgent,
     input: ClaudeInput,
   ): Promise<ExecuteResult<ClaudeOutput>> {
-    const resolved = resolveAgent(agent, this.#own, this.tools.reportStatus)
+    const resolved = resolveAgent(agent, this.#own)
     return runMessageLoop({
       client: this.client,
       context,

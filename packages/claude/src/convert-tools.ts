@@ -21,27 +21,3 @@ export function toClaudeTool(tool: AnyToolDefinition): Tool {
   }
   return { name: tool.name, description: tool.description, input_schema: schema as Tool.InputSchema }
 }
-
-/**
- * The tools of an agent, with `reportStatus` first (when given) unless the agent brings a tool of
- * that name. Tool names must be unique.
- */
-export function agentTools(
-  reportStatus: AnyToolDefinition | undefined,
-  tools: ReadonlyArray<AnyToolDefinition> | undefined,
-): AnyToolDefinition[] {
-  const own = tools ?? []
-  const all =
-    !reportStatus || own.some((tool) => tool.name === reportStatus.name) ? [...own] : [reportStatus, ...own]
-  const seen = new Set<string>()
-  for (const tool of all) {
-    if (seen.has(tool.name)) {
-      throw new InvalidOptionsError(
-        [{ field: 'agent.tools', message: `has two tools named "${tool.name}": tool names must be unique` }],
-        { subject: 'Claude agent' },
-      )
-    }
-    seen.add(tool.name)
-  }
-  return all
-}

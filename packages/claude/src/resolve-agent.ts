@@ -1,6 +1,11 @@
 import type { TextBlockParam, Tool } from '@anthropic-ai/sdk/resources/messages'
-import { type AnyToolDefinition, type InvalidOptionIssue, InvalidOptionsError } from '@runner/core'
-import { agentTools, toClaudeTool } from './convert-tools.js'
+import {
+  type AnyToolDefinition,
+  type InvalidOptionIssue,
+  InvalidOptionsError,
+  toolsWithReportStatus,
+} from '@runner/core'
+import { toClaudeTool } from './convert-tools.js'
 import { modelSettingsIssues } from './model-settings.js'
 import type { ClaudeRunnerOwnSettings } from './settings.js'
 import type { ClaudeAgent, ClaudeModelSettings } from './types.js'
@@ -34,11 +39,7 @@ function isTool(value: unknown): value is AnyToolDefinition {
  * Checks an agent (throwing `InvalidOptionsError` that names every wrong field) and combines it
  * with the runner's settings. `ClaudeRunner.validate` calls it before the run starts.
  */
-export function resolveAgent(
-  agent: ClaudeAgent,
-  own: ClaudeRunnerOwnSettings,
-  reportStatus: AnyToolDefinition,
-): ResolvedAgent {
+export function resolveAgent(agent: ClaudeAgent, own: ClaudeRunnerOwnSettings): ResolvedAgent {
   if (typeof agent !== 'object' || agent === null) {
     throw new InvalidOptionsError(
       [{ field: 'agent', message: 'must be an object ({ model, maxTokens, tools?, ... })' }],
@@ -88,7 +89,7 @@ export function resolveAgent(
   }
   if (issues.length > 0) throw new InvalidOptionsError(issues, { subject: 'Claude agent' })
 
-  const tools = agentTools(own.reportStatus === false ? undefined : reportStatus, agent.tools)
+  const tools = toolsWithReportStatus(agent.tools, own.reportStatus ?? true)
   return {
     model,
     maxTokens,

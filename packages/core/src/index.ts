@@ -95,6 +95,7 @@ export {
   type ReportStatusMode,
   reportStatusInputSchema,
   reportStatusTool,
+  toolsWithReportStatus,
 } from './tools/report-status.js'
 export { runToolCall, runToolCalls, type ToolCallOutcome, toolOutputText } from './tools/run-tool.js'
 export { abortableSleep, raceAbort } from './util/abort.js'

@@ -1,40 +1,6 @@
-import {
-  type AnyToolDefinition,
-  InvalidOptionsError,
-  REPORT_STATUS_TOOL_NAME,
-  reportStatusTool,
-  toolInputJsonSchema,
-} from '@runner/core'
+import { type AnyToolDefinition, toolInputJsonSchema } from '@runner/core'
 import type { ChatCompletionFunctionTool } from 'openai/resources/chat/completions'
 import type { FunctionTool } from 'openai/resources/responses/responses'
-import type { ReportStatusMode } from './settings.js'
-
-/**
- * The tools a run offers: `report_status` first (unless the mode is `false` or the agent has a
- * tool of that name), then the agent's. Throws `InvalidOptionsError` on a duplicate name.
- */
-export function toolsOfRun(
-  agentTools: ReadonlyArray<AnyToolDefinition>,
-  mode: ReportStatusMode,
-): AnyToolDefinition[] {
-  const seen = new Set<string>()
-  for (const [position, tool] of agentTools.entries()) {
-    if (seen.has(tool.name)) {
-      throw new InvalidOptionsError(
-        [
-          {
-            field: `agent.tools.${position}`,
-            message: `duplicate tool name "${tool.name}": names must be unique`,
-          },
-        ],
-        { subject: 'agent' },
-      )
-    }
-    seen.add(tool.name)
-  }
-  const inject = mode !== false && !seen.has(REPORT_STATUS_TOOL_NAME)
-  return inject ? [reportStatusTool as AnyToolDefinition, ...agentTools] : [...agentTools]
-}
 
 /** Tools in the Chat Completions shape: `{ type: 'function', function: { name, description, parameters } }`. */
 export function toChatTools(tools: ReadonlyArray<AnyToolDefinition>): ChatCompletionFunctionTool[] {

@@ -6,12 +6,12 @@ import {
   type RunnerPrompts,
   reportStatusTool,
   type ToolDefinition,
+  toolsWithReportStatus,
 } from '@runner/core'
 import type OpenAI from 'openai'
 import { type OpenAIAgent, resolveAgent } from './agent.js'
 import { ChatConversation } from './chat-api.js'
 import type { OpenAIInput, OpenAIOutput } from './conversation.js'
-import { toolsOfRun } from './convert-tools.js'
 import { isRetryableOpenAIError } from './map-error.js'
 import { ResponsesConversation } from './responses-api.js'
 import { type OpenAIRunnerSettings, type ReportStatusMode, splitSettings } from './settings.js'
@@ -67,7 +67,7 @@ export class OpenAIRunner extends BaseAgentRunner<OpenAIAgent, OpenAIInput, Open
 
   /** Refuses a bad agent before the run starts (no activity is created): `InvalidOptionsError` naming the field. */
   protected override validate(agent: OpenAIAgent): void {
-    toolsOfRun(resolveAgent(agent, this.#model).tools, this.#reportStatus)
+    toolsWithReportStatus(resolveAgent(agent, this.#model).tools, this.#reportStatus)
   }
 
   /** One attempt: the tool loop on the agent's API. */
@@ -77,7 +77,7 @@ export class OpenAIRunner extends BaseAgentRunner<OpenAIAgent, OpenAIInput, Open
     input: OpenAIInput,
   ): Promise<ExecuteResult<OpenAIOutput>> {
     const resolved = resolveAgent(agent, this.#model)
-    const tools = toolsOfRun(resolved.tools, this.#reportStatus)
+    const tools = toolsWithReportStatus(resolved.tools, this.#reportStatus)
     const instructions = instructionsOf(resolved.instructions, context.prompts, this.#reportStatus)
     if (resolved.api === 'responses') {
       const conversation = new ResponsesConversation(this.client, resolved, instructions, input)

@@ -3,25 +3,9 @@
  * `bullmqEngine` (vitest imports it) and in child worker processes (`runner-worker` loads it with
  * Node's type stripping, so: no relative imports, no TypeScript-only syntax beyond types).
  */
-import type { Pool } from '@runner/core'
+import { type Pool, abortableSleep as sleep } from '@runner/core'
 import { Redis } from 'ioredis'
 import { z } from 'zod'
-
-/** Resolves after `ms`, or rejects with the signal's reason. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.reject(signal.reason)
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(signal.reason)
-    }
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
-}
 
 /** Tells the parent test (over IPC, when there is one) where a chaos task stands. */
 function phase(agentId: string, name: 'start' | 'mid' | 'late' | 'done'): void {

@@ -1,3 +1,5 @@
+export { rejectionOf } from '@runner/testkit'
+
 import Anthropic, { type ClientOptions } from '@anthropic-ai/sdk'
 import type { RunEvent } from '@runner/core'
 import { type ProtocolFake, type ProtocolFakeOptions, startProtocolFake } from '@runner/testkit'
@@ -25,14 +27,4 @@ export async function drain(stream: AsyncIterable<RunEvent>): Promise<RunEvent[]
   const events: RunEvent[] = []
   for await (const event of stream) events.push(event)
   return events
-}
-
-/** The rejection of a promise that must fail (fails the test when it resolves). */
-export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected a rejection, but the promise resolved')
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod'
-import { defineTool } from './define-tool.js'
+import { InvalidOptionsError } from '../errors/invalid-options-error.js'
+import { type AnyToolDefinition, defineTool } from './define-tool.js'
 
 /** The name every adapter gives the progress tool. */
 export const REPORT_STATUS_TOOL_NAME = 'report_status'
@@ -46,3 +47,31 @@ export const reportStatusTool = defineTool({
  * - `false`: neither (the agent's own tools and instructions only; saves tokens).
  */
 export type ReportStatusMode = boolean | 'tool-only'
+
+/**
+ * The tools of a run for an adapter that owns the tool list: `report_status` first (unless `mode`
+ * is `false` or the agent brings a tool of that name), then the agent's. Throws
+ * `InvalidOptionsError` on `agent.tools.<n>` when two of the agent's tools share a name.
+ */
+export function toolsWithReportStatus(
+  tools: ReadonlyArray<AnyToolDefinition> = [],
+  mode: ReportStatusMode = true,
+): AnyToolDefinition[] {
+  const seen = new Set<string>()
+  for (const [position, tool] of tools.entries()) {
+    if (seen.has(tool.name)) {
+      throw new InvalidOptionsError(
+        [
+          {
+            field: `agent.tools.${position}`,
+            message: `duplicate tool name "${tool.name}": names must be unique`,
+          },
+        ],
+        { subject: 'agent' },
+      )
+    }
+    seen.add(tool.name)
+  }
+  const inject = mode !== false && !seen.has(REPORT_STATUS_TOOL_NAME)
+  return inject ? [reportStatusTool as AnyToolDefinition, ...tools] : [...tools]
+}

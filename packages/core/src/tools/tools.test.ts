@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { defineTool, toolInputJsonSchema } from './define-tool.js'
-import { reportStatusTool } from './report-status.js'
+import { reportStatusTool, toolsWithReportStatus } from './report-status.js'
 import { toolOutputText } from './run-tool.js'
 
 describe('defineTool', () => {
@@ -30,5 +30,33 @@ describe('defineTool', () => {
     expect(toolOutputText('plain')).toBe('plain')
     expect(toolOutputText({ a: 1 })).toBe('{"a":1}')
     expect(toolOutputText(undefined)).toBe('')
+  })
+})
+
+describe('toolsWithReportStatus', () => {
+  const search = defineTool({
+    name: 'search',
+    description: 's',
+    inputSchema: z.object({}),
+    execute: () => 'x',
+  })
+  const ownReport = defineTool({
+    name: 'report_status',
+    description: 'mine',
+    inputSchema: z.object({}),
+    execute: () => 'x',
+  })
+
+  it('puts report_status first unless the mode is false or the agent brings its own', () => {
+    expect(toolsWithReportStatus([search]).map((tool) => tool.name)).toEqual(['report_status', 'search'])
+    expect(toolsWithReportStatus([search], 'tool-only')[0]).toBe(reportStatusTool)
+    expect(toolsWithReportStatus([search], false)).toEqual([search])
+    expect(toolsWithReportStatus([ownReport, search])).toEqual([ownReport, search])
+  })
+
+  it('refuses two tools of one name, naming the second', () => {
+    expect(() => toolsWithReportStatus([search, search])).toThrow(
+      /agent\.tools\.1: duplicate tool name "search"/,
+    )
   })
 })
