@@ -20,7 +20,7 @@ export {
   conformanceCases,
   resolveFeatures,
   runCase,
-} from './conformance/cases.js'
+} from './conformance/cases/index.js'
 export { runnerConformanceSuite } from './conformance/runner-suite.js'
 export type {
   ConformanceFeatures,

@@ -1,5 +1,5 @@
 import { describe, it } from 'vitest'
-import { casesFor, resolveFeatures, runCase } from './cases.js'
+import { casesFor, resolveFeatures, runCase } from './cases/index.js'
 import type { RunnerConformanceOptions } from './types.js'
 
 /**

@@ -2,19 +2,19 @@ import { CapabilityUnsupportedError } from '@runner/core'
 import { describe, expect, it } from 'vitest'
 import { scriptedHarness } from '../scripted/scripted-harness.js'
 import { ScriptedRunner } from '../scripted/scripted-runner.js'
-import { casesFor, conformanceCases, resolveFeatures, runCase } from './cases.js'
+import { casesFor, conformanceCases, resolveFeatures, runCase } from './cases/index.js'
 import { runnerConformanceSuite } from './runner-suite.js'
 import { brokenHarnesses } from './test-helpers/broken-runners.js'
 import type { HarnessOptions } from './types.js'
 
-/** Runs every applicable case against a harness and returns the ids of the cases that failed. */
-async function failingCases(createHarness: (options: HarnessOptions) => ReturnType<typeof scriptedHarness>) {
-  const failed: string[] = []
+/** Runs every applicable case against a harness; returns each failed case's message, by id. */
+async function failures(createHarness: (options: HarnessOptions) => ReturnType<typeof scriptedHarness>) {
+  const failed = new Map<string, string>()
   for (const testCase of casesFor(resolveFeatures())) {
     try {
       await runCase(testCase, { createHarness, timeoutMs: 3000 })
-    } catch {
-      failed.push(testCase.id)
+    } catch (error) {
+      failed.set(testCase.id, error instanceof Error ? error.message : String(error))
     }
   }
   return failed
@@ -22,25 +22,39 @@ async function failingCases(createHarness: (options: HarnessOptions) => ReturnTy
 
 describe('the conformance suite has teeth', () => {
   it('a runner that ignores the abort signal fails the cancellation cases', async () => {
-    const failed = await failingCases(brokenHarnesses['ignores the abort signal']!)
+    const messages = await failures(brokenHarnesses['ignores the abort signal']!)
+    const failed = [...messages.keys()]
     expect(failed).toEqual(
       expect.arrayContaining(['cancel.before-start', 'cancel.during-model-call', 'cancel.inside-tool']),
     )
     expect(failed).not.toContain('lifecycle.success')
+    expect(messages.get('cancel.before-start')).toContain(
+      'a run whose signal is aborted before it starts must reject with RunCanceledError',
+    )
+    expect(messages.get('cancel.inside-tool')).toContain(
+      'aborting the signal inside a tool rejects the run with RunCanceledError',
+    )
   }, 30_000)
 
   it('a runner that never completes its activity fails the lifecycle cases', async () => {
-    const failed = await failingCases(brokenHarnesses['never completes its activity']!)
+    const messages = await failures(brokenHarnesses['never completes its activity']!)
+    const failed = [...messages.keys()]
     expect(failed).toEqual(
       expect.arrayContaining(['lifecycle.success', 'retry.then-success', 'max-turns.recovery']),
     )
     expect(failed).not.toContain('cancel.during-model-call')
+    expect(messages.get('lifecycle.success')).toContain('a successful run ends its activity complete')
+    expect(messages.get('lifecycle.never-left-running')).toContain(
+      'no exit path may leave an activity running',
+    )
   }, 30_000)
 
   it('a runner that emits run-end before the last text-delta fails the streaming order case', async () => {
-    const failed = await failingCases(brokenHarnesses['emits run-end before the last text-delta']!)
+    const messages = await failures(brokenHarnesses['emits run-end before the last text-delta']!)
+    const failed = [...messages.keys()]
     expect(failed).toContain('streaming.order')
     expect(failed).not.toContain('lifecycle.success')
+    expect(messages.get('streaming.order')).toContain('run-end is the last event of a successful stream')
   }, 30_000)
 
   it('every case ids is unique', () => {
