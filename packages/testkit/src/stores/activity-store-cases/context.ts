@@ -1,0 +1,38 @@
+import type { Activity, ActivityStatus, ActivityStore, CreateActivityInput } from '@runner/core'
+import { pathTo } from './fixtures.js'
+
+/**
+ * What every group of cases gets from `activityStoreConformanceSuite`: the store of the running
+ * test (a new one per test) and shorthands over it.
+ */
+export interface StoreSuite {
+  /** The store of the test that is running. */
+  readonly store: ActivityStore
+  /** Creates an activity with defaults for what the test does not care about. */
+  create(agentId: string, extra?: Partial<CreateActivityInput>): Promise<Activity>
+  /** Creates an activity and moves it to `status` (through `running` where the lifecycle needs it). */
+  createIn(agentId: string, status: ActivityStatus, extra?: Partial<CreateActivityInput>): Promise<Activity>
+  /** The agentIds of one large page of `list`, in list order. */
+  listIds(options?: Parameters<ActivityStore['list']>[0]): Promise<string[]>
+}
+
+/** Builds the shorthands over `current()`, the store of the running test. */
+export function storeSuite(current: () => ActivityStore): StoreSuite {
+  const create: StoreSuite['create'] = (agentId, extra = {}) =>
+    current().create({ agentId, agentType: 'test', message: 'Waiting to start', ...extra })
+  return {
+    get store() {
+      return current()
+    },
+    create,
+    async createIn(agentId, status, extra = {}) {
+      await create(agentId, extra)
+      for (const step of pathTo[status])
+        await current().append(agentId, { status: step, message: `to ${step}` })
+      return (await current().get(agentId))!
+    },
+    async listIds(options = {}) {
+      return (await current().list({ limit: 1000, ...options })).items.map((item) => item.agentId)
+    },
+  }
+}
