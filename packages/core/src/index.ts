@@ -1,3 +1,4 @@
+export { ACTIVITY_LOG_KINDS } from './activity/log-kinds.js'
 export { MemoryActivityStore } from './activity/memory-store.js'
 export * as storeHelpers from './activity/store-helpers.js'
 export type {
@@ -5,6 +6,7 @@ export type {
   ActivityTrackerOptions,
   CreateOptions,
   LifecycleMessages,
+  LogEntryOptions,
   UpdateOptions,
 } from './activity/tracker.js'
 export { createActivityTracker, defaultLifecycleMessages, errorMessage } from './activity/tracker.js'
@@ -21,6 +23,7 @@ export type {
   Activity,
   ActivityEvent,
   ActivityLogEntry,
+  ActivityLogKind,
   ActivityStatus,
   ActivityStore,
   ActivitySummary,

@@ -1,3 +1,4 @@
+import type { ActivityLogEntry } from '@runner/core'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { PostgresActivityStore } from './index.js'
 import { Child } from './test-helpers/child.js'
@@ -18,6 +19,7 @@ interface PrintedEvent {
   status: string
   message: string
   percentage: number
+  entry: ActivityLogEntry
 }
 
 describe.skipIf(!databaseUrl)('PostgresActivityStore across processes (DATABASE_URL)', () => {
@@ -66,6 +68,18 @@ describe.skipIf(!databaseUrl)('PostgresActivityStore across processes (DATABASE_
           0,
           ...Array.from({ length: updates }, (_, step) => step + 1),
           100,
+        ])
+        // The structured fields cross processes: attempt and kind where written, no key elsewhere.
+        expect(
+          own.map((event) => [
+            event.entry.attempt ?? 'none',
+            event.entry.kind ?? 'none',
+            Object.keys(event.entry).length,
+          ]),
+        ).toEqual([
+          ['none', 'lifecycle', 5],
+          ...Array.from({ length: updates }, () => [1, 'progress', 6]),
+          ['none', 'lifecycle', 5],
         ])
       }
     }

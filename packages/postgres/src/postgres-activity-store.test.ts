@@ -16,6 +16,12 @@ import {
   freshSchema,
   urlWithApplicationName,
 } from './test-helpers/database.js'
+import {
+  createReleasedSchema,
+  type ReleasedEntry,
+  schemaShape,
+  writeReleasedActivity,
+} from './test-helpers/old-schemas.js'
 import { TcpProxy } from './test-helpers/tcp-proxy.js'
 
 // The ActivityStore contract runs in conformance.test.ts; this file covers what is PostgreSQL's own.
@@ -232,27 +238,158 @@ describe.skipIf(!databaseUrl)(
       })
 
       it('upgrades a schema of version 1, whose rows then work as new ones', async () => {
-        const first = open()
-        await first.create({ agentId: 'a1', agentType: 'test', message: 'Waiting' })
-        await first.append('a1', { status: 'running', message: 'Started' })
-        await first.close()
-        // Back to version 1, as a process of the first release left it.
-        await adminPool().query(`
-          ALTER TABLE "${first.schema}".activities DROP COLUMN last_log_id;
-          DELETE FROM "${first.schema}".schema_version WHERE version > 1;`)
+        const schema = freshSchema('v1')
+        schemas.push(schema)
+        // As a process of the first release left it.
+        await createReleasedSchema(adminPool(), schema, 1)
+        await writeReleasedActivity(adminPool(), schema, 1, {
+          agentId: 'a1',
+          agentType: 'test',
+          metadata: {},
+          log: [
+            { status: 'queued', message: 'Waiting', percentage: 0, at: '2025-03-01T10:00:00.000Z' },
+            { status: 'running', message: 'Started', percentage: null, at: '2025-03-01T10:00:01.000Z' },
+          ],
+        })
 
-        const upgraded = open({ schema: first.schema })
+        const upgraded = open({ schema })
         const appended = await upgraded.append('a1', { status: 'running', message: 'Working' })
         expect(appended.log.map((entry) => entry.message)).toEqual(['Waiting', 'Started', 'Working'])
         const { rows } = await adminPool().query(
-          `SELECT version FROM "${first.schema}".schema_version ORDER BY version`,
+          `SELECT version FROM "${schema}".schema_version ORDER BY version`,
         )
         expect(rows).toEqual(allVersions())
         const { rows: ids } = await adminPool().query(
-          `SELECT a.last_log_id = (SELECT max(id) FROM "${first.schema}".activity_log) AS latest
-           FROM "${first.schema}".activities a`,
+          `SELECT a.last_log_id = (SELECT max(id) FROM "${schema}".activity_log) AS latest
+           FROM "${schema}".activities a`,
         )
         expect(ids).toEqual([{ latest: true }])
+      })
+
+      describe('a schema of version 2 (log entries without attempt and kind)', () => {
+        const doneLog: ReleasedEntry[] = [
+          { status: 'queued', message: 'Waiting to start', percentage: 0, at: '2025-03-01T10:00:00.000Z' },
+          { status: 'running', message: 'Started', percentage: null, at: '2025-03-01T10:00:01.000Z' },
+          {
+            status: 'running',
+            message: 'Retry 1/2: overloaded',
+            percentage: 10,
+            at: '2025-03-01T10:00:02.000Z',
+          },
+          { status: 'complete', message: 'Complete', percentage: 100, at: '2025-03-01T10:00:03.000Z' },
+        ]
+        const workingLog: ReleasedEntry[] = [
+          { status: 'queued', message: 'Waiting to start', percentage: 0, at: '2025-03-01T11:00:00.000Z' },
+          { status: 'running', message: 'Started', percentage: null, at: '2025-03-01T11:00:01.000Z' },
+          { status: 'running', message: 'Searching', percentage: 40, at: '2025-03-01T11:00:02.000Z' },
+        ]
+
+        /** A schema as a version-2 store left it: one finished activity and one running. */
+        async function versionTwoSchema(): Promise<string> {
+          const schema = freshSchema('v2')
+          schemas.push(schema)
+          await createReleasedSchema(adminPool(), schema, 2)
+          await writeReleasedActivity(adminPool(), schema, 2, {
+            agentId: 'done',
+            agentType: 'research',
+            metadata: { tenant: 't1' },
+            log: doneLog,
+          })
+          await writeReleasedActivity(adminPool(), schema, 2, {
+            agentId: 'working',
+            agentType: 'research',
+            metadata: {},
+            log: workingLog,
+          })
+          return schema
+        }
+
+        it('keeps every old entry, read back without attempt or kind', async () => {
+          const store = open({ schema: await versionTwoSchema() })
+          expect(await store.get('done')).toStrictEqual({
+            agentId: 'done',
+            agentType: 'research',
+            status: 'complete',
+            message: 'Complete',
+            percentage: 100,
+            metadata: { tenant: 't1' },
+            createdAt: doneLog[0]!.at,
+            updatedAt: doneLog[3]!.at,
+            startedAt: doneLog[1]!.at,
+            finishedAt: doneLog[3]!.at,
+            log: doneLog,
+          })
+          expect((await store.get('working'))!.log, 'old entries have no attempt or kind key').toStrictEqual(
+            workingLog,
+          )
+          expect((await store.list()).items.map((item) => item.agentId)).toEqual(['working', 'done'])
+          expect(await store.countActive()).toBe(1)
+        })
+
+        it('accepts new entries with attempt and kind next to the old ones, in append, get and watch across stores', async () => {
+          const schema = await versionTwoSchema()
+          const watching = open({ schema })
+          const writing = open({ schema })
+          const reader = watching.watch({}, signal())[Symbol.asyncIterator]()
+          await watchersStarted(watching)
+          const retried = await writing.append('working', {
+            status: 'running',
+            message: 'Retry 1/3: overloaded',
+            attempt: 2,
+            kind: 'retry',
+          })
+          const retryEntry = {
+            status: 'running',
+            message: 'Retry 1/3: overloaded',
+            percentage: null,
+            at: retried.updatedAt,
+            attempt: 2,
+            kind: 'retry',
+          }
+          expect(retried.log).toStrictEqual([...workingLog, retryEntry])
+          const created = await writing.create({ agentId: 'new', agentType: 'research', message: 'Waiting' })
+          const plain = await writing.append('new', { status: 'running', message: 'Started' })
+          const events = await take(reader, 3)
+          expect(
+            events.map((event) => event.entry),
+            'a watcher in another store gets each entry with its fields, and no key for a field not given',
+          ).toStrictEqual([retryEntry, created.log[0], plain.log[1]])
+          expect(created.log[0]).toStrictEqual({
+            status: 'queued',
+            message: 'Waiting',
+            percentage: 0,
+            at: created.createdAt,
+            kind: 'lifecycle',
+          })
+          expect(Object.hasOwn(plain.log[1]!, 'kind'), 'an entry written without a kind has none').toBe(false)
+          expect((await watching.get('working'))!.log).toStrictEqual([...workingLog, retryEntry])
+          expect((await watching.get('done'))!.log).toStrictEqual(doneLog)
+        })
+
+        it('records version 3, and ends with the same schema as a new one', async () => {
+          const schema = await versionTwoSchema()
+          await open({ schema }).countActive()
+          const { rows } = await adminPool().query(
+            `SELECT version FROM "${schema}".schema_version ORDER BY version`,
+          )
+          expect(rows).toEqual(allVersions())
+          const fresh = open()
+          await fresh.countActive()
+          expect(await schemaShape(adminPool(), schema)).toEqual(await schemaShape(adminPool(), fresh.schema))
+        })
+
+        it('refuses an invalid attempt or kind in the database itself, not only in the store', async () => {
+          const schema = await versionTwoSchema()
+          await open({ schema }).countActive()
+          const insert = (attempt: number | null, kind: string | null) =>
+            adminPool().query(
+              `INSERT INTO "${schema}".activity_log (agent_id, status, message, percentage, activity_percentage, at, attempt, kind)
+               VALUES ('done', 'complete', 'x', NULL, 100, now(), $1, $2)`,
+              [attempt, kind],
+            )
+          expect(String(await rejectionOf(insert(0, null)))).toMatch(/activity_log_attempt_check/)
+          expect(String(await rejectionOf(insert(null, 'retrying')))).toMatch(/activity_log_kind_check/)
+        })
       })
 
       it('refuses a schema written by a newer version', async () => {
@@ -262,7 +399,7 @@ describe.skipIf(!databaseUrl)(
         const error = await rejectionOf(open({ schema: first.schema }).countActive())
         expect(RunnerError.isInstance(error)).toBe(true)
         expect((error as Error).message).toMatch(
-          /version 99, newer than this @runner\/postgres supports \(2\)/,
+          `version 99, newer than this @runner/postgres supports (${PostgresActivityStore.schemaVersion})`,
         )
       })
 

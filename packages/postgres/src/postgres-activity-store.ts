@@ -41,6 +41,7 @@ const {
   applyEntry,
   decodeCursor,
   encodeCursor,
+  logEntryOf,
   sortKeyOf,
   statusList,
   validateAppendInput,
@@ -160,7 +161,13 @@ export class PostgresActivityStore implements ActivityStore {
           { subject: 'activity' },
         )
       }
-      const entry: ActivityLogEntry = { status: 'queued', message: valid.message, percentage: 0, at }
+      const entry = logEntryOf({
+        status: 'queued',
+        message: valid.message,
+        percentage: 0,
+        at,
+        kind: 'lifecycle',
+      })
       await this.#writeLog(client, valid.agentId, entry, { percentage: 0 })
       return {
         agentId: valid.agentId,
@@ -212,12 +219,7 @@ export class PostgresActivityStore implements ActivityStore {
         log = logOfRow(fresh.rows[0]!)
       }
       // The database clock, never behind the previous entry: one clock for every writer.
-      const entry: ActivityLogEntry = {
-        status: valid.status,
-        message: valid.message,
-        percentage: valid.percentage ?? null,
-        at: row.now,
-      }
+      const entry = logEntryOf({ ...valid, percentage: valid.percentage ?? null, at: row.now })
       const summary = summaryOfRow(row)
       const next = applyEntry(summary, entry)
       await this.#writeLog(client, agentId, entry, next)
@@ -469,8 +471,11 @@ export class PostgresActivityStore implements ActivityStore {
       client,
       `WITH locked AS (SELECT pg_advisory_xact_lock($1::int, $2::int)),
        entry AS (
-         INSERT INTO ${this.#names.log} (agent_id, status, message, percentage, activity_percentage, at)
-         SELECT $3::text, $4::text, $5::text, $6::smallint, $7::smallint, $8::timestamptz FROM locked
+         INSERT INTO ${this.#names.log}
+           (agent_id, status, message, percentage, activity_percentage, at, attempt, kind)
+         SELECT $3::text, $4::text, $5::text, $6::smallint, $7::smallint, $8::timestamptz,
+                $12::integer, $13::text
+         FROM locked
          RETURNING id
        ),
        updated AS (
@@ -492,6 +497,8 @@ export class PostgresActivityStore implements ActivityStore {
         this.#names.channel,
         next.startedAt ?? null,
         next.finishedAt ?? null,
+        entry.attempt ?? null,
+        entry.kind ?? null,
       ],
       true,
     )

@@ -1,8 +1,10 @@
 import {
   type ActivityLogEntry,
+  type ActivityLogKind,
   type ActivityStatus,
   type ActivitySummary,
   isTerminalStatus,
+  storeHelpers,
 } from '@runner/core'
 import { isoText } from './sql.js'
 
@@ -26,10 +28,14 @@ export function summaryColumns(alias: string): string {
   ].join(', ')
 }
 
-/** The whole log of the activity `alias.agent_id`, oldest first, as one JSON text column `log`. */
+/**
+ * The whole log of the activity `alias.agent_id`, oldest first, as one JSON text column `log`
+ * (`attempt` and `kind` are `null` where unset: `logOfRow` drops them).
+ */
 export function logColumn(logTable: string, alias: string): string {
   return `(SELECT coalesce(json_agg(json_build_object(
-            'status', l.status, 'message', l.message, 'percentage', l.percentage, 'at', ${isoText('l.at')}
+            'status', l.status, 'message', l.message, 'percentage', l.percentage, 'at', ${isoText('l.at')},
+            'attempt', l.attempt, 'kind', l.kind
           ) ORDER BY l.id), '[]'::json)::text
           FROM ${logTable} l WHERE l.agent_id = ${alias}.agent_id) AS log`
 }
@@ -64,8 +70,15 @@ export function summaryOfRow(row: SummaryRow): ActivitySummary {
   return summary
 }
 
+/** A log read by `logColumn`, each entry in the shape every store returns (no `null` fields). */
 export function logOfRow(row: { log: string }): ActivityLogEntry[] {
-  return JSON.parse(row.log) as ActivityLogEntry[]
+  return (JSON.parse(row.log) as LogJsonEntry[]).map(storeHelpers.logEntryOf)
+}
+
+/** An entry as `logColumn` builds it. */
+type LogJsonEntry = Omit<ActivityLogEntry, 'attempt' | 'kind'> & {
+  attempt: number | null
+  kind: ActivityLogKind | null
 }
 
 /** A log row joined with what the activity never changes, as `watch` delivery reads it. */
@@ -77,6 +90,8 @@ export interface LogEventRow {
   percentage: number | null
   activity_percentage: number
   at: string
+  attempt: number | null
+  kind: ActivityLogKind | null
   agent_type: string
   metadata: string
   created_at: string
@@ -91,6 +106,8 @@ export const LOG_EVENT_COLUMNS = [
   'l.percentage::int AS percentage',
   'l.activity_percentage::int AS activity_percentage',
   `${isoText('l.at')} AS at`,
+  'l.attempt',
+  'l.kind',
   'a.agent_type',
   'a.metadata::text AS metadata',
   `${isoText('a.created_at')} AS created_at`,
@@ -109,12 +126,7 @@ export function eventOfLogRow(row: LogEventRow): {
   activity: ActivitySummary
   entry: ActivityLogEntry
 } {
-  const entry: ActivityLogEntry = {
-    status: row.status,
-    message: row.message,
-    percentage: row.percentage,
-    at: row.at,
-  }
+  const entry = storeHelpers.logEntryOf(row)
   const activity: ActivitySummary = {
     agentId: row.agent_id,
     agentType: row.agent_type,

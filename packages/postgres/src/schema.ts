@@ -9,7 +9,7 @@ import {
 } from './sql.js'
 
 /** The schema version this code creates and reads. */
-export const SCHEMA_VERSION = 2
+export const SCHEMA_VERSION = 3
 
 /**
  * `migrations[n]` moves a schema from version `n` to `n + 1`. Each runs once, in the transaction
@@ -60,6 +60,14 @@ const migrations: ReadonlyArray<(names: SchemaNames) => string> = [
   ALTER TABLE ${names.activities} ADD COLUMN last_log_id bigint NOT NULL DEFAULT 0;
   UPDATE ${names.activities} a
   SET last_log_id = coalesce((SELECT max(l.id) FROM ${names.log} l WHERE l.agent_id = a.agent_id), 0);
+  `,
+  // 2 -> 3: the structured fields of a log entry. Rows written before have neither (NULL), and
+  // read back without them. Adding nullable columns rewrites nothing.
+  (names) => `
+  ALTER TABLE ${names.log}
+    ADD COLUMN attempt integer CHECK (attempt BETWEEN 1 AND 1000000),
+    ADD COLUMN kind text
+      CHECK (kind IN ('lifecycle', 'progress', 'retry', 'fallback', 'resume', 'approval'));
   `,
 ]
 

@@ -8,6 +8,7 @@ import {
   compareSortKeys,
   decodeCursor,
   encodeCursor,
+  logEntryOf,
   matchesMetadata,
   nowIso,
   sortKeyOf,
@@ -64,7 +65,13 @@ export class MemoryActivityStore implements ActivityStore {
       )
     }
     const at = nowIso()
-    const entry = { status: 'queued' as const, message: valid.message, percentage: 0, at }
+    const entry = logEntryOf({
+      status: 'queued',
+      message: valid.message,
+      percentage: 0,
+      at,
+      kind: 'lifecycle',
+    })
     const activity: Activity = {
       agentId: valid.agentId,
       agentType: valid.agentType,
@@ -87,12 +94,7 @@ export class MemoryActivityStore implements ActivityStore {
     const row = this.#rows.get(agentId)
     if (!row) throw new ActivityNotFoundError(agentId)
     assertTransition(agentId, row.activity.status, valid.status)
-    const entry = {
-      status: valid.status,
-      message: valid.message,
-      percentage: valid.percentage ?? null,
-      at: nowIso(),
-    }
+    const entry = logEntryOf({ ...valid, percentage: valid.percentage ?? null, at: nowIso() })
     Object.assign(row.activity, applyEntry(row.activity, entry))
     row.activity.log.push(entry)
     this.#publish(row.activity, entry)

@@ -1,9 +1,11 @@
 import { z } from 'zod'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { parseOrThrow } from '../util/zod-issues.js'
+import { ACTIVITY_LOG_KINDS } from './log-kinds.js'
 import { isActiveStatus, isTerminalStatus } from './transitions.js'
 import type {
   ActivityLogEntry,
+  ActivityLogKind,
   ActivityStatus,
   ActivitySummary,
   AppendActivityInput,
@@ -49,10 +51,28 @@ const createSchema = z.object({
   metadata: jsonObjectSchema.optional(),
 })
 
+/** The highest attempt number a log entry accepts. */
+export const MAX_LOG_ATTEMPT = 1_000_000
+
+const attemptMessage = `must be an integer from 1 to ${MAX_LOG_ATTEMPT.toLocaleString('en-US')}`
+
+/** A log entry's attempt: a positive integer, 1-based. */
+const attemptSchema = z
+  .number({ error: attemptMessage })
+  .int(attemptMessage)
+  .min(1, attemptMessage)
+  .max(MAX_LOG_ATTEMPT, attemptMessage)
+
+const kindSchema = z.enum(ACTIVITY_LOG_KINDS, {
+  error: `must be one of ${ACTIVITY_LOG_KINDS.map((kind) => `'${kind}'`).join(', ')}`,
+})
+
 const appendSchema = z.object({
   status: statusSchema,
   message: z.string({ error: 'must be a string' }),
   percentage: percentageSchema.nullable().optional(),
+  attempt: attemptSchema.optional(),
+  kind: kindSchema.optional(),
 })
 
 const listSchema = z.object({
@@ -77,9 +97,38 @@ export function validateCreateInput(input: CreateActivityInput): CreateActivityI
   return parseOrThrow(createSchema, input, 'activity') as CreateActivityInput
 }
 
-/** Validates `append` input; throws `InvalidOptionsError` naming the field. */
+/**
+ * Validates `append` input; throws `InvalidOptionsError` naming the field. `attempt` and `kind`
+ * given as `undefined` are dropped, so they stay absent in what the store writes.
+ */
 export function validateAppendInput(input: AppendActivityInput): AppendActivityInput {
-  return parseOrThrow(appendSchema, input, 'activity update') as AppendActivityInput
+  const valid = parseOrThrow(appendSchema, input, 'activity update') as AppendActivityInput
+  if (valid.attempt === undefined) delete valid.attempt
+  if (valid.kind === undefined) delete valid.kind
+  return valid
+}
+
+/**
+ * A log entry in the shape every store returns: `attempt` and `kind` are present only when set
+ * (a store reading a `NULL` column passes `null`, which becomes an absent key).
+ */
+export function logEntryOf(fields: {
+  status: ActivityStatus
+  message: string
+  percentage: number | null
+  at: string
+  attempt?: number | null | undefined
+  kind?: ActivityLogKind | null | undefined
+}): ActivityLogEntry {
+  const entry: ActivityLogEntry = {
+    status: fields.status,
+    message: fields.message,
+    percentage: fields.percentage,
+    at: fields.at,
+  }
+  if (fields.attempt !== undefined && fields.attempt !== null) entry.attempt = fields.attempt
+  if (fields.kind !== undefined && fields.kind !== null) entry.kind = fields.kind
+  return entry
 }
 
 /** Validates `list` options; throws `InvalidOptionsError` naming the field. */

@@ -5,7 +5,7 @@ import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { rejectionOf } from '../test-helpers/rejection-of.js'
 import { MemoryActivityStore } from './memory-store.js'
 import { EventReader } from './test-helpers/event-reader.js'
-import { createActivityTracker, defaultLifecycleMessages } from './tracker.js'
+import { createActivityTracker, defaultLifecycleMessages, type UpdateOptions } from './tracker.js'
 import type { ActivityEvent } from './types.js'
 
 const setup = (options: Parameters<typeof createActivityTracker>[0] = {}) => {
@@ -39,8 +39,14 @@ describe('createActivityTracker', () => {
         percentage: 0,
         metadata: {},
       })
-      expect(activity!.log).toEqual([
-        { status: 'queued', message: 'Waiting to start', percentage: 0, at: activity!.createdAt },
+      expect(activity!.log).toStrictEqual([
+        {
+          status: 'queued',
+          message: 'Waiting to start',
+          percentage: 0,
+          at: activity!.createdAt,
+          kind: 'lifecycle',
+        },
       ])
     })
 
@@ -122,6 +128,56 @@ describe('createActivityTracker', () => {
       const { tracker } = setup()
       await expect(tracker.update('missing', 'Working')).rejects.toSatisfy(ActivityNotFoundError.isInstance)
     })
+
+    it('writes the attempt and kind given, and neither when none is given', async () => {
+      const { tracker } = setup()
+      const agentId = await tracker.create('research')
+      const reported = await tracker.update(agentId, 'Searching', {
+        percentage: 30,
+        attempt: 2,
+        kind: 'progress',
+      })
+      expect(reported.log.at(-1)).toStrictEqual({
+        status: 'running',
+        message: 'Searching',
+        percentage: 30,
+        at: reported.updatedAt,
+        attempt: 2,
+        kind: 'progress',
+      })
+      const retried = await tracker.update(agentId, 'Retry 2/3: overloaded', { kind: 'retry' })
+      expect(retried.log.at(-1)).toStrictEqual({
+        status: 'running',
+        message: 'Retry 2/3: overloaded',
+        percentage: null,
+        at: retried.updatedAt,
+        kind: 'retry',
+      })
+      const plain = await tracker.update(agentId, 'Reading')
+      expect(Object.keys(plain.log.at(-1)!).sort(), 'no attempt or kind key when none is given').toEqual([
+        'at',
+        'message',
+        'percentage',
+        'status',
+      ])
+    })
+
+    it.each([
+      ['attempt', { attempt: 0 }],
+      ['attempt', { attempt: 2.5 }],
+      ['kind', { kind: 'progres' }],
+    ])(
+      'refuses an invalid %s with InvalidOptionsError naming it, and writes nothing',
+      async (field, options) => {
+        const { tracker } = setup()
+        const agentId = await tracker.create('research')
+        const before = await tracker.detail(agentId)
+        const error = await rejectionOf(tracker.update(agentId, 'Working', options as UpdateOptions))
+        expect(InvalidOptionsError.isInstance(error)).toBe(true)
+        expect((error as InvalidOptionsError).field).toBe(field)
+        expect(await tracker.detail(agentId)).toEqual(before)
+      },
+    )
   })
 
   describe('lifecycle endings', () => {
@@ -174,6 +230,63 @@ describe('createActivityTracker', () => {
         message: 'Stopped by the user',
         percentage: 20,
       })
+    })
+
+    it('complete, error and cancel take an attempt and kind after their positional arguments', async () => {
+      const { tracker } = setup()
+      const completed = await tracker.create('research')
+      await tracker.update(completed, 'Working')
+      const done = await tracker.complete(completed, undefined, { attempt: 2, kind: 'lifecycle' })
+      expect(done.log.at(-1)).toStrictEqual({
+        status: 'complete',
+        message: 'Complete',
+        percentage: 100,
+        at: done.updatedAt,
+        attempt: 2,
+        kind: 'lifecycle',
+      })
+      const failed = await tracker.create('research')
+      const error = await tracker.error(failed, new Error('model down'), { attempt: 3 })
+      expect(error.log.at(-1)).toStrictEqual({
+        status: 'error',
+        message: 'Failed: model down',
+        percentage: null,
+        at: error.updatedAt,
+        attempt: 3,
+      })
+      const canceled = await tracker.create('research')
+      const stopped = await tracker.cancel(canceled, 'Declined by a reviewer', { kind: 'approval' })
+      expect(stopped.log.at(-1)).toStrictEqual({
+        status: 'canceled',
+        message: 'Declined by a reviewer',
+        percentage: null,
+        at: stopped.updatedAt,
+        kind: 'approval',
+      })
+      const plain = await tracker.create('research')
+      const plainDone = await tracker.cancel(plain)
+      expect(Object.keys(plainDone.log.at(-1)!).sort(), 'no attempt or kind key when none is given').toEqual([
+        'at',
+        'message',
+        'percentage',
+        'status',
+      ])
+    })
+
+    it('complete, error and cancel refuse an invalid attempt or kind, and write nothing', async () => {
+      const { tracker } = setup()
+      const agentId = await tracker.create('research')
+      const before = await tracker.detail(agentId)
+      for (const [field, end] of [
+        ['attempt', () => tracker.complete(agentId, undefined, { attempt: -1 })],
+        ['kind', () => tracker.error(agentId, 'boom', { kind: 'failure' as never })],
+        ['attempt', () => tracker.cancel(agentId, undefined, { attempt: 1_000_001 })],
+      ] as const) {
+        const error = await rejectionOf(end())
+        expect(InvalidOptionsError.isInstance(error)).toBe(true)
+        expect((error as InvalidOptionsError).field).toBe(field)
+      }
+      expect(await tracker.detail(agentId)).toEqual(before)
     })
 
     it.each([

@@ -7,6 +7,7 @@ import { percentageSchema } from './store-helpers.js'
 import type {
   Activity,
   ActivityEvent,
+  ActivityLogKind,
   ActivityStatus,
   ActivityStore,
   ListActivitiesOptions,
@@ -50,8 +51,16 @@ export interface CreateOptions {
   message?: string
 }
 
+/** The structured fields of a log entry, which `update`, `complete`, `error` and `cancel` accept. */
+export interface LogEntryOptions {
+  /** The attempt (1-based) the entry belongs to. Default: none (the entry has no `attempt`). */
+  attempt?: number
+  /** What the entry records. Default: none (the entry has no `kind`). */
+  kind?: ActivityLogKind
+}
+
 /** Options of `ActivityTracker.update`. */
-export interface UpdateOptions {
+export interface UpdateOptions extends LogEntryOptions {
   /** Integer 0..100. Omit to keep the current percentage. */
   percentage?: number
   /** New status. Default `running`. */
@@ -66,12 +75,12 @@ export interface ActivityTracker {
   create(agentType: string, options?: CreateOptions): Promise<string>
   /** Appends a progress message (status `running` unless given). */
   update(agentId: string, message: string, options?: UpdateOptions): Promise<Activity>
-  /** Moves to `complete` at 100%. */
-  complete(agentId: string, message?: string): Promise<Activity>
-  /** Moves to `error` with `messages.error(error)` (or the string given). */
-  error(agentId: string, error: unknown): Promise<Activity>
-  /** Moves to `canceled`. */
-  cancel(agentId: string, message?: string): Promise<Activity>
+  /** Moves to `complete` at 100% (with `messages.complete` unless a message is given). */
+  complete(agentId: string, message?: string, options?: LogEntryOptions): Promise<Activity>
+  /** Moves to `error` with `messages.error(error)`. */
+  error(agentId: string, error: unknown, options?: LogEntryOptions): Promise<Activity>
+  /** Moves to `canceled` (with `messages.canceled` unless a message is given). */
+  cancel(agentId: string, message?: string, options?: LogEntryOptions): Promise<Activity>
   /** The activity with its log. Throws `ActivityNotFoundError` if absent (or hidden by `metadata`). */
   detail(agentId: string, options?: ScopeOptions): Promise<Activity>
   /** One page of activities, active first, then newest. */
@@ -139,23 +148,31 @@ export function createActivityTracker(options: ActivityTrackerOptions = {}): Act
         status: updateOptions.status ?? 'running',
         message: valid.message,
         percentage: valid.percentage ?? null,
+        ...entryFields(updateOptions),
       })
     },
-    complete(agentId, message) {
+    complete(agentId, message, entryOptions) {
       return store.append(agentId, {
         status: 'complete',
         message: message ?? messages.complete,
         percentage: 100,
+        ...entryFields(entryOptions),
       })
     },
-    error(agentId, error) {
-      return store.append(agentId, { status: 'error', message: messages.error(error), percentage: null })
+    error(agentId, error, entryOptions) {
+      return store.append(agentId, {
+        status: 'error',
+        message: messages.error(error),
+        percentage: null,
+        ...entryFields(entryOptions),
+      })
     },
-    cancel(agentId, message) {
+    cancel(agentId, message, entryOptions) {
       return store.append(agentId, {
         status: 'canceled',
         message: message ?? messages.canceled,
         percentage: null,
+        ...entryFields(entryOptions),
       })
     },
     async detail(agentId, scope) {
@@ -170,4 +187,12 @@ export function createActivityTracker(options: ActivityTrackerOptions = {}): Act
     },
     trajectory: (agentId, scope) => store.getTrajectory(agentId, scope),
   }
+}
+
+/** The `attempt` and `kind` given, and no key for the ones that are not. */
+function entryFields(options: LogEntryOptions | undefined): LogEntryOptions {
+  const fields: LogEntryOptions = {}
+  if (options?.attempt !== undefined) fields.attempt = options.attempt
+  if (options?.kind !== undefined) fields.kind = options.kind
+  return fields
 }

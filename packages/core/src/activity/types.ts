@@ -4,6 +4,19 @@ export type ActivityStatus = 'queued' | 'running' | 'complete' | 'error' | 'canc
 /** A metadata value that can be filtered on: key equality only. */
 export type MetadataValue = string | number | boolean | null
 
+/**
+ * What a log entry records, so that code reads it from a field instead of parsing the message:
+ *
+ * - `lifecycle`: a status move written by the runner or the pool (queued, started, complete,
+ *   error, canceled, timed out). The entry `create` writes is one.
+ * - `progress`: a report from the agent or the task (the `report_status` tool, `report()`).
+ * - `retry`: an attempt failed and another follows (or a lost worker's job is redelivered).
+ * - `fallback`: a fallback runner takes over.
+ * - `resume`: a durable run resumes.
+ * - `approval`: a human decision.
+ */
+export type ActivityLogKind = 'lifecycle' | 'progress' | 'retry' | 'fallback' | 'resume' | 'approval'
+
 /** One line of an activity's append-only log. */
 export interface ActivityLogEntry {
   /** The status the activity had after this entry. */
@@ -14,6 +27,10 @@ export interface ActivityLogEntry {
   percentage: number | null
   /** When the entry was written (ISO 8601). */
   at: string
+  /** The attempt (1-based) the entry belongs to, when it belongs to one. Absent (no key) otherwise. */
+  attempt?: number
+  /** What the entry records (see `ActivityLogKind`). Absent (no key) when the writer did not give one. */
+  kind?: ActivityLogKind
 }
 
 /** The current state of an activity, without its log: what lists return. */
@@ -56,10 +73,16 @@ export interface CreateActivityInput {
 
 /** One change to append to an activity's log. */
 export interface AppendActivityInput {
+  /** The status the activity moves to (the move must be legal). */
   status: ActivityStatus
+  /** A short, user-facing message. */
   message: string
   /** Integer 0..100, or `null`/absent to keep the current percentage. */
   percentage?: number | null
+  /** The attempt (1-based, integer up to 1,000,000) the entry belongs to. Omit when it belongs to none. */
+  attempt?: number
+  /** What the entry records (one of `ACTIVITY_LOG_KINDS`). Omit to write none. */
+  kind?: ActivityLogKind
 }
 
 /** Metadata filter: every key must be present with an equal value (keys are ANDed). */
@@ -158,11 +181,15 @@ export interface Trajectory {
  * Stores validate lifecycle moves in `append` and never apply an illegal one.
  */
 export interface ActivityStore {
-  /** Creates a `queued` activity. Fails with `InvalidOptionsError` if the agentId exists. */
+  /**
+   * Creates a `queued` activity whose log holds one `lifecycle` entry. Fails with
+   * `InvalidOptionsError` if the agentId exists.
+   */
   create(input: CreateActivityInput): Promise<Activity>
   /**
-   * Appends one entry and moves the activity to its status. Fails with `ActivityNotFoundError`
-   * for an unknown id and `ActivityTransitionError` for an illegal move (nothing is written).
+   * Appends one entry and moves the activity to its status; the entry keeps `attempt` and `kind`
+   * when given. Fails with `ActivityNotFoundError` for an unknown id, `ActivityTransitionError` for
+   * an illegal move and `InvalidOptionsError` for invalid input (nothing is written).
    */
   append(agentId: string, entry: AppendActivityInput): Promise<Activity>
   /** The activity with its log, or `undefined` if absent (or hidden by `metadata`). */

@@ -13,6 +13,7 @@ import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { RunnerError } from '../errors/runner-error.js'
 import { rejectionOf } from '../test-helpers/rejection-of.js'
 import { SqliteActivityStore } from './index.js'
+import { createSchemaV1, type EntryV1, writeActivityV1 } from './test-helpers/schema-v1.js'
 
 const directories: string[] = []
 const openStores: SqliteActivityStore[] = []
@@ -116,6 +117,183 @@ describe('SqliteActivityStore', () => {
       })()
       expect(RunnerError.isInstance(error)).toBe(true)
       expect((error as Error).message).toMatch(/schema version 99.*Upgrade @runner\/core/)
+    })
+  })
+
+  describe('upgrading a version-1 database (written before log entries had attempt and kind)', () => {
+    const doneLog: EntryV1[] = [
+      { status: 'queued', message: 'Waiting to start', percentage: 0, at: '2025-03-01T10:00:00.000Z' },
+      { status: 'running', message: 'Started', percentage: null, at: '2025-03-01T10:00:01.000Z' },
+      { status: 'running', message: 'Retry 1/2: overloaded', percentage: 10, at: '2025-03-01T10:00:02.000Z' },
+      { status: 'complete', message: 'Complete', percentage: 100, at: '2025-03-01T10:00:03.000Z' },
+    ]
+    const workingLog: EntryV1[] = [
+      { status: 'queued', message: 'Waiting to start', percentage: 0, at: '2025-03-01T11:00:00.000Z' },
+      { status: 'running', message: 'Started', percentage: null, at: '2025-03-01T11:00:01.000Z' },
+      { status: 'running', message: 'Searching', percentage: 40, at: '2025-03-01T11:00:02.000Z' },
+    ]
+    const trajectory = {
+      agentId: 'done',
+      agentType: 'research',
+      status: 'complete' as const,
+      startedAt: '2025-03-01T10:00:01.000Z',
+      finishedAt: '2025-03-01T10:00:03.000Z',
+      usage: { inputTokens: 3, outputTokens: 4, totalTokens: 7 },
+      steps: [],
+    }
+
+    /** A file as a version-1 store left it: two activities (one finished, one running) and a trajectory. */
+    function versionOneFile(): string {
+      const file = tempDatabase()
+      const db = raw(file)
+      try {
+        createSchemaV1(db)
+        db.exec('BEGIN IMMEDIATE')
+        writeActivityV1(db, {
+          agentId: 'done',
+          agentType: 'research',
+          metadata: { tenant: 't1' },
+          log: doneLog,
+        })
+        writeActivityV1(db, { agentId: 'working', agentType: 'research', metadata: {}, log: workingLog })
+        db.prepare('INSERT INTO trajectories (agent_id, json) VALUES (?, ?)').run(
+          'done',
+          JSON.stringify(trajectory),
+        )
+        db.exec('COMMIT')
+      } finally {
+        db.close()
+      }
+      return file
+    }
+
+    /** The schema as `sqlite_master` records it: tables, columns, constraints and indexes. */
+    function schemaOf(file: string): unknown[] {
+      const db = raw(file)
+      try {
+        return db.prepare('SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name').all()
+      } finally {
+        db.close()
+      }
+    }
+
+    it('keeps every old entry, read back without attempt or kind', async () => {
+      const store = open(versionOneFile())
+      expect(await store.get('done')).toStrictEqual({
+        agentId: 'done',
+        agentType: 'research',
+        status: 'complete',
+        message: 'Complete',
+        percentage: 100,
+        metadata: { tenant: 't1' },
+        createdAt: doneLog[0]!.at,
+        updatedAt: doneLog[3]!.at,
+        startedAt: doneLog[1]!.at,
+        finishedAt: doneLog[3]!.at,
+        log: doneLog,
+      })
+      expect((await store.get('working'))!.log, 'old entries have no attempt or kind key').toStrictEqual(
+        workingLog,
+      )
+      expect((await store.list()).items.map((item) => item.agentId)).toEqual(['working', 'done'])
+      expect(await store.countActive()).toBe(1)
+      expect(await store.getTrajectory('done', { metadata: { tenant: 't1' } })).toEqual(trajectory)
+    })
+
+    it('accepts new entries with attempt and kind next to the old ones, in get, append and watch, across reopening', async () => {
+      const file = versionOneFile()
+      const store = open({ path: file, watchIntervalMs: 20 })
+      const other = open(file)
+      const controller = new AbortController()
+      const local = new EventReader<ActivityEvent>(store.watch({}, controller.signal))
+      const retried = await store.append('working', {
+        status: 'running',
+        message: 'Retry 1/3: overloaded',
+        attempt: 2,
+        kind: 'retry',
+      })
+      const retryEntry = {
+        status: 'running',
+        message: 'Retry 1/3: overloaded',
+        percentage: null,
+        at: retried.updatedAt,
+        attempt: 2,
+        kind: 'retry',
+      }
+      expect(retried.log).toStrictEqual([...workingLog, retryEntry])
+      expect((await local.next()).entry, 'a local watcher gets the new fields').toStrictEqual(retryEntry)
+      // Written through another connection: the watcher reads it from the file.
+      const done = await other.append('working', {
+        status: 'complete',
+        message: 'Complete',
+        percentage: 100,
+        attempt: 2,
+        kind: 'lifecycle',
+      })
+      const doneEntry = done.log.at(-1)
+      expect(doneEntry).toStrictEqual({
+        status: 'complete',
+        message: 'Complete',
+        percentage: 100,
+        at: done.updatedAt,
+        attempt: 2,
+        kind: 'lifecycle',
+      })
+      expect(
+        (await local.next()).entry,
+        'a watcher gets the fields of another connection’s write',
+      ).toStrictEqual(doneEntry)
+      const created = await store.create({
+        agentId: 'new',
+        agentType: 'research',
+        message: 'Waiting to start',
+      })
+      expect(created.log[0]).toStrictEqual({
+        status: 'queued',
+        message: 'Waiting to start',
+        percentage: 0,
+        at: created.createdAt,
+        kind: 'lifecycle',
+      })
+      controller.abort()
+      await store.close()
+      await other.close()
+
+      const reopened = open(file)
+      expect((await reopened.get('working'))!.log).toStrictEqual([...workingLog, retryEntry, doneEntry])
+      expect((await reopened.get('done'))!.log).toStrictEqual(doneLog)
+      expect((await reopened.get('new'))!.log).toStrictEqual(created.log)
+    })
+
+    it('records version 2, and ends with the same schema as a new file', async () => {
+      const file = versionOneFile()
+      const upgraded = open(file)
+      await upgraded.close()
+      const db = raw(file)
+      try {
+        expect(db.prepare('PRAGMA user_version').get()).toEqual({ user_version: 2 })
+        expect(db.prepare('PRAGMA integrity_check').all()).toEqual([{ integrity_check: 'ok' }])
+      } finally {
+        db.close()
+      }
+      const fresh = tempDatabase()
+      await open(fresh).close()
+      expect(schemaOf(file)).toEqual(schemaOf(fresh))
+    })
+
+    it('refuses an invalid attempt or kind in the database itself, not only in the store', () => {
+      const file = versionOneFile()
+      open(file)
+      const db = raw(file)
+      try {
+        const insert = db.prepare(
+          "INSERT INTO activity_log (agent_id, status, message, percentage, at, attempt, kind) VALUES ('done', 'complete', 'x', NULL, '2025-03-01T12:00:00.000Z', ?, ?)",
+        )
+        expect(() => insert.run(0, null)).toThrow(/CHECK constraint failed/)
+        expect(() => insert.run(null, 'retrying')).toThrow(/CHECK constraint failed/)
+      } finally {
+        db.close()
+      }
     })
   })
 
@@ -234,7 +412,13 @@ describe('SqliteActivityStore', () => {
       const reader = new EventReader<ActivityEvent>(watched.watch({}, controller.signal))
       await other.create({ agentId: 'remote', agentType: 'test', message: 'Remote waiting' })
       await watched.create({ agentId: 'local', agentType: 'test', message: 'Local waiting' })
-      await other.append('remote', { status: 'running', message: 'Remote started', percentage: 5 })
+      await other.append('remote', {
+        status: 'running',
+        message: 'Remote started',
+        percentage: 5,
+        attempt: 1,
+        kind: 'lifecycle',
+      })
       await other.append('local', { status: 'running', message: 'Local started by the other' })
       const events = await reader.take(4)
       expect(events.map((event) => [event.agentId, event.entry.message])).toEqual([
@@ -243,7 +427,9 @@ describe('SqliteActivityStore', () => {
         ['remote', 'Remote started'],
         ['local', 'Local started by the other'],
       ])
-      expect(events[2]!.entry).toEqual((await other.get('remote'))!.log[1])
+      expect(events[2]!.entry).toStrictEqual((await other.get('remote'))!.log[1])
+      expect(events[2]!.entry).toMatchObject({ attempt: 1, kind: 'lifecycle' })
+      expect(Object.hasOwn(events[3]!.entry, 'kind'), 'an entry written without a kind has none').toBe(false)
       expect(events[3]!.activity).toMatchObject({ agentId: 'local', status: 'running' })
       await reader.expectNone(120)
 

@@ -5,6 +5,7 @@ import {
   cloneJson,
   decodeCursor,
   encodeCursor,
+  logEntryOf,
   matchesMetadata,
   nowIso,
   sortKeyOf,
@@ -20,6 +21,7 @@ import type {
   Activity,
   ActivityEvent,
   ActivityLogEntry,
+  ActivityLogKind,
   ActivityStatus,
   ActivityStore,
   ActivitySummary,
@@ -65,7 +67,7 @@ const optionsSchema = z.object({
 })
 
 /** The schema version this code writes, kept in `PRAGMA user_version`. */
-const SCHEMA_VERSION = 1
+const SCHEMA_VERSION = 2
 
 /**
  * `migrations[n]` moves a database from schema version `n` to `n + 1`. Each runs once, inside the
@@ -102,6 +104,13 @@ const migrations: readonly string[] = [
     agent_id TEXT PRIMARY KEY REFERENCES activities (agent_id) ON DELETE CASCADE,
     json TEXT NOT NULL
   );
+  `,
+  // 1 -> 2: the structured fields of a log entry. Rows written before have neither (NULL), and
+  // read back without them.
+  `
+  ALTER TABLE activity_log ADD COLUMN attempt INTEGER CHECK (attempt BETWEEN 1 AND 1000000);
+  ALTER TABLE activity_log ADD COLUMN kind TEXT
+    CHECK (kind IN ('lifecycle', 'progress', 'retry', 'fallback', 'resume', 'approval'));
   `,
 ]
 
@@ -219,7 +228,10 @@ export class SqliteActivityStore implements ActivityStore {
         `INSERT INTO activities (agent_id, agent_type, status, message, percentage, metadata, created_at, updated_at)
          VALUES (?, ?, 'queued', ?, 0, ?, ?, ?)`,
       ).run(valid.agentId, valid.agentType, valid.message, metadata, at, at)
-      this.#insertLog(valid.agentId, { status: 'queued', message: valid.message, percentage: 0, at })
+      this.#insertLog(
+        valid.agentId,
+        logEntryOf({ status: 'queued', message: valid.message, percentage: 0, at, kind: 'lifecycle' }),
+      )
       return this.#readActivity(valid.agentId, undefined)!
     })
     this.#deliver()
@@ -235,12 +247,7 @@ export class SqliteActivityStore implements ActivityStore {
       ).get(idParameter(agentId))
       if (!current) throw new ActivityNotFoundError(agentId)
       assertTransition(agentId, current.status as ActivityStatus, valid.status)
-      const entry: ActivityLogEntry = {
-        status: valid.status,
-        message: valid.message,
-        percentage: valid.percentage ?? null,
-        at: nowIso(),
-      }
+      const entry = logEntryOf({ ...valid, percentage: valid.percentage ?? null, at: nowIso() })
       const next = applyEntry(
         {
           percentage: current.percentage as number,
@@ -453,8 +460,16 @@ export class SqliteActivityStore implements ActivityStore {
 
   #insertLog(agentId: string, entry: ActivityLogEntry): void {
     this.#statement(
-      'INSERT INTO activity_log (agent_id, status, message, percentage, at) VALUES (?, ?, ?, ?, ?)',
-    ).run(agentId, entry.status, entry.message, entry.percentage, entry.at)
+      'INSERT INTO activity_log (agent_id, status, message, percentage, at, attempt, kind) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ).run(
+      agentId,
+      entry.status,
+      entry.message,
+      entry.percentage,
+      entry.at,
+      entry.attempt ?? null,
+      entry.kind ?? null,
+    )
   }
 
   #readActivity(agentId: string, filter: MetadataFilter | undefined): Activity | undefined {
@@ -466,7 +481,7 @@ export class SqliteActivityStore implements ActivityStore {
     )
     if (!row) return undefined
     const log = this.#statement(
-      'SELECT status, message, percentage, at FROM activity_log WHERE agent_id = ? ORDER BY id',
+      'SELECT status, message, percentage, at, attempt, kind FROM activity_log WHERE agent_id = ? ORDER BY id',
     )
       .all(agentId)
       .map(logEntryOfRow)
@@ -528,7 +543,8 @@ export class SqliteActivityStore implements ActivityStore {
       while (true) {
         const rows = this.#statement(
           `SELECT l.id AS log_id, l.status AS log_status, l.message AS log_message,
-                  l.percentage AS log_percentage, l.at AS log_at,
+                  l.percentage AS log_percentage, l.at AS log_at, l.attempt AS log_attempt,
+                  l.kind AS log_kind,
                   a.agent_id, a.agent_type, a.status, a.message, a.percentage, a.metadata,
                   a.created_at, a.updated_at, a.started_at, a.finished_at
            FROM activity_log l JOIN activities a ON a.agent_id = l.agent_id
@@ -541,12 +557,14 @@ export class SqliteActivityStore implements ActivityStore {
             event: {
               agentId: row.agent_id as string,
               activity: summaryOfRow(row),
-              entry: {
+              entry: logEntryOf({
                 status: row.log_status as ActivityStatus,
                 message: row.log_message as string,
                 percentage: row.log_percentage as number | null,
                 at: row.log_at as string,
-              },
+                attempt: row.log_attempt as number | null,
+                kind: row.log_kind as ActivityLogKind | null,
+              }),
             },
           })
         }
@@ -667,12 +685,14 @@ function summaryOfRow(row: Row): ActivitySummary {
 }
 
 function logEntryOfRow(row: Row): ActivityLogEntry {
-  return {
+  return logEntryOf({
     status: row.status as ActivityStatus,
     message: row.message as string,
     percentage: row.percentage as number | null,
     at: row.at as string,
-  }
+    attempt: row.attempt as number | null,
+    kind: row.kind as ActivityLogKind | null,
+  })
 }
 
 function messageOf(error: unknown): string {

@@ -28,6 +28,7 @@ for await (const event of events) {
       status: event.entry.status,
       message: event.entry.message,
       percentage: event.activity.percentage,
+      entry: event.entry,
     })}\n`,
   )
   received++

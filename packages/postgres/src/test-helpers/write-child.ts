@@ -1,7 +1,8 @@
 /**
  * Child process of the cross-process test: on schema `argv[2]`, creates `argv[3]` activities and
  * moves them all at once (concurrent writers, one connection each from the pool): `argv[4]`
- * running updates each, then `complete`. Prints `done` and exits.
+ * running updates each (progress entries of attempt 1), then `complete` (a lifecycle entry without
+ * an attempt). Prints `done` and exits.
  */
 // Registers the .js -> .ts resolve hook before the sources load (a computed URL: tsc leaves it alone).
 await import(new URL('./load-source.ts', import.meta.url).href)
@@ -21,9 +22,15 @@ await Promise.all(
     const agentId = `task-${index}`
     await store.create({ agentId, agentType: 'cross-process', message: 'queued', metadata: { index } })
     for (let step = 1; step <= updates; step++) {
-      await store.append(agentId, { status: 'running', message: `step ${step}`, percentage: step })
+      await store.append(agentId, {
+        status: 'running',
+        message: `step ${step}`,
+        percentage: step,
+        attempt: 1,
+        kind: 'progress',
+      })
     }
-    await store.append(agentId, { status: 'complete', message: 'done', percentage: 100 })
+    await store.append(agentId, { status: 'complete', message: 'done', percentage: 100, kind: 'lifecycle' })
   }),
 )
 await store.close()

@@ -9,6 +9,7 @@ import { errorText } from './activity-store-cases/expectations.js'
 import { getCases } from './activity-store-cases/get.js'
 import { isolationCases } from './activity-store-cases/isolation.js'
 import { listCases } from './activity-store-cases/list.js'
+import { logEntryFieldsCases } from './activity-store-cases/log-entry-fields.js'
 import { metadataScopeCases } from './activity-store-cases/metadata-scope.js'
 import { trajectoryCases } from './activity-store-cases/trajectory.js'
 import { watchCases } from './activity-store-cases/watch.js'
@@ -55,8 +56,8 @@ const STORE_METHODS = [
  * ```
  *
  * Covers create, append and every status move, get, list (order, filters, metadata scopes,
- * pagination), countActive, trajectories, watch, the isolation of returned objects and close.
- * Each group of cases lives in its own file
+ * pagination), countActive, trajectories, watch, the structured fields of log entries (`attempt`,
+ * `kind`), the isolation of returned objects and close. Each group of cases lives in its own file
  * under `activity-store-cases/`, and every assertion names the clause of the contract it checks.
  * Only the public `ActivityStore` interface is used, and errors are recognised with `isInstance`,
  * so the suite holds for stores built against another copy of `@runner/core`.
@@ -118,6 +119,7 @@ export function activityStoreConformanceSuite({
     countActiveCases(suite)
     trajectoryCases(suite)
     watchCases(suite)
+    logEntryFieldsCases(suite)
     isolationCases(suite)
     closeCases(suite)
   })

@@ -25,6 +25,7 @@ export function appendCases(suite: StoreSuite): void {
               percentage: 40,
               at: after.updatedAt,
             })
+            expectNoKey(after.log.at(-1)!, 'kind', 'an entry appended without a kind')
             expect(await suite.store.get('a1'), 'get returns what append returned').toEqual(after)
           } else {
             const error = await expectRefused(

@@ -21,7 +21,9 @@ export function createCases(suite: StoreSuite): void {
         metadata: { tenant: 't1' },
         createdAt: expect.any(String),
         updatedAt: expect.any(String),
-        log: [{ status: 'queued', message: 'Waiting', percentage: 0, at: expect.any(String) }],
+        log: [
+          { status: 'queued', message: 'Waiting', percentage: 0, at: expect.any(String), kind: 'lifecycle' },
+        ],
       })
       expectIsoTime(created.createdAt, 'createdAt')
       expect(created.updatedAt, 'a new activity was updated when it was created').toBe(created.createdAt)

@@ -1,4 +1,4 @@
-import type { Activity, ActivityStatus, ActivitySummary, Trajectory } from '@runner/core'
+import type { Activity, ActivityLogKind, ActivityStatus, ActivitySummary, Trajectory } from '@runner/core'
 
 /** Every status, in lifecycle order. */
 export const STATUSES: readonly ActivityStatus[] = ['queued', 'running', 'complete', 'error', 'canceled']
@@ -11,6 +11,16 @@ export const LEGAL_MOVES: Record<ActivityStatus, readonly ActivityStatus[]> = {
   error: [],
   canceled: [],
 }
+
+/** The kinds of log entry as DESIGN.md states them, written out for the same reason. */
+export const LOG_KINDS: readonly ActivityLogKind[] = [
+  'lifecycle',
+  'progress',
+  'retry',
+  'fallback',
+  'resume',
+  'approval',
+]
 
 /** Appends that bring a new (queued) activity to each status. */
 export const pathTo: Record<ActivityStatus, ActivityStatus[]> = {
@@ -68,5 +78,7 @@ export function mutate(activity: ActivitySummary | Activity): void {
   if ('log' in activity) {
     activity.log.push({ status: 'error', message: 'hacked', percentage: 1, at: activity.updatedAt })
     activity.log[0]!.message = 'hacked'
+    activity.log[0]!.kind = 'approval'
+    activity.log[0]!.attempt = 99
   }
 }

@@ -16,6 +16,8 @@ export function isolationCases(suite: StoreSuite): void {
         status: 'running',
         message: 'Started',
         percentage: 10,
+        attempt: 1,
+        kind: 'lifecycle',
       })
       const snapshot = structuredClone(appended)
       mutate(appended)
@@ -55,6 +57,7 @@ export function isolationCases(suite: StoreSuite): void {
       event.activity.metadata.tenant = 'hacked'
       event.activity.status = 'complete'
       event.entry.message = 'hacked'
+      event.entry.kind = 'approval'
       expect(await suite.store.get('a1'), 'mutating a watch event changes nothing stored').toEqual(created)
       await suite.store.append('a1', { status: 'running', message: 'Started' })
       expect(
