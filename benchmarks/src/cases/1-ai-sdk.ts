@@ -4,7 +4,7 @@
  * instructions. No peer: the AI SDK is its own loop.
  */
 
-import { reportStatusInputSchema } from '@runner/core'
+import { reportStatusInputSchema } from '@runner/core/adapter'
 import { generateText, isStepCount, tool } from 'ai'
 import { toolThenTextModel } from '../fakes/ai-sdk-model.ts'
 import { adapterRows } from '../lib/adapter-rows.ts'

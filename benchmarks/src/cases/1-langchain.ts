@@ -5,7 +5,7 @@
  */
 
 import { tool } from '@langchain/core/tools'
-import { reportStatusInputSchema } from '@runner/core'
+import { reportStatusInputSchema } from '@runner/core/adapter'
 import { createAgent } from 'langchain'
 import { ScriptedChatModel } from '../fakes/langchain-model.ts'
 import { adapterRows } from '../lib/adapter-rows.ts'

@@ -4,7 +4,7 @@
  * bare `openai` client, and against the peer `@openai/agents` `run()` (tracing off).
  */
 import { Agent, OpenAIChatCompletionsModel, run, setTracingDisabled, tool } from '@openai/agents'
-import { reportStatusInputSchema } from '@runner/core'
+import { reportStatusInputSchema } from '@runner/core/adapter'
 import { OpenAIRunner } from '@runner/openai'
 import OpenAI from 'openai'
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions'

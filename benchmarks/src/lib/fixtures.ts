@@ -3,14 +3,13 @@
  * prompt. Baselines and peers send the same tools and the same system prompt, so that the requests
  * weigh the same and the ratio measures the libraries, not the payload.
  */
+import { defaultPrompts, defineTool } from '@runner/core'
 import {
-  defaultPrompts,
-  defineTool,
   REPORT_STATUS_DESCRIPTION,
   reportStatusInputSchema,
   reportStatusTool,
   toolInputJsonSchema,
-} from '@runner/core'
+} from '@runner/core/adapter'
 import { z } from 'zod'
 
 export const PROMPT = 'Why do sea otters hold hands?'

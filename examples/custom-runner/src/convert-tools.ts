@@ -1,4 +1,5 @@
-import { type AnyToolDefinition, currentRun, defineTool, toolInputJsonSchema } from '@runner/core'
+import { type AnyToolDefinition, currentRun, defineTool } from '@runner/core'
+import { toolInputJsonSchema } from '@runner/core/adapter'
 import { z } from 'zod'
 import type { TinyParameters, TinyTool } from './tiny-framework.ts'
 

@@ -1,12 +1,5 @@
-import {
-  BaseAgentRunner,
-  type ExecuteResult,
-  type RunContext,
-  reportStatusTool,
-  runToolCalls,
-  toolOutputText,
-  type Usage,
-} from '@runner/core'
+import { BaseAgentRunner, type ExecuteResult, type RunContext, type Usage } from '@runner/core'
+import { reportStatusTool, runToolCalls, toolOutputText } from '@runner/core/adapter'
 import { fromTinyTool, toTinyTool } from './convert-tools.ts'
 import {
   type TinyAgent,

@@ -1,4 +1,5 @@
-import { InvalidOptionsError, REPORT_STATUS_RESULT } from '@runner/core'
+import { InvalidOptionsError } from '@runner/core'
+import { REPORT_STATUS_RESULT } from '@runner/core/adapter'
 import { ScenarioPlayer, scenario } from '@runner/testkit'
 import type { ModelMessage, Tool } from 'ai'
 import { describe, expect, it, vi } from 'vitest'

@@ -1,11 +1,11 @@
 import {
   BaseAgentRunner,
   type ExecuteResult,
-  REPORT_STATUS_TOOL_NAME,
   type ReportStatusInput,
   type ReportStatusMode,
   type RunContext,
 } from '@runner/core'
+import { REPORT_STATUS_TOOL_NAME } from '@runner/core/adapter'
 import {
   generateText,
   isStepCount,

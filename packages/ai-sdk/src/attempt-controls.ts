@@ -1,12 +1,5 @@
-import {
-  errorMessage,
-  MaxTurnsExceededError,
-  RunCanceledError,
-  type RunContext,
-  raceAbort,
-  type ToolCallInfo,
-  type TurnInfo,
-} from '@runner/core'
+import { MaxTurnsExceededError, RunCanceledError, type RunContext, type ToolCallInfo } from '@runner/core'
+import { errorMessage, raceAbort, type TurnInfo } from '@runner/core/adapter'
 import {
   type FinishReason,
   type Instructions,

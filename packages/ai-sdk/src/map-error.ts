@@ -1,4 +1,4 @@
-import { isTransientError } from '@runner/core'
+import { isTransientError } from '@runner/core/adapter'
 import { AISDKError, APICallError, NoOutputGeneratedError, RetryError, StreamProviderError } from 'ai'
 
 /**

@@ -1,4 +1,4 @@
-import { type AdapterEvent, errorMessage } from '@runner/core'
+import { type AdapterEvent, errorMessage } from '@runner/core/adapter'
 import type { TextStreamPart, ToolSet } from 'ai'
 
 /**

@@ -1,10 +1,9 @@
+import { currentRun, type ReportStatusInput } from '@runner/core'
 import {
-  currentRun,
   REPORT_STATUS_DESCRIPTION,
   REPORT_STATUS_RESULT,
-  type ReportStatusInput,
   reportStatusInputSchema,
-} from '@runner/core'
+} from '@runner/core/adapter'
 import { type Tool, tool } from 'ai'
 
 /**

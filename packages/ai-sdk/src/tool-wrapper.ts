@@ -1,4 +1,5 @@
-import { errorMessage, type RunContext, type ToolCallInfo } from '@runner/core'
+import type { RunContext, ToolCallInfo } from '@runner/core'
+import { errorMessage } from '@runner/core/adapter'
 import { asSchema, type Tool, type ToolExecutionOptions } from 'ai'
 
 /** What a wrapped tool needs of its attempt (`AttemptControls`). */

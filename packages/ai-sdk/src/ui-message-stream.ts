@@ -1,10 +1,5 @@
-import {
-  InvalidOptionsError,
-  RunCanceledError,
-  type RunEvent,
-  type RunStream,
-  type StatusUpdateEvent,
-} from '@runner/core'
+import { InvalidOptionsError, RunCanceledError, type RunEvent, type RunStream } from '@runner/core'
+import type { StatusUpdateEvent } from '@runner/core/adapter'
 import {
   createUIMessageStream,
   createUIMessageStreamResponse,

@@ -1,16 +1,13 @@
+import { InvalidOptionsError, RunCanceledError, RunnerError } from '@runner/core'
+import { parseOrThrow, raceAbort } from '@runner/core/adapter'
 import {
   type EngineCloseOptions,
-  InvalidOptionsError,
   type JobOutcome,
   type PoolEngineContext,
   type PoolJob,
-  parseOrThrow,
-  RunCanceledError,
-  RunnerError,
-  raceAbort,
   type SerializedJobOutcome,
   serializeJobOutcome,
-} from '@runner/core'
+} from '@runner/core/engine'
 import { type ConnectionOptions, Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { createRedis, toBullMQConnection } from './connection.js'

@@ -1,15 +1,13 @@
 import { hostname } from 'node:os'
+import { type ActivityTracker, RunCanceledError, RunnerError } from '@runner/core'
 import {
-  type ActivityTracker,
-  isTerminalStatus,
   type JobOutcome,
   type PoolEngineContext,
   type PoolJob,
-  RunCanceledError,
-  RunnerError,
   type SerializedJobOutcome,
   serializeJobOutcome,
-} from '@runner/core'
+} from '@runner/core/engine'
+import { isTerminalStatus } from '@runner/core/store'
 import { type ConnectionOptions, type Job, Worker } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { createRedis } from './connection.js'

@@ -1,4 +1,5 @@
-import { type JobOutcome, RunCanceledError, RunTimeoutError, serializeJobOutcome } from '@runner/core'
+import { RunCanceledError, RunTimeoutError } from '@runner/core'
+import { type JobOutcome, serializeJobOutcome } from '@runner/core/engine'
 import type { Job } from 'bullmq'
 import { describe, expect, it } from 'vitest'
 import { describeFailure, isValidJobId, parseOutcome, readPoolJob } from './job-data.js'

@@ -1,10 +1,10 @@
+import { RunnerError } from '@runner/core'
 import {
   deserializeJobOutcome,
   type JobOutcome,
   type PoolJob,
-  RunnerError,
   type SerializedJobOutcome,
-} from '@runner/core'
+} from '@runner/core/engine'
 import { type Job, UnrecoverableError } from 'bullmq'
 
 /**

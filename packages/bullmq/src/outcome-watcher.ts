@@ -1,4 +1,5 @@
-import { type JobOutcome, RunnerError } from '@runner/core'
+import { RunnerError } from '@runner/core'
+import type { JobOutcome } from '@runner/core/engine'
 import { type ConnectionOptions, QueueEvents } from 'bullmq'
 import type { Redis } from 'ioredis'
 

@@ -1,4 +1,5 @@
-import { InvalidOptionsError, parseOrThrow } from '@runner/core'
+import { InvalidOptionsError } from '@runner/core'
+import { parseOrThrow } from '@runner/core/adapter'
 import { isBullMQEngine, startWorkerOnEngine } from './bullmq-engine.js'
 import { startWorkerOptionsSchema } from './options.js'
 import type { RunnerWorker, StartWorkerOptions } from './types.js'

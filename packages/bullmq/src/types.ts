@@ -1,4 +1,5 @@
-import type { ActivityTracker, Pool, PoolEngine, PoolJob, SerializedJobOutcome } from '@runner/core'
+import type { ActivityTracker, Pool, PoolEngine } from '@runner/core'
+import type { PoolJob, SerializedJobOutcome } from '@runner/core/engine'
 import type { Queue } from 'bullmq'
 import type { Redis, RedisOptions } from 'ioredis'
 

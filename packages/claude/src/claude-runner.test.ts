@@ -1,5 +1,6 @@
 import type { MessageParam } from '@anthropic-ai/sdk/resources/messages'
-import { defineTool, InvalidOptionsError, REPORT_STATUS_TOOL_NAME } from '@runner/core'
+import { defineTool, InvalidOptionsError } from '@runner/core'
+import { REPORT_STATUS_TOOL_NAME } from '@runner/core/adapter'
 import { scenario } from '@runner/testkit'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'

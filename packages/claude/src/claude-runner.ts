@@ -4,9 +4,9 @@ import {
   type ExecuteResult,
   type ReportStatusInput,
   type RunContext,
-  reportStatusTool,
   type ToolDefinition,
 } from '@runner/core'
+import { reportStatusTool } from '@runner/core/adapter'
 import { toMessages } from './convert-input.js'
 import { isRetryableClaudeError } from './is-retryable.js'
 import { runMessageLoop } from './message-loop.js'

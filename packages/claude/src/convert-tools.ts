@@ -1,5 +1,6 @@
 import type { Tool } from '@anthropic-ai/sdk/resources/messages'
-import { type AnyToolDefinition, InvalidOptionsError, toolInputJsonSchema } from '@runner/core'
+import { type AnyToolDefinition, InvalidOptionsError } from '@runner/core'
+import { toolInputJsonSchema } from '@runner/core/adapter'
 
 /**
  * A neutral tool (`defineTool`) as a Claude client tool: `{ name, description, input_schema }`,

@@ -1,4 +1,5 @@
-import { isTransientError, RunnerError } from '@runner/core'
+import { RunnerError } from '@runner/core'
+import { isTransientError } from '@runner/core/adapter'
 import { ClaudeConnectionError } from './errors/claude-connection-error.js'
 
 /** Error types of an `event: error` in the middle of a stream (no HTTP status) worth another attempt. */

@@ -6,14 +6,8 @@ import type {
   MessageParam,
   ToolResultBlockParam,
 } from '@anthropic-ai/sdk/resources/messages'
-import {
-  type ExecuteResult,
-  type RunContext,
-  runToolCalls,
-  type ToolCallInfo,
-  type ToolCallOutcome,
-  toolOutputText,
-} from '@runner/core'
+import type { ExecuteResult, RunContext, ToolCallInfo } from '@runner/core'
+import { runToolCalls, type ToolCallOutcome, toolOutputText } from '@runner/core/adapter'
 import { buildRequest } from './build-request.js'
 import { createMessage } from './create-message.js'
 import { mapUsage } from './map-usage.js'

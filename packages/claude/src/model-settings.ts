@@ -1,5 +1,5 @@
 import type { MessageCreateParamsBase, ToolChoice } from '@anthropic-ai/sdk/resources/messages'
-import type { InvalidOptionIssue } from '@runner/core'
+import type { InvalidOptionIssue } from '@runner/core/adapter'
 import type { ClaudeModelSettings, ClaudeToolChoice } from './types.js'
 
 /** Request fields the runner owns: `extraBody` may not set them. */

@@ -1,10 +1,7 @@
 import type { TextBlockParam, Tool } from '@anthropic-ai/sdk/resources/messages'
-import {
-  type AnyToolDefinition,
-  type InvalidOptionIssue,
-  InvalidOptionsError,
-  toolsWithReportStatus,
-} from '@runner/core'
+import { type AnyToolDefinition, InvalidOptionsError } from '@runner/core'
+import type { InvalidOptionIssue } from '@runner/core/adapter'
+import { toolsWithReportStatus } from '@runner/core/adapter'
 import { toClaudeTool } from './convert-tools.js'
 import { modelSettingsIssues } from './model-settings.js'
 import type { ClaudeRunnerOwnSettings } from './settings.js'

@@ -1,6 +1,7 @@
 import Anthropic, { type ClientOptions } from '@anthropic-ai/sdk'
 import type { ReportStatusMode } from '@runner/core'
-import { type InvalidOptionIssue, InvalidOptionsError, type RunnerOptions } from '@runner/core'
+import { InvalidOptionsError, type RunnerOptions } from '@runner/core'
+import type { InvalidOptionIssue } from '@runner/core/adapter'
 import { modelSettingsIssues } from './model-settings.js'
 import type { ClaudeModelSettings, ClaudeOutput } from './types.js'
 

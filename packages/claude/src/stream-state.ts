@@ -1,5 +1,5 @@
 import type { RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages'
-import type { ReasoningDeltaEvent, TextDeltaEvent } from '@runner/core'
+import type { ReasoningDeltaEvent, TextDeltaEvent } from '@runner/core/adapter'
 import type { ClaudeUsageFields } from './map-usage.js'
 
 interface BlockState {

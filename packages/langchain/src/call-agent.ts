@@ -1,5 +1,6 @@
 import type { StreamEvent } from '@langchain/core/tracers/log_stream'
-import { type RunContext, raceAbort } from '@runner/core'
+import type { RunContext } from '@runner/core'
+import { raceAbort } from '@runner/core/adapter'
 import type { LangChainAgent } from './agent.js'
 
 /** The stream ended before the Runnable's own end event: never a success with a missing output. */

@@ -1,5 +1,6 @@
 import type { BaseMessage } from '@langchain/core/messages'
-import type { RunContext, TurnInfo } from '@runner/core'
+import type { RunContext } from '@runner/core'
+import type { TurnInfo } from '@runner/core/adapter'
 
 /** Why the runner stopped the LangChain run of an attempt itself. */
 export type StopReason =

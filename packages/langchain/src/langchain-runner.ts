@@ -1,10 +1,5 @@
-import {
-  BaseAgentRunner,
-  type ExecuteResult,
-  InvalidOptionsError,
-  type RunContext,
-  type TurnInfo,
-} from '@runner/core'
+import { BaseAgentRunner, type ExecuteResult, InvalidOptionsError, type RunContext } from '@runner/core'
+import type { TurnInfo } from '@runner/core/adapter'
 import {
   agentNameOf,
   isRunnableAgent,

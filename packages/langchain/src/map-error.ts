@@ -1,4 +1,5 @@
-import { isTransientError, MaxTurnsExceededError, RunCanceledError, RunTimeoutError } from '@runner/core'
+import { MaxTurnsExceededError, RunCanceledError, RunTimeoutError } from '@runner/core'
+import { isTransientError } from '@runner/core/adapter'
 import { isGraphRecursionError } from './langgraph-errors.js'
 
 /** What `normalizeError` needs to know about the attempt that failed. */

@@ -1,12 +1,11 @@
 import { type DynamicStructuredTool, tool } from '@langchain/core/tools'
+import { currentRun, type ReportStatusInput } from '@runner/core'
 import {
-  currentRun,
   REPORT_STATUS_DESCRIPTION,
   REPORT_STATUS_RESULT,
   REPORT_STATUS_TOOL_NAME,
-  type ReportStatusInput,
   reportStatusInputSchema,
-} from '@runner/core'
+} from '@runner/core/adapter'
 import { RunCallbackHandler } from './run-callback-handler.js'
 import { wrapTool } from './wrap-tools.js'
 

@@ -1,4 +1,4 @@
-import { errorMessage } from '@runner/core'
+import { errorMessage } from '@runner/core/adapter'
 import { messageTypeOf } from './message-content.js'
 
 /**

@@ -1,4 +1,5 @@
-import { type AnyToolDefinition, InvalidOptionsError, parseOrThrow } from '@runner/core'
+import { type AnyToolDefinition, InvalidOptionsError } from '@runner/core'
+import { parseOrThrow } from '@runner/core/adapter'
 import { z } from 'zod'
 import { checkSettingsForApi, modelSettingsSchema, type OpenAIModelSettings } from './model-settings.js'
 

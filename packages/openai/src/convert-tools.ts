@@ -1,4 +1,5 @@
-import { type AnyToolDefinition, toolInputJsonSchema } from '@runner/core'
+import type { AnyToolDefinition } from '@runner/core'
+import { toolInputJsonSchema } from '@runner/core/adapter'
 import type { ChatCompletionFunctionTool } from 'openai/resources/chat/completions'
 import type { FunctionTool } from 'openai/resources/responses/responses'
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
-import { defineTool, InvalidOptionsError, reportStatusTool, withFallback } from '@runner/core'
+import { defineTool, InvalidOptionsError, withFallback } from '@runner/core'
+import { reportStatusTool } from '@runner/core/adapter'
 import { type ProtocolFake, type RecordedRequest, scenario, startProtocolFake } from '@runner/testkit'
 import OpenAI from 'openai'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'

@@ -4,10 +4,9 @@ import {
   type ReportStatusInput,
   type RunContext,
   type RunnerPrompts,
-  reportStatusTool,
   type ToolDefinition,
-  toolsWithReportStatus,
 } from '@runner/core'
+import { reportStatusTool, toolsWithReportStatus } from '@runner/core/adapter'
 import type OpenAI from 'openai'
 import { type OpenAIAgent, resolveAgent } from './agent.js'
 import { ChatConversation } from './chat-api.js'

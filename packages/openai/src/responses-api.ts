@@ -1,4 +1,5 @@
-import { type AnyToolDefinition, type RunContext, type ToolCallOutcome, toolOutputText } from '@runner/core'
+import type { AnyToolDefinition, RunContext } from '@runner/core'
+import { type ToolCallOutcome, toolOutputText } from '@runner/core/adapter'
 import type OpenAI from 'openai'
 import type {
   Response,

@@ -1,11 +1,5 @@
-import {
-  type AnyToolDefinition,
-  type ExecuteResult,
-  type RunContext,
-  runToolCalls,
-  type ToolCallOutcome,
-  type Usage,
-} from '@runner/core'
+import type { AnyToolDefinition, ExecuteResult, RunContext, Usage } from '@runner/core'
+import { runToolCalls, type ToolCallOutcome } from '@runner/core/adapter'
 import { parseToolArguments } from './convert-tools.js'
 
 /** A tool call as the model wrote it: arguments still a JSON string. */

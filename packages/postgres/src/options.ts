@@ -1,4 +1,5 @@
-import { InvalidOptionsError, parseOrThrow } from '@runner/core'
+import { InvalidOptionsError } from '@runner/core'
+import { parseOrThrow } from '@runner/core/adapter'
 import type { Pool, PoolConfig } from 'pg'
 import { z } from 'zod'
 

@@ -7,19 +7,31 @@ import {
   type ActivityStatus,
   type ActivityStore,
   type ActivitySummary,
-  type AppendActivityInput,
-  assertTransition,
-  type CreateActivityInput,
   InvalidOptionsError,
   type ListActivitiesOptions,
   type ListActivitiesResult,
   type MetadataFilter,
   RunnerError,
-  type ScopeOptions,
-  storeHelpers,
   type Trajectory,
-  type WatchFilter,
 } from '@runner/core'
+import {
+  type AppendActivityInput,
+  applyEntry,
+  assertTransition,
+  type CreateActivityInput,
+  decodeCursor,
+  encodeCursor,
+  logEntryOf,
+  type ScopeOptions,
+  sortKeyOf,
+  statusList,
+  validateAppendInput,
+  validateCreateInput,
+  validateListOptions,
+  validateMetadataFilter,
+  validateWatchFilter,
+  type WatchFilter,
+} from '@runner/core/store'
 import pg, { type Pool, type PoolClient, type QueryConfig, type QueryResultRow } from 'pg'
 import { LogListener } from './log-listener.js'
 import { type PostgresActivityStoreOptions, type ResolvedOptions, resolveOptions } from './options.js'
@@ -36,20 +48,6 @@ import {
 } from './sql.js'
 import { assertStorable } from './storable.js'
 import { WatchSubscription } from './watch-subscription.js'
-
-const {
-  applyEntry,
-  decodeCursor,
-  encodeCursor,
-  logEntryOf,
-  sortKeyOf,
-  statusList,
-  validateAppendInput,
-  validateCreateInput,
-  validateListOptions,
-  validateMetadataFilter,
-  validateWatchFilter,
-} = storeHelpers
 
 /**
  * Activities in PostgreSQL, shared by every process and machine that points at the same schema.

@@ -1,11 +1,5 @@
-import {
-  type ActivityLogEntry,
-  type ActivityLogKind,
-  type ActivityStatus,
-  type ActivitySummary,
-  isTerminalStatus,
-  storeHelpers,
-} from '@runner/core'
+import type { ActivityLogEntry, ActivityLogKind, ActivityStatus, ActivitySummary } from '@runner/core'
+import { isTerminalStatus, logEntryOf } from '@runner/core/store'
 import { isoText } from './sql.js'
 
 /**
@@ -72,7 +66,7 @@ export function summaryOfRow(row: SummaryRow): ActivitySummary {
 
 /** A log read by `logColumn`, each entry in the shape every store returns (no `null` fields). */
 export function logOfRow(row: { log: string }): ActivityLogEntry[] {
-  return (JSON.parse(row.log) as LogJsonEntry[]).map(storeHelpers.logEntryOf)
+  return (JSON.parse(row.log) as LogJsonEntry[]).map(logEntryOf)
 }
 
 /** An entry as `logColumn` builds it. */
@@ -126,7 +120,7 @@ export function eventOfLogRow(row: LogEventRow): {
   activity: ActivitySummary
   entry: ActivityLogEntry
 } {
-  const entry = storeHelpers.logEntryOf(row)
+  const entry = logEntryOf(row)
   const activity: ActivitySummary = {
     agentId: row.agent_id,
     agentType: row.agent_type,

@@ -1,4 +1,6 @@
-import { type ActivityEvent, storeHelpers, type WatchFilter } from '@runner/core'
+import type { ActivityEvent } from '@runner/core'
+import type { WatchFilter } from '@runner/core/store'
+import { cloneJson, matchesMetadata } from '@runner/core/store'
 
 /** One change as delivery reads it: the log row id (commit order) and the event. */
 export interface LogItem {
@@ -36,7 +38,7 @@ export class WatchSubscription implements AsyncIterable<ActivityEvent> {
   accepts(item: LogItem): boolean {
     return (
       (this.filter.agentId === undefined || item.event.agentId === this.filter.agentId) &&
-      storeHelpers.matchesMetadata(item.event.activity.metadata, this.filter.metadata)
+      matchesMetadata(item.event.activity.metadata, this.filter.metadata)
     )
   }
 
@@ -73,7 +75,7 @@ export class WatchSubscription implements AsyncIterable<ActivityEvent> {
           const next = this.#queue.shift()
           if (next !== undefined) {
             // A copy per watcher: one consumer mutating its event cannot change what another sees.
-            if (next.id > this.#fromId) yield storeHelpers.cloneJson(next.event)
+            if (next.id > this.#fromId) yield cloneJson(next.event)
             continue
           }
         }

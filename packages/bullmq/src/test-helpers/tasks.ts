@@ -3,7 +3,8 @@
  * `bullmqEngine` (vitest imports it) and in child worker processes (`runner-worker` loads it with
  * Node's type stripping, so: no relative imports, no TypeScript-only syntax beyond types).
  */
-import { type Pool, abortableSleep as sleep } from '@runner/core'
+import type { Pool } from '@runner/core'
+import { abortableSleep as sleep } from '@runner/core/adapter'
 import { Redis } from 'ioredis'
 import { z } from 'zod'
 

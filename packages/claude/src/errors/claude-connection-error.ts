@@ -1,5 +1,5 @@
 import { APIConnectionError } from '@anthropic-ai/sdk'
-import { hasMarker } from '@runner/core'
+import { hasMarker } from '@runner/core/adapter'
 
 const marker = Symbol.for('runner.error.ClaudeConnectionError')
 

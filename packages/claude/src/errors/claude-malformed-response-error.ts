@@ -1,4 +1,5 @@
-import { hasMarker, RunnerError } from '@runner/core'
+import { RunnerError } from '@runner/core'
+import { hasMarker } from '@runner/core/adapter'
 
 const marker = Symbol.for('runner.error.ClaudeMalformedResponseError')
 

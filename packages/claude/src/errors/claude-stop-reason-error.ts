@@ -1,5 +1,6 @@
 import type { Message, StopReason } from '@anthropic-ai/sdk/resources/messages'
-import { hasMarker, RunnerError } from '@runner/core'
+import { RunnerError } from '@runner/core'
+import { hasMarker } from '@runner/core/adapter'
 
 const marker = Symbol.for('runner.error.ClaudeStopReasonError')
 

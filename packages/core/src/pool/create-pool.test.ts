@@ -7,9 +7,9 @@ import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { RunCanceledError } from '../errors/run-canceled-error.js'
 import { RunTimeoutError } from '../errors/run-timeout-error.js'
 import { RunnerError } from '../errors/runner-error.js'
+import { logLines, waitForActivity, waitForStatus } from '../test/wait-for-activity.js'
 import { createPool } from './create-pool.js'
 import { localEngine } from './local-engine.js'
-import { logLines, waitForActivity, waitForStatus } from './test-helpers/wait-for-activity.js'
 import type { Pool, PoolOptions } from './types.js'
 
 const pools: Pool[] = []
@@ -388,7 +388,7 @@ describe('success and failure', () => {
     expect((await activity.detail(agentId)).message).toBe('Oops (boom)')
   })
 
-  it('retries with `Retry n/N` on the activity and a 1-based attempt, then succeeds', async () => {
+  it('retries with `attempt n of N` on the activity (kind retry) and a 1-based attempt, then succeeds', async () => {
     const { pool, activity } = setup()
     const attempts: number[] = []
     const research = pool.task(
@@ -406,10 +406,12 @@ describe('success and failure', () => {
     expect(logLines(await activity.detail(agentId))).toEqual([
       'queued: Waiting to start',
       'running: Started',
-      'running: Retry 1/2: flaky 1',
-      'running: Retry 2/2: flaky 2',
+      'running: Retrying (attempt 2 of 3): flaky 1',
+      'running: Retrying (attempt 3 of 3): flaky 2',
       'complete: Complete',
     ])
+    const retries = (await activity.detail(agentId)).log.filter((entry) => entry.kind === 'retry')
+    expect(retries.map((entry) => entry.attempt)).toEqual([2, 3])
   })
 
   it('ends in error once the retries are spent, rejecting with the last error', async () => {
@@ -426,7 +428,7 @@ describe('success and failure', () => {
     expect(logLines(await activity.detail(agentId))).toEqual([
       'queued: Waiting to start',
       'running: Started',
-      'running: Retry 1/1: fail 1',
+      'running: Retrying (attempt 2 of 2): fail 1',
       'error: Failed: fail 2',
     ])
   })
@@ -563,7 +565,7 @@ describe('timeoutMs', () => {
     expect(logLines(await activity.detail(agentId))).toEqual([
       'queued: Waiting to start',
       'running: Started',
-      'running: Retry 1/1: Timed out after 20 ms',
+      'running: Retrying (attempt 2 of 2): Timed out after 20 ms',
       'complete: Complete',
     ])
   })
@@ -607,14 +609,17 @@ describe('pool.cancel', () => {
   it('aborts a running task’s signal and cancels its activity', async () => {
     const { pool, activity } = setup()
     let reason: unknown
+    const handlerStarted = Promise.withResolvers<void>()
     const research = pool.task('research', { input: topicSchema }, async ({ signal }) => {
+      handlerStarted.resolve()
       await aborted(signal).catch((error: unknown) => {
         reason = error
         throw error
       })
     })
     const { agentId } = await research.enqueue({ topic: 'tides' })
-    await waitForStatus(activity, agentId, 'running')
+    // The activity is running before the handler is called: wait for the handler itself.
+    await handlerStarted.promise
     await expect(pool.cancel(agentId)).resolves.toBe(true)
     expect(await activity.detail(agentId)).toMatchObject({ status: 'canceled', message: 'Canceled' })
     expect(RunCanceledError.isInstance(reason)).toBe(true)
@@ -625,7 +630,9 @@ describe('pool.cancel', () => {
     const { pool, activity } = setup({ concurrency: 1 })
     const stuck = Promise.withResolvers<void>()
     const lateReportDone = Promise.withResolvers<void>()
+    const handlerStarted = Promise.withResolvers<void>()
     const ignoring = pool.task('ignoring', { input: z.null() }, async ({ report }) => {
+      handlerStarted.resolve()
       await stuck.promise
       // Still running in the background after the cancel: its report does nothing.
       await report('Still going', 90)
@@ -635,7 +642,7 @@ describe('pool.cancel', () => {
     const next = pool.task('next', { input: z.null() }, async () => 'next ran')
     const first = await ignoring.enqueue(null)
     const second = await next.enqueue(null)
-    await waitForStatus(activity, first.agentId, 'running')
+    await handlerStarted.promise
 
     await expect(pool.cancel(first.agentId)).resolves.toBe(true)
     expect((await activity.detail(first.agentId)).status).toBe('canceled')
@@ -657,7 +664,7 @@ describe('pool.cancel', () => {
       },
     )
     const { agentId } = await research.enqueue({ topic: 'tides' })
-    await waitForActivity(activity, agentId, (current) => current.message.startsWith('Retry 1/3'))
+    await waitForActivity(activity, agentId, (current) => current.log.some((entry) => entry.kind === 'retry'))
     await expect(pool.cancel(agentId)).resolves.toBe(true)
     expect((await activity.detail(agentId)).status).toBe('canceled')
     await expect(pool.result(agentId)).rejects.toSatisfy(RunCanceledError.isInstance)

@@ -3,6 +3,7 @@ import { createActivityTracker } from '../activity/tracker.js'
 import { ActivityNotFoundError } from '../errors/activity-not-found-error.js'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { RunnerError } from '../errors/runner-error.js'
+import { createJobRunner } from '../lifecycle/job-lifecycle.js'
 import { parseOrThrow, zodIssues } from '../util/zod-issues.js'
 import { localEngine } from './local-engine.js'
 import {
@@ -13,7 +14,6 @@ import {
   taskNameSchema,
   taskOptionsSchema,
 } from './options.js'
-import { createJobRunner, type RegisteredTask } from './run-job.js'
 import { toJson } from './to-json.js'
 import type {
   EnqueueResult,
@@ -22,6 +22,7 @@ import type {
   Pool,
   PoolJob,
   PoolOptions,
+  RegisteredTask,
   TaskHandler,
 } from './types.js'
 
@@ -54,9 +55,7 @@ export function createPool(options: PoolOptions = {}): Pool {
 
   // Started at once (a distributed worker consumes jobs without ever enqueueing). A synchronous
   // failure (an engine already used by another pool) throws from createPool.
-  const started = Promise.resolve(
-    engine.start({ concurrency, runJob: runner.runJob, cancelJob: runner.cancelJob }),
-  )
+  const started = Promise.resolve(engine.start({ concurrency, ...runner }))
   started.catch(() => {})
 
   const pool: Pool = {

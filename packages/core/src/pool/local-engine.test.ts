@@ -5,9 +5,9 @@ import { createActivityTracker } from '../activity/tracker.js'
 import { ActivityNotFoundError } from '../errors/activity-not-found-error.js'
 import { RunTimeoutError } from '../errors/run-timeout-error.js'
 import { RunnerError } from '../errors/runner-error.js'
+import { waitForStatus } from '../test/wait-for-activity.js'
 import { createPool } from './create-pool.js'
 import { localEngine } from './local-engine.js'
-import { waitForStatus } from './test-helpers/wait-for-activity.js'
 import type { Pool } from './types.js'
 
 const pools: Pool[] = []

@@ -74,8 +74,19 @@ export interface RunJobOptions {
    * even if the handler ignores its signal (it then keeps running in the background, unobserved).
    */
   signal: AbortSignal
-  /** Called after each `report(...)` of the handler has been written to the activity (to mirror progress, e.g. BullMQ job progress). Errors it throws are ignored. */
+  /**
+   * Called after each progress report has been written to the activity (the handler's `report`,
+   * and `report_status` of a runner that joined the task), to mirror progress (e.g. BullMQ job
+   * progress). Errors it throws are ignored.
+   */
   onReport?: (message: string, percentage: number | undefined) => void
+  /**
+   * True when the engine delivers the job again because the worker running it was lost. A job
+   * whose activity shows it had started then resumes from the attempt after the last one its log
+   * records (the task's `retries` stay one budget across workers), and the log says so
+   * (`Worker lost; retrying (attempt n of N)`, kind `retry`).
+   */
+  redelivered?: boolean
 }
 
 /** Options of `JobRunner.cancelJob`. */
@@ -101,6 +112,29 @@ export interface JobRunner {
    * canceled and the outcome is `canceled`. Never rejects.
    */
   cancelJob(job: PoolJob, options?: CancelJobOptions): Promise<JobOutcome>
+  /**
+   * Ends the activity of a job the engine gave up on without a handler's verdict (BullMQ failed it
+   * after losing its worker too often): `error` with `messages.error(error)`. An activity already
+   * terminal is left as it is (and decides the outcome). Never rejects.
+   */
+  failJob(job: PoolJob, error: Error): Promise<JobOutcome>
+  /**
+   * Logs on a running job's activity that its worker handed it back to the queue (it will run
+   * again, here or elsewhere). Never rejects; a job already ended is left as it is.
+   */
+  handBackJob(job: PoolJob, message: string): Promise<void>
+}
+
+/** A task as the job runner needs it: `pool.task(...)` arguments, validated, defaults applied. */
+export interface RegisteredTask {
+  name: string
+  input: z.ZodType
+  retries: number
+  timeoutMs: number | undefined
+  retryDelayMs: number
+  maxRetryDelayMs: number
+  retryOn: ((error: unknown, info: { attempt: number }) => boolean) | undefined
+  handler: TaskHandler<unknown, unknown>
 }
 
 /** What the pool gives its engine once, in `start`. */
@@ -160,7 +194,12 @@ export interface PoolEngine {
 export interface TaskOptions<TSchema extends z.ZodType = z.ZodType> {
   /** zod schema of the input. `enqueue` validates with it (errors name the field, e.g. `input.topic`); the handler receives its output. */
   input: TSchema
-  /** How many times a failed or timed-out attempt is tried again (so `retries + 1` attempts at most). Default 0. */
+  /**
+   * How many times a failed or timed-out attempt is tried again: the task's attempts never exceed
+   * `retries + 1`. A runner that the handler runs with the task's `agentId` counts its own retries
+   * on the same attempt counter, so the two layers never multiply (see "Who retries what" in the
+   * README). Default 0.
+   */
   retries?: number
   /** Limit of each attempt, in ms: the handler's signal aborts and the attempt fails with `RunTimeoutError`. Default: no limit. */
   timeoutMs?: number
@@ -170,8 +209,10 @@ export interface TaskOptions<TSchema extends z.ZodType = z.ZodType> {
   maxRetryDelayMs?: number
   /**
    * Decides whether a failed attempt is worth another one (timeouts arrive as `RunTimeoutError`).
-   * Default: every failure is retried while retries remain. Cancellation and `InvalidOptionsError`
-   * are never retried, whatever this returns.
+   * Default: every failure is retried while retries remain, except an error that a runner inside
+   * the handler already judged not worth retrying (a 400 from its provider, say). Cancellation,
+   * a hook that threw (`HookError`), the turn limit and invalid options or input are never
+   * retried, whatever this returns.
    */
   retryOn?: (error: unknown, info: { attempt: number }) => boolean
 }

@@ -3,15 +3,18 @@ import { z } from 'zod'
 import { createActivityTracker } from '../activity/tracker.js'
 import { ActivityTransitionError } from '../errors/activity-transition-error.js'
 import { CapabilityUnsupportedError } from '../errors/capability-unsupported-error.js'
+import { HookError } from '../errors/hook-error.js'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { MaxTurnsExceededError } from '../errors/max-turns-exceeded-error.js'
 import { RunCanceledError } from '../errors/run-canceled-error.js'
 import { RunTimeoutError } from '../errors/run-timeout-error.js'
 import { RunnerError } from '../errors/runner-error.js'
+import { rejectionOf } from '../test/rejection-of.js'
+import { ScriptedModel, ScriptedRunner, type ScriptStep } from '../test/scripted-runner.js'
 import { defineTool } from '../tools/define-tool.js'
 import { currentRun } from './base-agent-runner.js'
 import type { RunEvent } from './events.js'
-import { ScriptedModel, ScriptedRunner, type ScriptStep } from './test-helpers/scripted-runner.js'
+import type { RunContext } from './types.js'
 
 const usage = (inputTokens: number, outputTokens: number) => ({
   inputTokens,
@@ -101,15 +104,17 @@ describe('BaseAgentRunner: success', () => {
     expect(detail.agentType).toBe('research')
     expect(detail.status).toBe('complete')
   })
-  it('continues an activity that a pool job already moved to running, without a second "Started"', async () => {
+  it('refuses an activity that is already running outside this process’s pool task, and leaves it as it is', async () => {
     const { activity, runner } = setup()
     const agentId = await activity.create('research')
     await activity.update(agentId, 'Started', { status: 'running' })
-    await runner.run({ model: new ScriptedModel([{ text: 'ok' }]) }, 'x', { agentId })
+    const error = await rejectionOf(
+      runner.run({ model: new ScriptedModel([{ text: 'unused' }]) }, 'x', { agentId }),
+    )
+    expect((error as Error).message).toMatch(/already running: another run or pool task owns it/)
     expect(logOf(await activity.detail(agentId))).toEqual([
       ['queued', 'Waiting to start', 0],
       ['running', 'Started', null],
-      ['complete', 'Complete', 100],
     ])
   })
 })
@@ -277,7 +282,9 @@ describe('BaseAgentRunner: cancellation and timeout', () => {
     expect(model.calls).toHaveLength(1)
     const detail = await activity.detail('c4')
     expect(detail.status).toBe('canceled')
-    expect(detail.log.some((entry) => entry.message.startsWith('Retry 1/2: overloaded'))).toBe(true)
+    expect(detail.log.filter((entry) => entry.kind === 'retry').map((entry) => entry.message)).toEqual([
+      'Retrying (attempt 2 of 3): overloaded',
+    ])
   })
 
   it('a timeout stops the work, ends the activity in error with the timedOut message and throws RunTimeoutError', async () => {
@@ -562,45 +569,114 @@ describe('BaseAgentRunner: report_status and tools', () => {
 })
 
 describe('BaseAgentRunner: retries', () => {
-  it('retries a transient failure with backoff, logs it, sums usage over attempts', async () => {
+  const unavailable = () => Object.assign(new Error('503 Service Unavailable'), { status: 503 })
+
+  it('repeats a failed model request in place: same turn, no tool run twice, usage summed, logged as attempt n of N', async () => {
     const { activity, runner } = setup()
-    const events: RunEvent[] = []
+    let searches = 0
+    const search = defineTool({
+      name: 'search',
+      description: 'Searches',
+      inputSchema: z.object({ query: z.string() }),
+      execute: async () => `hit ${++searches}`,
+    })
     const model = new ScriptedModel([
-      {
-        toolCalls: [{ name: 'report_status', input: { message: 'Trying', percentage: 10 } }],
-        usage: usage(5, 1),
-      },
-      { error: Object.assign(new Error('503 Service Unavailable'), { status: 503 }) },
+      { toolCalls: [{ name: 'search', input: { query: 'otters' } }], usage: usage(5, 1) },
+      { error: unavailable() },
       { text: 'second time lucky', usage: usage(7, 3) },
     ])
-    const stream = runner.runStreamed({ model }, 'x', {
+    const stream = runner.runStreamed({ model, tools: [search] }, 'x', {
       agentId: 'rt1',
       retry: { attempts: 3, initialDelayMs: 5, maxDelayMs: 20 },
     })
-    for await (const event of stream) events.push(event)
+    const events = await collect(stream)
     const result = await stream.result
     expect(result.attempts).toBe(2)
-    expect(result.turns).toBe(1)
+    expect(result.turns).toBe(2)
+    expect(searches).toBe(1)
+    expect(model.calls.map((call) => call.turn)).toEqual([1, 2, 2])
+    expect(model.calls[2]?.messages).toEqual(model.calls[1]?.messages)
     expect(result.usage).toEqual({ inputTokens: 12, outputTokens: 4, totalTokens: 16 })
-    const retry = events.find((event) => event.type === 'retry')
-    expect(retry).toMatchObject({ attempt: 1, maxAttempts: 3 })
-    const messages = (await activity.detail('rt1')).log.map((entry) => entry.message)
-    expect(messages).toContain('Retry 1/2: 503 Service Unavailable')
+    expect(events.find((event) => event.type === 'retry')).toMatchObject({
+      attempt: 2,
+      maxAttempts: 3,
+      restart: false,
+    })
+    // No turn-end/turn-start around an in-place repeat: the turn goes on.
+    expect(events.filter((event) => event.type === 'turn-start')).toHaveLength(2)
+    const retries = (await activity.detail('rt1')).log.filter((entry) => entry.kind === 'retry')
+    expect(retries.map((entry) => [entry.message, entry.attempt])).toEqual([
+      ['Retrying (attempt 2 of 3): 503 Service Unavailable', 2],
+    ])
   })
 
-  it('every turn-start has its turn-end, failed attempts included', async () => {
-    const { runner } = setup()
-    const model = new ScriptedModel([
-      { error: Object.assign(new Error('503'), { status: 503 }) },
-      { text: 'ok' },
-    ])
+  it('restarts the attempt from its first turn when it fails outside a model request', async () => {
+    let executes = 0
+    class Flaky extends ScriptedRunner {
+      protected override async execute(...args: Parameters<ScriptedRunner['execute']>) {
+        const [context] = args
+        if (++executes === 1) {
+          await context.startTurn()
+          throw unavailable()
+        }
+        return super.execute(...args)
+      }
+    }
+    const runner = new Flaky()
     const events = await collect(
-      runner.runStreamed({ model }, 'x', { retry: { attempts: 2, initialDelayMs: 1 } }),
+      runner.runStreamed({ model: new ScriptedModel([{ text: 'ok' }]) }, 'x', {
+        retry: { attempts: 2, initialDelayMs: 1 },
+      }),
     )
     const types = events.map((event) => event.type)
+    expect(events.find((event) => event.type === 'retry')).toMatchObject({ attempt: 2, restart: true })
+    // Every turn-start has its turn-end, the failed attempt's included, and it ends before the retry.
     expect(types.filter((type) => type === 'turn-start')).toHaveLength(2)
     expect(types.filter((type) => type === 'turn-end')).toHaveLength(2)
     expect(types.indexOf('turn-end')).toBeLessThan(types.indexOf('retry'))
+    expect(events.filter((event) => event.type === 'turn-start').map((event) => event)).toMatchObject([
+      { turn: 1, attempt: 1 },
+      { turn: 1, attempt: 2 },
+    ])
+  })
+
+  it('never retries once the reader has seen text of the failing request: the streamed run fails, run() retries', async () => {
+    const script = (): ScriptStep[] => [
+      { text: 'Half an ans', errorAfterText: unavailable() },
+      { text: 'A whole answer.' },
+    ]
+    const streamedModel = new ScriptedModel(script())
+    const stream = setup().runner.runStreamed({ model: streamedModel }, 'x', {
+      retry: { attempts: 3, initialDelayMs: 1 },
+    })
+    const events = await collect(stream)
+    await expect(stream.result).rejects.toThrow('503 Service Unavailable')
+    expect(events.some((event) => event.type === 'retry')).toBe(false)
+    expect(streamedModel.calls).toHaveLength(1)
+    const runModel = new ScriptedModel(script())
+    const result = await setup().runner.run({ model: runModel }, 'x', {
+      retry: { attempts: 3, initialDelayMs: 1 },
+    })
+    expect(result.text).toBe('A whole answer.')
+    expect(result.attempts).toBe(2)
+  })
+
+  it('waits what a server’s Retry-After asks, capped by maxDelayMs', async () => {
+    const { runner } = setup()
+    const limited = (headers: Record<string, string>) =>
+      Object.assign(new Error('429 Too Many Requests'), { status: 429, headers })
+    const delays: number[] = []
+    const model = new ScriptedModel([
+      { error: limited({ 'retry-after-ms': '40' }) },
+      { error: limited({ 'Retry-After': '3600' }) },
+      { text: 'ok' },
+    ])
+    await runner.run({ model }, 'x', {
+      retry: { attempts: 3, initialDelayMs: 1, maxDelayMs: 60 },
+      hooks: { onRetry: ({ delayMs }) => void delays.push(delayMs) },
+    })
+    expect(delays[0]).toBeGreaterThanOrEqual(40)
+    expect(delays[1]).toBe(60)
   })
 
   it('the context shows the run’s limits to the adapter', async () => {
@@ -626,7 +702,7 @@ describe('BaseAgentRunner: retries', () => {
     expect(seen).toEqual({ maxTurns: 4, recovery: true, recoveryTurns: 2, timeoutMs: 5000 })
   })
 
-  it('does not retry errors that are not transient, nor by default', async () => {
+  it('does not retry errors that are not transient; retries transient ones up to 3 attempts by default', async () => {
     const { runner } = setup()
     const badRequest = Object.assign(new Error('400 Bad Request'), { status: 400 })
     const model = new ScriptedModel([{ error: badRequest }, { text: 'unused' }])
@@ -634,12 +710,16 @@ describe('BaseAgentRunner: retries', () => {
       badRequest,
     )
     expect(model.calls).toHaveLength(1)
-    const overloaded = new ScriptedModel([
-      { error: Object.assign(new Error('overloaded'), { status: 529 }) },
-      { text: 'unused' },
+    const overloaded = () => Object.assign(new Error('overloaded'), { status: 529 })
+    const alwaysOverloaded = new ScriptedModel([
+      { error: overloaded() },
+      { error: overloaded() },
+      { error: overloaded() },
     ])
-    await expect(runner.run({ model: overloaded }, 'x')).rejects.toThrow('overloaded')
-    expect(overloaded.calls).toHaveLength(1)
+    await expect(
+      runner.run({ model: alwaysOverloaded }, 'x', { retry: { initialDelayMs: 1, maxDelayMs: 1 } }),
+    ).rejects.toThrow('overloaded')
+    expect(alwaysOverloaded.calls).toHaveLength(3)
   })
 
   it('retries an adapter’s own RunnerError subclass when isRetryable says so, never a lifecycle error', async () => {
@@ -666,6 +746,48 @@ describe('BaseAgentRunner: retries', () => {
       retry: { attempts: 2, initialDelayMs: 1, retryOn: (error) => (error as Error).message === 'flaky' },
     })
     expect(result.attempts).toBe(2)
+  })
+})
+
+describe('BaseAgentRunner: attempt plumbing for frameworks that own the loop', () => {
+  it('fail(error) ends the attempt with that error even when the framework swallows it and goes on', async () => {
+    const { activity } = setup()
+    let frameworkSignal: AbortSignal | undefined
+    class Swallowing extends ScriptedRunner {
+      protected override async execute(context: RunContext): Promise<never> {
+        frameworkSignal = context.signal
+        // A framework callback that fails the attempt; the framework itself never rejects.
+        queueMicrotask(() => context.fail(new Error('callback refused')))
+        return new Promise<never>(() => {})
+      }
+    }
+    const runner = new Swallowing({ activity })
+    const error = await rejectionOf(runner.run({ model: new ScriptedModel([]) }, 'x', { agentId: 'sw1' }))
+    expect((error as Error).message).toBe('callback refused')
+    expect(frameworkSignal?.aborted).toBe(true)
+    expect((await activity.detail('sw1')).message).toBe('Failed: callback refused')
+  })
+
+  it('nextTurn() answers the turn-limit question without counting a turn', async () => {
+    const seen: unknown[] = []
+    class Asking extends ScriptedRunner {
+      protected override async execute(context: RunContext) {
+        seen.push(context.nextTurn(), context.nextTurn())
+        await context.startTurn()
+        seen.push(context.nextTurn())
+        await context.startTurn()
+        seen.push(context.nextTurn(), context.turn)
+        return { output: {}, text: 'done' }
+      }
+    }
+    await new Asking().run({ model: new ScriptedModel([]) }, 'x', { maxTurns: 1, maxTurnsRecovery: true })
+    expect(seen).toEqual([
+      { turn: 1, wrapUp: false },
+      { turn: 1, wrapUp: false },
+      { turn: 2, wrapUp: true },
+      undefined,
+      2,
+    ])
   })
 })
 
@@ -810,7 +932,9 @@ describe('BaseAgentRunner: hooks', () => {
         },
       })
       .catch((e) => e)
-    expect(error.message).toBe('audit store down')
+    expect(HookError.isInstance(error)).toBe(true)
+    expect(error).toMatchObject({ hook: 'onModelCallEnd', cause: new Error('audit store down') })
+    expect(error.message).toMatch(/^The onModelCallEnd hook threw: audit store down/)
     expect(model.calls).toHaveLength(1)
     expect((await activity.detail('h1')).status).toBe('error')
   })
@@ -827,7 +951,7 @@ describe('BaseAgentRunner: hooks', () => {
         },
       })
       .catch((e) => e)
-    expect(error.message).toBe('rejected')
+    expect(error).toMatchObject({ name: 'HookError', hook: 'onRunEnd' })
     expect((await activity.detail('h2')).status).toBe('error')
   })
 })

@@ -62,13 +62,24 @@ export interface TurnEndEvent {
   usage: Usage
 }
 
-/** An attempt failed and another will start after `delayMs`. */
+/**
+ * An attempt failed and another starts after `delayMs`. Never sent after text or reasoning of the
+ * failing attempt reached the reader: that run fails instead, so a reader never sees two answers
+ * glued together.
+ */
 export interface RetryEvent {
   type: 'retry'
-  /** The attempt that failed (1-based). */
+  /** The attempt that follows (2 for the first retry), as the activity line says: "attempt 2 of 3". */
   attempt: number
+  /** The attempts the run may reach. */
   maxAttempts: number
   delayMs: number
+  /**
+   * True when the next attempt starts the agent over from its first turn (its turns and tool calls
+   * run again); false when only the failed model request is repeated, the conversation kept.
+   */
+  restart: boolean
+  /** Why the attempt failed. */
   error: unknown
 }
 

@@ -26,7 +26,9 @@ type Awaitable<T> = T | Promise<T>
 
 /**
  * Lifecycle hooks. Runner-level hooks fire first, then per-run hooks. A hook that throws fails the
- * run (except `onRunError`, whose errors are ignored so that the original error is kept).
+ * run with a `HookError` (its `cause` is what the hook threw), never retried; except `onRunError`,
+ * whose errors are ignored so that the original error is kept, and `onStatusUpdate` on the final
+ * status, which comes too late to fail anything.
  */
 export interface RunHooks<TOutput = unknown> {
   /** The run moved to running, before the first attempt. */
@@ -58,21 +60,11 @@ export interface RunHooks<TOutput = unknown> {
   onStatusUpdate?: (
     event: HookRunInfo & { status: ActivityStatus; message: string; percentage: number | null },
   ) => Awaitable<void>
-  /** An attempt failed and will be retried after `delayMs`. */
-  onRetry?: (event: HookRunInfo & { error: unknown; maxAttempts: number; delayMs: number }) => Awaitable<void>
+  /** Attempt `attempt` failed; attempt `nextAttempt` follows after `delayMs`. */
+  onRetry?: (
+    event: HookRunInfo & { error: unknown; nextAttempt: number; maxAttempts: number; delayMs: number },
+  ) => Awaitable<void>
 }
 
 /** Names of the hooks. */
 export type HookName = keyof RunHooks
-
-/** Runs one hook of every hook set in order. */
-export async function fireHook<K extends HookName>(
-  sets: ReadonlyArray<RunHooks | undefined>,
-  name: K,
-  event: Parameters<NonNullable<RunHooks[K]>>[0],
-): Promise<void> {
-  for (const hooks of sets) {
-    const hook = hooks?.[name] as ((event: unknown) => unknown) | undefined
-    if (hook) await hook(event)
-  }
-}

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
+import { defaultRetryOptions } from '../lifecycle/retry-policy.js'
 import { parseOrThrow } from '../util/zod-issues.js'
-import { defaultRetryOptions } from './retry.js'
 import type { ResolvedRunOptions, RunnerOptions, RunOptions } from './types.js'
 
 const positiveInt = (what: string) =>

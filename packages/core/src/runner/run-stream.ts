@@ -137,10 +137,44 @@ export class RunStream<TOutput = unknown> implements AsyncIterable<RunEvent<TOut
   }
 }
 
-/** JSON of an event, with errors as `{ name, message }` and nothing that JSON cannot hold. */
+/**
+ * An error as plain data for the wire: its class name (`BadRequestError`, not the `Error` an SDK
+ * may leave in `name`), its message, and the HTTP `status` and `code` when it has them. Never its
+ * raw body, its request or its stack.
+ */
+function errorData(error: Error): Record<string, unknown> {
+  const name =
+    error.name === 'Error' && error.constructor.name !== 'Object' ? error.constructor.name : error.name
+  const data: Record<string, unknown> = { name, message: error.message }
+  const { status, code } = error as { status?: unknown; code?: unknown }
+  if (typeof status === 'number') data.status = status
+  if (typeof code === 'string' || typeof code === 'number') data.code = code
+  return data
+}
+
+/**
+ * An event as plain data for the wire (`toSSEResponse`, `serializeEvent`): errors as
+ * `{ name, message, status?, code? }`; a `run-end` result without `output` (the framework's own
+ * result object) and without the trajectory, which stay in process on `RunStream.result`.
+ */
+function wireEvent(event: RunEvent): unknown {
+  switch (event.type) {
+    case 'run-end': {
+      const { output: _output, trajectory: _trajectory, ...result } = event.result
+      return { type: 'run-end', result }
+    }
+    case 'run-error':
+    case 'retry':
+      return event.error instanceof Error ? { ...event, error: errorData(event.error) } : event
+    default:
+      return event
+  }
+}
+
+/** JSON of an event as it goes over the wire: plain data only (see `wireEvent`), nothing JSON cannot hold. */
 export function serializeEvent(event: RunEvent): string {
-  return JSON.stringify(event, (_key, value: unknown) => {
-    if (value instanceof Error) return { name: value.name, message: value.message }
+  return JSON.stringify(wireEvent(event), (_key, value: unknown) => {
+    if (value instanceof Error) return errorData(value)
     if (typeof value === 'bigint') return value.toString()
     return value
   })

@@ -1,9 +1,9 @@
 import type { ActivityTracker } from '../activity/tracker.js'
 import type { ActivityStore, Trajectory, TrajectoryStep, Usage } from '../activity/types.js'
+import type { RetryOptions } from '../lifecycle/retry-policy.js'
 import type { RunnerPrompts } from '../prompts.js'
 import type { AdapterEvent } from './events.js'
 import type { RunHooks, ToolCallDecision, ToolCallInfo } from './hooks.js'
-import type { RetryOptions } from './retry.js'
 
 /** Options of one run. Each overrides the runner's default of the same name. */
 export interface RunOptions<TOutput = unknown> {
@@ -21,7 +21,11 @@ export interface RunOptions<TOutput = unknown> {
   maxTurnsRecovery?: boolean
   /** Extra turns granted to the wrap-up. Default 1. */
   recoveryTurns?: number
-  /** Retries of failed attempts. Default: one attempt. */
+  /**
+   * Retries of failed attempts. Default: 3 attempts, 500 ms doubling up to 10 s, a server's
+   * `Retry-After` honoured. Inside a pool task whose agentId the run shares, the run and the task
+   * count attempts on one counter (see the README's "Who retries what").
+   */
   retry?: Partial<RetryOptions>
   /** Per-run hooks; they fire after the runner's. */
   hooks?: RunHooks<TOutput>
@@ -155,7 +159,11 @@ export interface RunContext {
   readonly recoveryTurns: number
   /** The run's `timeoutMs`, if any (the signal aborts when it expires). */
   readonly timeoutMs: number | undefined
-  /** Aborts on cancel, timeout or a consumer that stopped: pass it to every request and tool. */
+  /**
+   * The attempt's signal: aborts on cancel, timeout or a consumer that stopped, and when the attempt
+   * fails from inside (`fail`, a hook that threw, the turn limit) or ends. Pass it to every request
+   * and tool; work still running after the attempt is over is stopped by it.
+   */
   readonly signal: AbortSignal
   /** True when the caller iterates the stream: stream from the model. False for `run`. */
   readonly streaming: boolean
@@ -175,12 +183,31 @@ export interface RunContext {
   addUsage(usage: Partial<Usage>): void
   /**
    * Starts a model call: counts the turn, emits `turn-start`, and enforces `maxTurns`: past the
-   * limit it either enters the wrap-up turns (`wrapUp: true`) or throws `MaxTurnsExceededError`.
+   * limit it either enters the wrap-up turns (`wrapUp: true`) or throws `MaxTurnsExceededError`
+   * (and fails the attempt, so that a framework that swallows the throw stops too).
    */
   startTurn(): Promise<TurnInfo>
+  /**
+   * What `startTurn` would give next, without counting a turn: the next turn (`wrapUp` when it is a
+   * wrap-up turn), or `undefined` when the limit is reached and `startTurn` would throw.
+   */
+  nextTurn(): TurnInfo | undefined
   /** Ends the current turn: emits `turn-end` with the usage added during it. */
   endTurn(): void
-  /** Fires the model and tool hooks. */
+  /**
+   * Fails the attempt with `error` from inside a framework callback that swallows what it throws:
+   * the signal aborts with `error` and the attempt ends with it (the first failure wins).
+   */
+  fail(error: unknown): void
+  /**
+   * Makes one model request with `send`, repeating it in place (same turn, same conversation, no
+   * tool run again) when it fails with an error the run's retry policy retries, as long as
+   * nothing of this request has reached the reader. Each repeat is an attempt: logged on the
+   * activity, announced with a `retry` event (`restart: false`), after a backoff that honours
+   * `Retry-After`. Adapters switch their SDK's own retries off and send each request through it.
+   */
+  modelRequest<T>(send: () => Promise<T>): Promise<T>
+  /** Fires the model and tool hooks. A hook that throws fails the attempt (`HookError`). */
   readonly hooks: HookFirer
 }
 

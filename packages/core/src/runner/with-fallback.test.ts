@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { createActivityTracker } from '../activity/tracker.js'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { RunCanceledError } from '../errors/run-canceled-error.js'
-import { ScriptedModel, ScriptedRunner } from './test-helpers/scripted-runner.js'
+import { ScriptedModel, ScriptedRunner } from '../test/scripted-runner.js'
 import { withFallback } from './with-fallback.js'
 
 const overloaded = () => Object.assign(new Error('529 Overloaded'), { status: 529 })
@@ -21,17 +21,21 @@ describe('withFallback', () => {
       { runner: secondary, agent: { model: secondaryModel } },
     )
 
-    const result = await runner.run({ model: new ScriptedModel([]) }, 'question', { agentId: 'fb1' })
+    // One attempt: the primary's overload goes straight to the fallback (no in-place retry first).
+    const result = await runner.run({ model: new ScriptedModel([]) }, 'question', {
+      agentId: 'fb1',
+      retry: { attempts: 1 },
+    })
     expect(result.text).toBe('answered by the fallback')
     expect(result.turns).toBe(1)
     expect(result.usage.totalTokens).toBe(5)
     const detail = await activity.detail('fb1')
     expect(detail.status).toBe('complete')
-    expect(detail.log.map((entry) => entry.message)).toEqual([
-      'Waiting to start',
-      'Started',
-      'Falling back to openai: 529 Overloaded',
-      'Complete',
+    expect(detail.log.map((entry) => [entry.kind, entry.message])).toEqual([
+      ['lifecycle', 'Waiting to start'],
+      ['lifecycle', 'Started'],
+      ['fallback', 'Falling back to openai: 529 Overloaded'],
+      ['lifecycle', 'Complete'],
     ])
     expect(result.trajectory?.steps.some((step) => step.kind === 'fallback')).toBe(true)
   })

@@ -11,7 +11,7 @@ import type { Activity, ActivityEvent, ActivityStatus } from '../activity/types.
 import { ActivityTransitionError } from '../errors/activity-transition-error.js'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { RunnerError } from '../errors/runner-error.js'
-import { rejectionOf } from '../test-helpers/rejection-of.js'
+import { rejectionOf } from '../test/rejection-of.js'
 import { SqliteActivityStore } from './index.js'
 import { createSchemaV1, type EntryV1, writeActivityV1 } from './test-helpers/schema-v1.js'
 

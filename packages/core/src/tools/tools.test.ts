@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { defineTool, toolInputJsonSchema } from './define-tool.js'
 import { reportStatusTool, toolsWithReportStatus } from './report-status.js'
-import { toolOutputText } from './run-tool.js'
+import { toolOutputText } from './tool-call.js'
 
 describe('defineTool', () => {
   it('refuses names the providers would refuse, and non-zod schemas', () => {

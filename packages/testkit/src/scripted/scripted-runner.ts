@@ -1,11 +1,5 @@
-import {
-  type AnyToolDefinition,
-  BaseAgentRunner,
-  type ExecuteResult,
-  type RunContext,
-  runToolCalls,
-  toolOutputText,
-} from '@runner/core'
+import { type AnyToolDefinition, BaseAgentRunner, type ExecuteResult, type RunContext } from '@runner/core'
+import { runToolCalls, toolOutputText } from '@runner/core/adapter'
 import { ScenarioPlayer, waitForTurn } from '../scenario/player.js'
 import type { Scenario, ScenarioTurn } from '../scenario/scenario.js'
 

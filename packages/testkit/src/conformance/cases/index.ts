@@ -12,7 +12,7 @@ import { hooksDeny, hooksOrder, hooksRewrite } from './hooks.js'
 import { lifecycleFailure, lifecycleNeverLeftRunning, lifecycleSuccess } from './lifecycle.js'
 import { maxTurnsError, maxTurnsRecovery } from './max-turns.js'
 import { reportStatusBadArguments, reportStatusUpdates } from './report-status.js'
-import { retryThenSuccess } from './retry.js'
+import { noHiddenRetries, retryThenSuccess } from './retry.js'
 import { streamingOrder, streamingRunEqualsDrainedStream } from './streaming.js'
 import { cancelTimeout } from './timeout.js'
 import { trajectorySteps, usageSummed } from './usage-and-trajectory.js'
@@ -37,6 +37,7 @@ export const conformanceCases: ConformanceCase[] = [
   cancelTimeout,
   cancelConsumerBreak,
   retryThenSuccess,
+  noHiddenRetries,
   maxTurnsError,
   maxTurnsRecovery,
   hooksOrder,

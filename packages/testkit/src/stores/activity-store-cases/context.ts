@@ -1,4 +1,5 @@
-import type { Activity, ActivityStatus, ActivityStore, CreateActivityInput } from '@runner/core'
+import type { Activity, ActivityStatus, ActivityStore } from '@runner/core'
+import type { CreateActivityInput } from '@runner/core/store'
 import { pathTo } from './fixtures.js'
 
 /**

@@ -1,4 +1,4 @@
-import type { CreateActivityInput } from '@runner/core'
+import type { CreateActivityInput } from '@runner/core/store'
 import { describe, expect, it } from 'vitest'
 import type { StoreSuite } from './context.js'
 import { expectInvalidOptions, expectIsoTime, expectNoKey } from './expectations.js'

@@ -1,4 +1,5 @@
-import type { ActivityEvent, ActivityLogEntry, AppendActivityInput } from '@runner/core'
+import type { ActivityEvent, ActivityLogEntry } from '@runner/core'
+import type { AppendActivityInput } from '@runner/core/store'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { EventReader } from '../event-reader.js'
 import type { StoreSuite } from './context.js'

@@ -1,5 +1,5 @@
-import type { ActivityTracker } from '../../activity/tracker.js'
-import type { Activity, ActivityStatus } from '../../activity/types.js'
+import type { ActivityTracker } from '../activity/tracker.js'
+import type { Activity, ActivityStatus } from '../activity/types.js'
 
 /** How long a test waits for an activity state before failing. Generous for slow CI; it takes ms. */
 export const WAIT_TIMEOUT_MS = 2000

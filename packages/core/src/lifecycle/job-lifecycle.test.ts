@@ -6,9 +6,9 @@ import { ActivityNotFoundError } from '../errors/activity-not-found-error.js'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { RunCanceledError } from '../errors/run-canceled-error.js'
 import { RunnerError } from '../errors/runner-error.js'
-import { createJobRunner, type RegisteredTask } from './run-job.js'
-import { logLines, waitForStatus } from './test-helpers/wait-for-activity.js'
-import type { JobOutcome, PoolJob } from './types.js'
+import type { JobOutcome, PoolJob, RegisteredTask } from '../pool/types.js'
+import { logLines, waitForStatus } from '../test/wait-for-activity.js'
+import { createJobRunner } from './job-lifecycle.js'
 
 /** The job runner as an engine sees it, over a real tracker and registry (no engine involved). */
 function setup() {
@@ -136,11 +136,12 @@ describe('createJobRunner', () => {
     const outcome = await runner.runJob(redelivered, { signal: signal() })
     expect(attempts).toEqual([2, 3])
     expect(outcome).toMatchObject({ status: 'error', attempts: 3 })
-    expect(logLines(await activity.detail(redelivered.agentId))).toEqual([
-      'queued: Waiting to start',
-      'running: Started',
-      'running: Retry 2/2: fail 2',
-      'error: Failed: fail 3',
+    const log = (await activity.detail(redelivered.agentId)).log
+    expect(log.map((entry) => [entry.status, entry.message, entry.attempt])).toEqual([
+      ['queued', 'Waiting to start', undefined],
+      ['running', 'Started', 2],
+      ['running', 'Retrying (attempt 3 of 3): fail 2', 3],
+      ['error', 'Failed: fail 3', 3],
     ])
   })
 

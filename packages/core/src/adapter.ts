@@ -1,0 +1,60 @@
+/**
+ * `@runner/core/adapter`: what adapter authors use besides `BaseAgentRunner`: the tool loop for
+ * runners that own it, the one tool-call protocol for every runner, `report_status`, error
+ * classification, abort helpers, validation.
+ */
+export { errorMessage } from './activity/tracker.js'
+export type { InvalidOptionIssue } from './errors/invalid-options-error.js'
+export { hasMarker } from './errors/runner-error.js'
+export { backoffDelay, isTransientError, retryAfterMs } from './lifecycle/retry-policy.js'
+export type {
+  AdapterEvent,
+  NativeEvent,
+  ReasoningDeltaEvent,
+  RetryEvent,
+  RunEndEvent,
+  RunErrorEvent,
+  RunStartEvent,
+  StatusUpdateEvent,
+  TextDeltaEvent,
+  ToolCallEvent,
+  ToolResultEvent,
+  TurnEndEvent,
+  TurnStartEvent,
+} from './runner/events.js'
+export type { HookRunInfo, ToolCallDecision } from './runner/hooks.js'
+export type { HookFirer, StepInput, TurnInfo } from './runner/types.js'
+export { toolInputJsonSchema } from './tools/define-tool.js'
+export {
+  REPORT_STATUS_DESCRIPTION,
+  REPORT_STATUS_RESULT,
+  REPORT_STATUS_TOOL_NAME,
+  reportStatusInputSchema,
+  reportStatusTool,
+  toolsWithReportStatus,
+} from './tools/report-status.js'
+export {
+  type BegunToolCall,
+  beginToolCall,
+  callTool,
+  deniedToolText,
+  failedToolText,
+  invalidToolInputText,
+  runToolCall,
+  runToolCalls,
+  type ToolCallOptions,
+  type ToolCallOutcome,
+  type ToolCallTarget,
+  type ToolInputCheck,
+  toolOutputText,
+  unknownToolText,
+} from './tools/tool-call.js'
+export {
+  type LoopTurn,
+  type ModelAnswer,
+  type NextStep,
+  runToolLoop,
+  type ToolLoopDriver,
+} from './tools/tool-loop.js'
+export { abortableSleep, abortReason, raceAbort } from './util/abort.js'
+export { parseOrThrow, zodIssues } from './util/zod-issues.js'

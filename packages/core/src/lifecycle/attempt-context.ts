@@ -1,0 +1,227 @@
+import type { Usage } from '../activity/types.js'
+import { MaxTurnsExceededError } from '../errors/max-turns-exceeded-error.js'
+import type { RunnerPrompts } from '../prompts.js'
+import type { AdapterEvent } from '../runner/events.js'
+import type { HookFirer, RunContext, StepInput, TurnInfo } from '../runner/types.js'
+import { abortReason } from '../util/abort.js'
+import { type Deadline, deadline } from './deadline.js'
+import { addUsage, emptyUsage, jsonOrUndefined, type RunState } from './run-state.js'
+
+/** The attempt behind a context made by the lifecycle (for the lifecycle's own use, such as a fallback handing over). */
+const attempts = new WeakMap<RunContext, AttemptContext<unknown>>()
+
+/** The lifecycle's attempt of a context it made, if it made it. */
+export function attemptOf(context: RunContext): AttemptContext<unknown> | undefined {
+  return attempts.get(context)
+}
+
+/**
+ * The `RunContext` of one attempt. Its signal follows the run's (cancel, timeout, a consumer that
+ * stopped) and also aborts when the attempt fails from inside (`fail`, a hook that threw) or ends.
+ */
+export class AttemptContext<TOutput> implements RunContext {
+  readonly hooks: HookFirer
+  wrappingUp = false
+  readonly #run: RunState<TOutput>
+  readonly #deadline: Deadline
+  #turnUsage: Usage | undefined
+  #modelCallStarted = 0
+  /** Text and reasoning deltas the reader has been sent during this attempt. */
+  #shown = 0
+
+  constructor(run: RunState<TOutput>) {
+    this.#run = run
+    this.#deadline = deadline([run.signal])
+    attempts.set(this, this as AttemptContext<unknown>)
+    const context = this
+    this.hooks = {
+      async modelCallStart(event) {
+        context.#modelCallStarted = performance.now()
+        await run.fire('onModelCallStart', { ...run.info(), request: event.request })
+      },
+      async modelCallEnd(event) {
+        const durationMs = context.#modelCallStarted
+          ? Math.round(performance.now() - context.#modelCallStarted)
+          : 0
+        context.#modelCallStarted = 0
+        const toolCalls = event.toolCalls ?? []
+        run.recordStep({
+          kind: 'model-call',
+          durationMs,
+          data: {
+            text: event.text,
+            toolCalls,
+            usage: event.usage,
+            response: jsonOrUndefined(event.response),
+          },
+        })
+        const hookEvent = { ...run.info(), response: event.response, text: event.text, toolCalls, durationMs }
+        await run.fire('onModelCallEnd', event.usage ? { ...hookEvent, usage: event.usage } : hookEvent)
+      },
+      async toolCallStart(call) {
+        const decision = await run.decideToolCall(call)
+        return 'deny' in decision ? { denied: decision.deny } : { input: decision.input }
+      },
+      async toolCallEnd(event) {
+        run.recordStep({
+          kind: 'tool-call',
+          durationMs: event.durationMs,
+          data: {
+            toolCallId: event.toolCallId,
+            toolName: event.toolName,
+            input: event.input,
+            output: event.output,
+            isError: event.isError,
+          },
+        })
+        await run.fire('onToolCallEnd', { ...run.info(), ...event })
+      },
+    }
+  }
+
+  get agentId(): string {
+    return this.#run.agentId
+  }
+  get agentType(): string {
+    return this.#run.agentType
+  }
+  get attempt(): number {
+    return this.#run.execution.attempt
+  }
+  get turn(): number {
+    return this.#run.turn
+  }
+  get maxTurns(): number {
+    return this.#run.options.maxTurns
+  }
+  get maxTurnsRecovery(): boolean {
+    return this.#run.options.maxTurnsRecovery
+  }
+  get recoveryTurns(): number {
+    return this.#run.options.recoveryTurns
+  }
+  get timeoutMs(): number | undefined {
+    return this.#run.options.timeoutMs
+  }
+  get signal(): AbortSignal {
+    return this.#deadline.signal
+  }
+  get streaming(): boolean {
+    return this.#run.streaming
+  }
+  get includeNative(): boolean {
+    return this.#run.options.includeNative
+  }
+  get metadata(): Readonly<Record<string, unknown>> {
+    return this.#run.options.metadata
+  }
+  get prompts(): RunnerPrompts {
+    return this.#run.prompts
+  }
+  /** Whether the reader has been sent text or reasoning of this attempt (it is then never restarted). */
+  get outputShown(): boolean {
+    return this.#shown > 0
+  }
+
+  async report(message: string, percentage?: number): Promise<void> {
+    await this.#run.execution.report(message, percentage)
+    this.#run.recordStep({ kind: 'status', data: { message, percentage: percentage ?? null } })
+  }
+
+  emit(event: AdapterEvent): void {
+    if (event.type === 'native' && !this.includeNative) return
+    if (this.signal.aborted) return
+    if (this.#run.streaming && (event.type === 'text-delta' || event.type === 'reasoning-delta'))
+      this.#shown++
+    this.#run.push(event)
+  }
+
+  recordStep(step: StepInput): void {
+    this.#run.recordStep(step)
+  }
+
+  addUsage(usage: Partial<Usage>): void {
+    addUsage(this.#run.usage, usage)
+    if (this.#turnUsage) addUsage(this.#turnUsage, usage)
+  }
+
+  fail(error: unknown): void {
+    this.#deadline.abort(error)
+  }
+
+  nextTurn(): TurnInfo | undefined {
+    const { maxTurns, maxTurnsRecovery, recoveryTurns } = this.#run.options
+    const next = this.#run.turn + 1
+    if (next <= maxTurns) return { turn: next, wrapUp: this.wrappingUp }
+    if (!maxTurnsRecovery || next > maxTurns + recoveryTurns) return undefined
+    return { turn: next, wrapUp: true }
+  }
+
+  async startTurn(): Promise<TurnInfo> {
+    if (this.#turnUsage) this.endTurn()
+    const next = this.nextTurn()
+    if (!next) {
+      const error = new MaxTurnsExceededError(this.maxTurns)
+      this.fail(error)
+      throw error
+    }
+    if (next.wrapUp && !this.wrappingUp) {
+      this.wrappingUp = true
+      await this.#run.execution.note(
+        `Reached the turn limit (${this.maxTurns}); asking the agent to wrap up`,
+        'lifecycle',
+      )
+      this.#run.recordStep({
+        kind: 'note',
+        data: { message: 'maxTurns reached: wrap-up turns begin', maxTurns: this.maxTurns },
+      })
+    }
+    this.#run.turn = next.turn
+    this.#turnUsage = emptyUsage()
+    this.#run.push({ type: 'turn-start', turn: next.turn, attempt: this.attempt, wrapUp: next.wrapUp })
+    return next
+  }
+
+  endTurn(): void {
+    if (!this.#turnUsage) return
+    const usage = this.#turnUsage
+    this.#turnUsage = undefined
+    this.#run.push({ type: 'turn-end', turn: this.#run.turn, usage })
+  }
+
+  async modelRequest<T>(send: () => Promise<T>): Promise<T> {
+    for (;;) {
+      const shownBefore = this.#shown
+      try {
+        return await send()
+      } catch (error) {
+        if (this.signal.aborted) throw abortReason(this.signal)
+        // Never repeat what the reader already saw: the attempt fails instead.
+        if (this.#shown !== shownBefore) throw error
+        const run = this.#run
+        const again = await run.execution.retry(error, run.policy, this.signal, (plan) =>
+          run.announceRetry(error, plan, false),
+        )
+        if (!again) throw error
+        run.attempts++
+      }
+    }
+  }
+
+  /**
+   * Another runner takes over the attempt (`withFallback`): logs `message` (kind `fallback`) and
+   * starts counting turns again.
+   */
+  async handOver(message: string): Promise<void> {
+    await this.#run.execution.note(message, 'fallback')
+    this.endTurn()
+    this.#run.turn = 0
+    this.wrappingUp = false
+  }
+
+  /** Ends the attempt: its signal aborts (work left running stops), its listeners are released. */
+  close(reason: unknown): void {
+    this.#deadline.abort(reason)
+    this.#deadline.release()
+  }
+}

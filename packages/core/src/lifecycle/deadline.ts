@@ -1,0 +1,57 @@
+import { RunCanceledError } from '../errors/run-canceled-error.js'
+import { RunTimeoutError } from '../errors/run-timeout-error.js'
+
+/** A signal that aborts at a deadline or when its parents abort, and the way to release its timer. */
+export interface Deadline {
+  readonly signal: AbortSignal
+  /** Aborts it now with `reason` (a cancel from the owner of the work). */
+  abort(reason: unknown): void
+  /** Clears the timer and the listeners on the parents; the signal stays as it is. */
+  release(): void
+}
+
+/** A cancel reason as a `RunCanceledError` (an outer timeout stays a `RunTimeoutError`). */
+export function toCanceled(reason: unknown): RunCanceledError | RunTimeoutError {
+  if (RunCanceledError.isInstance(reason) || RunTimeoutError.isInstance(reason)) return reason
+  const detail = reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : undefined
+  return new RunCanceledError(detail ? `The run was canceled: ${detail}` : 'The run was canceled.', {
+    reason,
+  })
+}
+
+/**
+ * Where every timeout of a run or a task comes from. The signal aborts:
+ * - when a parent aborts, with the parent's reason as a cancel (`RunCanceledError`), except an outer
+ *   timeout, which stays a `RunTimeoutError` (a pool task's `timeoutMs` seen by a runner inside it);
+ * - when `timeoutMs` passes, with `RunTimeoutError(timeoutMs)`;
+ * - when `abort(reason)` is called.
+ */
+export function deadline(parents: ReadonlyArray<AbortSignal | undefined>, timeoutMs?: number): Deadline {
+  const controller = new AbortController()
+  const cleanups: Array<() => void> = []
+  const abort = (reason: unknown) => {
+    if (!controller.signal.aborted) controller.abort(reason)
+  }
+  for (const parent of parents) {
+    if (!parent) continue
+    if (parent.aborted) {
+      abort(toCanceled(parent.reason))
+      break
+    }
+    const onAbort = () => abort(toCanceled(parent.reason))
+    parent.addEventListener('abort', onAbort, { once: true })
+    cleanups.push(() => parent.removeEventListener('abort', onAbort))
+  }
+  if (timeoutMs !== undefined && !controller.signal.aborted) {
+    const timer = setTimeout(() => abort(new RunTimeoutError(timeoutMs)), timeoutMs)
+    cleanups.push(() => clearTimeout(timer))
+  }
+  return {
+    signal: controller.signal,
+    abort,
+    release() {
+      for (const cleanup of cleanups) cleanup()
+      cleanups.length = 0
+    },
+  }
+}

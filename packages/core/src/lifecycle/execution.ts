@@ -1,0 +1,238 @@
+import { nowIso } from '../activity/store-helpers.js'
+import {
+  type ActivityTracker,
+  errorMessage,
+  type LogEntryOptions,
+  timedOutMessage,
+} from '../activity/tracker.js'
+import { isTerminalStatus } from '../activity/transitions.js'
+import type { Activity, ActivityLogEntry, ActivityLogKind } from '../activity/types.js'
+import { ActivityTransitionError } from '../errors/activity-transition-error.js'
+import { RunCanceledError } from '../errors/run-canceled-error.js'
+import { RunTimeoutError } from '../errors/run-timeout-error.js'
+import { abortableSleep } from '../util/abort.js'
+import { type AttemptPolicy, retryDelay } from './retry-policy.js'
+
+/** Told of every entry an execution writes, in order, before the write resolves. */
+export type ExecutionListener = (entry: ActivityLogEntry) => void | Promise<void>
+
+/** A retry about to happen, as `Execution.retry` tells its caller. */
+export interface RetryPlan {
+  /** The attempt that follows (2 for the first retry). */
+  attempt: number
+  /** The attempts the retrying layer may reach. */
+  maxAttempts: number
+  /** The wait before it, in ms. */
+  delayMs: number
+  /** The failure, as the activity line gives it. */
+  reason: string
+}
+
+/** What an execution is created with. */
+export interface ExecutionInit {
+  agentId: string
+  agentType: string
+  tracker: ActivityTracker
+  metadata?: Record<string, unknown>
+}
+
+/**
+ * The state of one unit of work that owns an activity: a run of a runner, or a pool task (with the
+ * runs its handler makes on the same activity). It is the only code that writes a run's or a task's
+ * activity: the creation, the move to running, progress, the retry lines, and the end
+ * (complete, error, timed out, canceled). It keeps the one attempt counter that every layer
+ * retrying this work shares, and takes the one retry step (`retry`).
+ *
+ * Someone else may end the activity (a user calling `tracker.cancel`): the write that finds it
+ * terminal throws `ActivityTransitionError` and `endedElsewhere` then holds the activity as found.
+ */
+export class Execution {
+  readonly agentId: string
+  readonly agentType: string
+  readonly tracker: ActivityTracker
+  readonly metadata: Record<string, unknown>
+  /** The current attempt (1-based; 0 before the first). Every layer of this work counts here. */
+  attempt = 0
+  /** The activity as found terminal by a write of this execution, when someone else ended it. */
+  endedElsewhere: Activity | undefined
+  /** True once this execution wrote the activity's terminal status. */
+  ended = false
+  readonly #listeners = new Set<ExecutionListener>()
+  /** Errors that the layer that saw them judged not worth another attempt. */
+  readonly #declined = new WeakSet<object>()
+
+  constructor(init: ExecutionInit) {
+    this.agentId = init.agentId
+    this.agentType = init.agentType
+    this.tracker = init.tracker
+    this.metadata = init.metadata ?? {}
+  }
+
+  /** Starts telling `listener` of every entry written; returns the way to stop. */
+  listen(listener: ExecutionListener): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  /** Creates the activity, `queued` with `messages.queued`. */
+  async create(): Promise<void> {
+    const { tracker } = this
+    await tracker.create(this.agentType, { agentId: this.agentId, metadata: this.metadata })
+    if (this.#listeners.size === 0) return
+    await this.#tell({
+      status: 'queued',
+      message: tracker.messages.queued,
+      percentage: 0,
+      at: nowIso(),
+      kind: 'lifecycle',
+    })
+  }
+
+  /** Moves the activity to running (`messages.started`). */
+  async start(): Promise<void> {
+    await this.#write(
+      (fields) =>
+        this.tracker.update(this.agentId, this.tracker.messages.started, { status: 'running', ...fields }),
+      'lifecycle',
+    )
+  }
+
+  /** Makes `attempt` (at least 1) the current attempt, unless the counter is already past it. */
+  beginAttempt(attempt = 1): number {
+    this.attempt = Math.max(this.attempt, Math.max(1, Math.floor(attempt) || 1))
+    return this.attempt
+  }
+
+  /** Progress from the agent or the task (status `running`, kind `progress`). */
+  async report(message: string, percentage?: number): Promise<void> {
+    await this.#write(
+      (fields) =>
+        this.tracker.update(this.agentId, message, {
+          ...fields,
+          ...(percentage === undefined ? {} : { percentage }),
+        }),
+      'progress',
+    )
+  }
+
+  /** A line of the given kind that does not change the status (a fallback, a worker lost...). */
+  async note(message: string, kind: ActivityLogKind, attempt?: number): Promise<void> {
+    await this.#write((fields) => this.tracker.update(this.agentId, message, fields), kind, attempt)
+  }
+
+  /**
+   * The one retry step, whoever retries (a run restarting its attempt, a run repeating a model
+   * request in place, a pool task re-running its handler): decides with `retryDelay` whether another
+   * attempt follows the failed current one; when it does, writes the retry line
+   * (`Retrying (attempt 2 of 3): <reason>`, kind `retry`), lets `announce` tell the run (event,
+   * hook), waits the delay (abortable by `signal`) and moves the counter on. Resolves `false` when
+   * no retry follows: the caller then fails with `error`.
+   */
+  async retry(
+    error: unknown,
+    policy: AttemptPolicy,
+    signal: AbortSignal,
+    announce?: (plan: RetryPlan) => Promise<void>,
+  ): Promise<boolean> {
+    const delayMs = retryDelay(error, this.attempt, policy)
+    if (delayMs === undefined) return false
+    const plan: RetryPlan = {
+      attempt: this.attempt + 1,
+      maxAttempts: policy.maxAttempts,
+      delayMs,
+      reason: RunTimeoutError.isInstance(error)
+        ? timedOutMessage(this.tracker.messages, error.timeoutMs)
+        : errorMessage(error),
+    }
+    await this.note(
+      `Retrying (attempt ${plan.attempt} of ${plan.maxAttempts}): ${plan.reason}`,
+      'retry',
+      plan.attempt,
+    )
+    await announce?.(plan)
+    await abortableSleep(delayMs, signal)
+    this.attempt = plan.attempt
+    return true
+  }
+
+  /** Records that the layer that saw `error` judged it not worth another attempt (an outer layer then leaves it too). */
+  decline(error: unknown): void {
+    if (typeof error === 'object' && error !== null) this.#declined.add(error)
+  }
+
+  /** Whether a layer already judged `error` not worth another attempt. */
+  declined(error: unknown): boolean {
+    return typeof error === 'object' && error !== null && this.#declined.has(error)
+  }
+
+  /** Ends the activity `complete` at 100%. */
+  async complete(): Promise<void> {
+    await this.#end((fields) => this.tracker.complete(this.agentId, undefined, fields))
+  }
+
+  /**
+   * Ends the activity for `error`: `canceled` for a `RunCanceledError`, `error` with
+   * `messages.timedOut` for a `RunTimeoutError`, else `error` with `messages.error(error)`. When
+   * `messages.error` itself throws, the line is `Failed: <message>`.
+   */
+  async fail(error: unknown): Promise<void> {
+    const { tracker, agentId } = this
+    if (RunCanceledError.isInstance(error)) {
+      await this.#end((fields) => tracker.cancel(agentId, undefined, fields))
+    } else if (RunTimeoutError.isInstance(error)) {
+      const message = timedOutMessage(tracker.messages, error.timeoutMs)
+      await this.#end((fields) => tracker.update(agentId, message, { status: 'error', ...fields }))
+    } else {
+      await this.#end(async (fields) => {
+        let message: string
+        try {
+          message = tracker.messages.error(error)
+        } catch {
+          message = `Failed: ${errorMessage(error)}`
+        }
+        return tracker.update(agentId, message, { status: 'error', ...fields })
+      })
+    }
+  }
+
+  async #end(write: Write): Promise<void> {
+    await this.#write(write, 'lifecycle', undefined, 'ignore')
+    this.ended = true
+  }
+
+  /**
+   * Performs one write through the tracker, with the entry's kind and attempt (the current one
+   * unless given), then tells the listeners. A write refused because the activity is terminal
+   * records the activity as found (`endedElsewhere`) and rethrows.
+   */
+  async #write(
+    write: Write,
+    kind: ActivityLogKind,
+    attempt?: number,
+    listenerErrors: 'throw' | 'ignore' = 'throw',
+  ): Promise<void> {
+    const at = attempt ?? this.attempt
+    const fields: LogEntryOptions = at > 0 ? { kind, attempt: at } : { kind }
+    let activity: Activity
+    try {
+      activity = await write(fields)
+    } catch (error) {
+      if (ActivityTransitionError.isInstance(error)) {
+        const current = await this.tracker.store.get(this.agentId).catch(() => undefined)
+        if (current && isTerminalStatus(current.status)) this.endedElsewhere = current
+      }
+      throw error
+    }
+    const entry = activity.log.at(-1)
+    if (!entry || this.#listeners.size === 0) return
+    if (listenerErrors === 'throw') await this.#tell(entry)
+    else await this.#tell(entry).catch(() => {})
+  }
+
+  async #tell(entry: ActivityLogEntry): Promise<void> {
+    for (const listener of this.#listeners) await listener(entry)
+  }
+}
+
+/** One tracker call that writes an entry with the given structured fields. */
+type Write = (fields: LogEntryOptions) => Promise<Activity>

@@ -1,0 +1,349 @@
+import { type ActivityTracker, errorMessage } from '../activity/tracker.js'
+import { isTerminalStatus } from '../activity/transitions.js'
+import type { Activity } from '../activity/types.js'
+import { ActivityNotFoundError } from '../errors/activity-not-found-error.js'
+import { InvalidOptionsError } from '../errors/invalid-options-error.js'
+import { RunCanceledError } from '../errors/run-canceled-error.js'
+import { RunnerError } from '../errors/runner-error.js'
+import { toJson } from '../pool/to-json.js'
+import type {
+  JobOutcome,
+  JobRunner,
+  JsonValue,
+  PoolJob,
+  RegisteredTask,
+  RunJobOptions,
+} from '../pool/types.js'
+import { zodIssues } from '../util/zod-issues.js'
+import { withCurrent } from './current.js'
+import { deadline } from './deadline.js'
+import { Execution } from './execution.js'
+import type { AttemptPolicy } from './retry-policy.js'
+
+/** Options of `createJobRunner`. */
+export interface JobRunnerOptions {
+  /** Where the jobs' activities are. */
+  activity: ActivityTracker
+  /** Finds a registered task by name (tasks may be registered after the runner is created). */
+  getTask: (name: string) => RegisteredTask | undefined
+}
+
+/** How one attempt of a handler ended. */
+type AttemptResult = { kind: 'returned'; value: unknown } | { kind: 'threw'; error: unknown }
+
+/**
+ * The lifecycle of a pool job, shared by every engine. It drives the job's `Execution` (the only
+ * writer of its activity): the move to running, one attempt per handler call on the execution's
+ * counter (`Execution.retry` decides each retry, with the task's `retries` as this layer's budget),
+ * the end. A runner that the handler runs with the job's agentId joins this execution. It never
+ * waits for a handler past its signal: on cancel or timeout the attempt ends at once, and a handler
+ * that ignores its signal keeps running in the background, its result dropped. An activity ended by
+ * someone else (a user's `tracker.cancel`) decides the outcome and is never moved again.
+ */
+export function createJobRunner(options: JobRunnerOptions): JobRunner {
+  const { activity, getTask } = options
+  const executionOf = (job: PoolJob, metadata?: Record<string, unknown>) =>
+    new Execution({
+      agentId: job.agentId,
+      agentType: job.task,
+      tracker: activity,
+      ...(metadata ? { metadata } : {}),
+    })
+
+  return {
+    async runJob(job, runOptions) {
+      const execution = executionOf(job)
+      try {
+        return await runJob(job, runOptions, execution)
+      } catch (error) {
+        // The store failed, a user callback (retryOn, messages.error) threw, or a bug: end the
+        // activity if the store still can, and report the error.
+        const failure = asError(error, job.task)
+        if (!execution.ended) await execution.fail(failure).catch(() => {})
+        return outcome(job, 'error', execution.attempt, { error: failure })
+      }
+    },
+
+    async cancelJob(job, cancelOptions = {}) {
+      const error = new RunCanceledError(cancelOptions.reason ?? 'The task was canceled before it started.')
+      const execution = executionOf(job)
+      try {
+        const current = await activity.store.get(job.agentId)
+        if (!current) return outcome(job, 'canceled', 0, { error })
+        if (isTerminalStatus(current.status)) return settleFromTerminal(job, current, undefined, 0)
+        await execution.fail(error)
+        return outcome(job, 'canceled', 0, { error })
+      } catch (failure) {
+        if (execution.endedElsewhere) return settleFromTerminal(job, execution.endedElsewhere, undefined, 0)
+        return outcome(job, 'canceled', 0, { error: new RunCanceledError(error.message, { cause: failure }) })
+      }
+    },
+
+    async failJob(job, error) {
+      const execution = executionOf(job)
+      try {
+        await execution.fail(error)
+      } catch {
+        if (execution.endedElsewhere)
+          return settleFromTerminal(job, execution.endedElsewhere, undefined, job.attempt)
+      }
+      return outcome(job, 'error', job.attempt, { error })
+    },
+
+    async handBackJob(job, message) {
+      await executionOf(job)
+        .note(message, 'lifecycle')
+        .catch(() => {
+          // Already ended (or the store is down): the engine hands the job back all the same.
+        })
+    },
+  }
+
+  async function runJob(
+    job: PoolJob,
+    { signal, onReport, redelivered }: RunJobOptions,
+    execution: Execution,
+  ) {
+    const { agentId } = job
+    const current = await activity.store.get(agentId)
+    if (!current) return outcome(job, 'error', 0, { error: new ActivityNotFoundError(agentId) })
+    if (isTerminalStatus(current.status)) return settleFromTerminal(job, current, undefined, 0)
+    const { metadata } = current
+    let last: AttemptResult | undefined
+
+    /** Ends the job with `error` (canceled, timed out or failed), unless someone else ended it first. */
+    const end = async (error: unknown): Promise<JobOutcome> => {
+      try {
+        await execution.fail(error)
+      } catch (failure) {
+        if (execution.endedElsewhere)
+          return settleFromTerminal(job, execution.endedElsewhere, last, execution.attempt)
+        throw failure
+      }
+      const status = RunCanceledError.isInstance(error) ? 'canceled' : 'error'
+      return outcome(job, status, execution.attempt, { error: asError(error, job.task) })
+    }
+    /** Runs a write; the outcome decided by the activity when someone else ended it, else undefined. */
+    const written = async (write: () => Promise<void>): Promise<JobOutcome | undefined> => {
+      try {
+        await write()
+        return undefined
+      } catch (failure) {
+        if (execution.endedElsewhere)
+          return settleFromTerminal(job, execution.endedElsewhere, last, execution.attempt)
+        throw failure
+      }
+    }
+
+    if (signal.aborted) return end(canceledError(signal))
+    const task = getTask(job.task)
+    if (!task) {
+      return end(
+        new RunnerError(
+          `No task named "${job.task}" is registered on this pool. Register it with pool.task("${job.task}", ...) in every process that runs jobs.`,
+        ),
+      )
+    }
+    const parsed = task.input.safeParse(job.input)
+    if (!parsed.success) {
+      return end(
+        new InvalidOptionsError(zodIssues(parsed.error, 'input'), {
+          subject: `input of task "${task.name}"`,
+        }),
+      )
+    }
+
+    const maxAttempts = task.retries + 1
+    const lost = redelivered === true && current.status === 'running'
+    const ended = await written(async () => {
+      if (lost) {
+        // The worker running it was lost: the next attempt follows the last one its log records.
+        execution.beginAttempt(Math.max(job.attempt, lastAttempt(current)) + 1)
+        await execution.note(
+          `Worker lost; retrying (attempt ${execution.attempt} of ${maxAttempts})`,
+          'retry',
+        )
+      } else {
+        execution.beginAttempt(job.attempt)
+        await execution.start()
+      }
+    })
+    if (ended) return ended
+
+    const policy: AttemptPolicy = {
+      maxAttempts,
+      initialDelayMs: task.retryDelayMs,
+      maxDelayMs: task.maxRetryDelayMs,
+      retryable: (error, attempt) =>
+        task.retryOn ? task.retryOn(error, { attempt }) : !execution.declined(error),
+    }
+    const mirror = onReport
+      ? execution.listen((entry) => {
+          if (entry.kind !== 'progress') return
+          try {
+            onReport(entry.message, entry.percentage ?? undefined)
+          } catch {
+            // The engine's mirror of the progress must not break the task; the activity has it.
+          }
+        })
+      : undefined
+    try {
+      for (;;) {
+        if (signal.aborted) return await end(canceledError(signal))
+        last = await runAttempt(task, execution, parsed.data, metadata, signal)
+        if (last.kind === 'returned') {
+          const json = toJson(last.value)
+          // Not retried: the same code would most likely return the same value again.
+          if (!json.ok) return await end(notJsonError(task.name, json.path, json.problem))
+          const done = await written(() => execution.complete())
+          if (done) return done
+          return outcome(
+            job,
+            'complete',
+            execution.attempt,
+            json.value === undefined ? {} : { result: json.value },
+          )
+        }
+        const error = signal.aborted ? canceledError(signal) : last.error
+        if (RunCanceledError.isInstance(error)) return await end(error)
+        let again: boolean
+        try {
+          again = await execution.retry(error, policy, signal)
+        } catch (failure) {
+          if (execution.endedElsewhere)
+            return settleFromTerminal(job, execution.endedElsewhere, last, execution.attempt)
+          if (signal.aborted) return await end(canceledError(signal))
+          throw failure
+        }
+        if (!again) return await end(error)
+      }
+    } finally {
+      mirror?.()
+    }
+  }
+
+  /** Runs the handler once; ends at once on cancel or timeout, whatever the handler does. */
+  async function runAttempt(
+    task: RegisteredTask,
+    execution: Execution,
+    input: unknown,
+    metadata: Record<string, unknown>,
+    jobSignal: AbortSignal,
+  ): Promise<AttemptResult> {
+    const attempt = deadline([jobSignal], task.timeoutMs)
+    const signal = attempt.signal
+    const interrupted = new Promise<AttemptResult>((resolve) => {
+      const onAbort = () => resolve({ kind: 'threw', error: signal.reason })
+      if (signal.aborted) onAbort()
+      else signal.addEventListener('abort', onAbort, { once: true })
+    })
+    const report = async (message: string, percentage?: number): Promise<void> => {
+      if (signal.aborted) return
+      await execution.report(message, percentage)
+    }
+    // Called at once (a synchronous throw becomes the attempt's failure).
+    const handled = withCurrent({ execution, signal }, async () =>
+      task.handler({
+        agentId: execution.agentId,
+        task: task.name,
+        input,
+        metadata,
+        signal,
+        attempt: execution.attempt,
+        report,
+      }),
+    ).then(
+      (value): AttemptResult => ({ kind: 'returned', value }),
+      (error: unknown): AttemptResult => ({ kind: 'threw', error }),
+    )
+    try {
+      return await Promise.race([handled, interrupted])
+    } finally {
+      // The attempt is over: its signal aborts (a handler still running stops), its timer is cleared.
+      attempt.abort(new RunCanceledError('The attempt ended.'))
+      attempt.release()
+    }
+  }
+}
+
+/** The latest attempt an activity's log records (0 when none does). */
+function lastAttempt(activity: Activity): number {
+  let attempt = 0
+  for (const entry of activity.log)
+    if (entry.attempt !== undefined && entry.attempt > attempt) attempt = entry.attempt
+  return attempt
+}
+
+/**
+ * The outcome of a job whose activity someone else made terminal. The activity's status wins for
+ * `canceled` and `error`; for `complete`, the handler's own result decides (a value needs the
+ * handler to have returned one).
+ */
+function settleFromTerminal(
+  job: PoolJob,
+  current: Activity,
+  last: AttemptResult | undefined,
+  attempt: number,
+): JobOutcome {
+  const thrown = last?.kind === 'threw' ? last.error : undefined
+  switch (current.status) {
+    case 'canceled': {
+      const error = RunCanceledError.isInstance(thrown)
+        ? thrown
+        : new RunCanceledError(
+            `The task's activity ${job.agentId} was canceled: ${current.message}`,
+            thrown === undefined ? {} : { cause: thrown },
+          )
+      return outcome(job, 'canceled', attempt, { error })
+    }
+    case 'error': {
+      const error =
+        thrown === undefined
+          ? new RunnerError(`The task's activity ${job.agentId} ended in error: ${current.message}`)
+          : asError(thrown, job.task)
+      return outcome(job, 'error', attempt, { error })
+    }
+    default: {
+      if (last === undefined) return outcome(job, 'complete', attempt, {})
+      if (last.kind !== 'returned') {
+        const error = RunCanceledError.isInstance(last.error) ? 'canceled' : 'error'
+        return outcome(job, error, attempt, { error: asError(last.error, job.task) })
+      }
+      const json = toJson(last.value)
+      if (!json.ok)
+        return outcome(job, 'error', attempt, { error: notJsonError(job.task, json.path, json.problem) })
+      return outcome(job, 'complete', attempt, json.value === undefined ? {} : { result: json.value })
+    }
+  }
+}
+
+function outcome(
+  job: PoolJob,
+  status: JobOutcome['status'],
+  attempts: number,
+  fields: { result?: JsonValue; error?: Error },
+): JobOutcome {
+  return { agentId: job.agentId, task: job.task, status, attempts, ...fields } as JobOutcome
+}
+
+/** The cancel error of an aborted job signal: its reason if it is one, a new one otherwise. */
+function canceledError(signal: AbortSignal): RunCanceledError {
+  const reason: unknown = signal.reason
+  if (RunCanceledError.isInstance(reason)) return reason
+  return new RunCanceledError('The task was canceled.', { reason })
+}
+
+/** `value` if it is an `Error`; otherwise a `RunnerError` with a readable message and the value as `cause`. */
+function asError(value: unknown, task: string): Error {
+  if (value instanceof Error) return value
+  return new RunnerError(`Task "${task}" failed with a non-Error value: ${errorMessage(value)}`, {
+    cause: value,
+  })
+}
+
+function notJsonError(task: string, path: string, problem: string): RunnerError {
+  const where = path === '' ? 'its return value' : `result.${path}`
+  return new RunnerError(
+    `Task "${task}" returned a value that is not JSON: ${where} ${problem}. Task results cross processes as JSON; return plain objects, arrays, strings, numbers, booleans and null.`,
+  )
+}

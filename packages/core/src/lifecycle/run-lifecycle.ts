@@ -1,0 +1,242 @@
+import type { ActivityTracker } from '../activity/tracker.js'
+import { isTerminalStatus } from '../activity/transitions.js'
+import { ActivityTransitionError } from '../errors/activity-transition-error.js'
+import { CapabilityUnsupportedError } from '../errors/capability-unsupported-error.js'
+import { RunCanceledError } from '../errors/run-canceled-error.js'
+import { RunnerError } from '../errors/runner-error.js'
+import type { RunnerPrompts } from '../prompts.js'
+import type { RunEvent } from '../runner/events.js'
+import { resolveRunOptions } from '../runner/options.js'
+import type {
+  ExecuteResult,
+  ResolvedRunOptions,
+  RunContext,
+  RunnerCapabilities,
+  RunnerOptions,
+  RunOptions,
+  RunResult,
+} from '../runner/types.js'
+import { abortReason, raceAbort } from '../util/abort.js'
+import { AttemptContext } from './attempt-context.js'
+import { currentWork, withCurrent } from './current.js'
+import { deadline } from './deadline.js'
+import { Execution } from './execution.js'
+import { RunState } from './run-state.js'
+
+/**
+ * What the lifecycle needs of a runner: its parts that know the framework. `BaseAgentRunner` is
+ * one; `withFallback` composes several through this seam (`executorOf`).
+ */
+export interface Executor<TAgent, TInput, TOutput> {
+  /** Name in logs and the default agentType. */
+  readonly name: string
+  /** Where the runner records activities. */
+  readonly activity: ActivityTracker
+  readonly prompts: RunnerPrompts
+  /** The runner's defaults for every run (hooks, retry, maxTurns...). */
+  readonly defaults: RunnerOptions<TOutput>
+  readonly capabilities: RunnerCapabilities
+  /** Refuses a bad agent or input before anything starts (throws `InvalidOptionsError`). */
+  validate(agent: TAgent, input: TInput): void
+  /** The agentType of a run that names none. */
+  agentTypeOf(agent: TAgent): string
+  /** Whether a failed attempt is worth another. */
+  isRetryable(error: unknown): boolean
+  /** One attempt with the framework. */
+  execute(context: RunContext, agent: TAgent, input: TInput): Promise<ExecuteResult<TOutput>>
+  /** Releases what a run held; called once at the end of every run. */
+  postRun(context: RunContext | undefined): Promise<void>
+}
+
+/** How a run is started: its id, the way its stream takes events, and its own cancel signal. */
+export interface RunStart<TOutput> {
+  agentId: string
+  /** True when `agentId` was made up here (a new activity for sure: no read needed). */
+  generatedId: boolean
+  /** Aborted by `RunStream.abort()` and by a reader that stopped. */
+  signal: AbortSignal
+  streaming: boolean
+  push: (event: RunEvent<TOutput>) => void
+}
+
+/** Checks what the runner declares it cannot do against what the run asks. */
+function checkCapabilities<TOutput>(
+  executor: Executor<unknown, unknown, TOutput>,
+  resolved: ResolvedRunOptions<TOutput>,
+): void {
+  const { capabilities, name } = executor
+  if (resolved.maxTurnsRecovery && !capabilities.maxTurnsRecovery) {
+    throw new CapabilityUnsupportedError(
+      'maxTurnsRecovery',
+      `${name} cannot wrap up at the turn limit; leave maxTurnsRecovery off and handle MaxTurnsExceededError.`,
+    )
+  }
+  if (
+    !capabilities.toolHooks &&
+    (executor.defaults.hooks?.onToolCallStart || resolved.hooks?.onToolCallStart)
+  ) {
+    throw new CapabilityUnsupportedError(
+      'toolHooks',
+      `${name} cannot intercept tool calls; remove the onToolCallStart hook.`,
+    )
+  }
+}
+
+/**
+ * The lifecycle of one run, the only one there is: resolve and check the options, open the
+ * activity (or join the pool task the run is inside), run the attempts (`Execution.retry` decides
+ * each retry), and end: complete, error, timed out or canceled, written once by the execution.
+ * A run inside a pool task that passes the task's `agentId` joins the task's execution: one
+ * activity, one attempt counter; the task writes the activity's start and end.
+ */
+export async function runLifecycle<TAgent, TInput, TOutput>(
+  executor: Executor<TAgent, TInput, TOutput>,
+  agent: TAgent,
+  input: TInput,
+  options: RunOptions<TOutput> | undefined,
+  start: RunStart<TOutput>,
+): Promise<RunResult<TOutput>> {
+  const started = performance.now()
+  const { agentId, push } = start
+  let resolved: ResolvedRunOptions<TOutput>
+  try {
+    resolved = resolveRunOptions(executor.defaults, options)
+    checkCapabilities(executor as Executor<unknown, unknown, TOutput>, resolved)
+    executor.validate(agent, input)
+  } catch (error) {
+    push({ type: 'run-error', error })
+    throw error
+  }
+  const agentType = resolved.agentType ?? executor.agentTypeOf(agent)
+  const outer = currentWork()
+  const joined = outer !== undefined && outer.execution.agentId === agentId ? outer : undefined
+  const execution =
+    joined?.execution ??
+    new Execution({ agentId, agentType, tracker: executor.activity, metadata: resolved.metadata })
+  const runDeadline = deadline([start.signal, resolved.signal, joined?.signal], resolved.timeoutMs)
+  const signal = runDeadline.signal
+  const run = new RunState<TOutput>({
+    agentId,
+    agentType,
+    options: resolved,
+    prompts: executor.prompts,
+    execution,
+    joined: joined !== undefined,
+    signal,
+    streaming: start.streaming,
+    push,
+    runnerHooks: executor.defaults.hooks,
+    isRetryable: (error) => executor.isRetryable(error),
+  })
+  const unlisten = execution.listen(run.onEntry)
+  let context: AttemptContext<TOutput> | undefined
+  let activityOpen = false
+  push({ type: 'run-start', agentId, agentType })
+  try {
+    if (!joined) {
+      await openActivity(execution, start.generatedId)
+      activityOpen = true
+      if (signal.aborted) throw abortReason(signal)
+      await execution.start()
+    }
+    await run.fire('onRunStart', { ...run.info(), input })
+
+    execution.beginAttempt()
+    let executed: ExecuteResult<TOutput>
+    for (;;) {
+      // Each attempt starts the agent over: its turns count from the first again.
+      run.turn = 0
+      const attempt = new AttemptContext(run)
+      context = attempt
+      run.current = attempt
+      run.attempts++
+      try {
+        const work = withCurrent({ execution, run: attempt, signal: attempt.signal }, () =>
+          Promise.resolve().then(() => executor.execute(attempt, agent, input)),
+        )
+        executed = await raceAbort(work, attempt.signal)
+        if (signal.aborted) throw abortReason(signal)
+        break
+      } catch (caught) {
+        // The failed attempt's open turn still ends: every turn-start has its turn-end.
+        attempt.endTurn()
+        const error = signal.aborted ? abortReason(signal) : caught
+        attempt.close(error)
+        if (signal.aborted || attempt.outputShown) throw error
+        const again = await execution.retry(error, run.policy, signal, (plan) =>
+          run.announceRetry(error, plan, true),
+        )
+        if (!again) throw error
+      }
+    }
+    context.endTurn()
+    context.close(new RunCanceledError('The attempt ended.'))
+    run.current = undefined
+
+    const result: RunResult<TOutput> = {
+      agentId,
+      status: 'complete',
+      output: executed.output,
+      text: executed.text,
+      turns: run.turn,
+      usage: { ...run.usage },
+      attempts: run.attempts,
+      durationMs: 0,
+      maxTurnsReached: context.wrappingUp,
+    }
+    const trajectory = resolved.recordTrajectory ? run.trajectory('complete') : undefined
+    if (trajectory) result.trajectory = trajectory
+    result.durationMs = Math.round(performance.now() - started)
+    await run.fire('onRunEnd', { ...run.info(), result })
+    if (signal.aborted) throw abortReason(signal)
+    if (trajectory) await executor.activity.store.saveTrajectory(agentId, trajectory)
+    if (!joined) {
+      await execution.complete()
+      activityOpen = false
+    }
+    push({ type: 'run-end', result })
+    return result
+  } catch (caught) {
+    run.current = undefined
+    const error = signal.aborted ? abortReason(signal) : caught
+    if (activityOpen && !execution.ended) {
+      await execution.fail(error).catch(() => {
+        // Already final (ended elsewhere, or the store is down): nothing more can be written.
+      })
+    }
+    if (resolved.recordTrajectory && (activityOpen || joined)) {
+      const status = RunCanceledError.isInstance(error) ? 'canceled' : 'error'
+      await executor.activity.store.saveTrajectory(agentId, run.trajectory(status)).catch(() => {})
+    }
+    await run.fire('onRunError', { ...run.info(), error }).catch(() => {})
+    push({ type: 'run-error', error })
+    throw error
+  } finally {
+    unlisten()
+    runDeadline.release()
+    await executor.postRun(context).catch(() => {})
+  }
+}
+
+/**
+ * Creates the run's activity, or reuses one that is `queued` (made by a UI, say). A terminal one is
+ * refused (`ActivityTransitionError`); a running one belongs to another run or task and is refused too.
+ */
+async function openActivity(execution: Execution, generatedId: boolean): Promise<void> {
+  if (!generatedId) {
+    const existing = await execution.tracker.store.get(execution.agentId)
+    if (existing) {
+      if (isTerminalStatus(existing.status)) {
+        throw new ActivityTransitionError(execution.agentId, existing.status, 'running')
+      }
+      if (existing.status !== 'queued') {
+        throw new RunnerError(
+          `Activity ${execution.agentId} is already ${existing.status}: another run or pool task owns it. ` +
+            'Run the runner inside that pool task (with the task’s agentId) to join it, or give this run a new agentId.',
+        )
+      }
+      return
+    }
+  }
+  await execution.create()
+}

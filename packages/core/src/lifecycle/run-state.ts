@@ -1,0 +1,223 @@
+import { nowIso } from '../activity/store-helpers.js'
+import type { ActivityLogEntry, Trajectory, TrajectoryStep, Usage } from '../activity/types.js'
+import { HookError } from '../errors/hook-error.js'
+import type { RunnerPrompts } from '../prompts.js'
+import type { RunEvent } from '../runner/events.js'
+import type { HookName, HookRunInfo, RunHooks, ToolCallInfo } from '../runner/hooks.js'
+import type { ResolvedRunOptions, StepInput } from '../runner/types.js'
+import type { Execution, RetryPlan } from './execution.js'
+import type { AttemptPolicy } from './retry-policy.js'
+
+/** Sums token counts; optional counters stay absent until some call reports them. */
+export function addUsage(total: Usage, usage: Partial<Usage>): void {
+  const input = usage.inputTokens ?? 0
+  const output = usage.outputTokens ?? 0
+  total.inputTokens += input
+  total.outputTokens += output
+  total.totalTokens += usage.totalTokens ?? input + output
+  if (usage.cachedInputTokens !== undefined)
+    total.cachedInputTokens = (total.cachedInputTokens ?? 0) + usage.cachedInputTokens
+  if (usage.reasoningTokens !== undefined)
+    total.reasoningTokens = (total.reasoningTokens ?? 0) + usage.reasoningTokens
+}
+
+export function emptyUsage(): Usage {
+  return { inputTokens: 0, outputTokens: 0, totalTokens: 0 }
+}
+
+/** A JSON copy of `value`, or `undefined` when it cannot be serialised (trajectories hold JSON only). */
+export function jsonOrUndefined(value: unknown): unknown {
+  if (value === undefined) return undefined
+  try {
+    const text = JSON.stringify(value)
+    return text === undefined ? undefined : JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+/** What a run is made of, beside its execution. */
+export interface RunStateInit<TOutput> {
+  agentId: string
+  agentType: string
+  options: ResolvedRunOptions<TOutput>
+  prompts: RunnerPrompts
+  execution: Execution
+  /** True when the run joined the execution of the pool task it runs in (the task owns the activity). */
+  joined: boolean
+  /** Aborts on cancel, timeout or a consumer that stopped; every attempt's signal follows it. */
+  signal: AbortSignal
+  streaming: boolean
+  push: (event: RunEvent<TOutput>) => void
+  runnerHooks: RunHooks<TOutput> | undefined
+  /** The runner's classification of errors (its `isRetryable`), used unless `retry.retryOn` is set. */
+  isRetryable: (error: unknown) => boolean
+}
+
+/**
+ * The state of one run across its attempts: events, hooks, usage, turns and the trajectory. The
+ * activity is its execution's; adapters see the run through `RunContext`.
+ */
+export class RunState<TOutput> {
+  readonly agentId: string
+  readonly agentType: string
+  readonly options: ResolvedRunOptions<TOutput>
+  readonly prompts: RunnerPrompts
+  readonly execution: Execution
+  readonly joined: boolean
+  readonly signal: AbortSignal
+  readonly streaming: boolean
+  readonly push: (event: RunEvent<TOutput>) => void
+  readonly usage = emptyUsage()
+  readonly steps: TrajectoryStep[] = []
+  readonly startedAt = nowIso()
+  /** Attempts this run made. */
+  attempts = 0
+  turn = 0
+  /** The retry policy of this run, on the execution's attempt counter. */
+  readonly policy: AttemptPolicy
+  readonly #hookSets: ReadonlyArray<RunHooks | undefined>
+  /** The attempt running now, failed by a hook that throws. */
+  current: { fail(error: unknown): void } | undefined
+
+  constructor(init: RunStateInit<TOutput>) {
+    this.agentId = init.agentId
+    this.agentType = init.agentType
+    this.options = init.options
+    this.prompts = init.prompts
+    this.execution = init.execution
+    this.joined = init.joined
+    this.signal = init.signal
+    this.streaming = init.streaming
+    this.push = init.push
+    this.#hookSets = [init.runnerHooks as RunHooks | undefined, init.options.hooks as RunHooks | undefined]
+    const { retry } = init.options
+    const classify = retry.retryOn ?? ((error: unknown) => init.isRetryable(error))
+    this.policy = {
+      maxAttempts: retry.attempts,
+      initialDelayMs: retry.initialDelayMs,
+      maxDelayMs: retry.maxDelayMs,
+      retryable: (error, attempt) => {
+        const worth = classify(error, { attempt })
+        // A pool task around this run leaves it too: the runner knows its SDK's errors.
+        if (!worth) this.execution.decline(error)
+        return worth
+      },
+    }
+  }
+
+  info(): HookRunInfo {
+    return {
+      agentId: this.agentId,
+      agentType: this.agentType,
+      attempt: this.execution.attempt,
+      turn: this.turn,
+      metadata: this.options.metadata,
+    }
+  }
+
+  /**
+   * Fires a hook of the runner, then of the run. What a hook throws becomes a `HookError` that
+   * fails the current attempt at once, so that a framework that swallows the throw (callbacks)
+   * cannot let the run go on.
+   */
+  async fire<K extends HookName>(name: K, event: Parameters<NonNullable<RunHooks[K]>>[0]): Promise<void> {
+    for (const hooks of this.#hookSets) {
+      const hook = hooks?.[name] as ((event: unknown) => unknown) | undefined
+      if (!hook) continue
+      try {
+        await hook(event)
+      } catch (error) {
+        throw this.#hookFailed(name, error)
+      }
+    }
+  }
+
+  /** Runs `onToolCallStart` of the runner, then of the run: a denial stops, a new input passes on. */
+  async decideToolCall(call: ToolCallInfo): Promise<{ deny: string } | { input: unknown }> {
+    let input = call.input
+    for (const hooks of this.#hookSets) {
+      const hook = hooks?.onToolCallStart
+      if (!hook) continue
+      let decision: unknown
+      try {
+        decision = await hook({ ...this.info(), toolCallId: call.toolCallId, toolName: call.toolName, input })
+      } catch (error) {
+        throw this.#hookFailed('onToolCallStart', error)
+      }
+      if (decision && typeof decision === 'object') {
+        if ('deny' in decision) return { deny: String((decision as { deny: unknown }).deny) }
+        if ('input' in decision) input = (decision as { input: unknown }).input
+      }
+    }
+    return { input }
+  }
+
+  #hookFailed(name: string, error: unknown): HookError {
+    const failure = HookError.isInstance(error) ? error : new HookError(name, error)
+    this.current?.fail(failure)
+    return failure
+  }
+
+  /** Tells the stream and `onStatusUpdate` of an activity change written during the run. */
+  readonly onEntry = async (entry: ActivityLogEntry): Promise<void> => {
+    this.push({
+      type: 'status-update',
+      status: entry.status,
+      message: entry.message,
+      percentage: entry.percentage,
+    })
+    await this.fire('onStatusUpdate', {
+      ...this.info(),
+      status: entry.status,
+      message: entry.message,
+      percentage: entry.percentage,
+    })
+  }
+
+  /** Tells the stream, the trajectory and `onRetry` of a retry the execution is about to make. */
+  async announceRetry(error: unknown, plan: RetryPlan, restart: boolean): Promise<void> {
+    this.recordStep({ kind: 'retry', data: { error: plan.reason, delayMs: plan.delayMs, restart } })
+    this.push({
+      type: 'retry',
+      attempt: plan.attempt,
+      maxAttempts: plan.maxAttempts,
+      delayMs: plan.delayMs,
+      restart,
+      error,
+    })
+    await this.fire('onRetry', {
+      ...this.info(),
+      error,
+      nextAttempt: plan.attempt,
+      maxAttempts: plan.maxAttempts,
+      delayMs: plan.delayMs,
+    })
+  }
+
+  recordStep(step: StepInput): void {
+    if (!this.options.recordTrajectory) return
+    const recorded: TrajectoryStep = {
+      index: this.steps.length,
+      kind: step.kind,
+      attempt: this.execution.attempt,
+      turn: this.turn,
+      at: nowIso(),
+      data: (jsonOrUndefined(step.data) as Record<string, unknown> | undefined) ?? {},
+    }
+    if (step.durationMs !== undefined) recorded.durationMs = step.durationMs
+    this.steps.push(recorded)
+  }
+
+  trajectory(status: Trajectory['status']): Trajectory {
+    return {
+      agentId: this.agentId,
+      agentType: this.agentType,
+      status,
+      startedAt: this.startedAt,
+      finishedAt: nowIso(),
+      usage: { ...this.usage },
+      steps: this.steps,
+    }
+  }
+}

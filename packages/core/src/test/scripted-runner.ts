@@ -1,0 +1,147 @@
+import type { Usage } from '../activity/types.js'
+import { BaseAgentRunner } from '../runner/base-agent-runner.js'
+import type { ExecuteResult, RunContext } from '../runner/types.js'
+import type { AnyToolDefinition } from '../tools/define-tool.js'
+import { toolOutputText } from '../tools/tool-call.js'
+import { type ModelAnswer, runToolLoop, type ToolLoopDriver } from '../tools/tool-loop.js'
+import { abortableSleep } from '../util/abort.js'
+
+/** One scripted model response. */
+export interface ScriptStep {
+  text?: string
+  toolCalls?: Array<{ name: string; input: unknown; id?: string }>
+  usage?: Partial<Usage>
+  /** Wait this long (abortably) before answering. */
+  delayMs?: number
+  /** Never answer; only the signal ends the call. */
+  hang?: boolean
+  /** Like `hang`, but ignore the signal entirely (a badly behaved SDK). */
+  hangIgnoringSignal?: boolean
+  /** Throw this instead of answering. */
+  error?: unknown
+  /** Stream the text, then throw this (a stream cut after the reader saw part of the answer). */
+  errorAfterText?: unknown
+}
+
+/** What the scripted model is asked on each call (kept on `calls`). */
+export interface ScriptedCall {
+  turn: number
+  wrapUp: boolean
+  toolNames: string[]
+  /** The prompt, the wrap-up prompt when asked, then `<tool>: <output>` for every tool result so far. */
+  messages: string[]
+}
+
+/**
+ * A scripted in-process model: answers are consumed in order across calls and attempts, and every
+ * call is kept on `calls`. A call beyond the script fails the call (and the test) with a message
+ * saying so.
+ */
+export class ScriptedModel {
+  readonly calls: ScriptedCall[] = []
+  #index = 0
+  constructor(readonly steps: ScriptStep[]) {}
+
+  /** Steps not consumed yet. */
+  get remaining(): number {
+    return this.steps.length - this.#index
+  }
+
+  async next(signal: AbortSignal, request: ScriptedCall): Promise<ScriptStep> {
+    this.calls.push(request)
+    const step = this.steps[this.#index++]
+    if (!step)
+      throw new Error(`ScriptedModel: call ${this.#index} is beyond the script of ${this.steps.length} steps`)
+    if (step.hangIgnoringSignal) return new Promise<never>(() => {})
+    if (step.hang) {
+      await new Promise<never>((_, reject) =>
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true }),
+      )
+    }
+    if (step.delayMs) await abortableSleep(step.delayMs, signal)
+    if (step.error !== undefined) throw step.error
+    return step
+  }
+}
+
+/** The agent of `ScriptedRunner`: a scripted model and the tools it may call. */
+export interface ScriptedAgent {
+  model: ScriptedModel
+  tools?: AnyToolDefinition[]
+}
+
+/** The conversation of one attempt, as the tool loop's driver. */
+class ScriptedConversation implements ToolLoopDriver<ScriptStep, ScriptedCall, ScriptStep> {
+  readonly #messages: string[]
+  #counter = 0
+
+  constructor(
+    readonly model: ScriptedModel,
+    input: string,
+  ) {
+    this.#messages = [input]
+  }
+
+  addUserMessage(text: string): void {
+    this.#messages.push(text)
+  }
+
+  request(turn: { turn: number; wrapUp: boolean; tools: ReadonlyArray<AnyToolDefinition> }): ScriptedCall {
+    return {
+      turn: turn.turn,
+      wrapUp: turn.wrapUp,
+      toolNames: turn.tools.map((tool) => tool.name),
+      messages: [...this.#messages],
+    }
+  }
+
+  async send(request: ScriptedCall, context: RunContext): Promise<ModelAnswer<ScriptStep>> {
+    const step = await this.model.next(context.signal, request)
+    const text = step.text ?? ''
+    if (text && context.streaming) {
+      for (const piece of text.match(/.{1,4}/gs) ?? []) context.emit({ type: 'text-delta', text: piece })
+    }
+    if (step.errorAfterText !== undefined) throw step.errorAfterText
+    return {
+      native: step,
+      text,
+      toolCalls: (step.toolCalls ?? []).map((call) => ({
+        toolCallId: call.id ?? `call_${++this.#counter}`,
+        toolName: call.name,
+        input: call.input,
+      })),
+      ...(step.usage ? { usage: step.usage as Usage } : {}),
+    }
+  }
+
+  addAnswer(): void {}
+
+  addToolResults(outcomes: ReadonlyArray<{ toolName: string; output: unknown }>): void {
+    for (const outcome of outcomes)
+      this.#messages.push(`${outcome.toolName}: ${toolOutputText(outcome.output)}`)
+  }
+
+  result(answer: ModelAnswer<ScriptStep>): ExecuteResult<ScriptStep> {
+    return { output: answer.native, text: answer.text }
+  }
+}
+
+/**
+ * A minimal loop-owning runner over `ScriptedModel`, as an adapter writes one: a driver for core's
+ * tool loop and nothing of the lifecycle. It records how often `execute` ran and its last signal.
+ */
+export class ScriptedRunner extends BaseAgentRunner<ScriptedAgent, string, ScriptStep> {
+  executeCalls = 0
+  lastSignal: AbortSignal | undefined
+
+  protected override async execute(
+    context: RunContext,
+    agent: ScriptedAgent,
+    input: string,
+  ): Promise<ExecuteResult<ScriptStep>> {
+    this.executeCalls++
+    this.lastSignal = context.signal
+    const tools = [this.tools.reportStatus as AnyToolDefinition, ...(agent.tools ?? [])]
+    return runToolLoop(context, new ScriptedConversation(agent.model, input), tools)
+  }
+}

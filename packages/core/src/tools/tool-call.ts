@@ -1,0 +1,220 @@
+import { errorMessage } from '../activity/tracker.js'
+import { InvalidToolInputError } from '../errors/invalid-tool-input-error.js'
+import type { ToolCallInfo } from '../runner/hooks.js'
+import type { RunContext } from '../runner/types.js'
+import { abortReason, raceAbort } from '../util/abort.js'
+import type { AnyToolDefinition } from './define-tool.js'
+
+/** The outcome of one tool call, ready to feed back to the model. */
+export interface ToolCallOutcome extends ToolCallInfo {
+  /** What the tool returned, or an error message the model can read. */
+  output: unknown
+  isError: boolean
+}
+
+/** What a tool's input check says: the input to run with, or what is wrong with it (for the model). */
+export type ToolInputCheck = { success: true; value: unknown } | { success: false; message: string }
+
+/** How a framework's tool is checked and run under the protocol. */
+export interface ToolCallTarget {
+  /** Checks the input (after `onToolCallStart` may have rewritten it). Default: every input is fine. */
+  validate?(input: unknown): ToolInputCheck | Promise<ToolInputCheck>
+  /** Runs the tool. What it throws becomes an error result the model reads (unless the run was aborted). */
+  execute(input: unknown, signal: AbortSignal): unknown
+}
+
+/** Options of `beginToolCall` and `callTool`. */
+export interface ToolCallOptions {
+  /**
+   * Emit the `tool-call` and `tool-result` events. Default true; false for a framework whose own
+   * stream already carries them (the adapter maps those).
+   */
+  emit?: boolean
+}
+
+/** A tool call begun under the protocol, not yet ended. */
+export interface BegunToolCall {
+  /** The call as the model made it. */
+  readonly call: ToolCallInfo
+  /** The input the tool runs with: the model's, or the one `onToolCallStart` gave, validated. */
+  readonly input: unknown
+  /**
+   * The error text the model reads when the tool must not run: a denial by `onToolCallStart`, or
+   * input the tool refuses. The call is then already ended (`outcome` holds it).
+   */
+  readonly refused: string | undefined
+  /** The outcome of a refused call (it is ended already). */
+  readonly outcome: ToolCallOutcome | undefined
+  /** Ends the call with what the tool gave: `onToolCallEnd`, the trajectory step, the `tool-result` event. */
+  end(output: unknown, isError: boolean): Promise<ToolCallOutcome>
+  /**
+   * Ends the call of a tool that threw, with the text the model reads (`Tool "x" failed: ...`).
+   * When the attempt was aborted (cancel, timeout, a failed hook), the abort reason is thrown
+   * instead: cancellation is never swallowed.
+   */
+  fail(error: unknown): Promise<ToolCallOutcome>
+}
+
+/** The text a model reads when `onToolCallStart` denied its call. */
+export function deniedToolText(reason: string): string {
+  return `Tool call denied: ${reason}`
+}
+
+/** The text a model reads when a tool threw. */
+export function failedToolText(toolName: string, error: unknown): string {
+  return `Tool "${toolName}" failed: ${errorMessage(error)}`
+}
+
+/** The text a model reads when it called a tool that is not offered. */
+export function unknownToolText(toolName: string, available: ReadonlyArray<string>): string {
+  return `Unknown tool "${toolName}". Available tools: ${available.join(', ') || 'none'}.`
+}
+
+/** The text a model reads for input a tool refuses (`InvalidToolInputError`'s message). */
+export function invalidToolInputText(toolName: string, input: unknown, details: string): string {
+  return new InvalidToolInputError(toolName, input, details).message
+}
+
+/**
+ * The first half of the tool-call protocol, for frameworks that run tools themselves: emits
+ * `tool-call`, fires `onToolCallStart` (a denial answers the model without running the tool; a
+ * rewritten input replaces the model's), checks the input with `validate`. Run the tool with
+ * `input` unless `refused` is set, then `end` or `fail` the call. A hook that throws fails the
+ * attempt (`HookError`) and is rethrown.
+ */
+export async function beginToolCall(
+  context: RunContext,
+  call: ToolCallInfo,
+  validate?: ToolCallTarget['validate'],
+  options: ToolCallOptions = {},
+): Promise<BegunToolCall> {
+  const emit = options.emit ?? true
+  if (emit)
+    context.emit({
+      type: 'tool-call',
+      toolCallId: call.toolCallId,
+      toolName: call.toolName,
+      input: call.input,
+    })
+  const started = performance.now()
+  const decision = await context.hooks.toolCallStart(call)
+  let usedInput = decision.denied === undefined ? decision.input : call.input
+  const end = async (output: unknown, isError: boolean): Promise<ToolCallOutcome> => {
+    await context.hooks.toolCallEnd({
+      toolCallId: call.toolCallId,
+      toolName: call.toolName,
+      input: usedInput,
+      output,
+      isError,
+      durationMs: Math.round(performance.now() - started),
+    })
+    if (emit)
+      context.emit({
+        type: 'tool-result',
+        toolCallId: call.toolCallId,
+        toolName: call.toolName,
+        output,
+        isError,
+      })
+    return { toolCallId: call.toolCallId, toolName: call.toolName, input: usedInput, output, isError }
+  }
+  const fail = (error: unknown): Promise<ToolCallOutcome> => {
+    if (context.signal.aborted) throw abortReason(context.signal)
+    return end(failedToolText(call.toolName, error), true)
+  }
+  let refused: string | undefined
+  if (decision.denied !== undefined) {
+    refused = deniedToolText(decision.denied)
+  } else if (validate) {
+    const checked = await validate(usedInput)
+    if (checked.success) usedInput = checked.value
+    else refused = checked.message
+  }
+  const outcome = refused === undefined ? undefined : await end(refused, true)
+  return { call, input: usedInput, refused, outcome, end, fail }
+}
+
+/**
+ * One tool call under the contract, whatever framework's tool it is: `beginToolCall`, then the tool
+ * with the attempt's signal (the call settles at once when the attempt aborts, even if the tool
+ * ignores the signal), then the end: its output, or the error text of a tool that threw. The model
+ * always gets a result it can read; only cancellation and a throwing hook fail the attempt.
+ */
+export async function callTool(
+  context: RunContext,
+  call: ToolCallInfo,
+  target: ToolCallTarget,
+  options: ToolCallOptions = {},
+): Promise<ToolCallOutcome> {
+  const begun = await beginToolCall(context, call, target.validate?.bind(target), options)
+  if (begun.outcome) return begun.outcome
+  let output: unknown
+  try {
+    output = await raceAbort(
+      Promise.resolve().then(() => target.execute(begun.input, context.signal)),
+      context.signal,
+    )
+  } catch (error) {
+    return begun.fail(error)
+  }
+  return begun.end(output, false)
+}
+
+/** The input check of a `defineTool` tool: its zod schema, issues as `path message`. */
+function zodCheck(tool: AnyToolDefinition): (input: unknown) => ToolInputCheck {
+  return (input) => {
+    const parsed = tool.inputSchema.safeParse(input)
+    if (parsed.success) return { success: true, value: parsed.data }
+    const details = parsed.error.issues
+      .map((issue) => `${issue.path.map(String).join('.') || '(input)'} ${issue.message}`)
+      .join('; ')
+    return { success: false, message: invalidToolInputText(tool.name, input, details) }
+  }
+}
+
+/**
+ * Runs one call of a `defineTool` tool the model made (`callTool` with the tool's zod schema): a
+ * call to a tool not in `tools` gets an error result naming the available ones.
+ */
+export function runToolCall(
+  context: RunContext,
+  tools: ReadonlyArray<AnyToolDefinition>,
+  call: ToolCallInfo,
+): Promise<ToolCallOutcome> {
+  const tool = tools.find((candidate) => candidate.name === call.toolName)
+  if (!tool) {
+    const message = unknownToolText(
+      call.toolName,
+      tools.map((candidate) => candidate.name),
+    )
+    return callTool(context, call, {
+      validate: () => ({ success: false, message }),
+      execute: () => undefined,
+    })
+  }
+  const validate = zodCheck(tool)
+  return callTool(context, call, {
+    validate,
+    execute: (input, signal) => tool.execute(input, { toolCallId: call.toolCallId, signal, run: context }),
+  })
+}
+
+/** Runs several tool calls of one turn in parallel; outcomes keep the calls' order. */
+export function runToolCalls(
+  context: RunContext,
+  tools: ReadonlyArray<AnyToolDefinition>,
+  calls: ReadonlyArray<ToolCallInfo>,
+): Promise<ToolCallOutcome[]> {
+  return Promise.all(calls.map((call) => runToolCall(context, tools, call)))
+}
+
+/** A tool output as the text a model reads: strings as they are, anything else as JSON. */
+export function toolOutputText(output: unknown): string {
+  if (typeof output === 'string') return output
+  if (output === undefined) return ''
+  try {
+    return JSON.stringify(output)
+  } catch {
+    return String(output)
+  }
+}
