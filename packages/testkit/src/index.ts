@@ -1,3 +1,4 @@
+export { rejectionOf, runIn } from '@runner/core/test'
 export {
   type Cassette,
   type CassetteInteraction,
@@ -30,7 +31,6 @@ export type {
   ScriptedAgentOf,
 } from './conformance/types.js'
 export * from './fakes/index.js'
-export { rejectionOf, runIn } from './run-helpers.js'
 export {
   describeTurn,
   type PlayedCall,
@@ -54,6 +54,7 @@ export {
   ScriptedModelError,
   type ScriptedRequest,
   ScriptedRunner,
+  scenarioSource,
   scriptedAgent,
 } from './scripted/scripted-runner.js'
 export { type ActivityStoreConformanceSuiteOptions, activityStoreConformanceSuite } from './stores/index.js'

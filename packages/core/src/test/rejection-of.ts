@@ -1,9 +1,9 @@
-/** The error `promise` rejects with; fails the test if it resolves. */
+/** The error `promise` rejects with; fails the test when it resolves. */
 export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
   try {
     await promise
   } catch (error) {
     return error
   }
-  throw new Error('Expected the call to be refused, but it succeeded.')
+  throw new Error('Expected a rejection, but the promise resolved.')
 }

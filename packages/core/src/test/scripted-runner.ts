@@ -1,4 +1,5 @@
 import type { Usage } from '../activity/types.js'
+import type { RunnerPrompts } from '../prompts.js'
 import { BaseAgentRunner } from '../runner/base-agent-runner.js'
 import type { ExecuteResult, RunContext } from '../runner/types.js'
 import type { AnyToolDefinition } from '../tools/define-tool.js'
@@ -9,6 +10,8 @@ import { abortableSleep } from '../util/abort.js'
 /** One scripted model response. */
 export interface ScriptStep {
   text?: string
+  /** Reasoning streamed before the text (`reasoning-delta`). */
+  reasoning?: string
   toolCalls?: Array<{ name: string; input: unknown; id?: string }>
   usage?: Partial<Usage>
   /** Wait this long (abortably) before answering. */
@@ -27,6 +30,8 @@ export interface ScriptStep {
 export interface ScriptedCall {
   turn: number
   wrapUp: boolean
+  /** The agent's instructions, then `prompts.reportStatus` (or `prompts.wrapUp` on wrap-up turns). */
+  instructions: string
   toolNames: string[]
   /** The prompt, the wrap-up prompt when asked, then `<tool>: <output>` for every tool result so far. */
   messages: string[]
@@ -37,7 +42,7 @@ export interface ScriptedCall {
  * call is kept on `calls`. A call beyond the script fails the call (and the test) with a message
  * saying so.
  */
-export class ScriptedModel {
+export class ScriptedModel implements ScriptSource {
   readonly calls: ScriptedCall[] = []
   #index = 0
   constructor(readonly steps: ScriptStep[]) {}
@@ -64,10 +69,17 @@ export class ScriptedModel {
   }
 }
 
-/** The agent of `ScriptedRunner`: a scripted model and the tools it may call. */
+/** Where a scripted runner gets its answers: a `ScriptedModel`, or the test kit's scenario player. */
+export interface ScriptSource {
+  /** The answer to one call (throws or hangs as the script says). Keeps what was asked. */
+  next(signal: AbortSignal, request: ScriptedCall): Promise<ScriptStep>
+}
+
+/** The agent of `ScriptedRunner`: a scripted model, the tools it may call, and instructions. */
 export interface ScriptedAgent {
-  model: ScriptedModel
+  model: ScriptSource
   tools?: AnyToolDefinition[]
+  instructions?: string
 }
 
 /** The conversation of one attempt, as the tool loop's driver. */
@@ -76,7 +88,8 @@ class ScriptedConversation implements ToolLoopDriver<ScriptStep, ScriptedCall, S
   #counter = 0
 
   constructor(
-    readonly model: ScriptedModel,
+    readonly agent: ScriptedAgent,
+    readonly prompts: RunnerPrompts,
     input: string,
   ) {
     this.#messages = [input]
@@ -90,16 +103,20 @@ class ScriptedConversation implements ToolLoopDriver<ScriptStep, ScriptedCall, S
     return {
       turn: turn.turn,
       wrapUp: turn.wrapUp,
+      instructions: [this.agent.instructions, turn.wrapUp ? this.prompts.wrapUp : this.prompts.reportStatus]
+        .filter(Boolean)
+        .join('\n\n'),
       toolNames: turn.tools.map((tool) => tool.name),
       messages: [...this.#messages],
     }
   }
 
   async send(request: ScriptedCall, context: RunContext): Promise<ModelAnswer<ScriptStep>> {
-    const step = await this.model.next(context.signal, request)
+    const step = await this.agent.model.next(context.signal, request)
     const text = step.text ?? ''
-    if (text && context.streaming) {
-      for (const piece of text.match(/.{1,4}/gs) ?? []) context.emit({ type: 'text-delta', text: piece })
+    if (context.streaming) {
+      if (step.reasoning) context.emit({ type: 'reasoning-delta', text: step.reasoning })
+      for (const piece of text.match(/.{1,8}/gs) ?? []) context.emit({ type: 'text-delta', text: piece })
     }
     if (step.errorAfterText !== undefined) throw step.errorAfterText
     return {
@@ -127,8 +144,10 @@ class ScriptedConversation implements ToolLoopDriver<ScriptStep, ScriptedCall, S
 }
 
 /**
- * A minimal loop-owning runner over `ScriptedModel`, as an adapter writes one: a driver for core's
- * tool loop and nothing of the lifecycle. It records how often `execute` ran and its last signal.
+ * The reference runner: a loop-owning runner over a script (a `ScriptedModel`, or the test kit's
+ * scenarios), written as an adapter writes one: a driver for core's tool loop and nothing of the
+ * lifecycle. It passes the conformance suite; use it to test code that takes any runner, or as the
+ * model for your own. It records how often `execute` ran and its last signal.
  */
 export class ScriptedRunner extends BaseAgentRunner<ScriptedAgent, string, ScriptStep> {
   executeCalls = 0
@@ -142,6 +161,6 @@ export class ScriptedRunner extends BaseAgentRunner<ScriptedAgent, string, Scrip
     this.executeCalls++
     this.lastSignal = context.signal
     const tools = [this.tools.reportStatus as AnyToolDefinition, ...(agent.tools ?? [])]
-    return runToolLoop(context, new ScriptedConversation(agent.model, input), tools)
+    return runToolLoop(context, new ScriptedConversation(agent, context.prompts, input), tools)
   }
 }

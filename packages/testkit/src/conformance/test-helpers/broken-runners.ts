@@ -1,5 +1,5 @@
 import type { ActivityTracker, RunEvent, RunOptions, RunStream } from '@runner/core'
-import type { ScenarioTurn } from '../../scenario/scenario.js'
+import type { ScriptStep } from '@runner/core/test'
 import { scriptedHarness } from '../../scripted/scripted-harness.js'
 import { type ScriptedAgent, ScriptedRunner } from '../../scripted/scripted-runner.js'
 import type { HarnessOptions, RunnerHarness } from '../types.js'
@@ -12,12 +12,12 @@ import type { HarnessOptions, RunnerHarness } from '../types.js'
 
 /** Forgets to pass the caller's signal on (a wrapper that rebuilds the options and drops `signal`). */
 export class IgnoresAbortRunner extends ScriptedRunner {
-  override run(agent: ScriptedAgent, input: string, options: RunOptions<ScenarioTurn> = {}) {
+  override run(agent: ScriptedAgent, input: string, options: RunOptions<ScriptStep> = {}) {
     const { signal: _dropped, ...rest } = options
     return super.run(agent, input, rest)
   }
 
-  override runStreamed(agent: ScriptedAgent, input: string, options: RunOptions<ScenarioTurn> = {}) {
+  override runStreamed(agent: ScriptedAgent, input: string, options: RunOptions<ScriptStep> = {}) {
     const { signal: _dropped, ...rest } = options
     return super.runStreamed(agent, input, rest)
   }
@@ -30,7 +30,7 @@ function neverCompletes(activity: ActivityTracker): ActivityTracker {
 
 /** Emits `run-end` before the last `text-delta`. */
 export class EarlyRunEndRunner extends ScriptedRunner {
-  override runStreamed(agent: ScriptedAgent, input: string, options: RunOptions<ScenarioTurn> = {}) {
+  override runStreamed(agent: ScriptedAgent, input: string, options: RunOptions<ScriptStep> = {}) {
     const stream = super.runStreamed(agent, input, options)
     const reordered = {
       agentId: stream.agentId,
@@ -45,7 +45,7 @@ export class EarlyRunEndRunner extends ScriptedRunner {
         yield* events
       },
     }
-    return reordered as unknown as RunStream<ScenarioTurn>
+    return reordered as unknown as RunStream<ScriptStep>
   }
 }
 

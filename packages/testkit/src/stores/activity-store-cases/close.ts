@@ -1,6 +1,6 @@
 import { type ActivityEvent, RunnerError } from '@runner/core'
+import { EventReader } from '@runner/core/test'
 import { describe, expect, it } from 'vitest'
-import { EventReader } from '../event-reader.js'
 import type { StoreSuite } from './context.js'
 import { errorText, expectRefused } from './expectations.js'
 import { trajectoryOf } from './fixtures.js'

@@ -1,5 +1,5 @@
+import { EventReader } from '@runner/core/test'
 import { describe, expect, it } from 'vitest'
-import { EventReader } from '../event-reader.js'
 import type { StoreSuite } from './context.js'
 import { mutate, trajectoryOf } from './fixtures.js'
 

@@ -1,7 +1,7 @@
 import type { ActivityEvent, ActivityLogEntry } from '@runner/core'
 import type { AppendActivityInput } from '@runner/core/store'
+import { EventReader } from '@runner/core/test'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { EventReader } from '../event-reader.js'
 import type { StoreSuite } from './context.js'
 import { expectInvalidOptions, expectNoKey } from './expectations.js'
 import { LOG_KINDS } from './fixtures.js'

@@ -1,6 +1,6 @@
 import type { ActivityEvent, ActivityStore } from '@runner/core'
+import { EventReader } from '@runner/core/test'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { EventReader } from '../event-reader.js'
 import type { StoreSuite } from './context.js'
 import { summaryOf } from './fixtures.js'
 

@@ -1,4 +1,6 @@
-import type { BaseAgentRunner, RunEvent, RunOptions, RunResult } from '@runner/core'
+import type { BaseAgentRunner } from '../runner/base-agent-runner.js'
+import type { RunEvent } from '../runner/events.js'
+import type { RunOptions, RunResult } from '../runner/types.js'
 
 /**
  * Runs an agent with `run` (`streamed: false`) or a drained `runStreamed` (`streamed: true`) and
@@ -16,14 +18,4 @@ export async function runIn<TAgent, TInput, TOutput>(
   const events: RunEvent<TOutput>[] = []
   for await (const event of stream) events.push(event)
   return { result: await stream.result, events }
-}
-
-/** The error `promise` rejects with; fails the test when it resolves. */
-export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected a rejection, but the promise resolved')
 }
