@@ -25,7 +25,7 @@ describe('loadConfig', () => {
       store: { kind: 'memory' },
       concurrency: 4,
       maxTurns: 10,
-      retry: { attempts: 1, initialDelayMs: 500, maxDelayMs: 10_000 },
+      retry: { attempts: 3, initialDelayMs: 500, maxDelayMs: 10_000 },
       recordTrajectory: true,
       messages: {},
     })
@@ -190,7 +190,7 @@ describe('loadConfig', () => {
 
     it('accepts a zero delay and equal delays', () => {
       const config = loadConfig({ RUNNER_RETRY_INITIAL_DELAY_MS: '0', RUNNER_RETRY_MAX_DELAY_MS: '0' })
-      expect(config.retry).toEqual({ attempts: 1, initialDelayMs: 0, maxDelayMs: 0 })
+      expect(config.retry).toEqual({ attempts: 3, initialDelayMs: 0, maxDelayMs: 0 })
     })
 
     it.each(['0', '-1', 'many'])('rejects %s attempts', (value) => {

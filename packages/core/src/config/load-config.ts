@@ -23,7 +23,7 @@ export type StoreConfig =
 
 /** Retry policy of a run: the shape of `RunOptions.retry`. */
 export interface RetryConfig {
-  /** Attempts per run, the first included (`RUNNER_RETRY_ATTEMPTS`). Default `1`: no retry, as the SDKs already retry HTTP. */
+  /** Attempts per run, the first included (`RUNNER_RETRY_ATTEMPTS`). Default `3`: adapters switch their SDK's own retries off, so the run's are the only ones. */
   readonly attempts: number
   /** Wait before the first retry, doubled on each next one, in ms (`RUNNER_RETRY_INITIAL_DELAY_MS`). Default `500`. */
   readonly initialDelayMs: number
@@ -186,7 +186,7 @@ const KNOWN_KEYS = Object.keys(schemas) as Key[]
 const defaults = {
   concurrency: 4,
   maxTurns: 10,
-  retry: { attempts: 1, initialDelayMs: 500, maxDelayMs: 10_000 },
+  retry: { attempts: 3, initialDelayMs: 500, maxDelayMs: 10_000 },
   recordTrajectory: true,
 }
 
