@@ -158,11 +158,10 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     const ended = await written(async () => {
       if (lost) {
         // The worker running it was lost: the next attempt follows the last one its log records.
-        execution.beginAttempt(Math.max(job.attempt, lastAttempt(current)) + 1)
-        await execution.note(
-          `Worker lost; retrying (attempt ${execution.attempt} of ${maxAttempts})`,
-          'retry',
-        )
+        const attempt = execution.beginAttempt(Math.max(job.attempt, lastAttempt(current)) + 1)
+        // A lost worker is no failure of the task: its job runs again even past the task's budget.
+        const budget = attempt <= maxAttempts ? ` of ${maxAttempts}` : `, past the task's ${maxAttempts}`
+        await execution.note(`Worker lost; retrying (attempt ${attempt}${budget})`, 'retry')
       } else {
         execution.beginAttempt(job.attempt)
         await execution.start()
