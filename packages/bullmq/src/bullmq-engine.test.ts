@@ -6,12 +6,13 @@ import {
   RunCanceledError,
   RunnerError,
 } from '@runner/core'
+import { QueueEvents } from 'bullmq'
 import { afterEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { bullmqEngine } from './bullmq-engine.js'
 import { toBullMQPriority } from './priority.js'
 import { startWorker } from './start-worker.js'
-import { logLines, waitForActivity } from './test-helpers/activity.js'
+import { logEntries, logLines, waitForActivity } from './test-helpers/activity.js'
 import { eventually, noticeUnless, redisUrl } from './test-helpers/services.js'
 import { type QueueSetup, queueSetup } from './test-helpers/setup.js'
 
@@ -130,6 +131,42 @@ describe.skipIf(!redisUrl)('bullmqEngine with Redis', () => {
     expect(job?.progress).toEqual({ message: 'Echoing progress', percentage: 50 })
   })
 
+  it('mirrors report_status of a runner inside the task to BullMQ job progress', async () => {
+    setup = queueSetup({ label: 'runner-progress' })
+    await setup.startWorkerPool()
+    const progress: unknown[] = []
+    const events = new QueueEvents(setup.queueName, {
+      connection: { url: redisUrl as string },
+      prefix: setup.prefix,
+    })
+    try {
+      events.on('progress', ({ data }) => progress.push(data))
+      await events.waitUntilReady()
+      const { agentId } = await setup.tasks.agent.enqueue({
+        status: { message: 'Reading sources', percentage: 40 },
+      })
+      await expect(setup.api.result(agentId, { timeoutMs: 10_000 })).resolves.toEqual({
+        attempt: 1,
+        text: 'answered on attempt 1',
+      })
+      // The handler reports nothing itself: the runner's report_status is the task's progress.
+      const activity = await setup.activity.detail(agentId)
+      expect(activity.log.filter((entry) => entry.kind === 'progress')).toMatchObject([
+        { status: 'running', message: 'Reading sources', percentage: 40, attempt: 1 },
+      ])
+      const job = await setup.queue.getJob(agentId)
+      expect(job?.progress).toEqual({ message: 'Reading sources', percentage: 40 })
+      await eventually(
+        () => progress,
+        (seen) => seen.length > 0,
+        'the progress event',
+      )
+      expect(progress).toEqual([{ message: 'Reading sources', percentage: 40 }])
+    } finally {
+      await events.close()
+    }
+  })
+
   it('rejects result() for an unknown agentId with ActivityNotFoundError, and times out with a RunnerError', async () => {
     setup = queueSetup({ label: 'unknown' })
     await expect(setup.api.result('no-such-agent')).rejects.toSatisfy(ActivityNotFoundError.isInstance)
@@ -237,17 +274,17 @@ describe.skipIf(!redisUrl)('bullmqEngine with Redis', () => {
     expect(Date.parse(activity.startedAt ?? '') - enqueuedAt).toBeGreaterThanOrEqual(650)
   })
 
-  it('leaves retries to the task (Retry n/N on the activity), never to BullMQ', async () => {
+  it('leaves retries to the task (retry lines with the attempt that follows), never to BullMQ', async () => {
     setup = queueSetup({ label: 'retries' })
     await setup.startWorkerPool()
     const { agentId } = await setup.tasks.flaky.enqueue({ failures: 2 })
     await expect(setup.api.result(agentId, { timeoutMs: 10_000 })).resolves.toEqual({ attempt: 3 })
-    expect(logLines(await setup.activity.detail(agentId))).toEqual([
-      'queued: Waiting to start',
-      'running: Started',
-      'running: Retry 1/2: flaky failure 1',
-      'running: Retry 2/2: flaky failure 2',
-      'complete: Complete',
+    expect(logEntries(await setup.activity.detail(agentId))).toEqual([
+      ['queued', 'lifecycle', undefined, 'Waiting to start'],
+      ['running', 'lifecycle', 1, 'Started'],
+      ['running', 'retry', 2, 'Retrying (attempt 2 of 3): flaky failure 1'],
+      ['running', 'retry', 3, 'Retrying (attempt 3 of 3): flaky failure 2'],
+      ['complete', 'lifecycle', 3, 'Complete'],
     ])
     const job = await setup.queue.getJob(agentId)
     expect(job?.attemptsStarted).toBe(1)

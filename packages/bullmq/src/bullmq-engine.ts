@@ -43,13 +43,16 @@ export function isBullMQEngine(engine: unknown): engine is WorkerCapableEngine {
  * worker; `pool.result`, `pool.cancel` and the activity store work from any process.
  *
  * - At least once: a job whose worker dies (crash, SIGKILL, lost network) is redelivered once its
- *   lock expires, from the next attempt, and its activity log says `Worker lost; retrying (attempt n)`.
+ *   lock expires. The job runner resumes it from the attempt after the last one its activity's log
+ *   entries record and logs `Worker lost; retrying (attempt n of N)` (kind `retry`).
  * - Retries are the task's (`retries`, backoff, `retryOn`: the pool's job runner owns them, the same
  *   as on `localEngine`); BullMQ never retries a job itself.
  * - `cancel(agentId)` removes a queued or delayed job, or reaches the worker running it on any
  *   machine (Redis pub/sub) and aborts its signal; a canceled task is never retried.
- * - Priorities and delays map onto BullMQ's; reports are mirrored to `job.updateProgress`; the
- *   outcome is the job's return value, kept for `keepResults`.
+ * - Priorities and delays map onto BullMQ's; progress (the handler's reports and `report_status` of
+ *   a runner inside the task) is mirrored to `job.updateProgress`; the outcome is the job's return
+ *   value, kept for `keepResults`.
+ * - The engine never writes an activity: the pool's job runner does, on every engine.
  *
  * ```ts
  * const pool = createPool({ activity, engine: bullmqEngine({ connection: process.env.REDIS_URL, queueName: 'research' }) })
@@ -264,7 +267,6 @@ class BullMQEngineImpl implements WorkerCapableEngine {
       redis,
       keys: this.#keys,
       context,
-      activity: options.activity,
       concurrency,
       ...this.#worker,
       onError: this.#onError,

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os'
-import { type ActivityTracker, RunCanceledError, RunnerError } from '@runner/core'
+import { RunCanceledError, RunnerError } from '@runner/core'
 import {
   type JobOutcome,
   type PoolEngineContext,
@@ -7,13 +7,11 @@ import {
   type SerializedJobOutcome,
   serializeJobOutcome,
 } from '@runner/core/engine'
-import { isTerminalStatus } from '@runner/core/store'
 import { type ConnectionOptions, type Job, Worker } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { createRedis } from './connection.js'
 import { describeFailure, readPoolJob } from './job-data.js'
 import type { RunnerKeys } from './keys.js'
-import { attemptAfterLoss, workerLostMessage } from './redelivery.js'
 import type { BullMQConnection, RunnerWorker } from './types.js'
 
 /** Message of the `RunCanceledError` of a task canceled with `pool.cancel()`, as the local engine words it. */
@@ -40,7 +38,6 @@ export interface EngineWorkerOptions {
   redis: Redis
   keys: RunnerKeys
   context: PoolEngineContext
-  activity: ActivityTracker
   concurrency: number
   lockDurationMs: number
   stalledIntervalMs: number
@@ -53,6 +50,8 @@ interface RunningJob {
   controller: AbortController
   done: Promise<JobOutcome>
   job: Job<PoolJob, SerializedJobOutcome>
+  /** The job's data, as the job runner takes it. */
+  data: PoolJob
   /** BullMQ's lock token of this delivery, to hand the job back. */
   token: string | undefined
 }
@@ -81,7 +80,9 @@ export const handedBackMessage = 'Worker shutting down; handed back to the queue
 /**
  * Runs the queue's jobs in this process: a BullMQ `Worker` whose processor hands every job to the
  * pool's job runner, plus a pub/sub subscriber through which `cancel(agentId)` reaches it from
- * any process. Created by `startWorker`.
+ * any process. Created by `startWorker`. It never writes an activity: every change to a task's
+ * activity (the redelivery of a job whose worker was lost, a job BullMQ gave up on, a hand-back
+ * at shutdown) goes through the pool's job runner.
  */
 export class EngineWorker implements RunnerWorker {
   readonly id: string
@@ -207,17 +208,11 @@ export class EngineWorker implements RunnerWorker {
 
   /** Logs the hand-back on each running job's activity, then moves the jobs back to the queue. */
   async #handBack(beforeHandBack: (() => Promise<void>) | undefined): Promise<void> {
-    const { activity, onError } = this.#options
+    const { context, onError } = this.#options
     const entries = [...this.#running.values()].flatMap((set) => [...set])
-    await Promise.all(
-      entries.map(async ({ job }) => {
-        try {
-          await activity.update(job.id as string, handedBackMessage)
-        } catch {
-          // Already ended (or the store is down): the move below still returns the job if it is active.
-        }
-      }),
-    )
+    // Never rejects; a job already ended is left as it is, and the move below still returns the
+    // job if it is active.
+    await Promise.all(entries.map(({ data }) => context.handBackJob(data, handedBackMessage)))
     await beforeHandBack?.().catch((error: unknown) => onError(asError(error)))
     await Promise.all(
       entries.map(({ job, token }) =>
@@ -235,7 +230,7 @@ export class EngineWorker implements RunnerWorker {
     const controller = new AbortController()
     const done = Promise.withResolvers<JobOutcome>()
     done.promise.catch(() => {})
-    const entry: RunningJob = { controller, done: done.promise, job, token }
+    const entry: RunningJob = { controller, done: done.promise, job, data, token }
     let entries = this.#running.get(agentId)
     if (!entries) {
       entries = new Set()
@@ -246,15 +241,16 @@ export class EngineWorker implements RunnerWorker {
       // Registered before this check: a cancel either set its marker before (seen here) or
       // publishes after (the subscriber finds this job running).
       if (await this.#cancelRequested(agentId)) controller.abort(new RunCanceledError(cancelReason))
-      let attempt = data.attempt
-      if (!controller.signal.aborted && (job.attemptsStarted > 1 || job.stalledCounter > 0)) {
-        attempt = await this.#recordRedelivery(data)
-      }
+      // Delivered again: the worker that ran it was lost (killed, crashed, cut off from Redis) or
+      // handed it back at shutdown. The job runner reads from the activity's log entries which
+      // attempt that worker had reached, resumes from the next one and logs it.
+      const redelivered = job.attemptsStarted > 1 || job.stalledCounter > 0
       const progress = mirrorProgress(job)
-      const outcome = await this.#options.context.runJob(
-        { ...data, attempt },
-        { signal: controller.signal, onReport: progress.report },
-      )
+      const outcome = await this.#options.context.runJob(data, {
+        signal: controller.signal,
+        onReport: progress.report,
+        redelivered,
+      })
       await progress.flush()
       done.resolve(outcome)
       return serializeJobOutcome(outcome)
@@ -279,40 +275,22 @@ export class EngineWorker implements RunnerWorker {
   }
 
   /**
-   * A job delivered again because the worker running it was lost (killed, crashed, cut off from
-   * Redis): if its activity shows it had started, log the loss and resume from the next attempt,
-   * so the task's `retries` stay one budget. A job that never started (still queued) or already
-   * ended (terminal) is left to the job runner as it is.
-   */
-  async #recordRedelivery(data: PoolJob): Promise<number> {
-    const { activity } = this.#options
-    try {
-      const current = await activity.store.get(data.agentId)
-      if (current?.status !== 'running') return data.attempt
-      const attempt = attemptAfterLoss(current, data.attempt)
-      await activity.update(data.agentId, workerLostMessage(attempt))
-      return attempt
-    } catch (error) {
-      this.#options.onError(asError(error))
-      return data.attempt
-    }
-  }
-
-  /**
-   * A job BullMQ failed without running it (lost its worker more than `maxStalledCount` times) or
-   * whose processor threw: its activity must not stay queued or running.
+   * A job BullMQ failed without running it to its end (it lost its worker more than
+   * `maxStalledCount` times) or whose processor threw: the job runner ends its activity in error,
+   * so it never stays queued or running (one already ended is left as it is). A job that is not
+   * a pool job has no activity.
    */
   async #settleFailed(job: Job, error: Error): Promise<void> {
-    const agentId = job.id
-    if (!agentId) return
-    const { activity } = this.#options
+    let data: PoolJob
     try {
-      const current = await activity.store.get(agentId)
-      if (!current || isTerminalStatus(current.status)) return
-      await activity.error(agentId, new RunnerError(describeFailure(job.failedReason || error.message)))
-    } catch (failure) {
-      this.#options.onError(asError(failure))
+      data = readPoolJob(job)
+    } catch {
+      return
     }
+    await this.#options.context.failJob(
+      data,
+      new RunnerError(describeFailure(job.failedReason || error.message)),
+    )
   }
 
   /** Aborts running jobs whose cancel marker is set, in case a pub/sub message was lost (reconnection). */

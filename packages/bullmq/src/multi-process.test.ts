@@ -2,7 +2,7 @@ import { createPool, type Pool, RunCanceledError } from '@runner/core'
 import { afterEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { bullmqEngine } from './bullmq-engine.js'
-import { logLines, waitForActivity } from './test-helpers/activity.js'
+import { logEntries, logLines, waitForActivity } from './test-helpers/activity.js'
 import { databaseUrl, noticeUnless, redisUrl, removeQueue, uniqueQueue } from './test-helpers/services.js'
 import { type SharedStore, sharedStore } from './test-helpers/shared-store.js'
 import registerTasks from './test-helpers/tasks.js'
@@ -112,14 +112,49 @@ describe.skipIf(!(redisUrl && databaseUrl))('workers in other processes', () => 
     const error = await api.result(agentId, { timeoutMs: 20_000 }).catch((caught: unknown) => caught)
     // retries: 1, and the lost attempt counted: attempt 2 was the last one, its failure final.
     expect((error as Error).message).toBe('failed on attempt 2')
-    expect(logLines(await shared.activity.detail(agentId))).toEqual([
-      'queued: Waiting to start',
-      'running: Started',
-      'running: Attempt 1',
-      'running: Worker lost; retrying (attempt 2)',
-      'running: Started',
-      'running: Attempt 2',
-      'error: Failed: failed on attempt 2',
+    expect(logEntries(await shared.activity.detail(agentId))).toEqual([
+      ['queued', 'lifecycle', undefined, 'Waiting to start'],
+      ['running', 'lifecycle', 1, 'Started'],
+      ['running', 'progress', 1, 'Attempt 1'],
+      ['running', 'retry', 2, 'Worker lost; retrying (attempt 2 of 2)'],
+      ['running', 'progress', 2, 'Attempt 2'],
+      ['error', 'lifecycle', 2, 'Failed: failed on attempt 2'],
+    ])
+  }, 30_000)
+
+  it('resumes a task whose worker was lost after the last attempt its log records, its runner’s own retries included', async () => {
+    setup('runner-retries')
+    const first = startWorker()
+    await first.ready
+    // Attempt 1: the runner inside the task retries its model request twice in place (attempts 2
+    // and 3 of the one counter), reports, then hangs until its worker is killed.
+    const { agentId } = await tasks.agent.enqueue({
+      failures: 2,
+      status: { message: 'Searching', percentage: 30 },
+      hangOnFirstAttempt: true,
+    })
+    await waitForActivity(
+      shared.activity,
+      agentId,
+      (activity) => activity.log.some((entry) => entry.kind === 'progress'),
+      20_000,
+    )
+    await first.kill('SIGKILL')
+    await startWorker().ready
+    await expect(tasks.agent.result(agentId, { timeoutMs: 20_000 })).resolves.toEqual({
+      attempt: 4,
+      text: 'answered on attempt 4',
+    })
+    expect(logEntries(await shared.activity.detail(agentId))).toEqual([
+      ['queued', 'lifecycle', undefined, 'Waiting to start'],
+      ['running', 'lifecycle', 1, 'Started'],
+      ['running', 'retry', 2, 'Retrying (attempt 2 of 3): model busy 1'],
+      ['running', 'retry', 3, 'Retrying (attempt 3 of 3): model busy 2'],
+      ['running', 'progress', 3, 'Searching'],
+      // The lost worker was on attempt 3 (the runner's retries moved the task's one counter).
+      ['running', 'retry', 4, 'Worker lost; retrying (attempt 4 of 5)'],
+      ['running', 'progress', 4, 'Searching'],
+      ['complete', 'lifecycle', 4, 'Complete'],
     ])
   }, 30_000)
 
@@ -225,15 +260,14 @@ describe.skipIf(!(redisUrl && databaseUrl))('workers in other processes', () => 
     // It leaves at once after the timeout: the abandoned handler is not waited for.
     expect(Date.now() - stopping).toBeLessThan(4000)
     await expect(api.result(agentId, { timeoutMs: 20_000 })).resolves.toEqual({ slept: 8000, label: null })
-    expect(logLines(await shared.activity.detail(agentId))).toEqual([
-      'queued: Waiting to start',
-      'running: Started',
-      'running: Sleeping 8000 ms',
-      'running: Worker shutting down; handed back to the queue',
-      'running: Worker lost; retrying (attempt 2)',
-      'running: Started',
-      'running: Sleeping 8000 ms',
-      'complete: Complete',
+    expect(logEntries(await shared.activity.detail(agentId))).toEqual([
+      ['queued', 'lifecycle', undefined, 'Waiting to start'],
+      ['running', 'lifecycle', 1, 'Started'],
+      ['running', 'progress', 1, 'Sleeping 8000 ms'],
+      ['running', 'lifecycle', undefined, 'Worker shutting down; handed back to the queue'],
+      ['running', 'retry', 2, 'Worker lost; retrying (attempt 2 of 1)'],
+      ['running', 'progress', 2, 'Sleeping 8000 ms'],
+      ['complete', 'lifecycle', 2, 'Complete'],
     ])
   }, 30_000)
 })

@@ -6,7 +6,7 @@ import {
   RunCanceledError,
 } from '@runner/core'
 import { describe, expect, it } from 'vitest'
-import { logLines, waitForActivity } from './test-helpers/activity.js'
+import { logEntries, logLines, waitForActivity } from './test-helpers/activity.js'
 import { noticeUnless, redisUrl } from './test-helpers/services.js'
 import { queueSetup } from './test-helpers/setup.js'
 import registerTasks from './test-helpers/tasks.js'
@@ -67,9 +67,12 @@ describe.each(deployments)('the shared task module on %s', (_name, available, de
 
         const flaky = await api.enqueue('flaky', { failures: 1 })
         await expect(api.result(flaky.agentId, { timeoutMs: 10_000 })).resolves.toEqual({ attempt: 2 })
-        expect(logLines(await activity.detail(flaky.agentId))).toContain(
-          'running: Retry 1/2: flaky failure 1',
-        )
+        expect(logEntries(await activity.detail(flaky.agentId))).toContainEqual([
+          'running',
+          'retry',
+          2,
+          'Retrying (attempt 2 of 3): flaky failure 1',
+        ])
 
         // Two long tasks fill both slots; a third waits, and is canceled before it starts.
         const first = await api.enqueue('sleep', { ms: 60_000 })

@@ -39,10 +39,9 @@ export async function startWorker(options: StartWorkerOptions): Promise<RunnerWo
       { subject: 'startWorker options' },
     )
   }
-  const worker = await engine[startWorkerOnEngine]({
-    activity: pool.activity,
-    ...(valid.concurrency === undefined ? {} : { concurrency: valid.concurrency }),
-  })
+  const worker = await engine[startWorkerOnEngine](
+    valid.concurrency === undefined ? {} : { concurrency: valid.concurrency },
+  )
 
   const signals = valid.signals === undefined ? (['SIGTERM', 'SIGINT'] as const) : valid.signals
   if (signals !== false && signals.length > 0) {

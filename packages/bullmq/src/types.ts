@@ -1,4 +1,4 @@
-import type { ActivityTracker, Pool, PoolEngine } from '@runner/core'
+import type { Pool, PoolEngine } from '@runner/core'
 import type { PoolJob, SerializedJobOutcome } from '@runner/core/engine'
 import type { Queue } from 'bullmq'
 import type { Redis, RedisOptions } from 'ioredis'
@@ -158,8 +158,6 @@ export interface RunnerWorker {
 
 /** What the engine needs from `startWorker`, beyond the pool's job runner. */
 export interface WorkerStartOptions {
-  /** The pool's activity tracker: the worker logs redeliveries and gives up stalled jobs on it. */
-  activity: ActivityTracker
   /** Most jobs at once in this process. Default: the pool's concurrency. */
   concurrency?: number
 }

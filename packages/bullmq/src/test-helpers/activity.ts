@@ -1,4 +1,4 @@
-import type { Activity, ActivityTracker } from '@runner/core'
+import type { Activity, ActivityLogEntry, ActivityTracker } from '@runner/core'
 
 /**
  * Resolves with the activity as soon as `predicate` holds: at once if it already does, otherwise
@@ -36,4 +36,17 @@ export async function waitForActivity(
 /** Log messages of an activity, oldest first, as `status: message`. */
 export function logLines(activity: Activity): string[] {
   return activity.log.map((entry) => `${entry.status}: ${entry.message}`)
+}
+
+/** An activity log entry by its structured fields: `[status, kind, attempt, message]`. */
+export type LogEntryFields = [
+  ActivityLogEntry['status'],
+  ActivityLogEntry['kind'],
+  ActivityLogEntry['attempt'],
+  string,
+]
+
+/** The log of an activity, oldest first, as `[status, kind, attempt, message]`. */
+export function logEntries(activity: Activity): LogEntryFields[] {
+  return activity.log.map((entry) => [entry.status, entry.kind, entry.attempt, entry.message])
 }

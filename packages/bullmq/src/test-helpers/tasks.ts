@@ -5,6 +5,7 @@
  */
 import type { Pool } from '@runner/core'
 import { abortableSleep as sleep } from '@runner/core/adapter'
+import { ScriptedModel, ScriptedRunner, type ScriptStep } from '@runner/core/test'
 import { Redis } from 'ioredis'
 import { z } from 'zod'
 
@@ -79,6 +80,44 @@ export default function registerTasks(pool: Pool) {
     },
   )
 
+  /**
+   * Runs an agent (a scripted model) inside the task, joined to the task's activity. On attempt 1
+   * its first `failures` model requests fail with a retryable error (the runner retries them in
+   * place, writing its own retry lines), then it calls `report_status` with `status` if given, and
+   * hangs if `hangOnFirstAttempt` (the test kills its worker). Later attempts answer at once.
+   */
+  const agent = pool.task(
+    'agent',
+    {
+      input: z.object({
+        failures: z.number().int().default(0),
+        status: z.object({ message: z.string(), percentage: z.number().int().optional() }).optional(),
+        hangOnFirstAttempt: z.boolean().default(false),
+      }),
+      retries: 4,
+      retryDelayMs: 10,
+      maxRetryDelayMs: 10,
+    },
+    async ({ agentId, input, attempt }) => {
+      const steps: ScriptStep[] = []
+      if (attempt === 1) {
+        for (let failure = 1; failure <= input.failures; failure++) {
+          steps.push({ error: Object.assign(new Error(`model busy ${failure}`), { status: 503 }) })
+        }
+      }
+      if (input.status) steps.push({ toolCalls: [{ name: 'report_status', input: input.status }] })
+      if (attempt === 1 && input.hangOnFirstAttempt) steps.push({ hang: true })
+      steps.push({ text: `answered on attempt ${attempt}` })
+      const runner = new ScriptedRunner({
+        activity: pool.activity,
+        retry: { initialDelayMs: 10, maxDelayMs: 10 },
+      })
+      // The task's agentId: the run joins the task (one activity, one attempt counter).
+      const result = await runner.run({ model: new ScriptedModel(steps) }, 'Find the answer', { agentId })
+      return { attempt, text: result.text }
+    },
+  )
+
   /** Three timed steps, then a side effect counted per agentId in Redis (the chaos test). */
   const chaos = pool.task(
     'chaos',
@@ -105,5 +144,5 @@ export default function registerTasks(pool: Pool) {
     },
   )
 
-  return { echo, flaky, sleeper, stubborn, crashThenFail, chaos }
+  return { echo, flaky, sleeper, stubborn, crashThenFail, agent, chaos }
 }
