@@ -265,7 +265,7 @@ describe.skipIf(!(redisUrl && databaseUrl))('workers in other processes', () => 
       ['running', 'lifecycle', 1, 'Started'],
       ['running', 'progress', 1, 'Sleeping 8000 ms'],
       ['running', 'lifecycle', undefined, 'Worker shutting down; handed back to the queue'],
-      ['running', 'retry', 2, 'Worker lost; retrying (attempt 2 of 1)'],
+      ['running', 'retry', 2, "Worker lost; retrying (attempt 2, past the task's 1)"],
       ['running', 'progress', 2, 'Sleeping 8000 ms'],
       ['complete', 'lifecycle', 2, 'Complete'],
     ])
