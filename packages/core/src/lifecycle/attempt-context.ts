@@ -1,29 +1,35 @@
 import type { Usage } from '../activity/types.js'
 import { MaxTurnsExceededError } from '../errors/max-turns-exceeded-error.js'
+import { RunCanceledError } from '../errors/run-canceled-error.js'
 import type { RunnerPrompts } from '../prompts.js'
 import type { AdapterEvent } from '../runner/events.js'
 import type { HookFirer, RunContext, StepInput, TurnInfo } from '../runner/types.js'
 import { abortReason } from '../util/abort.js'
-import { type Deadline, deadline } from './deadline.js'
 import { addUsage, emptyUsage, jsonOrUndefined, type RunState } from './run-state.js'
 
-/** The attempt behind a context made by the lifecycle (for the lifecycle's own use, such as a fallback handing over). */
-const attempts = new WeakMap<RunContext, AttemptContext<unknown>>()
-
-/** The lifecycle's attempt of a context it made, if it made it. */
+/** The lifecycle's attempt of a context it made, if it made it (a fallback hands over through it). */
 export function attemptOf(context: RunContext): AttemptContext<unknown> | undefined {
-  return attempts.get(context)
+  return context instanceof AttemptContext ? (context as AttemptContext<unknown>) : undefined
 }
+
+/** The reason the signal of an attempt that ended (successfully) aborts with: one object, no stack to capture per run. */
+const attemptEnded = new RunCanceledError('The attempt ended.')
 
 /**
  * The `RunContext` of one attempt. Its signal follows the run's (cancel, timeout, a consumer that
  * stopped) and also aborts when the attempt fails from inside (`fail`, a hook that threw) or ends.
+ * What a run that does not use it never needs (the signal, the hook firer) is made on first use:
+ * the lifecycle costs little around a framework that does little.
  */
 export class AttemptContext<TOutput> implements RunContext {
-  readonly hooks: HookFirer
   wrappingUp = false
   readonly #run: RunState<TOutput>
-  readonly #deadline: Deadline
+  #controller: AbortController | undefined
+  #unlink: (() => void) | undefined
+  #hooks: HookFirer | undefined
+  /** The lifecycle waiting for this attempt: told at once when it fails from inside. */
+  #onFail: ((error: unknown) => void) | undefined
+  #failure: { error: unknown } | undefined
   #turnUsage: Usage | undefined
   #modelCallStarted = 0
   /** Text and reasoning deltas the reader has been sent during this attempt. */
@@ -31,13 +37,54 @@ export class AttemptContext<TOutput> implements RunContext {
 
   constructor(run: RunState<TOutput>) {
     this.#run = run
-    this.#deadline = deadline([run.signal])
-    attempts.set(this, this as AttemptContext<unknown>)
+  }
+
+  /**
+   * Runs `work` (the attempt's `execute`) and settles with it, or rejects as soon as the run's
+   * signal aborts or the attempt fails from inside, whatever `work` does.
+   */
+  race<T>(work: Promise<T>): Promise<T> {
+    const { signal } = this.#run
+    if (this.#failure) {
+      work.catch(() => {})
+      return Promise.reject(this.#failure.error)
+    }
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => settle(() => reject(abortReason(signal)))
+      const settle = (finish: () => void) => {
+        this.#onFail = undefined
+        signal.removeEventListener('abort', onAbort)
+        finish()
+      }
+      this.#onFail = (error) => {
+        work.catch(() => {})
+        settle(() => reject(error))
+      }
+      if (signal.aborted) {
+        work.catch(() => {})
+        onAbort()
+        return
+      }
+      signal.addEventListener('abort', onAbort, { once: true })
+      work.then(
+        (value) => settle(() => resolve(value)),
+        (error: unknown) => settle(() => reject(error)),
+      )
+    })
+  }
+
+  get hooks(): HookFirer {
+    this.#hooks ??= this.#makeHooks()
+    return this.#hooks
+  }
+
+  #makeHooks(): HookFirer {
+    const run = this.#run
     const context = this
-    this.hooks = {
+    return {
       async modelCallStart(event) {
         context.#modelCallStarted = performance.now()
-        await run.fire('onModelCallStart', { ...run.info(), request: event.request })
+        await run.fire('onModelCallStart', () => ({ ...run.info(), request: event.request }))
       },
       async modelCallEnd(event) {
         const durationMs = context.#modelCallStarted
@@ -55,8 +102,16 @@ export class AttemptContext<TOutput> implements RunContext {
             response: jsonOrUndefined(event.response),
           },
         })
-        const hookEvent = { ...run.info(), response: event.response, text: event.text, toolCalls, durationMs }
-        await run.fire('onModelCallEnd', event.usage ? { ...hookEvent, usage: event.usage } : hookEvent)
+        await run.fire('onModelCallEnd', () => {
+          const hookEvent = {
+            ...run.info(),
+            response: event.response,
+            text: event.text,
+            toolCalls,
+            durationMs,
+          }
+          return event.usage ? { ...hookEvent, usage: event.usage } : hookEvent
+        })
       },
       async toolCallStart(call) {
         const decision = await run.decideToolCall(call)
@@ -74,7 +129,7 @@ export class AttemptContext<TOutput> implements RunContext {
             isError: event.isError,
           },
         })
-        await run.fire('onToolCallEnd', { ...run.info(), ...event })
+        await run.fire('onToolCallEnd', () => ({ ...run.info(), ...event }))
       },
     }
   }
@@ -104,7 +159,30 @@ export class AttemptContext<TOutput> implements RunContext {
     return this.#run.options.timeoutMs
   }
   get signal(): AbortSignal {
-    return this.#deadline.signal
+    return this.#signalController().signal
+  }
+
+  /** The controller of the attempt's signal, made on first use and linked to the run's signal. */
+  #signalController(): AbortController {
+    if (this.#controller) return this.#controller
+    const controller = new AbortController()
+    this.#controller = controller
+    const runSignal = this.#run.signal
+    if (this.#failure) controller.abort(this.#failure.error)
+    else if (runSignal.aborted) controller.abort(abortReason(runSignal))
+    else {
+      const onAbort = () => controller.abort(abortReason(runSignal))
+      runSignal.addEventListener('abort', onAbort, { once: true })
+      this.#unlink = () => runSignal.removeEventListener('abort', onAbort)
+    }
+    return controller
+  }
+
+  /** Whether the attempt is over or failing: its signal aborted, or the run's. */
+  #stopped(): boolean {
+    return (
+      this.#failure !== undefined || this.#run.signal.aborted || this.#controller?.signal.aborted === true
+    )
   }
   get streaming(): boolean {
     return this.#run.streaming
@@ -130,7 +208,7 @@ export class AttemptContext<TOutput> implements RunContext {
 
   emit(event: AdapterEvent): void {
     if (event.type === 'native' && !this.includeNative) return
-    if (this.signal.aborted) return
+    if (this.#stopped()) return
     if (this.#run.streaming && (event.type === 'text-delta' || event.type === 'reasoning-delta'))
       this.#shown++
     this.#run.push(event)
@@ -146,7 +224,10 @@ export class AttemptContext<TOutput> implements RunContext {
   }
 
   fail(error: unknown): void {
-    this.#deadline.abort(error)
+    if (this.#stopped()) return
+    this.#failure = { error }
+    if (this.#controller) this.#controller.abort(error)
+    this.#onFail?.(error)
   }
 
   nextTurn(): TurnInfo | undefined {
@@ -195,7 +276,7 @@ export class AttemptContext<TOutput> implements RunContext {
       try {
         return await send()
       } catch (error) {
-        if (this.signal.aborted) throw abortReason(this.signal)
+        if (this.#stopped()) throw this.#failure ? this.#failure.error : abortReason(this.signal)
         // Never repeat what the reader already saw: the attempt fails instead.
         if (this.#shown !== shownBefore) throw error
         const run = this.#run
@@ -219,9 +300,15 @@ export class AttemptContext<TOutput> implements RunContext {
     this.wrappingUp = false
   }
 
-  /** Ends the attempt: its signal aborts (work left running stops), its listeners are released. */
-  close(reason: unknown): void {
-    this.#deadline.abort(reason)
-    this.#deadline.release()
+  /**
+   * Ends the attempt: its signal aborts (work left running stops) with `reason` (an attempt that
+   * succeeded: a shared "attempt ended" cancel), its listener on the run's signal is released.
+   */
+  close(reason: unknown = attemptEnded): void {
+    this.#unlink?.()
+    this.#unlink = undefined
+    if (this.#controller && !this.#controller.signal.aborted) this.#controller.abort(reason)
+    this.#failure ??= { error: reason }
+    this.#onFail = undefined
   }
 }

@@ -4,7 +4,7 @@ import { RunTimeoutError } from '../errors/run-timeout-error.js'
 /** A signal that aborts at a deadline or when its parents abort, and the way to release its timer. */
 export interface Deadline {
   readonly signal: AbortSignal
-  /** Aborts it now with `reason` (a cancel from the owner of the work). */
+  /** Aborts it now with `reason`; no effect when the signal is a single parent's own (see `deadline`). */
   abort(reason: unknown): void
   /** Clears the timer and the listeners on the parents; the signal stays as it is. */
   release(): void
@@ -19,6 +19,9 @@ export function toCanceled(reason: unknown): RunCanceledError | RunTimeoutError 
   })
 }
 
+/** What a single parent's own signal does on `abort` and `release`: nothing. */
+const ignore = () => {}
+
 /**
  * Where every timeout of a run or a task comes from. The signal aborts:
  * - when a parent aborts, with the parent's reason as a cancel (`RunCanceledError`), except an outer
@@ -27,13 +30,17 @@ export function toCanceled(reason: unknown): RunCanceledError | RunTimeoutError 
  * - when `abort(reason)` is called.
  */
 export function deadline(parents: ReadonlyArray<AbortSignal | undefined>, timeoutMs?: number): Deadline {
+  const given = parents.filter((parent): parent is AbortSignal => parent !== undefined)
+  // One parent and no timer: its signal serves as it is (a run's own cancel signal, a job's), and
+  // `abort` leaves it alone: the parent's owner aborts it.
+  const only = given.length === 1 && timeoutMs === undefined ? given[0] : undefined
+  if (only) return { signal: only, abort: ignore, release: ignore }
   const controller = new AbortController()
   const cleanups: Array<() => void> = []
   const abort = (reason: unknown) => {
     if (!controller.signal.aborted) controller.abort(reason)
   }
-  for (const parent of parents) {
-    if (!parent) continue
+  for (const parent of given) {
     if (parent.aborted) {
       abort(toCanceled(parent.reason))
       break

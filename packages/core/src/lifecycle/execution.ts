@@ -59,7 +59,7 @@ export class Execution {
   ended = false
   readonly #listeners = new Set<ExecutionListener>()
   /** Errors that the layer that saw them judged not worth another attempt. */
-  readonly #declined = new WeakSet<object>()
+  #declined: WeakSet<object> | undefined
 
   constructor(init: ExecutionInit) {
     this.agentId = init.agentId
@@ -157,12 +157,14 @@ export class Execution {
 
   /** Records that the layer that saw `error` judged it not worth another attempt (an outer layer then leaves it too). */
   decline(error: unknown): void {
-    if (typeof error === 'object' && error !== null) this.#declined.add(error)
+    if (typeof error !== 'object' || error === null) return
+    this.#declined ??= new WeakSet()
+    this.#declined.add(error)
   }
 
   /** Whether a layer already judged `error` not worth another attempt. */
   declined(error: unknown): boolean {
-    return typeof error === 'object' && error !== null && this.#declined.has(error)
+    return typeof error === 'object' && error !== null && this.#declined?.has(error) === true
   }
 
   /** Ends the activity `complete` at 100%. */
@@ -225,12 +227,25 @@ export class Execution {
     }
     const entry = activity.log.at(-1)
     if (!entry || this.#listeners.size === 0) return
-    if (listenerErrors === 'throw') await this.#tell(entry)
-    else await this.#tell(entry).catch(() => {})
+    const told = this.#tell(entry)
+    if (!told) return
+    if (listenerErrors === 'throw') await told
+    else await told.catch(() => {})
   }
 
-  async #tell(entry: ActivityLogEntry): Promise<void> {
-    for (const listener of this.#listeners) await listener(entry)
+  /** Tells every listener, in order; a promise only when some listener returned one. */
+  #tell(entry: ActivityLogEntry): Promise<void> | undefined {
+    const listeners = [...this.#listeners]
+    for (let index = 0; index < listeners.length; index++) {
+      const pending = listeners[index]!(entry)
+      if (pending) return this.#tellRest(pending, listeners.slice(index + 1), entry)
+    }
+    return undefined
+  }
+
+  async #tellRest(pending: Promise<void>, rest: ExecutionListener[], entry: ActivityLogEntry): Promise<void> {
+    await pending
+    for (const listener of rest) await listener(entry)
   }
 }
 

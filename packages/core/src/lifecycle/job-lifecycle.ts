@@ -259,11 +259,14 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       return await Promise.race([handled, interrupted])
     } finally {
       // The attempt is over: its signal aborts (a handler still running stops), its timer is cleared.
-      attempt.abort(new RunCanceledError('The attempt ended.'))
+      attempt.abort(attemptEnded)
       attempt.release()
     }
   }
 }
+
+/** What a handler's signal aborts with once its attempt is over: one object, no stack captured per job. */
+const attemptEnded = new RunCanceledError('The attempt ended.')
 
 /** The latest attempt an activity's log records (0 when none does). */
 function lastAttempt(activity: Activity): number {

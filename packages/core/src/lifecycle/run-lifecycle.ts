@@ -16,7 +16,7 @@ import type {
   RunOptions,
   RunResult,
 } from '../runner/types.js'
-import { abortReason, raceAbort } from '../util/abort.js'
+import { abortReason } from '../util/abort.js'
 import { AttemptContext } from './attempt-context.js'
 import { currentWork, withCurrent } from './current.js'
 import { deadline } from './deadline.js'
@@ -113,7 +113,10 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
   const execution =
     joined?.execution ??
     new Execution({ agentId, agentType, tracker: executor.activity, metadata: resolved.metadata })
-  const runDeadline = deadline([start.signal, resolved.signal, joined?.signal], resolved.timeoutMs)
+  const runDeadline = deadline(
+    [start.signal, resolved.signal, joined ? (joined.signal ?? joined.run?.signal) : undefined],
+    resolved.timeoutMs,
+  )
   const signal = runDeadline.signal
   const run = new RunState<TOutput>({
     agentId,
@@ -126,7 +129,7 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
     streaming: start.streaming,
     push,
     runnerHooks: executor.defaults.hooks,
-    isRetryable: (error) => executor.isRetryable(error),
+    isRetryable: executor.isRetryable,
   })
   const unlisten = execution.listen(run.onEntry)
   let context: AttemptContext<TOutput> | undefined
@@ -139,7 +142,7 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
       if (signal.aborted) throw abortReason(signal)
       await execution.start()
     }
-    await run.fire('onRunStart', { ...run.info(), input })
+    await run.fire('onRunStart', () => ({ ...run.info(), input }))
 
     execution.beginAttempt()
     let executed: ExecuteResult<TOutput>
@@ -151,10 +154,10 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
       run.current = attempt
       run.attempts++
       try {
-        const work = withCurrent({ execution, run: attempt, signal: attempt.signal }, () =>
+        const work = withCurrent({ execution, run: attempt }, () =>
           Promise.resolve().then(() => executor.execute(attempt, agent, input)),
         )
-        executed = await raceAbort(work, attempt.signal)
+        executed = await attempt.race(work)
         if (signal.aborted) throw abortReason(signal)
         break
       } catch (caught) {
@@ -170,7 +173,7 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
       }
     }
     context.endTurn()
-    context.close(new RunCanceledError('The attempt ended.'))
+    context.close()
     run.current = undefined
 
     const result: RunResult<TOutput> = {
@@ -187,7 +190,7 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
     const trajectory = resolved.recordTrajectory ? run.trajectory('complete') : undefined
     if (trajectory) result.trajectory = trajectory
     result.durationMs = Math.round(performance.now() - started)
-    await run.fire('onRunEnd', { ...run.info(), result })
+    await run.fire('onRunEnd', () => ({ ...run.info(), result }))
     if (signal.aborted) throw abortReason(signal)
     if (trajectory) await executor.activity.store.saveTrajectory(agentId, trajectory)
     if (!joined) {
@@ -208,7 +211,7 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
       const status = RunCanceledError.isInstance(error) ? 'canceled' : 'error'
       await executor.activity.store.saveTrajectory(agentId, run.trajectory(status)).catch(() => {})
     }
-    await run.fire('onRunError', { ...run.info(), error }).catch(() => {})
+    await run.fire('onRunError', () => ({ ...run.info(), error }))?.catch(() => {})
     push({ type: 'run-error', error })
     throw error
   } finally {

@@ -74,8 +74,8 @@ export class RunState<TOutput> {
   /** Attempts this run made. */
   attempts = 0
   turn = 0
-  /** The retry policy of this run, on the execution's attempt counter. */
-  readonly policy: AttemptPolicy
+  readonly #isRetryable: (error: unknown) => boolean
+  #policy: AttemptPolicy | undefined
   readonly #hookSets: ReadonlyArray<RunHooks | undefined>
   /** The attempt running now, failed by a hook that throws. */
   current: { fail(error: unknown): void } | undefined
@@ -91,9 +91,15 @@ export class RunState<TOutput> {
     this.streaming = init.streaming
     this.push = init.push
     this.#hookSets = [init.runnerHooks as RunHooks | undefined, init.options.hooks as RunHooks | undefined]
-    const { retry } = init.options
-    const classify = retry.retryOn ?? ((error: unknown) => init.isRetryable(error))
-    this.policy = {
+    this.#isRetryable = init.isRetryable
+  }
+
+  /** The retry policy of this run, on the execution's attempt counter (made when first needed). */
+  get policy(): AttemptPolicy {
+    if (this.#policy) return this.#policy
+    const { retry } = this.options
+    const classify = retry.retryOn ?? ((error: unknown) => this.#isRetryable(error))
+    this.#policy = {
       maxAttempts: retry.attempts,
       initialDelayMs: retry.initialDelayMs,
       maxDelayMs: retry.maxDelayMs,
@@ -104,6 +110,7 @@ export class RunState<TOutput> {
         return worth
       },
     }
+    return this.#policy
   }
 
   info(): HookRunInfo {
@@ -121,12 +128,26 @@ export class RunState<TOutput> {
    * fails the current attempt at once, so that a framework that swallows the throw (callbacks)
    * cannot let the run go on.
    */
-  async fire<K extends HookName>(name: K, event: Parameters<NonNullable<RunHooks[K]>>[0]): Promise<void> {
+  fire<K extends HookName>(
+    name: K,
+    event: () => Parameters<NonNullable<RunHooks[K]>>[0],
+  ): Promise<void> | undefined {
+    // Most runs set few hooks: no promise, no event object for a hook nobody set.
+    if (!this.#hookSets[0]?.[name] && !this.#hookSets[1]?.[name]) return undefined
+    return this.#fire(name, event)
+  }
+
+  async #fire<K extends HookName>(
+    name: K,
+    event: () => Parameters<NonNullable<RunHooks[K]>>[0],
+  ): Promise<void> {
+    let built: unknown
     for (const hooks of this.#hookSets) {
       const hook = hooks?.[name] as ((event: unknown) => unknown) | undefined
       if (!hook) continue
+      built ??= event()
       try {
-        await hook(event)
+        await hook(built)
       } catch (error) {
         throw this.#hookFailed(name, error)
       }
@@ -160,19 +181,19 @@ export class RunState<TOutput> {
   }
 
   /** Tells the stream and `onStatusUpdate` of an activity change written during the run. */
-  readonly onEntry = async (entry: ActivityLogEntry): Promise<void> => {
+  readonly onEntry = (entry: ActivityLogEntry): Promise<void> | undefined => {
     this.push({
       type: 'status-update',
       status: entry.status,
       message: entry.message,
       percentage: entry.percentage,
     })
-    await this.fire('onStatusUpdate', {
+    return this.fire('onStatusUpdate', () => ({
       ...this.info(),
       status: entry.status,
       message: entry.message,
       percentage: entry.percentage,
-    })
+    }))
   }
 
   /** Tells the stream, the trajectory and `onRetry` of a retry the execution is about to make. */
@@ -186,13 +207,13 @@ export class RunState<TOutput> {
       restart,
       error,
     })
-    await this.fire('onRetry', {
+    await this.fire('onRetry', () => ({
       ...this.info(),
       error,
       nextAttempt: plan.attempt,
       maxAttempts: plan.maxAttempts,
       delayMs: plan.delayMs,
-    })
+    }))
   }
 
   recordStep(step: StepInput): void {

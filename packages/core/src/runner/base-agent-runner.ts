@@ -131,6 +131,13 @@ export abstract class BaseAgentRunner<TAgent, TInput, TOutput> {
 
   /** The lifecycle's view of this runner (see `executorOf`). */
   [executorKey](): Executor<TAgent, TInput, TOutput> {
+    this.#executor ??= this.#makeExecutor()
+    return this.#executor
+  }
+
+  #executor: Executor<TAgent, TInput, TOutput> | undefined
+
+  #makeExecutor(): Executor<TAgent, TInput, TOutput> {
     const runner = this
     return {
       name: runner.name,
