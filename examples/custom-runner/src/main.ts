@@ -1,7 +1,7 @@
 /**
  * Demo: a TinyAgent run by TinyRunner on a scripted model (no API key, no network). The first
- * model call fails with a 503, which `TinyRunner.isRetryable` accepts, so the run retries; then
- * the agent reports progress, looks a fact up and streams its answer.
+ * model call fails with a 503, which `TinyRunner.isRetryable` accepts, so the run repeats that call
+ * in place; then the agent reports progress, looks a fact up and streams its answer.
  *
  *   pnpm --filter @runner/example-custom-runner start
  */
@@ -48,22 +48,28 @@ const agent = new TinyAgent({
   tools: [lookup],
 })
 
-// 3. Run it, streaming: text to stdout as it comes, tool calls on their own lines.
-const runner = new TinyRunner({ retry: { attempts: 2, initialDelayMs: 50 } })
+// 3. Run it, streaming: text to stdout as it comes, tool calls and retries on their own lines.
+// The default retry allows 3 attempts; the first wait is shortened for the demo.
+const runner = new TinyRunner({ retry: { initialDelayMs: 50 } })
 const stream = runner.runStreamed(agent, 'Why do sea otters hold paws?')
 for await (const event of stream) {
   if (event.type === 'text-delta') process.stdout.write(event.text)
   if (event.type === 'tool-call') console.log(`-> ${event.toolName} ${JSON.stringify(event.input)}`)
-  if (event.type === 'retry') console.log(`retrying after: ${String(event.error)}`)
+  if (event.type === 'retry') {
+    const how = event.restart ? 'the agent starts over' : 'the model call is repeated in place'
+    console.log(
+      `retry: attempt ${event.attempt} of ${event.maxAttempts}, ${how}, after ${String(event.error)}`,
+    )
+  }
 }
 const result = await stream.result
 
-// 4. What the run left behind: the activity log and the usage.
+// 4. What the run left behind: the activity log (each entry with its kind) and the usage.
 const activity = await runner.activity.detail(result.agentId)
 console.log(`\n\nActivity log of ${result.agentId} (${activity.agentType}):`)
 for (const entry of activity.log) {
   const percentage = entry.percentage === null ? '' : ` (${entry.percentage}%)`
-  console.log(`  ${entry.status.padEnd(8)} ${entry.message}${percentage}`)
+  console.log(`  ${entry.status.padEnd(8)} ${(entry.kind ?? '').padEnd(9)} ${entry.message}${percentage}`)
 }
 const { inputTokens, outputTokens, totalTokens } = result.usage
 console.log(

@@ -1,6 +1,12 @@
 import { RunCanceledError, type RunEvent } from '@runner/core'
 import { describe, expect, it } from 'vitest'
-import { scriptedTinyModel, TinyAgent, TinyModelError, type TinyTool } from './tiny-framework.ts'
+import {
+  scriptedTinyModel,
+  TinyAgent,
+  type TinyModel,
+  TinyModelError,
+  type TinyTool,
+} from './tiny-framework.ts'
 import { TinyRunner } from './tiny-runner.ts'
 
 // What the conformance suite cannot see from outside: the requests the framework's model gets.
@@ -48,7 +54,9 @@ describe('TinyRunner translation', () => {
     const result = await runner.run(agentWith(model), 'q', { maxTurns: 1, maxTurnsRecovery: true })
     expect(result).toMatchObject({ text: 'Summary.', maxTurnsReached: true, turns: 2 })
     expect(model.requests[1]?.tools).toEqual([])
-    expect(model.requests[1]?.system).toBe(`Be brief.\n\n${runner.prompts.wrapUp}`)
+    // The loop asks for the wrap-up as a user message; the report_status prompt is left out.
+    expect(model.requests[1]?.system).toBe('Be brief.')
+    expect(model.requests[1]?.messages.at(-1)).toEqual({ role: 'user', content: runner.prompts.wrapUp })
   })
 
   it('aborting the run aborts the model request itself, not only the wait for it', async () => {
@@ -78,7 +86,7 @@ describe('TinyRunner translation', () => {
   })
 
   it('retries what a retry may fix (503, a cut stream) and nothing else (400)', async () => {
-    const retry = { attempts: 2, initialDelayMs: 1, maxDelayMs: 1 }
+    const retry = { initialDelayMs: 1, maxDelayMs: 1 }
     const cases: Array<[TinyModelError, number]> = [
       [new TinyModelError('overloaded', { status: 503 }), 2],
       [new TinyModelError('cut', { code: 'stream_interrupted' }), 2],
@@ -90,5 +98,61 @@ describe('TinyRunner translation', () => {
       await new TinyRunner({ retry }).run(agentWith(model), 'q').catch(() => undefined)
       expect(model.requests, error.message).toHaveLength(calls)
     }
+  })
+
+  it('repeats a failed model call in place: same turn, same conversation, the tool not run again', async () => {
+    const topics: string[] = []
+    const counting: TinyTool<{ topic: string }> = {
+      ...lookup,
+      handler: ({ topic }) => {
+        topics.push(topic)
+        return `notes on ${topic}`
+      },
+    }
+    const model = scriptedTinyModel([
+      { toolCalls: [{ name: 'lookup', arguments: { topic: 'otters' } }] },
+      new TinyModelError('overloaded', { status: 503 }),
+      { content: 'Otters hold paws.' },
+    ])
+    const agent = new TinyAgent({ name: 'tester', instructions: 'Be brief.', model, tools: [counting] })
+    const runner = new TinyRunner({ retry: { initialDelayMs: 1, maxDelayMs: 1 } })
+    const retries: Array<{ attempt: number; maxAttempts: number; restart: boolean }> = []
+    const stream = runner.runStreamed(agent, 'q')
+    for await (const event of stream) {
+      if (event.type === 'retry') {
+        retries.push({ attempt: event.attempt, maxAttempts: event.maxAttempts, restart: event.restart })
+      }
+    }
+    const result = await stream.result
+    expect(result).toMatchObject({ text: 'Otters hold paws.', attempts: 2, turns: 2 })
+    expect(retries).toEqual([{ attempt: 2, maxAttempts: 3, restart: false }])
+    expect(topics).toEqual(['otters'])
+    expect(model.requests[2]).toEqual(model.requests[1])
+    const retryLines = (await runner.activity.detail(result.agentId)).log.filter(
+      (entry) => entry.kind === 'retry',
+    )
+    expect(retryLines).toMatchObject([
+      { kind: 'retry', attempt: 2, status: 'running', message: 'Retrying (attempt 2 of 3): overloaded' },
+    ])
+  })
+
+  it('never retries a streamed call whose text the reader already saw: the run fails', async () => {
+    let calls = 0
+    const cutAfterText: TinyModel = {
+      complete: () => Promise.reject(new Error('not used: the run streams')),
+      async *stream() {
+        calls++
+        yield { type: 'text', text: 'Otters hold ' }
+        throw new TinyModelError('cut', { code: 'stream_interrupted' })
+      },
+    }
+    const runner = new TinyRunner({ retry: { initialDelayMs: 1, maxDelayMs: 1 } })
+    const stream = runner.runStreamed(agentWith(cutAfterText), 'q', { agentId: 'cut-after-text' })
+    for await (const _event of stream) {
+      // drain
+    }
+    await expect(stream.result).rejects.toThrow('cut')
+    expect(calls).toBe(1)
+    expect((await runner.activity.detail('cut-after-text')).status).toBe('error')
   })
 })
