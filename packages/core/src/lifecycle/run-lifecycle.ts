@@ -140,11 +140,12 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
       await openActivity(execution, start.generatedId)
       activityOpen = true
       if (signal.aborted) throw abortReason(signal)
+      execution.beginAttempt()
       await execution.start()
     }
+    execution.beginAttempt()
     await run.fire('onRunStart', () => ({ ...run.info(), input }))
 
-    execution.beginAttempt()
     let executed: ExecuteResult<TOutput>
     for (;;) {
       // Each attempt starts the agent over: its turns count from the first again.
