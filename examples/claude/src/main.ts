@@ -1,12 +1,13 @@
 /**
  * One agent definition, two frameworks: `withFallback(claudeRunner, openaiRunner)` runs it on
- * Claude first and, when Claude fails (a 529 "overloaded", an outage...), on OpenAI, in the same
- * run: same agentId, same activity, a "Falling back to OpenAIRunner: ..." entry in its log.
+ * Claude first and, when Claude still fails after the run's retries (a 529 "overloaded", an
+ * outage...), on OpenAI, in the same run: same agentId, same activity, "Retrying (attempt 2 of 3)"
+ * and "Falling back to OpenAIRunner: ..." entries in its log.
  *
  * With ANTHROPIC_API_KEY set it talks to Anthropic, and falls back to OpenAI when OPENAI_API_KEY
  * is set too. Otherwise both runners talk to the test kit's protocol fake, a loopback server in
- * this process that speaks both APIs, where the Claude model answers 529 Overloaded so that the
- * OpenAI runner finishes the run (no key, no network):
+ * this process that speaks both APIs, where the Claude model answers 529 Overloaded to every
+ * attempt so that the OpenAI runner finishes the run (no key, no network):
  *
  *   pnpm --filter @runner/example-claude start                                        # scripted
  *   ANTHROPIC_API_KEY=sk-ant-... OPENAI_API_KEY=sk-... pnpm --filter @runner/example-claude start
@@ -39,8 +40,11 @@ if (live) {
   }
 } else {
   fake = await startProtocolFake({ frameDelayMs: Number(process.env.DEMO_FRAME_DELAY_MS ?? 15) })
-  // The Claude model is overloaded...
-  claudeModel = fake.play(scenario().error(529, 'Overloaded'), { model: 'claude-scripted' }).model
+  // The Claude model is overloaded, on the first request and on the run's two retries of it...
+  claudeModel = fake.play(
+    scenario().error(529, 'Overloaded').error(529, 'Overloaded').error(529, 'Overloaded'),
+    { model: 'claude-scripted' },
+  ).model
   // ...and the OpenAI one reports, looks the topic up and answers.
   openaiModel = fake.play(
     scenario()
@@ -52,8 +56,9 @@ if (live) {
       .usage({ inputTokens: 540, outputTokens: 24, cachedInputTokens: 384 }),
     { model: 'gpt-scripted' },
   ).model
-  // SDK retries off, so the 529 reaches the runner at once (live, the SDK retries it twice first).
-  claude = new ClaudeRunner({ apiKey: 'scripted', baseURL: fake.anthropicBaseURL, maxRetries: 0 })
+  // ClaudeRunner switches the Anthropic SDK's own retries off on every request (the run retries,
+  // on the activity); the OpenAI client is told so here, so that the scripted turns are not replayed.
+  claude = new ClaudeRunner({ apiKey: 'scripted', baseURL: fake.anthropicBaseURL })
   openai = new OpenAIRunner({
     apiKey: 'scripted',
     baseURL: fake.openaiBaseURL,
@@ -104,7 +109,7 @@ try {
   console.log(`\nActivity log of ${result.agentId} (${activity.agentType}):`)
   for (const entry of activity.log) {
     const percentage = entry.percentage === null ? '' : ` (${entry.percentage}%)`
-    console.log(`  ${entry.status.padEnd(8)} ${entry.message}${percentage}`)
+    console.log(`  ${entry.status.padEnd(8)} ${(entry.kind ?? '').padEnd(9)} ${entry.message}${percentage}`)
   }
   const fellBack = result.trajectory?.steps.some((step) => step.kind === 'fallback') ?? false
   const { inputTokens, outputTokens, totalTokens, cachedInputTokens = 0 } = result.usage

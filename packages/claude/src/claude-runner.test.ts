@@ -378,6 +378,36 @@ describe('ClaudeRunner requests', () => {
     expect(result.output.messages.at(-2)).toEqual({ role: 'user', content: claude.runner.prompts.wrapUp })
   })
 
+  it('a tool call made anyway on a wrap-up turn is not run, and is left out of the returned conversation', async () => {
+    await using claude = await claudeOnFake()
+    let runs = 0
+    const counted = defineTool({
+      name: 'search',
+      description: 'Searches the web.',
+      inputSchema: z.object({ query: z.string() }),
+      execute: async ({ query }) => {
+        runs++
+        return `results for ${query}`
+      },
+    })
+    const { model } = claude.fake.play(
+      scenario()
+        .toolCall('search', { query: 'otters' })
+        .toolCall('search', { query: 'one more' }, { text: 'Otters hold hands.' }),
+    )
+    const result = await claude.runner.run({ model, maxTokens: 100, tools: [counted] }, 'q', {
+      maxTurns: 1,
+      maxTurnsRecovery: true,
+    })
+    expect(result).toMatchObject({ text: 'Otters hold hands.', maxTurnsReached: true, turns: 2 })
+    expect(runs).toBe(1)
+    // Every tool_use of the returned conversation has its tool_result: it can be continued.
+    expect(result.output.messages.at(-1)).toEqual({
+      role: 'assistant',
+      content: [{ type: 'text', text: 'Otters hold hands.', citations: null }],
+    })
+  })
+
   it('names the activity after agent.name', async () => {
     await using claude = await claudeOnFake()
     const { model } = claude.fake.play(scenario().text('ok'))

@@ -6,10 +6,10 @@ import {
   type RunContext,
   type ToolDefinition,
 } from '@runner/core'
-import { reportStatusTool } from '@runner/core/adapter'
+import { reportStatusTool, runToolLoop } from '@runner/core/adapter'
 import { toMessages } from './convert-input.js'
 import { isRetryableClaudeError } from './is-retryable.js'
-import { runMessageLoop } from './message-loop.js'
+import { MessagesConversation } from './messages-conversation.js'
 import { resolveAgent } from './resolve-agent.js'
 import { type ClaudeRunnerOwnSettings, type ClaudeRunnerSettings, splitSettings } from './settings.js'
 import type { ClaudeAgent, ClaudeInput, ClaudeOutput } from './types.js'
@@ -17,7 +17,8 @@ import type { ClaudeAgent, ClaudeInput, ClaudeOutput } from './types.js'
 /**
  * Runs Claude agents on the official Anthropic SDK under the runner contract: activity,
  * `report_status`, streaming, cancellation, timeouts, retries, turn limits, hooks, usage and
- * trajectory. The base class owns all of that; this class owns the Messages tool loop.
+ * trajectory. Core owns all of that and the tool loop (`runToolLoop`); this class translates the
+ * Messages API for it (`MessagesConversation`) and classifies its errors.
  *
  * ```ts
  * const runner = new ClaudeRunner({ apiKey: process.env.ANTHROPIC_API_KEY })
@@ -46,9 +47,10 @@ export class ClaudeRunner extends BaseAgentRunner<ClaudeAgent, ClaudeInput, Clau
   }
 
   /**
-   * Retryable (with `retry.attempts` > 1): HTTP 408, 409, 429, 529 and other 5xx, connection
-   * errors and timeouts, a connection cut mid-answer. Not: other 4xx, aborts, malformed answers,
-   * stop reasons. See `isRetryableClaudeError`.
+   * Retryable: HTTP 408, 409, 429, 529 and other 5xx, connection errors and timeouts, a connection
+   * cut mid-answer, an overloaded or API error inside a stream. Not: other 4xx, aborts, malformed
+   * answers, stop reasons. See `isRetryableClaudeError`. The run repeats a failed request in place
+   * (the SDK's own retries are off), unless part of its answer already reached the reader.
    */
   protected override isRetryable(error: unknown): boolean {
     return isRetryableClaudeError(error)
@@ -74,12 +76,13 @@ export class ClaudeRunner extends BaseAgentRunner<ClaudeAgent, ClaudeInput, Clau
     input: ClaudeInput,
   ): Promise<ExecuteResult<ClaudeOutput>> {
     const resolved = resolveAgent(agent, this.#own)
-    return runMessageLoop({
+    const conversation = new MessagesConversation({
       client: this.client,
-      context,
       agent: resolved,
       messages: toMessages(input),
+      prompts: context.prompts,
       reportStatusPrompt: (this.#own.reportStatus ?? true) === true,
     })
+    return runToolLoop(context, conversation, resolved.tools)
   }
 }

@@ -9,13 +9,9 @@ runnerConformanceSuite<ClaudeAgent, string>({
   name: 'ClaudeRunner',
   async createHarness({ runnerOptions }) {
     const fake = await startProtocolFake()
-    // The suite counts model calls: the SDK's own retries are off.
-    const client = new Anthropic({
-      apiKey: 'sk-ant-test',
-      baseURL: fake.anthropicBaseURL,
-      maxRetries: 0,
-      logLevel: 'off',
-    })
+    // The suite counts model calls. The client keeps the SDK's default retries (maxRetries 2): the
+    // runner switches them off on every request it makes (`retry.no-hidden-retries` checks it).
+    const client = new Anthropic({ apiKey: 'sk-ant-test', baseURL: fake.anthropicBaseURL, logLevel: 'off' })
     return {
       runner: new ClaudeRunner({ ...runnerOptions, client }),
       agent(scenario, tools) {

@@ -2,6 +2,7 @@ import type { Anthropic } from '@anthropic-ai/sdk'
 import type { Message, MessageCreateParamsBase } from '@anthropic-ai/sdk/resources/messages'
 import type { RunContext } from '@runner/core'
 import { mapClaudeError } from './map-error.js'
+import { requestOptions } from './request-options.js'
 
 /**
  * The SDK refuses, before sending anything, a non-streamed call whose `max_tokens` could take more
@@ -13,7 +14,7 @@ function isStreamingRequired(error: unknown): boolean {
 }
 
 /**
- * One non-streamed call (`messages.create`) with the run's signal. Resolves `undefined` when the
+ * One non-streamed call (`messages.create`) with the attempt's signal and the SDK's retries off. Resolves `undefined` when the
  * SDK says the call must stream (large `maxTokens`): the caller then streams and collects.
  */
 export async function createMessage(
@@ -24,7 +25,7 @@ export async function createMessage(
   let pending: Promise<Message>
   try {
     // The SDK checks max_tokens synchronously, before any request: only that check throws here.
-    pending = client.messages.create({ ...body, stream: false }, { signal: context.signal })
+    pending = client.messages.create({ ...body, stream: false }, requestOptions(context))
   } catch (error) {
     if (isStreamingRequired(error)) return undefined
     throw error

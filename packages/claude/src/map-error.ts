@@ -109,8 +109,8 @@ export function mapClaudeError(error: unknown, call: FailedCall): unknown {
     const reason = endedEarly ? 'the stream ended before message_stop' : message
     return new ClaudeConnectionError(
       `The connection to the Anthropic API was cut before Claude's answer was complete (model "${call.model}", ` +
-        `${call.cutAt}): ${reason}. The partial answer was discarded. This error is retryable: run with ` +
-        'retry: { attempts: 2 } (or more) to try again.',
+        `${call.cutAt}): ${reason}. The partial answer was discarded. This error is retryable: the run ` +
+        'repeats the request while retry.attempts allows (default 3), unless part of the answer already reached the reader.',
       { cutAt: call.cutAt, cause: error },
     )
   }

@@ -26,9 +26,10 @@ export interface ClaudeRunnerOwnSettings {
 export type { ReportStatusMode } from '@runner/core'
 
 /**
- * The Anthropic client: one you built (`{ client }`: middleware, a custom `fetch`, your own retry
- * and timeout policy), or the options of a new one (`{ apiKey, baseURL, timeout, maxRetries, ... }`;
- * `apiKey` defaults to `ANTHROPIC_API_KEY`, `maxRetries` to the SDK's 2).
+ * The Anthropic client: one you built (`{ client }`: middleware, a custom `fetch`, your own
+ * timeout), or the options of a new one (`{ apiKey, baseURL, timeout, ... }`; `apiKey` defaults to
+ * `ANTHROPIC_API_KEY`). The client's `maxRetries` only applies to requests you make with it
+ * yourself: a run's requests go with `maxRetries: 0`, and the run retries them (`retry`).
  */
 export type ClaudeClientSettings =
   | ({

@@ -1,9 +1,7 @@
 import type { Message } from '@anthropic-ai/sdk/resources/messages'
 import type { ToolCallInfo } from '@runner/core'
+import type { NextStep } from '@runner/core/adapter'
 import { ClaudeStopReasonError } from './errors/claude-stop-reason-error.js'
-
-/** What the loop does after a model call: run the tool calls, return the answer, or call again. */
-export type TurnOutcome = 'tools' | 'answer' | 'continue'
 
 function maxTokensError(message: Message, maxTokens: number, toolCalls: ReadonlyArray<ToolCallInfo>): Error {
   const tools = [...new Set(toolCalls.map((call) => `"${call.toolName}"`))].join(', ')
@@ -41,7 +39,7 @@ function refusalError(message: Message): Error {
 export function turnOutcome(
   message: Message,
   options: { maxTokens: number; toolCalls: ReadonlyArray<ToolCallInfo>; wrapUp: boolean },
-): TurnOutcome {
+): NextStep {
   const reason = message.stop_reason
   switch (reason) {
     case 'tool_use':

@@ -3,6 +3,7 @@ import type { Message, MessageCreateParamsBase } from '@anthropic-ai/sdk/resourc
 import type { RunContext } from '@runner/core'
 import { mapClaudeError } from './map-error.js'
 import { mapUsage } from './map-usage.js'
+import { requestOptions } from './request-options.js'
 import { StreamState } from './stream-state.js'
 
 /** A streamed answer: the SDK's final message and the tool inputs assembled from the deltas. */
@@ -13,7 +14,8 @@ export interface StreamedMessage {
 }
 
 /**
- * One call on the SDK's message stream (`messages.stream`) with the run's signal. With
+ * One call on the SDK's message stream (`messages.stream`) with the attempt's signal and the SDK's
+ * retries off. With
  * `emitEvents` (somebody reads the run's stream), `text_delta` becomes `text-delta` and
  * `thinking_delta` becomes `reasoning-delta` as they arrive, and with `includeNative` every raw
  * stream event is also a `native` event.
@@ -29,7 +31,7 @@ export async function streamMessage(
   options: { emitEvents: boolean },
 ): Promise<StreamedMessage> {
   const state = new StreamState()
-  const stream = client.messages.stream(body, { signal: context.signal })
+  const stream = client.messages.stream(body, requestOptions(context))
   try {
     for await (const event of stream) {
       // The run settles at once on abort; stop reading too, so no delta follows the end.

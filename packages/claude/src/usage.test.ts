@@ -66,23 +66,22 @@ describe('ClaudeRunner usage', () => {
     ])
   })
 
-  it('sums over attempts: a failed attempt’s tokens count', async () => {
+  it('sums over a retried request: the turns before it count once, the retry’s answer once', async () => {
     await using claude = await claudeOnFake()
     const { model } = claude.fake.play(
       scenario()
         .toolCall('search', { query: 'a' })
         .usage({ inputTokens: 50, outputTokens: 5 })
         .error(503)
-        .toolCall('search', { query: 'a' })
-        .usage({ inputTokens: 50, outputTokens: 5 })
         .text('ok')
         .usage({ inputTokens: 70, outputTokens: 9 }),
     )
     const result = await claude.runner.run({ model, maxTokens: 100, tools: [search] }, 'q', {
-      retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 1 },
+      retry: { initialDelayMs: 1, maxDelayMs: 1 },
     })
+    // The 503 is repeated in place: the first turn is not played again.
     expect(result).toMatchObject({ attempts: 2, turns: 2 })
-    expect(result.usage).toMatchObject({ inputTokens: 170, outputTokens: 19, totalTokens: 189 })
+    expect(result.usage).toMatchObject({ inputTokens: 120, outputTokens: 14, totalTokens: 134 })
   })
 
   it('counts cache writes as input tokens (the contract has no field of their own)', async () => {

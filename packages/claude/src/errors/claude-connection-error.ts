@@ -6,8 +6,8 @@ const marker = Symbol.for('runner.error.ClaudeConnectionError')
 /**
  * The connection to the Anthropic API broke before Claude's answer was complete: a stream cut in
  * the middle (`TypeError: terminated` from the SDK), or a body that ended early. Nothing of the
- * turn is used. It is an `APIConnectionError` of the SDK, so it is retryable: with
- * `retry: { attempts: 2 }` the run tries again.
+ * turn is used. It is an `APIConnectionError` of the SDK, so it is retryable: the run repeats the
+ * request in place (`retry.attempts`, default 3), unless text of the answer already reached the reader.
  */
 export class ClaudeConnectionError extends APIConnectionError {
   readonly [marker] = true
