@@ -50,7 +50,7 @@ describe('ClaudeRunner in withFallback', () => {
     expect(activity.status).toBe('complete')
     expect(activity.log.map(({ status, kind, attempt }) => ({ status, kind, attempt }))).toEqual([
       { status: 'queued', kind: 'lifecycle', attempt: undefined },
-      { status: 'running', kind: 'lifecycle', attempt: undefined },
+      { status: 'running', kind: 'lifecycle', attempt: 1 },
       { status: 'running', kind: 'retry', attempt: 2 },
       { status: 'running', kind: 'retry', attempt: 3 },
       { status: 'running', kind: 'fallback', attempt: 3 },
