@@ -47,7 +47,10 @@ export function normalizeError(error: unknown, attempt: FailedAttempt): unknown 
   if (name === 'TimeoutError' && error instanceof DOMException) {
     return new RunTimeoutError(Math.round(performance.now() - attempt.startedAt), { cause: error })
   }
-  return readable(error)
+  // The class, status and body stay: only the message the activity shows changes.
+  const message = error instanceof Error ? readableMessage(error) : undefined
+  if (message !== undefined) (error as Error).message = message
+  return error
 }
 
 /** LangChain's blurb after the message of errors it knows (`lc_error_code` stays on the error). */
@@ -77,15 +80,6 @@ export function readableMessage(error: Error): string | undefined {
     return `${prefix}${type}${detail.message}`
   }
   return message === error.message ? undefined : message
-}
-
-/** The error with its readable message (`readableMessage`); its class, status and body unchanged. */
-function readable(error: unknown): unknown {
-  if (!(error instanceof Error)) return error
-  const message = readableMessage(error)
-  if (message !== undefined)
-    Object.defineProperty(error, 'message', { value: message, writable: true, configurable: true })
-  return error
 }
 
 const retryableMark = Symbol.for('langchain.errors.retryable')
