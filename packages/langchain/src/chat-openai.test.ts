@@ -1,11 +1,12 @@
 import { ChatOpenAI } from '@langchain/openai'
-import { defineTool, MaxTurnsExceededError, RunCanceledError } from '@runner/core'
+import { defineTool, MaxTurnsExceededError, RunCanceledError, type RunEvent } from '@runner/core'
 import { type ProtocolFake, type RecordedRequest, scenario, startProtocolFake } from '@runner/testkit'
 import { createAgent } from 'langchain'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { LangChainRunner } from './index.js'
 import { toolsOf } from './test-helpers/agents.js'
+import { rewritingFetch } from './test-helpers/rewriting-fetch.js'
 import { logLines, modes, rejectionOf, runIn, until } from './test-helpers/run-modes.js'
 
 let fake: ProtocolFake
@@ -34,6 +35,18 @@ function chatOpenAI(model: string) {
     configuration: { baseURL: fake.openaiBaseURL },
   })
 }
+
+/** A ChatOpenAI as users make it: LangChain's own retries on (maxRetries 6 by default). */
+function defaultChatOpenAI(model: string, fetch?: typeof globalThis.fetch) {
+  return new ChatOpenAI({
+    model,
+    apiKey: 'test-key',
+    configuration: { baseURL: fake.openaiBaseURL, ...(fetch ? { fetch } : {}) },
+  })
+}
+
+/** Fast retries with the default number of attempts (3). */
+const retry = { initialDelayMs: 1, maxDelayMs: 5 }
 
 const body = (request: unknown) => (request as RecordedRequest).body
 
@@ -192,4 +205,131 @@ describe('ChatOpenAI (@langchain/openai) on the protocol fake', () => {
       expect((await runner.activity.detail('hung')).status).toBe('canceled')
     })
   }
+})
+
+describe('retries: the runner owns them, the chat model’s own are off', () => {
+  it('runner.chatModel(model) in a createAgent agent: with one attempt, a 500 fails after one request', async () => {
+    const { model, player } = fake.play(scenario().error(500, 'Scripted server error').text('never'))
+    const runner = new LangChainRunner()
+    const agent = createAgent({ model: runner.chatModel(defaultChatOpenAI(model)), tools: [] })
+    const error = await rejectionOf(runner.run(agent, 'q', { agentId: 'once', retry: { attempts: 1 } }))
+    expect(error).toMatchObject({ status: 500, message: '500 Scripted server error' })
+    expect(fake.requests).toHaveLength(1)
+    expect(player.remaining).toBe(1)
+    const detail = await runner.activity.detail('once')
+    expect(detail.status).toBe('error')
+    expect(detail.log.filter((entry) => entry.kind === 'retry')).toEqual([])
+  })
+
+  it('a chat model or a chain run directly: the runner switches the model’s retries off itself', async () => {
+    const runner = new LangChainRunner()
+    const bare = fake.play(scenario().error(500).text('never'))
+    await rejectionOf(runner.run(defaultChatOpenAI(bare.model), 'q', { retry: { attempts: 1 } }))
+    const bound = fake.play(scenario().error(500).text('never'))
+    const withTools = defaultChatOpenAI(bound.model).bindTools(toolsOf(runner, [search]))
+    await rejectionOf(runner.run(withTools, 'q', { retry: { attempts: 1 } }))
+    expect(fake.requests).toHaveLength(2)
+  })
+
+  for (const { streamed, label } of modes) {
+    it(`${label}: a 500 then an answer: the agent restarts once, announced and logged with its attempt`, async () => {
+      const { model, player } = fake.play(scenario().error(500, 'Scripted server error').text('Recovered.'))
+      const runner = new LangChainRunner()
+      const agent = createAgent({ model: runner.chatModel(defaultChatOpenAI(model)), tools: [] })
+      const retried: unknown[] = []
+      const { result, events } = await runIn(streamed, runner, agent, 'q', {
+        agentId: `restart-${streamed}`,
+        retry,
+        hooks: {
+          onRetry: ({ attempt, nextAttempt, maxAttempts }) =>
+            void retried.push({ attempt, nextAttempt, maxAttempts }),
+        },
+      })
+      expect(result).toMatchObject({ text: 'Recovered.', attempts: 2 })
+      player.assertDone()
+      expect(retried).toEqual([{ attempt: 1, nextAttempt: 2, maxAttempts: 3 }])
+      if (streamed) {
+        const event = events.find(
+          (item): item is Extract<RunEvent, { type: 'retry' }> => item.type === 'retry',
+        )
+        expect(event).toMatchObject({ attempt: 2, maxAttempts: 3, restart: true, error: { status: 500 } })
+      }
+      const detail = await runner.activity.detail(`restart-${streamed}`)
+      expect(
+        detail.log
+          .filter((entry) => entry.kind === 'retry')
+          .map(({ attempt, message }) => ({ attempt, message })),
+      ).toEqual([{ attempt: 2, message: 'Retrying (attempt 2 of 3): 500 Scripted server error' }])
+    })
+  }
+
+  it('an error LangChain knows shows the provider’s message on the activity, without its troubleshooting link', async () => {
+    const { model } = fake.play(scenario().error(401, 'Incorrect API key provided'))
+    const runner = new LangChainRunner()
+    const agent = createAgent({ model: runner.chatModel(defaultChatOpenAI(model)), tools: [] })
+    const error = await rejectionOf(runner.run(agent, 'q', { agentId: 'unauthorized' }))
+    expect(error).toMatchObject({
+      status: 401,
+      message: '401 Incorrect API key provided',
+      lc_error_code: 'MODEL_AUTHENTICATION',
+    })
+    expect((await runner.activity.detail('unauthorized')).message).toBe(
+      'Failed: 401 Incorrect API key provided',
+    )
+  })
+})
+
+describe('tool calls whose arguments are not valid JSON', () => {
+  // The provider sends `{{"query":"otters"}`: in the JSON answer and in the SSE deltas alike.
+  const brokenArguments = () =>
+    rewritingFetch((body, call) => (call === 0 ? body.replace('"arguments":"{', '"arguments":"{{') : body))
+
+  for (const { streamed, label } of modes) {
+    it(`${label}: the model reads an invalid-input result and the run goes on`, async () => {
+      searched.length = 0
+      const { model, player } = fake.play(
+        scenario().toolCall('search', { query: 'otters' }, { id: 'call_broken' }).text('Let me fix that.'),
+      )
+      const runner = new LangChainRunner()
+      const agent = createAgent({
+        model: runner.chatModel(defaultChatOpenAI(model, brokenArguments())),
+        tools: toolsOf(runner, [search]),
+      })
+      const ended: unknown[] = []
+      const { result } = await runIn(streamed, runner, agent, 'Search otters.', {
+        hooks: { onToolCallEnd: ({ toolCallId, isError }) => void ended.push({ toolCallId, isError }) },
+      })
+      expect(result.text).toBe('Let me fix that.')
+      player.assertDone()
+      expect(searched).toEqual([])
+      expect(ended).toEqual([{ toolCallId: 'call_broken', isError: true }])
+      const told = (body(player.calls[1]?.request).messages as Array<{ role: string; content: unknown }>).at(
+        -1,
+      )
+      expect(told).toEqual(
+        expect.objectContaining({
+          role: 'tool',
+          content:
+            'Invalid input for tool "search": the arguments are not valid JSON. Call it again with arguments that match its schema.',
+        }),
+      )
+      const step = result.trajectory?.steps.find((item) => item.kind === 'tool-call')
+      expect(step?.data).toMatchObject({ toolName: 'search', input: '{{"query":"otters"}', isError: true })
+    })
+  }
+})
+
+describe('the wire form of a failed run', () => {
+  it('an SSE run-error frame names the SDK’s error class (BadRequestError), with status and message', async () => {
+    const { model } = fake.play(scenario().error(400, 'Invalid value for messages'))
+    const runner = new LangChainRunner()
+    const agent = createAgent({ model: runner.chatModel(defaultChatOpenAI(model)), tools: [] })
+    const text = await runner.runStreamed(agent, 'q').toSSEResponse().text()
+    const frame = text.split('\n\n').find((block) => block.startsWith('event: run-error'))
+    const data = JSON.parse(frame?.split('\ndata: ')[1] ?? 'null')
+    expect(data).toEqual({
+      type: 'run-error',
+      error: { name: 'BadRequestError', message: '400 Invalid value for messages', status: 400 },
+    })
+  })
 })

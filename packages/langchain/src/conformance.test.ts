@@ -1,7 +1,15 @@
-import { ScenarioPlayer as Player, runnerConformanceSuite, type ScenarioPlayer } from '@runner/testkit'
+import { ChatOpenAI } from '@langchain/openai'
+import {
+  ScenarioPlayer as Player,
+  type RecordedRequest,
+  runnerConformanceSuite,
+  type ScenarioPlayer,
+  startProtocolFake,
+} from '@runner/testkit'
+import { createAgent } from 'langchain'
 import type { LangChainAgent, LangChainInput } from './agent.js'
 import { LangChainRunner } from './langchain-runner.js'
-import { researchAgent, researchGraph } from './test-helpers/agents.js'
+import { researchAgent, researchGraph, systemPromptOf, toolsOf } from './test-helpers/agents.js'
 import { ScenarioChatModel, type ScenarioRequest } from './test-helpers/scenario-chat-model.js'
 
 const toolNamesOf = (request: unknown) => (request as ScenarioRequest).tools
@@ -46,6 +54,42 @@ runnerConformanceSuite<LangChainAgent, LangChainInput>({
       },
       input: (prompt) => prompt,
       toolNamesOf,
+    }
+  },
+})
+
+// The same contract on a createAgent agent whose model is a real ChatOpenAI over HTTP, on the
+// test kit's OpenAI protocol fake, its own retries off with runner.chatModel: the suite counts
+// the requests, so a retry LangChain made by itself would fail it (retry.no-hidden-retries).
+runnerConformanceSuite<LangChainAgent, LangChainInput>({
+  name: 'LangChainRunner (createAgent + ChatOpenAI over HTTP)',
+  createHarness: async ({ runnerOptions }) => {
+    const fake = await startProtocolFake()
+    const runner = new LangChainRunner(runnerOptions)
+    return {
+      runner,
+      agent(scenario, tools) {
+        const { model, player } = fake.play(scenario)
+        const chat = new ChatOpenAI({
+          model,
+          apiKey: 'test-key',
+          configuration: { baseURL: fake.openaiBaseURL },
+        })
+        return {
+          agent: createAgent({
+            model: runner.chatModel(chat),
+            tools: toolsOf(runner, tools),
+            systemPrompt: systemPromptOf(runner),
+          }),
+          player,
+        }
+      },
+      input: (prompt) => prompt,
+      toolNamesOf: (request) =>
+        ((request as RecordedRequest).body.tools as Array<{ function: { name: string } }> | undefined)?.map(
+          (tool) => tool.function.name,
+        ) ?? [],
+      close: () => fake.close(),
     }
   },
 })

@@ -19,7 +19,9 @@ import { ToolNode } from '@langchain/langgraph/prebuilt'
 import {
   CapabilityUnsupportedError,
   defineTool,
+  HookError,
   InvalidOptionsError,
+  InvalidToolInputError,
   MaxTurnsExceededError,
   RunCanceledError,
   type RunEvent,
@@ -724,7 +726,7 @@ describe('tool hooks need wrapped tools', () => {
     expect((await runner.activity.detail('unwrapped')).status).toBe('error')
   })
 
-  it('a throwing onToolCallEnd fails the run with its error (ToolNode does not swallow it), never retried', async () => {
+  it('a throwing onToolCallEnd fails the run with HookError (ToolNode does not swallow it), never retried', async () => {
     const runner = new LangChainRunner()
     const { agent, player } = agentWith(
       runner.wrapTools([rawSearch([])]),
@@ -733,6 +735,7 @@ describe('tool hooks need wrapped tools', () => {
     const hookError = new Error('audit log unavailable')
     const error = await rejectionOf(
       runner.run(agent, 'x', {
+        agentId: 'tool-end-throws',
         retry: { attempts: 3, initialDelayMs: 1 },
         hooks: {
           onToolCallEnd: () => {
@@ -741,11 +744,15 @@ describe('tool hooks need wrapped tools', () => {
         },
       }),
     )
-    expect(error).toBe(hookError)
+    expect(HookError.isInstance(error), String(error)).toBe(true)
+    expect(error).toMatchObject({ hook: 'onToolCallEnd', cause: hookError })
     expect(player.calls).toHaveLength(1)
+    const detail = await runner.activity.detail('tool-end-throws')
+    expect(detail.status).toBe('error')
+    expect(detail.log.filter((entry) => entry.kind === 'retry')).toEqual([])
   })
 
-  it('a throwing onModelCallStart fails the run before the model is called', async () => {
+  it('a throwing onModelCallStart fails the run with HookError before the model is called', async () => {
     const runner = new LangChainRunner()
     const { agent, player } = agentWith([], scenario().text('never'))
     const hookError = new Error('budget exceeded')
@@ -758,7 +765,8 @@ describe('tool hooks need wrapped tools', () => {
         },
       }),
     )
-    expect(error).toBe(hookError)
+    expect(HookError.isInstance(error), String(error)).toBe(true)
+    expect(error).toMatchObject({ hook: 'onModelCallStart', cause: hookError })
     expect(player.calls).toHaveLength(0)
   })
 
@@ -781,17 +789,23 @@ describe('tool hooks need wrapped tools', () => {
     const runner = new LangChainRunner()
     const queries: string[] = []
     const [search] = runner.wrapTools([rawSearch(queries)])
+    let refused: unknown
     const graph = new StateGraph(MessagesAnnotation)
       .addNode('lookup', async () => {
         const found = await search.invoke({ query: 'direct' })
-        const refused = await search.invoke({ query: 7 } as never).catch((error: Error) => error.message)
-        return { messages: [new AIMessage(`${found} / ${refused.split('\n')[0]}`)] }
+        refused = await search.invoke({ query: 7 } as never).catch((error: unknown) => error)
+        return { messages: [new AIMessage(String(found))] }
       })
       .addEdge(START, 'lookup')
       .addEdge('lookup', END)
       .compile()
     const { result, events } = await runIn(true, runner, graph, 'x')
-    expect(result.text).toBe('results for direct / Received tool input did not match expected schema')
+    expect(result.text).toBe('results for direct')
+    expect(InvalidToolInputError.isInstance(refused), String(refused)).toBe(true)
+    expect(refused).toMatchObject({ toolName: 'search', input: { query: 7 } })
+    expect((refused as Error).message).toMatch(
+      /^Invalid input for tool "search": query Invalid input: expected string, received number\./,
+    )
     expect(queries).toEqual(['direct'])
     const calls = events.filter((event) => event.type === 'tool-call')
     expect(calls).toHaveLength(2)

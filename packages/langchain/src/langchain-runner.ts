@@ -1,5 +1,7 @@
+import type { BaseMessage } from '@langchain/core/messages'
+import type { Runnable, RunnableConfig } from '@langchain/core/runnables'
 import { BaseAgentRunner, type ExecuteResult, InvalidOptionsError, type RunContext } from '@runner/core'
-import type { TurnInfo } from '@runner/core/adapter'
+import { abortReason } from '@runner/core/adapter'
 import {
   agentNameOf,
   isRunnableAgent,
@@ -8,8 +10,8 @@ import {
   type LangChainOutput,
 } from './agent.js'
 import { callAgent } from './call-agent.js'
+import { withoutOwnRetries } from './chat-model.js'
 import { toRunnableInput } from './input.js'
-import { LangChainAttempt } from './langchain-attempt.js'
 import { type FailedAttempt, isRetryableLangChainError, normalizeError } from './map-error.js'
 import { finalTextOf } from './message-content.js'
 import { recursionLimitFor, stepsPerTurnOf } from './recursion-limit.js'
@@ -27,11 +29,15 @@ import { wrapUpMessages, wrapUpModelOf, wrapUpOutput } from './wrap-up.js'
  *
  * The agent keeps its own loop; the runner listens through a LangChain callback handler and
  * stops the run itself when it must (turn limit, a throwing hook). Tool hooks that deny or
- * rewrite need the tools wrapped: `createAgent({ model, tools: runner.wrapTools([search]) })`.
+ * rewrite need the tools wrapped: `createAgent({ model, tools: runner.wrapTools([search]) })`;
+ * the model's own request retries are off with `runner.chatModel(model)`.
  *
  * ```ts
  * const runner = new LangChainRunner()
- * const agent = createAgent({ model, tools: [...runner.wrapTools([search]), runner.tools.reportStatus] })
+ * const agent = createAgent({
+ *   model: runner.chatModel(new ChatOpenAI({ model: 'gpt-5.4-mini' })),
+ *   tools: [...runner.wrapTools([search]), runner.tools.reportStatus],
+ * })
  * const result = await runner.run(agent, 'Why do otters hold hands?')
  * ```
  */
@@ -68,6 +74,21 @@ export class LangChainRunner extends BaseAgentRunner<LangChainAgent, LangChainIn
    */
   wrapTools<T extends unknown[]>(tools: [...T]): T {
     return wrapTools(tools)
+  }
+
+  /**
+   * The chat model with its own request retries off, so that the run's `retry` is the only one
+   * and each retry is on the activity: `createAgent({ model: runner.chatModel(new ChatOpenAI(...)) })`,
+   * or `runner.chatModel(model.bindTools(tools))` in a hand-built graph. LangChain chat models
+   * retry a failed request by themselves (`maxRetries`, default 6, backing off up to a minute),
+   * unseen by the runner, and LangGraph does not pass a run's call options to the model inside a
+   * graph, so the runner cannot switch them off there itself. The model is not changed: this is
+   * a binding with `maxRetries: 0` (the same as `model.withConfig({ maxRetries: 0 })`).
+   */
+  chatModel<RunInput, RunOutput, CallOptions extends RunnableConfig>(
+    model: Runnable<RunInput, RunOutput, CallOptions>,
+  ): Runnable<RunInput, RunOutput, CallOptions> {
+    return withoutOwnRetries(model)
   }
 
   /** The activity's agentType when a run names none: the agent's name (`createAgent({ name })`), else the runner's. */
@@ -114,64 +135,57 @@ export class LangChainRunner extends BaseAgentRunner<LangChainAgent, LangChainIn
       stepsPerTurn,
       recursionLimit: recursionLimitFor(agent, context.maxTurns, stepsPerTurn),
     }
-    const attempt = new LangChainAttempt(context)
-    try {
-      const output = await this.#call(attempt, agent, toRunnableInput(agent, input), limits, {
-        recursionLimit: limits.recursionLimit,
-      })
-      const stop = attempt.stopReason
-      if (stop?.kind !== 'wrap-up') return { output, text: finalTextOf(output, attempt.lastAnswer) }
+    // maxTurnsRecovery: the model call that would start the wrap-up turn stops the agent instead.
+    const stop = new AbortController()
+    let wrapUpPrompt: BaseMessage[] | undefined
+    const handler = new RunCallbackHandler(context, {
+      signal: AbortSignal.any([context.signal, stop.signal]),
+      onWrapUp: (prompt) => {
+        wrapUpPrompt = prompt
+        stop.abort()
+      },
+    })
+    const output = await this.#call(handler, agent, toRunnableInput(agent, input), limits)
+    if (!wrapUpPrompt) return { output, text: finalTextOf(output, handler.lastAnswer) }
 
-      // The model call past maxTurns was stopped: ask the model, without tools, to wrap up.
-      const request = wrapUpMessages(stop.messages, context.prompts.wrapUp)
-      const model = await wrapUpModelOf(agent, this.#wrapUpModel, this.name)
-      attempt.resume()
-      const answer = await this.#call(attempt, model, request, limits, { pendingTurn: stop.turn })
-      return { output: wrapUpOutput(agent, request, answer), text: finalTextOf(answer, undefined) }
-    } finally {
-      attempt.close()
-    }
+    // Ask the model, without tools, to wrap up; this call counts as the wrap-up turn.
+    const request = wrapUpMessages(wrapUpPrompt, context.prompts.wrapUp)
+    const model = await wrapUpModelOf(agent, this.#wrapUpModel, this.name)
+    const wrapUp = new RunCallbackHandler(context, { signal: context.signal })
+    const answer = await this.#call(wrapUp, model, request, limits)
+    return { output: wrapUpOutput(agent, request, answer), text: finalTextOf(answer, undefined) }
   }
 
   /**
-   * One LangChain call with a callback handler of its own. Throws what the runner stopped it for
-   * (a hook error, the turn limit) or LangChain's error in the contract's terms; returns
-   * `undefined` when the runner stopped it for the wrap-up.
+   * One LangChain call, its callbacks going to `handler`: the agent's result, `undefined` when
+   * the handler's signal stopped it for the wrap-up, or LangChain's error in the contract's terms.
+   * `maxRetries: 0` switches off the retries of a chat model the config reaches (a chat model or
+   * a chain run directly, the wrap-up call); inside a LangGraph graph see `chatModel`.
    */
   async #call(
-    attempt: LangChainAttempt,
+    handler: RunCallbackHandler,
     runnable: LangChainAgent | WrapUpModel,
     input: unknown,
     limits: FailedAttempt,
-    options: { recursionLimit?: number; pendingTurn?: TurnInfo },
   ): Promise<unknown> {
-    const { context } = attempt
-    const handler = new RunCallbackHandler(
-      attempt,
-      options.pendingTurn ? { pendingTurn: options.pendingTurn } : {},
-    )
+    const { context, signal } = handler
     const config = {
       callbacks: [handler],
-      signal: attempt.signal,
-      ...(options.recursionLimit === undefined ? {} : { recursionLimit: options.recursionLimit }),
+      signal,
+      maxRetries: 0,
+      recursionLimit: limits.recursionLimit,
       // So that a LangSmith trace points back to its activity.
       metadata: { runner_agent_id: context.agentId, runner_attempt: context.attempt },
     }
-    let value: unknown
-    let failure: { error: unknown } | undefined
     try {
-      value = await callAgent(context, runnable, input, config)
+      return await callAgent(context, runnable, input, config)
     } catch (error) {
-      failure = { error }
+      // When the attempt was aborted or failed, that is the outcome, whatever LangChain threw.
+      if (context.signal.aborted) throw abortReason(context.signal)
+      if (signal.aborted) return undefined
+      throw normalizeError(error, { ...limits, turns: context.turn })
     } finally {
       handler.close()
     }
-    // When the run was aborted or stopped, that is the outcome, whatever LangChain threw.
-    if (context.signal.aborted) throw context.signal.reason
-    const stop = attempt.stopReason
-    if (stop?.kind === 'error') throw stop.error
-    if (stop?.kind === 'wrap-up') return undefined
-    if (failure) throw normalizeError(failure.error, { ...limits, turns: context.turn })
-    return value
   }
 }

@@ -2,7 +2,7 @@ import { stampRetryable } from '@langchain/core/errors'
 import { GraphRecursionError } from '@langchain/langgraph'
 import { MaxTurnsExceededError, RunCanceledError, RunTimeoutError } from '@runner/core'
 import { describe, expect, it } from 'vitest'
-import { isRetryableLangChainError, normalizeError } from './map-error.js'
+import { isRetryableLangChainError, normalizeError, readableMessage } from './map-error.js'
 
 const attempt = {
   maxTurns: 3,
@@ -60,5 +60,46 @@ describe('isRetryableLangChainError', () => {
     ).toBe(true)
     expect(isRetryableLangChainError(new DOMException('aborted', 'AbortError'))).toBe(false)
     expect(isRetryableLangChainError('string')).toBe(false)
+  })
+
+  it('an error event inside a stream (no status) is retried when it says the provider is overloaded or failed', () => {
+    const inStream = (type: string) => Object.assign(new Error(type), { status: undefined, type })
+    for (const type of ['overloaded_error', 'api_error', 'rate_limit_error', 'timeout_error'])
+      expect(isRetryableLangChainError(inStream(type)), type).toBe(true)
+    expect(isRetryableLangChainError(inStream('invalid_request_error'))).toBe(false)
+    expect(
+      isRetryableLangChainError(Object.assign(new Error('x'), { status: 400, type: 'overloaded_error' })),
+    ).toBe(false)
+  })
+})
+
+describe('readableMessage', () => {
+  const apiError = (status: number | undefined, body: unknown, message: string) =>
+    Object.assign(new Error(message), { status, error: body })
+  const anthropicBody = { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }
+
+  it('a raw JSON body becomes <status> <type>: <message>; the body stays on the error', () => {
+    const http = apiError(529, anthropicBody, `529 ${JSON.stringify(anthropicBody)}`)
+    expect(readableMessage(http)).toBe('529 overloaded_error: Overloaded')
+    const inStream = apiError(undefined, anthropicBody, JSON.stringify(anthropicBody))
+    expect(readableMessage(inStream)).toBe('overloaded_error: Overloaded')
+    const error = normalizeError(http, attempt)
+    expect(error).toBe(http)
+    expect(error).toMatchObject({
+      message: '529 overloaded_error: Overloaded',
+      status: 529,
+      error: anthropicBody,
+    })
+  })
+
+  it('LangChain’s troubleshooting link goes; a message that is readable already stays', () => {
+    const linked = apiError(
+      401,
+      { message: 'Incorrect API key provided', type: 'invalid_request_error' },
+      '401 Incorrect API key provided\n\nTroubleshooting URL: https://docs.langchain.com/oss/javascript/langchain/errors/MODEL_AUTHENTICATION/\n',
+    )
+    expect(readableMessage(linked)).toBe('401 Incorrect API key provided')
+    expect(readableMessage(apiError(500, { message: 'boom' }, '500 boom'))).toBeUndefined()
+    expect(readableMessage(new Error('{"not":"an api error"}'))).toBeUndefined()
   })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { usageOf } from './map-usage.js'
+import { usageOf, withoutAnthropicStartTokens } from './map-usage.js'
 
 describe('usageOf', () => {
   it('maps usage_metadata to the contract’s names, cache reads and reasoning included', () => {
@@ -47,5 +47,26 @@ describe('usageOf', () => {
       outputTokens: 0,
       totalTokens: 0,
     })
+  })
+})
+
+describe('withoutAnthropicStartTokens', () => {
+  const summed = { inputTokens: 10, outputTokens: 8, totalTokens: 18 }
+  it('takes message_start’s output tokens out of a streamed Anthropic answer’s usage', () => {
+    const answer = { response_metadata: { model_provider: 'anthropic' } }
+    expect(withoutAnthropicStartTokens(summed, answer, 1)).toEqual({
+      inputTokens: 10,
+      outputTokens: 7,
+      totalTokens: 17,
+    })
+  })
+
+  it('leaves other providers, and answers that streamed no usage first, as they are', () => {
+    expect(withoutAnthropicStartTokens(summed, { response_metadata: { model_provider: 'openai' } }, 1)).toBe(
+      summed,
+    )
+    expect(
+      withoutAnthropicStartTokens(summed, { response_metadata: { model_provider: 'anthropic' } }, undefined),
+    ).toBe(summed)
   })
 })

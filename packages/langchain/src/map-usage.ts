@@ -57,3 +57,22 @@ export function usageOf(metadata: unknown, llmOutput?: unknown): Usage | undefin
   }
   return undefined
 }
+
+/**
+ * The usage of a streamed Anthropic answer without the tokens `@langchain/anthropic` counts twice:
+ * it adds the preliminary `output_tokens` of `message_start` to those of `message_delta`, which
+ * are already the total, so that a streamed call would count more than the same call unstreamed.
+ * `startOutputTokens` is the `output_tokens` of the call's first streamed chunk (its `message_start`).
+ * Any other provider's usage is returned as it is.
+ */
+export function withoutAnthropicStartTokens(
+  usage: Usage,
+  message: unknown,
+  startOutputTokens: number | undefined,
+): Usage {
+  const metadata = (message as { response_metadata?: { model_provider?: unknown } } | undefined)
+    ?.response_metadata
+  if (metadata?.model_provider !== 'anthropic' || !startOutputTokens) return usage
+  const counted = Math.min(startOutputTokens, usage.outputTokens)
+  return { ...usage, outputTokens: usage.outputTokens - counted, totalTokens: usage.totalTokens - counted }
+}

@@ -27,7 +27,7 @@ export type ReportStatusTool = DynamicStructuredTool<
 export function createReportStatusTool(): ReportStatusTool {
   const reportStatus = tool(
     async (input: ReportStatusInput, config) => {
-      const run = currentRun() ?? RunCallbackHandler.from(config)?.attempt.context
+      const run = currentRun() ?? RunCallbackHandler.from(config)?.context
       if (!run) {
         throw new Error(
           'report_status reports to a run: run the agent with a runner (runner.run(agent, input)) to record its progress.',

@@ -2,12 +2,12 @@ import { BaseCallbackHandler, type HandleLLMNewTokenCallbackFields } from '@lang
 import type { Serialized } from '@langchain/core/load/serializable'
 import { type BaseMessage, HumanMessage } from '@langchain/core/messages'
 import type { LLMResult } from '@langchain/core/outputs'
-import { CapabilityUnsupportedError, type ToolCallInfo } from '@runner/core'
-import type { TurnInfo } from '@runner/core/adapter'
-import type { LangChainAttempt } from './langchain-attempt.js'
-import { usageOf } from './map-usage.js'
+import { CapabilityUnsupportedError, type RunContext, type ToolCallInfo } from '@runner/core'
+import { type BegunToolCall, beginToolCall } from '@runner/core/adapter'
+import { answerInvalidToolCalls } from './invalid-tool-calls.js'
+import { usageOf, withoutAnthropicStartTokens } from './map-usage.js'
 import { partsOf, toolCallsOf } from './message-content.js'
-import { parseToolInput, toolFailureText, toolOutputOf } from './tool-output.js'
+import { parseToolInput, toolOutputOf } from './tool-output.js'
 
 /** Tags that keep a model's tokens out of the stream (LangGraph's convention). */
 const noStreamTags = ['nostream', 'langsmith:nostream']
@@ -16,12 +16,12 @@ interface ModelRun {
   noStream: boolean
   streamedText: boolean
   streamedReasoning: boolean
+  /** `output_tokens` of the first streamed chunk that reported usage (Anthropic's `message_start`). */
+  startOutputTokens?: number
 }
 
-interface ToolRun {
-  call: ToolCallInfo
-  started: number
-}
+/** What the attempt already failed with stays its outcome: LangChain would only log a callback's throw. */
+const failedAlready = () => {}
 
 /** The name LangChain gives a serialized Runnable (`ChatOpenAI`, `search`...). */
 function nameOf(serialized: Serialized | undefined, runName: string | undefined): string {
@@ -60,43 +60,62 @@ function statusOf(data: unknown): { message: string; percentage?: number } | und
 }
 
 /**
- * The bridge from LangChain's callbacks to one attempt of a run: every chat model (or LLM) call
- * counts a turn and fires the model hooks; tokens become `text-delta` / `reasoning-delta`;
- * `usage_metadata` is summed; tools that were not wrapped still report their calls (wrapped tools
- * report themselves); custom events that carry `{ message, percentage? }` update the activity.
+ * The bridge from LangChain's callbacks to one LangChain call of an attempt: every chat model (or
+ * LLM) call counts a turn and fires the model hooks; tokens become `text-delta` /
+ * `reasoning-delta`; `usage_metadata` is summed; tools that were not wrapped still report their
+ * calls (wrapped tools report themselves); custom events that carry `{ message, percentage? }`
+ * update the activity.
  *
- * LangChain awaits it (`awaitHandlers`), so a model call waits for its hooks, and it never throws
- * (LangChain would only log it): a hook error or the turn limit stops the attempt instead.
+ * LangChain awaits it (`awaitHandlers`), so a model call waits for its hooks. It never throws
+ * into LangChain, which would only log it: a throwing hook or the turn limit fails the attempt
+ * (core calls `context.fail`), whose signal stops the LangChain call.
  */
 export class RunCallbackHandler extends BaseCallbackHandler {
   name = 'runner_callback_handler'
-  readonly #attempt: LangChainAttempt
-  /** A turn already counted for the call this handler sees first (the wrap-up call). */
-  #pendingTurn: TurnInfo | undefined
+  /** The attempt this handler reports to. */
+  readonly context: RunContext
+  /** The signal of the LangChain call it listens to. */
+  readonly signal: AbortSignal
+  /** LangChain run ids of tools called by a wrapped tool (the callbacks leave those to the wrapper). */
+  readonly wrappedRuns = new Set<string>()
+  /** Tool calls whose arguments were not valid JSON, by id: their raw arguments. */
+  readonly invalidArguments = new Map<string, string>()
+  /** The last answer of a model in this call (for the final text when the output has none). */
+  lastAnswer: unknown
+  readonly #onWrapUp: ((prompt: BaseMessage[]) => void) | undefined
   readonly #models = new Map<string, ModelRun>()
-  readonly #tools = new Map<string, ToolRun>()
+  readonly #tools = new Map<string, BegunToolCall>()
   #closed = false
 
-  constructor(attempt: LangChainAttempt, options: { pendingTurn?: TurnInfo } = {}) {
+  static readonly #open = new WeakMap<RunContext, RunCallbackHandler>()
+
+  /**
+   * @param options.signal the signal given to the LangChain call.
+   * @param options.onWrapUp called instead of a model call that would start a wrap-up turn of
+   *   `maxTurnsRecovery`, with the messages it was about to send (the caller stops the call).
+   *   Without it, the call is made as the wrap-up turn.
+   */
+  constructor(
+    context: RunContext,
+    options: { signal: AbortSignal; onWrapUp?: (prompt: BaseMessage[]) => void },
+  ) {
     // No chain or retriever callbacks are handled: skipping them saves LangChain work per step.
     super({ _awaitHandler: true, ignoreChain: true, ignoreRetriever: true })
-    this.#attempt = attempt
-    this.#pendingTurn = options.pendingTurn
-  }
-
-  /** The attempt this handler reports to. */
-  get attempt(): LangChainAttempt {
-    return this.#attempt
+    this.context = context
+    this.signal = options.signal
+    this.#onWrapUp = options.onWrapUp
+    RunCallbackHandler.#open.set(context, this)
   }
 
   /** False once the LangChain call it listens to is over (or stopped): late callbacks change nothing. */
   get active(): boolean {
-    return !this.#closed && !this.#attempt.inactive
+    return !this.#closed && !this.signal.aborted
   }
 
   /** Stops listening: what the call it listened to still does (work that ignored the abort) is ignored. */
   close(): void {
     this.#closed = true
+    if (RunCallbackHandler.#open.get(this.context) === this) RunCallbackHandler.#open.delete(this.context)
   }
 
   /** The runner's handler among a RunnableConfig's callbacks (how wrapped tools find their run). */
@@ -109,7 +128,12 @@ export class RunCallbackHandler extends BaseCallbackHandler {
     return handlers.find((handler): handler is RunCallbackHandler => handler instanceof RunCallbackHandler)
   }
 
-  /** One handler per attempt: a copy is the same handler. */
+  /** The open handler of a run's attempt (for a wrapped tool called without a config). */
+  static of(context: RunContext | undefined): RunCallbackHandler | undefined {
+    return context ? RunCallbackHandler.#open.get(context) : undefined
+  }
+
+  /** One handler per LangChain call: a copy is the same handler. */
   override copy(): this {
     return this
   }
@@ -157,18 +181,22 @@ export class RunCallbackHandler extends BaseCallbackHandler {
     fields?: HandleLLMNewTokenCallbackFields,
   ): Promise<void> {
     const model = this.#models.get(runId)
-    if (!model || model.noStream || !this.active) return
+    if (!model || !this.active) return
     const chunk = fields?.chunk
-    const { text, reasoning } =
-      chunk && 'message' in chunk ? partsOf(chunk.message) : { text: token, reasoning: '' }
-    const { context } = this.#attempt
+    const message = chunk && 'message' in chunk ? chunk.message : undefined
+    const outputTokens = (message as { usage_metadata?: { output_tokens?: unknown } } | undefined)
+      ?.usage_metadata?.output_tokens
+    if (model.startOutputTokens === undefined && typeof outputTokens === 'number')
+      model.startOutputTokens = outputTokens
+    if (model.noStream) return
+    const { text, reasoning } = message ? partsOf(message) : { text: token, reasoning: '' }
     if (reasoning !== '') {
       model.streamedReasoning = true
-      context.emit({ type: 'reasoning-delta', text: reasoning })
+      this.context.emit({ type: 'reasoning-delta', text: reasoning })
     }
     if (text !== '') {
       model.streamedText = true
-      context.emit({ type: 'text-delta', text })
+      this.context.emit({ type: 'text-delta', text })
     }
   }
 
@@ -191,13 +219,12 @@ export class RunCallbackHandler extends BaseCallbackHandler {
     const block =
       kind === 'content-block-delta' ? delta : kind === 'content-block-start' ? content : undefined
     const type = block?.type?.replace(/-delta$/, '')
-    const { context } = this.#attempt
     if (type === 'text' && typeof block?.text === 'string' && block.text !== '') {
       model.streamedText = true
-      context.emit({ type: 'text-delta', text: block.text })
+      this.context.emit({ type: 'text-delta', text: block.text })
     } else if (type === 'reasoning' && typeof block?.reasoning === 'string' && block.reasoning !== '') {
       model.streamedReasoning = true
-      context.emit({ type: 'reasoning-delta', text: block.reasoning })
+      this.context.emit({ type: 'reasoning-delta', text: block.reasoning })
     }
   }
 
@@ -205,28 +232,30 @@ export class RunCallbackHandler extends BaseCallbackHandler {
     const model = this.#models.get(runId)
     this.#models.delete(runId)
     if (!model || !this.active) return
-    const { context } = this.#attempt
+    const { context } = this
     const generation = output.generations?.[0]?.[0]
     const message = generation && 'message' in generation ? (generation.message as unknown) : undefined
     const { text, reasoning } = message ? partsOf(message) : { text: generation?.text ?? '', reasoning: '' }
-    const usage = usageOf(
+    const reported = usageOf(
       (message as { usage_metadata?: unknown } | undefined)?.usage_metadata,
       output.llmOutput,
     )
+    const usage = reported && withoutAnthropicStartTokens(reported, message, model.startOutputTokens)
     if (usage) context.addUsage(usage)
+    for (const [id, raw] of answerInvalidToolCalls(message)) this.invalidArguments.set(id, raw)
     // A model that does not stream (or a run that is not streamed) still shows its answer once.
     if (!model.noStream && reasoning !== '' && !model.streamedReasoning)
       context.emit({ type: 'reasoning-delta', text: reasoning })
     if (!model.noStream && text !== '' && !model.streamedText) context.emit({ type: 'text-delta', text })
-    this.#attempt.lastAnswer = message ?? text
-    await this.#guard(() =>
-      context.hooks.modelCallEnd({
+    this.lastAnswer = message ?? text
+    await context.hooks
+      .modelCallEnd({
         response: message ?? output,
         text,
         toolCalls: toolCallsOf(message),
         ...(usage ? { usage } : {}),
-      }),
-    )
+      })
+      .catch(failedAlready)
   }
 
   override async handleLLMError(_error: unknown, runId: string): Promise<void> {
@@ -243,102 +272,67 @@ export class RunCallbackHandler extends BaseCallbackHandler {
     runName?: string,
     toolCallId?: string,
   ): Promise<void> {
-    if (!this.active || this.#attempt.wrappedRuns.has(runId)) return
-    const { context } = this.#attempt
+    if (!this.active || this.wrappedRuns.has(runId)) return
     const call: ToolCallInfo = {
       toolCallId: toolCallId ?? runId,
       toolName: nameOf(tool, runName),
       input: parseToolInput(input),
     }
-    context.emit({ type: 'tool-call', ...call })
-    this.#tools.set(runId, { call, started: performance.now() })
-    await this.#guard(async () => {
-      const decision = await context.hooks.toolCallStart(call)
-      const rewritten = decision.denied === undefined && !Object.is(decision.input, call.input)
-      if (decision.denied !== undefined || rewritten) {
-        this.#attempt.fail(
-          new CapabilityUnsupportedError(
-            'toolHooks',
-            `tool "${call.toolName}" is not wrapped, so onToolCallStart cannot ${rewritten ? 'rewrite' : 'deny'} its call and the run was stopped. Pass the agent's tools through runner.wrapTools([...]) (runner.tools.reportStatus is wrapped already).`,
-          ),
-        )
-      }
-    })
+    const begun = await beginToolCall(this.context, call).catch(failedAlready)
+    if (!begun) return
+    this.#tools.set(runId, begun)
+    const rewritten = begun.refused === undefined && !Object.is(begun.input, call.input)
+    if (begun.refused !== undefined || rewritten) {
+      this.context.fail(
+        new CapabilityUnsupportedError(
+          'toolHooks',
+          `tool "${call.toolName}" is not wrapped, so onToolCallStart cannot ${rewritten ? 'rewrite' : 'deny'} its call and the run was stopped. Pass the agent's tools through runner.wrapTools([...]) (runner.tools.reportStatus is wrapped already).`,
+        ),
+      )
+    }
   }
 
   override async handleToolEnd(output: unknown, runId: string): Promise<void> {
+    const begun = this.#toolEnded(runId)
+    if (!begun) return
     const { output: value, isError } = toolOutputOf(output)
-    await this.#toolEnd(runId, value, isError)
+    await begun.end(value, isError).catch(failedAlready)
   }
 
   override async handleToolError(error: unknown, runId: string): Promise<void> {
-    const run = this.#tools.get(runId)
-    await this.#toolEnd(runId, toolFailureText(run?.call.toolName ?? 'unknown', error), true)
+    await this.#toolEnded(runId)?.fail(error).catch(failedAlready)
   }
 
   override async handleCustomEvent(_eventName: string, data: unknown): Promise<void> {
     if (!this.active) return
     const status = statusOf(data)
     if (!status) return
-    const { context } = this.#attempt
-    await this.#guard(() => context.report(status.message, status.percentage))
+    // A status the activity refuses (a percentage out of range) is a bug in the agent: the run fails.
+    await this.context.report(status.message, status.percentage).catch((error: unknown) => {
+      this.context.fail(error)
+    })
   }
 
   async #modelStart(runId: string, prompt: BaseMessage[], tags: string[] | undefined, request: unknown) {
     if (!this.active) return
-    const { context } = this.#attempt
-    let turn = this.#pendingTurn
-    this.#pendingTurn = undefined
-    if (!turn) {
-      try {
-        turn = await context.startTurn()
-      } catch (error) {
-        // MaxTurnsExceededError: stop before this call reaches the model.
-        this.#attempt.fail(error)
-        return
-      }
-      if (turn.wrapUp) {
-        this.#attempt.stopForWrapUp(prompt, turn)
-        return
-      }
+    const { context } = this
+    if (this.#onWrapUp && context.nextTurn()?.wrapUp) {
+      // maxTurnsRecovery: this call is stopped; the runner asks the model to wrap up, without tools.
+      this.#onWrapUp(prompt)
+      return
     }
+    // Past the limit, startTurn fails the attempt (MaxTurnsExceededError): its signal stops this call.
+    const turn = await context.startTurn().catch(failedAlready)
+    if (!turn) return
     const noStream = (tags ?? []).some((tag) => noStreamTags.includes(tag))
     this.#models.set(runId, { noStream, streamedText: false, streamedReasoning: false })
-    await this.#guard(() => context.hooks.modelCallStart({ request }))
+    await context.hooks.modelCallStart({ request }).catch(failedAlready)
   }
 
-  async #toolEnd(runId: string, output: unknown, isError: boolean): Promise<void> {
-    const run = this.#tools.get(runId)
+  /** The begun call of an unwrapped tool that ended, unless the call is over. */
+  #toolEnded(runId: string): BegunToolCall | undefined {
+    const begun = this.#tools.get(runId)
     this.#tools.delete(runId)
-    if (!run || !this.active) return
-    const { context } = this.#attempt
-    const { call } = run
-    const ended = await this.#guard(() =>
-      context.hooks.toolCallEnd({
-        ...call,
-        output,
-        isError,
-        durationMs: Math.round(performance.now() - run.started),
-      }),
-    )
-    if (ended)
-      context.emit({
-        type: 'tool-result',
-        toolCallId: call.toolCallId,
-        toolName: call.toolName,
-        output,
-        isError,
-      })
-  }
-
-  /** Runs a hook; its error fails the run (a callback cannot throw into LangChain). False when it threw. */
-  async #guard(fire: () => Promise<unknown>): Promise<boolean> {
-    try {
-      await fire()
-      return true
-    } catch (error) {
-      this.#attempt.fail(error)
-      return false
-    }
+    return begun && this.active ? begun : undefined
   }
 }

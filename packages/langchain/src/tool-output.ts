@@ -1,4 +1,3 @@
-import { errorMessage } from '@runner/core/adapter'
 import { messageTypeOf } from './message-content.js'
 
 /**
@@ -11,11 +10,6 @@ export function toolOutputOf(result: unknown): { output: unknown; isError: boole
     return { output: message.content, isError: message.status === 'error' }
   }
   return { output: result, isError: false }
-}
-
-/** The error result the model reads when a tool throws (the wording of core's `runToolCall`). */
-export function toolFailureText(toolName: string, error: unknown): string {
-  return `Tool "${toolName}" failed: ${errorMessage(error)}`
 }
 
 /** A tool call's input as LangChain's callbacks give it (a JSON string, usually) as a value. */

@@ -1,12 +1,17 @@
 import { randomUUID } from 'node:crypto'
 import { ToolMessage } from '@langchain/core/messages'
-import { ToolInputParsingException } from '@langchain/core/tools'
 import { currentRun, InvalidToolInputError, type ToolCallInfo } from '@runner/core'
-import { raceAbort } from '@runner/core/adapter'
-import { LangChainAttempt } from './langchain-attempt.js'
+import {
+  abortReason,
+  beginToolCall,
+  raceAbort,
+  type ToolCallOutcome,
+  type ToolInputCheck,
+  toolOutputText,
+} from '@runner/core/adapter'
 import { isGraphBubbleUp } from './langgraph-errors.js'
 import { RunCallbackHandler } from './run-callback-handler.js'
-import { toolFailureText, toolOutputOf } from './tool-output.js'
+import { toolOutputOf } from './tool-output.js'
 
 const originalTool = Symbol.for('runner.langchain.originalTool')
 
@@ -42,10 +47,12 @@ export function isWrappedTool(tool: unknown): boolean {
 
 /**
  * The tool with the runner's tool hooks around every call: inside a `LangChainRunner` run,
- * `invoke` emits `tool-call`, fires `onToolCallStart` (a denial answers the model without running
- * the tool; a rewritten input is what the tool gets), runs the tool, turns a throw into an error
- * result the model reads, fires `onToolCallEnd`, records the step and emits `tool-result`.
- * Outside a run it is the tool itself.
+ * `invoke` runs the call through core's tool-call protocol (`beginToolCall`): `tool-call` event,
+ * `onToolCallStart` (a denial answers the model without running the tool; a rewritten input is
+ * what the tool gets), the input checked against the tool's zod schema, the tool with the
+ * attempt's signal, `onToolCallEnd`, the trajectory step and `tool-result`. A call from a model
+ * that is refused or fails gets an error `ToolMessage` the model reads; a direct call (by a
+ * node) gets the error itself. Outside a run it is the tool itself.
  *
  * The wrapper is the tool with `invoke` replaced (its prototype is the tool): name, description,
  * schema and every other field are the tool's, so `createAgent`, `ToolNode` and `bindTools` treat
@@ -66,123 +73,103 @@ export function wrapTool<T>(tool: T): T {
 }
 
 async function invokeWithHooks(tool: InvocableTool, input: unknown, config: unknown): Promise<unknown> {
-  const handler = RunCallbackHandler.from(config)
-  const attempt = handler?.attempt ?? LangChainAttempt.of(currentRun())
-  if (!attempt) return tool.invoke(input, config)
-  if ((handler && !handler.active) || attempt.inactive) {
-    throw attempt.signal.aborted
-      ? attempt.signal.reason
+  const handler = RunCallbackHandler.from(config) ?? RunCallbackHandler.of(currentRun())
+  if (!handler) return tool.invoke(input, config)
+  if (!handler.active) {
+    throw handler.signal.aborted
+      ? abortReason(handler.signal)
       : new Error('The run this tool call belongs to has ended.')
   }
-  return callWithHooks(attempt, tool, input, config)
+  return callUnderProtocol(handler, tool, input, config)
 }
 
-/** One tool call with `runToolCall`'s semantics (core), the tool being LangChain's. */
-async function callWithHooks(
-  attempt: LangChainAttempt,
+/** One tool call under core's protocol, the tool being LangChain's, the result in LangChain's shape. */
+async function callUnderProtocol(
+  handler: RunCallbackHandler,
   tool: InvocableTool,
   input: unknown,
   config: unknown,
 ): Promise<unknown> {
-  const { context, signal } = attempt
+  const { context } = handler
   const fromModel = isToolCallInput(input)
-  const configured = config as
-    | { toolCall?: { id?: unknown }; toolCallId?: unknown; signal?: AbortSignal }
-    | undefined
+  const configured = config as { toolCall?: { id?: unknown }; toolCallId?: unknown } | undefined
   const toolCallId = String(
     (fromModel ? input.id : undefined) ?? configured?.toolCall?.id ?? configured?.toolCallId ?? randomUUID(),
   )
   const call: ToolCallInfo = { toolCallId, toolName: tool.name, input: fromModel ? input.args : input }
-  context.emit({ type: 'tool-call', ...call })
-  const started = performance.now()
-  const decision = await failing(attempt, () => context.hooks.toolCallStart(call))
-
-  let outcome: { ran: true; result: unknown } | { ran: false; failure?: unknown }
-  let output: unknown
-  let isError = false
-  if (decision.denied !== undefined) {
-    outcome = { ran: false }
-    output = `Tool call denied: ${decision.denied}`
-    isError = true
-  } else {
-    // The tool's own LangChain run gets an id the callbacks know, so that they leave it to the wrapper.
-    const runId = randomUUID()
-    attempt.wrappedRuns.add(runId)
-    try {
-      const toolInput = fromModel ? { ...input, args: decision.input } : decision.input
-      const result = await raceAbort(
-        Promise.resolve().then(() => tool.invoke(toolInput, { ...configured, runId })),
-        signal,
-      )
-      outcome = { ran: true, result }
-      ;({ output, isError } = toolOutputOf(result))
-    } catch (error) {
-      // Cancellation and LangGraph's control flow (interrupt()) go up untouched.
-      if (signal.aborted || configured?.signal?.aborted || isGraphBubbleUp(error)) throw error
-      outcome = { ran: false, failure: error }
-      output = invalidInputText(tool, decision.input, error) ?? toolFailureText(tool.name, error)
-      isError = true
-    } finally {
-      attempt.wrappedRuns.delete(runId)
-    }
+  let invalid: InvalidToolInputError | undefined
+  const begun = await beginToolCall(context, call, (args) => {
+    const checked = checkInput(tool, args, handler.invalidArguments.get(toolCallId))
+    if ('error' in checked) invalid = checked.error
+    return checked
+  })
+  if (begun.outcome) {
+    if (fromModel) return errorMessage(begun.outcome)
+    throw invalid ?? new Error(begun.outcome.output as string)
   }
 
-  await failing(attempt, () =>
-    context.hooks.toolCallEnd({
-      toolCallId,
-      toolName: tool.name,
-      input: decision.denied === undefined ? decision.input : call.input,
-      output,
-      isError,
-      durationMs: Math.round(performance.now() - started),
-    }),
-  )
-  context.emit({ type: 'tool-result', toolCallId, toolName: tool.name, output, isError })
-  if (outcome.ran) return outcome.result
-  if (fromModel) {
-    return new ToolMessage({
-      content: String(output),
-      tool_call_id: toolCallId,
-      name: tool.name,
-      status: 'error',
-    })
+  // The tool's own LangChain run gets an id the callbacks know, so that they leave it to the wrapper.
+  const runId = randomUUID()
+  handler.wrappedRuns.add(runId)
+  let result: unknown
+  try {
+    const toolInput = fromModel ? { ...input, args: begun.input } : begun.input
+    result = await raceAbort(
+      Promise.resolve().then(() => tool.invoke(toolInput, { ...configured, runId })),
+      handler.signal,
+    )
+  } catch (error) {
+    // LangGraph's control flow (interrupt()) goes up untouched; cancellation is rethrown by `fail`.
+    if (isGraphBubbleUp(error)) throw error
+    const outcome = await begun.fail(error)
+    if (fromModel) return errorMessage(outcome)
+    throw error
+  } finally {
+    handler.wrappedRuns.delete(runId)
   }
-  // Called directly (not by a model): the caller gets the error itself.
-  throw outcome.failure ?? new Error(String(output))
+  const { output, isError } = toolOutputOf(result)
+  await begun.end(output, isError)
+  return result
 }
 
-/** Runs a hook; a throw fails the whole run (the LangChain run is stopped) and is rethrown. */
-async function failing<T>(attempt: LangChainAttempt, fire: () => Promise<T>): Promise<T> {
-  try {
-    return await fire()
-  } catch (error) {
-    attempt.fail(error)
-    throw error
-  }
+/** The error result a model reads for a call that was refused or failed. */
+function errorMessage(outcome: ToolCallOutcome): ToolMessage {
+  return new ToolMessage({
+    content: toolOutputText(outcome.output),
+    tool_call_id: outcome.toolCallId,
+    name: outcome.toolName,
+    status: 'error',
+  })
 }
 
 /**
- * Core's `InvalidToolInputError` message for input the tool's schema refused (LangChain throws
- * `ToolInputParsingException` before the tool runs): each zod issue as `path message`.
+ * The input check of a wrapped tool: arguments that were not valid JSON are refused as such;
+ * anything else is checked against the tool's zod schema (each issue as `path message`) and
+ * passed on unchanged (the tool parses it itself). A tool without a zod schema checks its own.
  */
-function invalidInputText(tool: InvocableTool, input: unknown, error: unknown): string | undefined {
-  const refused =
-    error instanceof ToolInputParsingException ||
-    (error instanceof Error && error.message.startsWith('Received tool input did not match expected schema'))
-  if (!refused) return undefined
+function checkInput(
+  tool: InvocableTool,
+  input: unknown,
+  invalidJson: string | undefined,
+): ToolInputCheck | { success: false; message: string; error: InvalidToolInputError } {
+  const refuse = (details: string) => {
+    const error = new InvalidToolInputError(tool.name, input, details)
+    return { success: false as const, message: error.message, error }
+  }
+  if (invalidJson !== undefined && input === invalidJson) return refuse('the arguments are not valid JSON')
   const schema = tool.schema as
     | { safeParse?: (value: unknown) => { success: boolean; error?: { issues?: unknown[] } } }
     | undefined
-  const issues = typeof schema?.safeParse === 'function' ? schema.safeParse(input).error?.issues : undefined
-  const details = Array.isArray(issues)
-    ? issues
-        .map((issue) => {
-          const { path, message } = issue as { path?: unknown[]; message?: string }
-          return `${(path ?? []).map(String).join('.') || '(input)'} ${message ?? 'is invalid'}`
-        })
-        .join('; ')
-    : (error as Error).message
-  return new InvalidToolInputError(tool.name, input, details).message
+  if (typeof schema?.safeParse !== 'function') return { success: true, value: input }
+  const parsed = schema.safeParse(input)
+  if (parsed.success) return { success: true, value: input }
+  const details = (parsed.error?.issues ?? [])
+    .map((issue) => {
+      const { path, message } = issue as { path?: unknown[]; message?: string }
+      return `${(path ?? []).map(String).join('.') || '(input)'} ${message ?? 'is invalid'}`
+    })
+    .join('; ')
+  return refuse(details)
 }
 
 /**
