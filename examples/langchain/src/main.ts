@@ -67,7 +67,8 @@ const runner = new LangChainRunner({
 })
 const agent = createAgent({
   name: 'researcher',
-  model,
+  // runner.chatModel: the model's own retries off, so the run's retries are the only ones (each on the activity).
+  model: runner.chatModel(model),
   tools: [...runner.wrapTools([search, read]), runner.tools.reportStatus],
   systemPrompt:
     'You are a careful research assistant. Search, read the best source, then answer in two ' +
