@@ -10,6 +10,8 @@ export type { ReportStatusMode } from '@runner/core'
  * `reportStatus`, `model`, and every option of `@runner/core`'s `RunnerOptions` (the runner's defaults for
  * each run: `activity`, `name`, `prompts`, `hooks`, `maxTurns`, `maxTurnsRecovery`,
  * `recoveryTurns`, `retry`, `timeoutMs`, `metadata`, `recordTrajectory`, `includeNative`).
+ * There is no `maxRetries`: the requests of a run go with the SDK's own retries off, and the
+ * run's `retry` repeats them, each retry on the activity.
  */
 export interface OpenAIRunnerSettings extends RunnerOptions<OpenAIOutput> {
   /**
@@ -27,11 +29,6 @@ export interface OpenAIRunnerSettings extends RunnerOptions<OpenAIOutput> {
   project?: ClientOptions['project']
   /** Limit of one HTTP request, in ms (the SDK's; the run's own limit is `timeoutMs`). Default: 10 minutes. */
   timeout?: ClientOptions['timeout']
-  /**
-   * HTTP retries made by the SDK inside one model call (connection errors, 408, 409, 429, >= 500),
-   * invisible to the activity log. Default: 2. Set 0 and use the run's `retry` to log every retry.
-   */
-  maxRetries?: ClientOptions['maxRetries']
   /** Headers sent with every request (a gateway's routing or auth headers). */
   defaultHeaders?: ClientOptions['defaultHeaders']
   /** Query parameters sent with every request (`api-version` on some gateways). */
@@ -60,7 +57,6 @@ const clientOptionNames = [
   'organization',
   'project',
   'timeout',
-  'maxRetries',
   'defaultHeaders',
   'defaultQuery',
   'fetch',
@@ -83,6 +79,18 @@ export interface SplitSettings {
  */
 export function splitSettings(settings: OpenAIRunnerSettings): SplitSettings {
   const { client, reportStatus = true, model, ...rest } = settings
+  if ('maxRetries' in rest) {
+    throw new InvalidOptionsError(
+      [
+        {
+          field: 'maxRetries',
+          message:
+            "is not an option: a run's requests go with the SDK's own retries off; set retry: { attempts } instead (each retry is logged on the activity)",
+        },
+      ],
+      { subject: 'runner options' },
+    )
+  }
   const clientOptions: ClientOptions = {}
   const runnerOptions: Record<string, unknown> = { ...rest }
   for (const name of clientOptionNames) {
