@@ -419,6 +419,15 @@ describe('runner settings', () => {
     expect((player.calls[0]!.request as RecordedRequest).headers.authorization).toBe('Bearer sk-built')
   })
 
+  it('builds its client with maxRetries, which a run’s requests ignore: one HTTP call per attempt', async () => {
+    const { model, player } = fake.play(scenario().error(503).text('never asked for'))
+    const runner = new OpenAIRunner({ apiKey: 'sk-built', baseURL: fake.openaiBaseURL, maxRetries: 4 })
+    expect(runner.client.maxRetries).toBe(4)
+    const error = await rejectionOf(runner.run({ model }, 'x', { retry: { attempts: 1 } }))
+    expect((error as { status?: number }).status).toBe(503)
+    expect(player.remaining).toBe(1)
+  })
+
   it('refuses a client together with client options, an unknown option and a bad reportStatus', () => {
     const client = fakeClient(fake.openaiBaseURL)
     const attempts: Array<[() => unknown, string]> = [
@@ -428,8 +437,6 @@ describe('runner settings', () => {
       [() => new OpenAIRunner({ client: {} as never }), 'client'],
       [() => new OpenAIRunner({ client, maxTurns: 0 }), 'maxTurns'],
       [() => new OpenAIRunner({ client, model: '' }), 'model'],
-      // The SDK's own retries are off for every request of a run: `retry` is the only setting.
-      [() => new OpenAIRunner({ apiKey: 'x', maxRetries: 2 } as never), 'maxRetries'],
     ]
     for (const [create, field] of attempts) {
       let error: unknown

@@ -80,13 +80,11 @@ export class OpenAIRunner extends BaseAgentRunner<OpenAIAgent, OpenAIInput, Open
     const tools = toolsWithReportStatus(resolved.tools, this.#reportStatus)
     const instructions = instructionsOf(resolved.instructions, context.prompts, this.#reportStatus)
     if (resolved.api === 'responses') {
-      return runToolLoop(
-        context,
-        new ResponsesConversation(this.client, resolved, instructions, input),
-        tools,
-      )
+      const conversation = new ResponsesConversation(this.client, resolved, instructions, input)
+      return runToolLoop(context, conversation, tools)
     }
-    return runToolLoop(context, new ChatConversation(this.client, resolved, instructions, input), tools)
+    const conversation = new ChatConversation(this.client, resolved, instructions, input)
+    return runToolLoop(context, conversation, tools)
   }
 }
 

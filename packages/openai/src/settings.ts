@@ -10,8 +10,8 @@ export type { ReportStatusMode } from '@runner/core'
  * `reportStatus`, `model`, and every option of `@runner/core`'s `RunnerOptions` (the runner's defaults for
  * each run: `activity`, `name`, `prompts`, `hooks`, `maxTurns`, `maxTurnsRecovery`,
  * `recoveryTurns`, `retry`, `timeoutMs`, `metadata`, `recordTrajectory`, `includeNative`).
- * There is no `maxRetries`: the requests of a run go with the SDK's own retries off, and the
- * run's `retry` repeats them, each retry on the activity.
+ * The requests of a run go with the SDK's own retries off, whatever the client says: the run's
+ * `retry` repeats them, each retry on the activity.
  */
 export interface OpenAIRunnerSettings extends RunnerOptions<OpenAIOutput> {
   /**
@@ -29,6 +29,12 @@ export interface OpenAIRunnerSettings extends RunnerOptions<OpenAIOutput> {
   project?: ClientOptions['project']
   /** Limit of one HTTP request, in ms (the SDK's; the run's own limit is `timeoutMs`). Default: 10 minutes. */
   timeout?: ClientOptions['timeout']
+  /**
+   * The client's own HTTP retries, for calls you make on `runner.client` yourself. Runs ignore it:
+   * their requests go with `maxRetries: 0`, and the run's `retry` repeats them where the activity
+   * shows it. Default: the SDK's (2).
+   */
+  maxRetries?: ClientOptions['maxRetries']
   /** Headers sent with every request (a gateway's routing or auth headers). */
   defaultHeaders?: ClientOptions['defaultHeaders']
   /** Query parameters sent with every request (`api-version` on some gateways). */
@@ -57,6 +63,7 @@ const clientOptionNames = [
   'organization',
   'project',
   'timeout',
+  'maxRetries',
   'defaultHeaders',
   'defaultQuery',
   'fetch',
@@ -79,18 +86,6 @@ export interface SplitSettings {
  */
 export function splitSettings(settings: OpenAIRunnerSettings): SplitSettings {
   const { client, reportStatus = true, model, ...rest } = settings
-  if ('maxRetries' in rest) {
-    throw new InvalidOptionsError(
-      [
-        {
-          field: 'maxRetries',
-          message:
-            "is not an option: a run's requests go with the SDK's own retries off; set retry: { attempts } instead (each retry is logged on the activity)",
-        },
-      ],
-      { subject: 'runner options' },
-    )
-  }
   const clientOptions: ClientOptions = {}
   const runnerOptions: Record<string, unknown> = { ...rest }
   for (const name of clientOptionNames) {
