@@ -123,7 +123,7 @@ function isApiError(error: unknown): error is ApiErrorLike {
  * is left alone; the class, `status`, `headers` and `error` (the parsed body) do not change, and
  * a body that was not JSON is kept there as text.
  */
-export function readableApiError<T extends ApiErrorLike>(error: T): T {
+function readableApiError<T extends ApiErrorLike>(error: T): T {
   const prefix = error.status === undefined ? '' : `${error.status} `
   if (!error.message.startsWith(prefix)) return error
   const said = error.message.slice(prefix.length)
