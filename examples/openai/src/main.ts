@@ -52,7 +52,7 @@ if (live) {
       .usage({ inputTokens: 655, outputTokens: 41, cachedInputTokens: 512 }),
     { model: 'scripted-researcher' },
   ).model
-  runner = new OpenAIRunner({ apiKey: 'scripted', baseURL: fake.openaiBaseURL, maxRetries: 0 })
+  runner = new OpenAIRunner({ apiKey: 'scripted', baseURL: fake.openaiBaseURL })
 }
 console.log(`Model: ${model} on ${runner.client.baseURL} (${api} API)${live ? '' : ', scripted'}\n`)
 
@@ -79,7 +79,10 @@ try {
         `   ${event.isError ? 'error' : 'got'}: ${output.length > 90 ? `${output.slice(0, 87)}...` : output}`,
       )
     }
-    if (event.type === 'retry') console.log(`retrying after: ${String(event.error)}`)
+    if (event.type === 'retry') {
+      const reason = event.error instanceof Error ? event.error.message : String(event.error)
+      console.log(`retrying (attempt ${event.attempt} of ${event.maxAttempts}): ${reason}`)
+    }
   }
   const result = await stream.result
 

@@ -1,29 +1,37 @@
-import type { AnyToolDefinition, RunContext } from '@runner/core'
-import { type ToolCallOutcome, toolOutputText } from '@runner/core/adapter'
+import type { ExecuteResult, RunContext, ToolCallInfo } from '@runner/core'
+import {
+  type LoopTurn,
+  type ModelAnswer,
+  type ToolCallOutcome,
+  type ToolLoopDriver,
+  toolOutputText,
+} from '@runner/core/adapter'
 import type OpenAI from 'openai'
 import type {
   ChatCompletion,
   ChatCompletionCreateParamsNonStreaming,
   ChatCompletionCreateParamsStreaming,
+  ChatCompletionMessage,
+  ChatCompletionMessageFunctionToolCall,
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions'
 import type { ResolvedAgent } from './agent.js'
 import { readChatStream } from './chat-stream.js'
 import { inputMessages, type OpenAIChatOutput, type OpenAIInput } from './conversation.js'
-import { toChatTools } from './convert-tools.js'
+import { parseToolArguments, toChatTools } from './convert-tools.js'
 import { modelCallError, unusableAnswer } from './map-error.js'
 import { chatUsage } from './map-usage.js'
 import { chatSettingsBody } from './model-settings.js'
-import type { ApiConversation, ModelAnswer, ModelToolCall } from './tool-loop.js'
 
 /** The body of one Chat Completions call, before `stream` is decided. */
 export type ChatRequest = Omit<ChatCompletionCreateParamsNonStreaming, 'stream'>
 
 /**
- * A conversation on Chat Completions (`client.chat.completions.create`): the instructions as a
- * `system` message first, assistant messages with `tool_calls`, results as `tool` messages.
+ * A conversation on Chat Completions (`client.chat.completions.create`), as a driver of core's
+ * tool loop: the instructions as a `system` message first, assistant messages with `tool_calls`,
+ * results as `tool` messages.
  */
-export class ChatConversation implements ApiConversation<ChatCompletion, ChatRequest, OpenAIChatOutput> {
+export class ChatConversation implements ToolLoopDriver<ChatCompletion, ChatRequest, OpenAIChatOutput> {
   readonly #messages: ChatCompletionMessageParam[]
   readonly #client: OpenAI
   readonly #agent: ResolvedAgent
@@ -40,7 +48,7 @@ export class ChatConversation implements ApiConversation<ChatCompletion, ChatReq
     this.#messages.push({ role: 'user', content: text })
   }
 
-  request(tools: ReadonlyArray<AnyToolDefinition>): ChatRequest {
+  request({ tools }: LoopTurn): ChatRequest {
     const offersTools = tools.length > 0
     return {
       ...(chatSettingsBody(this.#agent.modelSettings, offersTools) as Partial<ChatRequest>),
@@ -54,8 +62,10 @@ export class ChatConversation implements ApiConversation<ChatCompletion, ChatReq
     }
   }
 
-  async call(request: ChatRequest, context: RunContext): Promise<ModelAnswer<ChatCompletion>> {
+  /** One request, with the SDK's own retries off: the loop repeats a failed request, on the activity. */
+  async send(request: ChatRequest, context: RunContext): Promise<ModelAnswer<ChatCompletion>> {
     const { signal } = context
+    const options = { signal, maxRetries: 0 }
     let completion: ChatCompletion
     try {
       if (context.streaming) {
@@ -64,12 +74,9 @@ export class ChatConversation implements ApiConversation<ChatCompletion, ChatReq
           stream: true,
           stream_options: { include_usage: true },
         }
-        completion = await readChatStream(
-          await this.#client.chat.completions.create(body, { signal }),
-          context,
-        )
+        completion = await readChatStream(await this.#client.chat.completions.create(body, options), context)
       } else {
-        completion = await this.#client.chat.completions.create({ ...request, stream: false }, { signal })
+        completion = await this.#client.chat.completions.create({ ...request, stream: false }, options)
       }
     } catch (error) {
       throw modelCallError(error, signal)
@@ -86,10 +93,11 @@ export class ChatConversation implements ApiConversation<ChatCompletion, ChatReq
       ...(message?.refusal ? { refusal: message.refusal } : {}),
       ...(withToolCalls
         ? {
-            tool_calls: answer.toolCalls.map((call) => ({
-              id: call.id,
+            // The calls as the model wrote them (arguments unparsed), with the ids the results answer to.
+            tool_calls: functionCalls(message).map((call, position) => ({
+              id: answer.toolCalls[position]?.toolCallId ?? call.id,
               type: 'function' as const,
-              function: { name: call.name, arguments: call.arguments },
+              function: { name: call.function?.name ?? '', arguments: call.function?.arguments ?? '' },
             })),
           }
         : {}),
@@ -106,9 +114,19 @@ export class ChatConversation implements ApiConversation<ChatCompletion, ChatReq
     }
   }
 
-  output(answer: ModelAnswer<ChatCompletion>): OpenAIChatOutput {
-    return { api: 'chat', completion: answer.native, messages: [...this.#messages] }
+  result(answer: ModelAnswer<ChatCompletion>): ExecuteResult<OpenAIChatOutput> {
+    return {
+      output: { api: 'chat', completion: answer.native, messages: [...this.#messages] },
+      text: answer.text,
+    }
   }
+}
+
+/** The function tool calls of a message: custom (free-form) ones are not the runner's, it only offers functions. */
+function functionCalls(message: ChatCompletionMessage | undefined): ChatCompletionMessageFunctionToolCall[] {
+  return (message?.tool_calls ?? []).filter(
+    (call): call is ChatCompletionMessageFunctionToolCall => call.type !== 'custom',
+  )
 }
 
 /** The text, tool calls and usage of a completion. */
@@ -120,21 +138,17 @@ function answerOf(completion: ChatCompletion, turn: number): ModelAnswer<ChatCom
     )
   }
   const message = choice.message
-  const toolCalls: ModelToolCall[] = []
-  for (const [position, call] of (message.tool_calls ?? []).entries()) {
-    // Custom (free-form) tool calls are not the runner's: it only offers function tools.
-    if (call.type === 'custom') continue
-    toolCalls.push({
-      // Some compatible servers leave ids out; the conversation needs one per call.
-      id: call.id || `call_${turn}_${position}`,
-      name: call.function?.name ?? '',
-      arguments: call.function?.arguments ?? '',
-    })
-  }
+  const toolCalls: ToolCallInfo[] = functionCalls(message).map((call, position) => ({
+    // Some compatible servers leave ids out; the conversation needs one per call.
+    toolCallId: call.id || `call_${turn}_${position}`,
+    toolName: call.function?.name ?? '',
+    input: parseToolArguments(call.function?.arguments),
+  }))
+  const usage = chatUsage(completion.usage)
   return {
     native: completion,
     text: message.content || message.refusal || '',
     toolCalls,
-    usage: chatUsage(completion.usage),
+    ...(usage ? { usage } : {}),
   }
 }

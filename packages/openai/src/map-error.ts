@@ -20,15 +20,35 @@ const retryableErrorCodes = new Set([
   'server_overloaded',
 ])
 
+/** Reason phrases of the statuses an API or a proxy in front of it answers with. */
+const statusTexts: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  408: 'Request Timeout',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  422: 'Unprocessable Entity',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+}
+
 /**
  * The error a model call failed with, as the runner reports it. An abort of the run's signal
  * wins over anything the SDK threw (a raw stream that ended silently, `APIUserAbortError`). The
- * raw errors the SDK lets through become errors that say what happened:
+ * SDK's errors keep their class; an `APIError` whose message the SDK could not make readable is
+ * given one (`readableApiError`). The raw errors the SDK lets through become errors that say
+ * what happened:
  * - `TypeError: terminated` (the connection closed mid-answer) -> `APIConnectionError` (retryable);
  * - `SyntaxError` (a body or event that is not JSON) -> `OpenAIError` (not retryable).
  */
 export function modelCallError(error: unknown, signal: AbortSignal): unknown {
   if (signal.aborted) return signal.reason
+  if (isApiError(error)) return readableApiError(error)
   if (error instanceof OpenAIError) return error
   if (isConnectionCut(error)) {
     return new APIConnectionError({
@@ -75,6 +95,69 @@ export function isRetryableOpenAIError(error: unknown): boolean | undefined {
   const name = (error as { constructor?: { name?: unknown } } | null)?.constructor?.name
   if (name === 'APIUserAbortError') return false
   if (name === 'APIConnectionError' || name === 'APIConnectionTimeoutError') return true
+  return undefined
+}
+
+/** The SDK's `APIError`, of this copy of the SDK or another (a client may come from another copy). */
+interface ApiErrorLike extends Error {
+  status: number | undefined
+  error: unknown
+  type?: unknown
+  code?: unknown
+}
+
+function isApiError(error: unknown): error is ApiErrorLike {
+  return (
+    error instanceof APIError ||
+    (error instanceof Error && 'status' in error && 'headers' in error && 'error' in error)
+  )
+}
+
+/**
+ * The SDK writes an HTTP error's message as `<status> <body's error.message>`, and when the body
+ * has none, the body itself: JSON (`400 {"message":"","type":"invalid_request_error",...}`), an
+ * HTML page from a proxy (`502 <html>...`), or `status code (no body)`. Those reach the activity
+ * log as they are; this gives them a readable message instead: the provider's words where the
+ * body has some (`message`, `detail`, or `error` as a string), else the status's reason phrase
+ * with the error's type and code (`400 Bad Request (invalid_request_error)`). A readable message
+ * is left alone; the class, `status`, `headers` and `error` (the parsed body) do not change, and
+ * a body that was not JSON is kept there as text.
+ */
+function readableApiError<T extends ApiErrorLike>(error: T): T {
+  const prefix = error.status === undefined ? '' : `${error.status} `
+  if (!error.message.startsWith(prefix)) return error
+  const said = error.message.slice(prefix.length)
+  const isPage = error.error === undefined && said.trimStart().startsWith('<')
+  const isEmpty = said === 'status code (no body)'
+  if (!isPage && !isEmpty && !/^\s*[{["]/.test(said)) return error
+  const words = wordsOf(error.error)
+  let message: string
+  if (words !== undefined) {
+    message = `${prefix}${words}`
+  } else {
+    const kind = [error.type, error.code].filter((part) => typeof part === 'string' && part !== '')
+    const named =
+      error.status === undefined
+        ? 'The server reported an error'
+        : `${prefix}${statusTexts[error.status] ?? 'error'}`
+    message = isPage
+      ? `${named}: the server sent an HTML page, not an API error (is a proxy or gateway in between?)`
+      : `${named} (${kind.length > 0 ? kind.join(', ') : isEmpty ? 'empty body' : 'no error message'})`
+  }
+  Object.defineProperty(error, 'message', { value: message, writable: true, configurable: true })
+  if (isPage) Object.defineProperty(error, 'error', { value: said, writable: true, configurable: true })
+  return error
+}
+
+/** The provider's own words in an error body: `message`, `detail` or `error` as a string. */
+function wordsOf(body: unknown): string | undefined {
+  if (typeof body === 'string') return body.trim() || undefined
+  if (typeof body !== 'object' || body === null) return undefined
+  const record = body as Record<string, unknown>
+  const nested = record.error as Record<string, unknown> | undefined
+  for (const candidate of [record.message, record.detail, record.error, nested?.message]) {
+    if (typeof candidate === 'string' && candidate.trim() !== '') return candidate.trim()
+  }
   return undefined
 }
 

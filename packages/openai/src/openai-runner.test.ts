@@ -370,7 +370,13 @@ describe('one definition for several runners', () => {
   })
 
   it('falls back from one OpenAIRunner to another on one shared agent, on the same activity', async () => {
-    const failing = fake.play(scenario().error(500, 'The primary is down'))
+    // The primary's request is first repeated in place (3 attempts by default), then the backup takes over.
+    const failing = fake.play(
+      scenario()
+        .error(500, 'The primary is down')
+        .error(500, 'The primary is down')
+        .error(500, 'The primary is down'),
+    )
     const backup = fake.play(scenario().toolCall('search', { query: 'otters' }).text('From the backup.'))
     const client = fakeClient(fake.openaiBaseURL)
     const resilient = withFallback(
@@ -378,10 +384,17 @@ describe('one definition for several runners', () => {
       new OpenAIRunner({ client, model: backup.model, name: 'backup' }),
     )
     const agent = { model: 'unused', instructions: 'Be brief.', tools: [search] }
-    const result = await resilient.run(agent, 'x', { agentId: 'fallback' })
+    const result = await resilient.run(agent, 'x', {
+      agentId: 'fallback',
+      retry: { initialDelayMs: 1, maxDelayMs: 2 },
+    })
     expect(result.text).toBe('From the backup.')
-    const log = (await resilient.activity.detail('fallback')).log.map((entry) => entry.message)
-    expect(log).toContain('Falling back to backup: 500 The primary is down')
+    const log = (await resilient.activity.detail('fallback')).log
+    expect(log.filter((entry) => entry.kind === 'retry').map((entry) => entry.attempt)).toEqual([2, 3])
+    expect(log.filter((entry) => entry.kind === 'fallback')).toMatchObject([
+      { message: 'Falling back to backup: 500 The primary is down' },
+    ])
+    failing.player.assertDone()
     backup.player.assertDone()
   })
 
@@ -400,10 +413,19 @@ describe('one definition for several runners', () => {
 describe('runner settings', () => {
   it('builds its client from apiKey and baseURL', async () => {
     const { model, player } = fake.play(scenario().text('Built.'))
-    const runner = new OpenAIRunner({ apiKey: 'sk-built', baseURL: fake.openaiBaseURL, maxRetries: 0 })
+    const runner = new OpenAIRunner({ apiKey: 'sk-built', baseURL: fake.openaiBaseURL })
     expect(runner.client).toBeInstanceOf(OpenAI)
     expect((await runner.run({ model }, 'x')).text).toBe('Built.')
     expect((player.calls[0]!.request as RecordedRequest).headers.authorization).toBe('Bearer sk-built')
+  })
+
+  it('builds its client with maxRetries, which a run’s requests ignore: one HTTP call per attempt', async () => {
+    const { model, player } = fake.play(scenario().error(503).text('never asked for'))
+    const runner = new OpenAIRunner({ apiKey: 'sk-built', baseURL: fake.openaiBaseURL, maxRetries: 4 })
+    expect(runner.client.maxRetries).toBe(4)
+    const error = await rejectionOf(runner.run({ model }, 'x', { retry: { attempts: 1 } }))
+    expect((error as { status?: number }).status).toBe(503)
+    expect(player.remaining).toBe(1)
   })
 
   it('refuses a client together with client options, an unknown option and a bad reportStatus', () => {

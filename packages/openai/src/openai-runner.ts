@@ -6,7 +6,7 @@ import {
   type RunnerPrompts,
   type ToolDefinition,
 } from '@runner/core'
-import { reportStatusTool, toolsWithReportStatus } from '@runner/core/adapter'
+import { reportStatusTool, runToolLoop, toolsWithReportStatus } from '@runner/core/adapter'
 import type OpenAI from 'openai'
 import { type OpenAIAgent, resolveAgent } from './agent.js'
 import { ChatConversation } from './chat-api.js'
@@ -14,13 +14,13 @@ import type { OpenAIInput, OpenAIOutput } from './conversation.js'
 import { isRetryableOpenAIError } from './map-error.js'
 import { ResponsesConversation } from './responses-api.js'
 import { type OpenAIRunnerSettings, type ReportStatusMode, splitSettings } from './settings.js'
-import { runToolLoop } from './tool-loop.js'
 
 /**
  * Runs agents on the official `openai` SDK (v7), Chat Completions or Responses, under the runner
  * contract of `@runner/core`: activity, `report_status`, streaming, cancellation, timeouts,
- * retries, turn limits, hooks, usage and trajectory. It owns the tool loop; the lifecycle is the
- * base class's.
+ * retries, turn limits, hooks, usage and trajectory. It only translates the API: the tool loop
+ * (`runToolLoop`) and the lifecycle are core's. Every request goes with the SDK's own retries
+ * off; a failed request is repeated in place by the run's `retry`, each retry on the activity.
  *
  * ```ts
  * const runner = new OpenAIRunner() // OPENAI_API_KEY, or { apiKey, baseURL } or { client }
@@ -56,9 +56,10 @@ export class OpenAIRunner extends BaseAgentRunner<OpenAIAgent, OpenAIInput, Open
   }
 
   /**
-   * Whether a failed attempt is worth another (when `retry.attempts` > 1): connection errors and
-   * timeouts (a stream cut mid-answer included), HTTP 408, 409, 429 and >= 500, in-stream server
-   * errors. Never an abort, 400, 401, 403, 404, 422 or an answer that is not valid JSON.
+   * Whether a failed model request is worth another (while `retry.attempts` allows): connection
+   * errors and timeouts (a stream cut mid-answer included, unless the reader already saw its
+   * text), HTTP 408, 409, 429 and >= 500, in-stream server errors. Never an abort, 400, 401, 403,
+   * 404, 422 or an answer that is not valid JSON.
    */
   protected override isRetryable(error: unknown): boolean {
     return isRetryableOpenAIError(error) ?? super.isRetryable(error)
@@ -69,7 +70,7 @@ export class OpenAIRunner extends BaseAgentRunner<OpenAIAgent, OpenAIInput, Open
     toolsWithReportStatus(resolveAgent(agent, this.#model).tools, this.#reportStatus)
   }
 
-  /** One attempt: the tool loop on the agent's API. */
+  /** One attempt: core's tool loop, driven by the conversation of the agent's API. */
   protected override async execute(
     context: RunContext,
     agent: OpenAIAgent,

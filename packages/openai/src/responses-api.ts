@@ -1,5 +1,11 @@
-import type { AnyToolDefinition, RunContext } from '@runner/core'
-import { type ToolCallOutcome, toolOutputText } from '@runner/core/adapter'
+import type { ExecuteResult, RunContext, ToolCallInfo } from '@runner/core'
+import {
+  type LoopTurn,
+  type ModelAnswer,
+  type ToolCallOutcome,
+  type ToolLoopDriver,
+  toolOutputText,
+} from '@runner/core/adapter'
 import type OpenAI from 'openai'
 import type {
   Response,
@@ -9,23 +15,22 @@ import type {
 } from 'openai/resources/responses/responses'
 import type { ResolvedAgent } from './agent.js'
 import { inputMessages, type OpenAIInput, type OpenAIResponsesOutput } from './conversation.js'
-import { toResponsesTools } from './convert-tools.js'
+import { parseToolArguments, toResponsesTools } from './convert-tools.js'
 import { modelCallError, unusableAnswer } from './map-error.js'
 import { responsesUsage } from './map-usage.js'
 import { responsesSettingsBody } from './model-settings.js'
 import { readResponsesStream, responseFailed, withOutputText } from './responses-stream.js'
-import type { ApiConversation, ModelAnswer, ModelToolCall } from './tool-loop.js'
 
 /** The body of one Responses call, before `stream` is decided. */
 export type ResponsesRequest = Omit<ResponseCreateParamsNonStreaming, 'stream'>
 
 /**
- * A conversation on the Responses API (`client.responses.create`), stateless: every call sends
- * the instructions and the whole conversation as input items (the output items of earlier
- * turns, `function_call_output` results), not a `previous_response_id`.
+ * A conversation on the Responses API (`client.responses.create`), as a driver of core's tool
+ * loop, stateless: every call sends the instructions and the whole conversation as input items
+ * (the output items of earlier turns, `function_call_output` results), not a `previous_response_id`.
  */
 export class ResponsesConversation
-  implements ApiConversation<Response, ResponsesRequest, OpenAIResponsesOutput>
+  implements ToolLoopDriver<Response, ResponsesRequest, OpenAIResponsesOutput>
 {
   readonly #items: ResponseInputItem[]
   readonly #client: OpenAI
@@ -43,7 +48,7 @@ export class ResponsesConversation
     this.#items.push({ role: 'user', content: text })
   }
 
-  request(tools: ReadonlyArray<AnyToolDefinition>): ResponsesRequest {
+  request({ tools }: LoopTurn): ResponsesRequest {
     const offersTools = tools.length > 0
     return {
       ...(responsesSettingsBody(this.#agent.modelSettings, offersTools) as Partial<ResponsesRequest>),
@@ -54,15 +59,17 @@ export class ResponsesConversation
     }
   }
 
-  async call(request: ResponsesRequest, context: RunContext): Promise<ModelAnswer<Response>> {
+  /** One request, with the SDK's own retries off: the loop repeats a failed request, on the activity. */
+  async send(request: ResponsesRequest, context: RunContext): Promise<ModelAnswer<Response>> {
     const { signal } = context
+    const options = { signal, maxRetries: 0 }
     let response: Response
     try {
       if (context.streaming) {
         const body: ResponseCreateParamsStreaming = { ...request, stream: true }
-        response = await readResponsesStream(await this.#client.responses.create(body, { signal }), context)
+        response = await readResponsesStream(await this.#client.responses.create(body, options), context)
       } else {
-        response = await this.#client.responses.create({ ...request, stream: false }, { signal })
+        response = await this.#client.responses.create({ ...request, stream: false }, options)
         response = checkedResponse(response)
       }
     } catch (error) {
@@ -78,7 +85,7 @@ export class ResponsesConversation
         // Calls of a wrap-up turn are not run: leave them out, or the next call would lack their results.
         if (!withToolCalls) continue
         // The id the results answer to (one was made up if the server sent none).
-        const callId = answer.toolCalls[call++]?.id ?? item.call_id
+        const callId = answer.toolCalls[call++]?.toolCallId ?? item.call_id
         this.#items.push(item.call_id === callId ? item : { ...item, call_id: callId })
         continue
       }
@@ -96,8 +103,11 @@ export class ResponsesConversation
     }
   }
 
-  output(answer: ModelAnswer<Response>): OpenAIResponsesOutput {
-    return { api: 'responses', response: answer.native, messages: [...this.#items] }
+  result(answer: ModelAnswer<Response>): ExecuteResult<OpenAIResponsesOutput> {
+    return {
+      output: { api: 'responses', response: answer.native, messages: [...this.#items] },
+      text: answer.text,
+    }
   }
 }
 
@@ -119,23 +129,24 @@ function checkedResponse(response: Response): Response {
 
 /** The text, function calls and usage of a response. */
 function answerOf(response: Response, turn: number): ModelAnswer<Response> {
-  const toolCalls: ModelToolCall[] = []
+  const toolCalls: ToolCallInfo[] = []
   let refusal = ''
   for (const [position, item] of response.output.entries()) {
     if (item.type === 'function_call') {
       toolCalls.push({
-        id: item.call_id || `call_${turn}_${position}`,
-        name: item.name,
-        arguments: item.arguments,
+        toolCallId: item.call_id || `call_${turn}_${position}`,
+        toolName: item.name,
+        input: parseToolArguments(item.arguments),
       })
     } else if (item.type === 'message') {
       for (const part of item.content ?? []) if (part.type === 'refusal') refusal += part.refusal
     }
   }
+  const usage = responsesUsage(response.usage)
   return {
     native: response,
     text: response.output_text || refusal,
     toolCalls,
-    usage: responsesUsage(response.usage),
+    ...(usage ? { usage } : {}),
   }
 }

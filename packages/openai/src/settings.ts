@@ -10,6 +10,8 @@ export type { ReportStatusMode } from '@runner/core'
  * `reportStatus`, `model`, and every option of `@runner/core`'s `RunnerOptions` (the runner's defaults for
  * each run: `activity`, `name`, `prompts`, `hooks`, `maxTurns`, `maxTurnsRecovery`,
  * `recoveryTurns`, `retry`, `timeoutMs`, `metadata`, `recordTrajectory`, `includeNative`).
+ * The requests of a run go with the SDK's own retries off, whatever the client says: the run's
+ * `retry` repeats them, each retry on the activity.
  */
 export interface OpenAIRunnerSettings extends RunnerOptions<OpenAIOutput> {
   /**
@@ -28,8 +30,9 @@ export interface OpenAIRunnerSettings extends RunnerOptions<OpenAIOutput> {
   /** Limit of one HTTP request, in ms (the SDK's; the run's own limit is `timeoutMs`). Default: 10 minutes. */
   timeout?: ClientOptions['timeout']
   /**
-   * HTTP retries made by the SDK inside one model call (connection errors, 408, 409, 429, >= 500),
-   * invisible to the activity log. Default: 2. Set 0 and use the run's `retry` to log every retry.
+   * The client's own HTTP retries, for calls you make on `runner.client` yourself. Runs ignore it:
+   * their requests go with `maxRetries: 0`, and the run's `retry` repeats them where the activity
+   * shows it. Default: the SDK's (2).
    */
   maxRetries?: ClientOptions['maxRetries']
   /** Headers sent with every request (a gateway's routing or auth headers). */

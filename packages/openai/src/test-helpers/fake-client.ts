@@ -1,7 +1,11 @@
 import type { RecordedRequest } from '@runner/testkit'
 import OpenAI from 'openai'
 
-/** A real OpenAI client on a protocol fake, with the SDK's own HTTP retries off unless asked for. */
+/**
+ * A real OpenAI client on a protocol fake. It keeps the SDK's own HTTP retries (default 2) unless
+ * asked otherwise: the runner must switch them off for every request a run makes, and any test
+ * that counts model calls then checks it did.
+ */
 export function fakeClient(
   baseURL: string,
   options: { maxRetries?: number; fetch?: typeof fetch } = {},
@@ -9,7 +13,7 @@ export function fakeClient(
   return new OpenAI({
     apiKey: 'test-key',
     baseURL,
-    maxRetries: options.maxRetries ?? 0,
+    ...(options.maxRetries === undefined ? {} : { maxRetries: options.maxRetries }),
     // Malformed-answer cases make the SDK log the chunk it could not parse: keep test output clean.
     logLevel: 'off',
     ...(options.fetch ? { fetch: options.fetch } : {}),

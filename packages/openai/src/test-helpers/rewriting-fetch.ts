@@ -58,3 +58,35 @@ export function breakToolArguments(broken: string): (data: Record<string, unknow
   }
   return (data) => visit(data)
 }
+
+/** What {@link rewritingErrors} changes in an error answer. */
+export interface ErrorAnswerChange {
+  /** The body sent instead of the fake's JSON error body. Default: the fake's. */
+  body?: string
+  /** Its content type. Default: the fake's (`application/json`). */
+  contentType?: string
+  /** Headers added to the answer (`retry-after`...). */
+  headers?: Record<string, string>
+}
+
+/**
+ * A `fetch` that changes the protocol fake's error answers (status >= 400), for what a scenario
+ * cannot script: another body (an HTML page from a proxy, a compatible server's own error shape)
+ * and headers. The status stays; successful answers pass through unchanged.
+ */
+export function rewritingErrors(change: ErrorAnswerChange): typeof fetch {
+  return async (input, init) => {
+    const response = await fetch(input, init)
+    if (response.ok) return response
+    const text = await response.text()
+    const headers = new Headers(response.headers)
+    headers.delete('content-length')
+    if (change.contentType) headers.set('content-type', change.contentType)
+    for (const [name, value] of Object.entries(change.headers ?? {})) headers.set(name, value)
+    return new Response(change.body ?? text, {
+      status: response.status,
+      statusText: response.statusText,
+      headers,
+    })
+  }
+}
