@@ -8,13 +8,14 @@ export type AnyToolLoopAgent = ToolLoopAgent<any, any, any, any>
  * An agent given as settings, run with `generateText` (`run`) or `streamText` (`runStreamed`):
  * the settings of a `ToolLoopAgent` without its agent-only `prepareCall` and `callOptionsSchema`.
  * `model` is required; everything else (`instructions`, `tools`, `stopWhen`, `prepareStep`,
- * `toolChoice`, `activeTools`, `output`, `temperature`, `maxRetries`, `providerOptions`,
- * `headers`, the callbacks...) means what it means in the AI SDK, with three differences:
+ * `toolChoice`, `activeTools`, `output`, `temperature`, `providerOptions`, `headers`, the
+ * callbacks...) means what it means in the AI SDK, with four differences:
  * - `stopWhen` defaults to none (not `isStepCount(1)`): the loop goes on until the model answers
  *   without calling a tool, a condition of `stopWhen` is met, or the run's `maxTurns` is reached.
  * - `report_status` is added to `tools` and `prompts.reportStatus` to `instructions` (see the
  *   runner's `reportStatus` setting).
  * - `id`, when set, is the activity's `agentType`.
+ * - `maxRetries` is the runner's (0 by default): the run retries failed requests, not the AI SDK.
  */
 export type AISDKSettings<TOOLS extends ToolSet = ToolSet> = Omit<
   ToolLoopAgentSettings<never, TOOLS>,

@@ -54,10 +54,7 @@ describe('report_status and the prompts', () => {
     const runner = new AISDKRunner()
     const player = new ScenarioPlayer(scenario().text('x'))
     const { ToolLoopAgent } = await import('ai')
-    await runner.run(
-      new ToolLoopAgent({ model: scenarioModel(player), instructions: 'Mine.', maxRetries: 0 }),
-      'go',
-    )
+    await runner.run(new ToolLoopAgent({ model: scenarioModel(player), instructions: 'Mine.' }), 'go')
     expect(toolNamesOf(player.calls[0]!.request)).toEqual([])
     expect(promptText(player.calls[0]!.request)).not.toContain(runner.prompts.reportStatus.slice(0, 30))
   })
@@ -80,17 +77,20 @@ describe('settings of the runner', () => {
     expect(() => new AISDKRunner({ apiKey: 'x' } as never)).toThrow(InvalidOptionsError)
   })
 
-  it('maxRetries replaces every agent’s own (the AI SDK retries inside the call, unseen by the activity)', async () => {
-    const runner = new AISDKRunner({ maxRetries: 1 })
-    const { agent, player } = agentOf('settings', runner, scenario().error(500).text('Fine.'), {
-      maxRetries: 0,
-    })
-    const result = await runner.run(agent, 'go', { agentId: 'sdk-retries' })
-    expect(result.text).toBe('Fine.')
-    expect(result.attempts).toBe(1)
-    expect(player.calls).toHaveLength(2)
-    const log = (await runner.activity.detail('sdk-retries')).log.map((entry) => entry.message)
-    expect(log.some((message) => message.startsWith('Retry'))).toBe(false)
+  it('the AI SDK’s own retries are off, an agent’s maxRetries too: a failed request is made once', async () => {
+    const runner = new AISDKRunner()
+    for (const kind of ['agent', 'settings'] as const) {
+      const { agent, player } = agentOf(kind, runner, scenario().error(500).text('Never asked.'), {
+        maxRetries: 5,
+      })
+      const agentId = `no-sdk-retries-${kind}`
+      const error = await rejectionOf(runner.run(agent, 'go', { agentId, retry: { attempts: 1 } }))
+      expect(error).toMatchObject({ statusCode: 500 })
+      expect(player.calls).toHaveLength(1)
+      const detail = await runner.activity.detail(agentId)
+      expect(detail.status).toBe('error')
+      expect(detail.log.filter((entry) => entry.kind === 'retry')).toEqual([])
+    }
   })
 
   it('agentType: the agent’s id, else the runner’s name', async () => {
@@ -182,9 +182,10 @@ describe.each(modes)('input and output ($label)', ({ kind, streamed }) => {
       120, 170,
     ])
     if (streamed) {
+      // The failed request was repeated in place, in its turn: each turn ends with its call's usage.
       const perTurn = events.flatMap((event) => (event.type === 'turn-end' ? [event.usage.totalTokens] : []))
-      // The failed attempt's turn ends with no usage; each answered call ends its turn with its own.
-      expect(perTurn).toEqual([0, 120, 170])
+      expect(perTurn).toEqual([120, 170])
+      expect(events.filter((event) => event.type === 'retry')).toMatchObject([{ attempt: 2, restart: false }])
     }
   })
 

@@ -48,7 +48,8 @@ type LooseOptions = Record<string, any>
  * trajectory. The agent is a `ToolLoopAgent` (run with its `generate()` / `stream()`) or
  * settings for `generateText` / `streamText`; `run` generates, `runStreamed` streams. The AI
  * SDK runs the tool loop; the runner counts each step as a turn, maps `maxTurns` to `stopWhen`,
- * wraps the tools for the tool hooks and maps the stream to the run's events.
+ * runs the tools through the tool hooks, sends each model request through the run's retry policy
+ * (the SDK's own retries are off: `maxRetries: 0`) and maps the stream to the run's events.
  *
  * ```ts
  * const runner = new AISDKRunner()
@@ -57,13 +58,14 @@ type LooseOptions = Record<string, any>
  */
 export class AISDKRunner extends BaseAgentRunner<AISDKAgent, AISDKInput, AISDKOutput> {
   readonly #reportStatus: ReportStatusMode
-  readonly #maxRetries: number | undefined
+  /** The AI SDK's own retries of each request: 0 unless the `maxRetries` setting says otherwise. */
+  readonly #maxRetries: number
 
   constructor(settings: AISDKRunnerSettings = {}) {
     const { runnerOptions, reportStatus, maxRetries } = splitSettings(settings)
     super(runnerOptions)
     this.#reportStatus = reportStatus
-    this.#maxRetries = maxRetries
+    this.#maxRetries = maxRetries ?? 0
   }
 
   /**
@@ -81,10 +83,10 @@ export class AISDKRunner extends BaseAgentRunner<AISDKAgent, AISDKInput, AISDKOu
   }
 
   /**
-   * Whether a failed attempt is worth another (when `retry.attempts` > 1): the AI SDK's
-   * `APICallError`s that say so (408, 409, 429, >= 500, connection failures and cuts), a stream
-   * that ended early, its `RetryError` by its last error; never an abort, a bad request or an
-   * answer that cannot be parsed. See `isRetryableAISDKError`.
+   * Whether a failed model request or attempt is worth another (when `retry.attempts` > 1): the
+   * AI SDK's `APICallError`s that say so (408, 409, 429, >= 500, connection failures and cuts), a
+   * stream that ended early, its `RetryError` by its last error; never an abort, a bad request or
+   * an answer that cannot be parsed. See `isRetryableAISDKError`.
    */
   protected override isRetryable(error: unknown): boolean {
     return isRetryableAISDKError(error) ?? super.isRetryable(error)
@@ -113,19 +115,15 @@ export class AISDKRunner extends BaseAgentRunner<AISDKAgent, AISDKInput, AISDKOu
       wrapUpInstructions: this.#reportStatus === true ? ownInstructions : undefined,
       checkOverrides: toolLoopAgent,
     })
-    let failed = true
     try {
       const output = toolLoopAgent
         ? await this.#runToolLoopAgent(context, agent, prompt, controls)
         : await this.#runSettings(context, agent, prompt, controls)
       controls.settle(output.finishReason)
       const text = output.mode === 'generate' ? output.result.text : await output.result.text
-      failed = false
       return { output, text }
     } catch (error) {
       throw controls.errorFor(error)
-    } finally {
-      controls.close(failed)
     }
   }
 
@@ -163,7 +161,7 @@ export class AISDKRunner extends BaseAgentRunner<AISDKAgent, AISDKInput, AISDKOu
     const { options: _options, ...promptOnly } = prompt
     const options: LooseOptions = {
       ...rest,
-      ...(this.#maxRetries === undefined ? {} : { maxRetries: this.#maxRetries }),
+      maxRetries: this.#maxRetries,
       ...(callInstructions === undefined ? {} : { instructions: callInstructions }),
       tools: controls.wrapTools(this.#withReportStatus(tools)),
       stopWhen: controls.stopWhen(stopWhen),
@@ -174,7 +172,7 @@ export class AISDKRunner extends BaseAgentRunner<AISDKAgent, AISDKInput, AISDKOu
         onLanguageModelCallEnd ?? experimental_onLanguageModelCallEnd,
       ),
       ...promptOnly,
-      abortSignal: controls.signal,
+      abortSignal: context.signal,
     }
     if (context.streaming) {
       const result = streamText({
@@ -203,7 +201,7 @@ export class AISDKRunner extends BaseAgentRunner<AISDKAgent, AISDKInput, AISDKOu
     const { experimental_onLanguageModelCallEnd, ...own } = settings
     const controlled = new ToolLoopAgent({
       ...own,
-      ...(this.#maxRetries === undefined ? {} : { maxRetries: this.#maxRetries }),
+      maxRetries: this.#maxRetries,
       tools: controls.wrapTools(settings.tools),
       stopWhen: controls.stopWhen(settings.stopWhen ?? isStepCount(toolLoopAgentDefaultSteps)),
       prepareStep: controls.prepareStep(settings.prepareStep),
@@ -214,7 +212,7 @@ export class AISDKRunner extends BaseAgentRunner<AISDKAgent, AISDKInput, AISDKOu
     } as ToolLoopAgentSettings<unknown, ToolSet>)
     const call = {
       ...prompt,
-      abortSignal: controls.signal,
+      abortSignal: context.signal,
       // Merged by the agent with its own onStepStart / onStepEnd.
       onStepStart: controls.onStepStart(undefined),
       onStepEnd: controls.onStepEnd(undefined),

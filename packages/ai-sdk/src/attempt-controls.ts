@@ -1,8 +1,9 @@
-import { MaxTurnsExceededError, RunCanceledError, type RunContext, type ToolCallInfo } from '@runner/core'
-import { errorMessage, raceAbort, type TurnInfo } from '@runner/core/adapter'
+import { MaxTurnsExceededError, RunCanceledError, type RunContext } from '@runner/core'
+import { errorMessage, raceAbort } from '@runner/core/adapter'
 import {
   type FinishReason,
   type Instructions,
+  type LanguageModel,
   type LanguageModelCallEndEvent,
   NoOutputGeneratedError,
   type PrepareStepFunction,
@@ -11,13 +12,12 @@ import {
   type StopCondition,
   type ToolSet,
 } from 'ai'
-import { type Deferred, deferred } from './deferred.js'
 import { usageOf } from './map-usage.js'
+import { requestsInPlace } from './model-requests.js'
 import { overridesLostError } from './overrides-lost-error.js'
 import { wrapTool } from './tool-wrapper.js'
 import { wrapUpMessages } from './wrap-up.js'
 
-type Arrayable<T> = T | T[]
 // biome-ignore lint/suspicious/noExplicitAny: callbacks of any tool set
 type AnyCallback = (event: any) => unknown
 
@@ -25,98 +25,69 @@ type AnyCallback = (event: any) => unknown
 export interface AttemptControlsOptions {
   /** The instructions of wrap-up turns (the agent's own, without `prompts.reportStatus`); undefined: unchanged. */
   wrapUpInstructions: Instructions | undefined
-  /**
-   * Check at each step that the runner's `prepareStep` ran and its tools are the ones offered
-   * (a ToolLoopAgent's `prepareCall` may replace them): refuse to go on otherwise.
-   */
+  /** Check at each step that a ToolLoopAgent's `prepareCall` kept the runner's `prepareStep` and tools. */
   checkOverrides: boolean
 }
 
-/** A model call of this attempt. */
-interface StepState {
-  /** Settles when the model's answer is complete (`onLanguageModelCallEnd`, or `onStepEnd` at the latest). */
-  readonly modelEnded: Deferred
-  /** The tool calls the model made in this step, known once its answer is complete. */
-  toolCallIds: Set<string>
-}
-
 /**
- * The runner's controls over one attempt of an AI SDK tool loop (`generateText` /
- * `streamText`, or a ToolLoopAgent's `generate` / `stream`), given to the AI SDK as its own
- * options:
- * - `prepareStep` starts each turn (`context.startTurn()`, which counts it and enforces
- *   `maxTurns`), asks for the wrap-up (no tools, `prompts.wrapUp`) in the wrap-up turns of
- *   `maxTurnsRecovery`, and fires `onModelCallStart`;
- * - `stopWhen` holds the user's conditions and the turn limit (whichever comes first): at the
- *   limit, core's `startTurn` decides between a wrap-up turn and `MaxTurnsExceededError`;
- * - `onLanguageModelCallEnd` adds the call's usage (once, per call) and fires `onModelCallEnd`;
- * - each tool's `execute` is wrapped: `onToolCallStart` (deny, rewrite) and `onToolCallEnd`;
- *   `onStepEnd` reports the tool results that ran no `execute` (invalid input, unknown tool,
- *   provider-executed);
- * - in a streamed attempt, the next turn and each tool wait until the reader has read what the
- *   model said before, so that the run's events keep their order.
+ * The runner's controls over one attempt of an AI SDK tool loop (`generateText` / `streamText`,
+ * or a ToolLoopAgent's `generate` / `stream`), given to the AI SDK as its own options. Core's run
+ * context does the rest: its signal goes to the SDK as it is, its hooks fail the attempt when they
+ * throw (the SDK ignores what callbacks throw), its `modelRequest` repeats a failed request.
+ * - `stopWhen`: the user's conditions, then the turn limit (`context.nextTurn()`);
+ * - `prepareStep`: starts the turn (`context.startTurn()`), asks for the wrap-up (no tools,
+ *   `prompts.wrapUp`) in the wrap-up turns of `maxTurnsRecovery`, sends the step's requests
+ *   through `context.modelRequest`, and fires `onModelCallStart`;
+ * - `onLanguageModelCallEnd`: the call's usage, once, and `onModelCallEnd`;
+ * - each tool's `execute` runs through core's tool-call protocol (`wrapTool`); `onStepEnd` ends
+ *   the tool calls that ran no `execute` (invalid input, unknown tool, provider-executed).
  *
- * The AI SDK ignores what its callbacks throw; a hook that throws here is kept (`fail`) and aborts
- * the attempt, and the runner rethrows it.
+ * In a streamed attempt, a tool waits until the reader read its `tool-call` part (`beforeTool`).
+ * The rest of the order is the AI SDK's: it awaits `onLanguageModelCallEnd` before it runs a
+ * step's tools, and starts the next step (`prepareStep`: `turn-end`, `turn-start`) only once the
+ * step's `finish-step` went through the stream's transforms and its event processor.
  */
 export class AttemptControls {
   readonly #context: RunContext
   readonly #options: AttemptControlsOptions
-  readonly #controller = new AbortController()
-  readonly #unlink: () => void
-  #failure: { error: unknown } | undefined
-  #step: StepState | undefined
-  /** A turn the stop condition already started (at the limit, with `maxTurnsRecovery`). */
-  #pendingTurn: TurnInfo | undefined
-  /** The `MaxTurnsExceededError` with which the stop condition ended the loop. */
-  #limitError: unknown
+  readonly #model: (model: LanguageModel) => LanguageModel
+  /** The current step's model call was counted (usage once, `onModelCallEnd` once). */
+  #modelCallCounted = true
+  /** The stop condition ended the loop at the turn limit. */
+  #limitReached = false
   readonly #preparedSteps = new Set<number>()
-  /** Tool calls whose end was reported (by the `execute` wrapper or `onStepEnd`). */
-  readonly #endedToolCalls = new Set<string>()
-  /** Streaming: tool calls and steps the reader has read. */
-  readonly #readToolCalls = new Set<string>()
-  #stepsRead = 0
-  #wakeReader: Array<() => void> = []
+  /** Tool calls a wrapped `execute` ends itself (`onStepEnd` leaves them). */
+  readonly #toolCallsRun = new Set<string>()
   readonly #wrappedTools = new WeakSet<object>()
   #toolNames: string[] = []
+  /** Streaming: the tool calls of the current model call, those the reader read, the tools waiting. */
+  #stepToolCalls: ReadonlySet<string> = new Set()
+  readonly #toolCallsRead = new Set<string>()
+  readonly #toolsWaiting = new Map<string, () => void>()
 
   constructor(context: RunContext, options: AttemptControlsOptions) {
     this.#context = context
     this.#options = options
-    const onAbort = () => this.#abort(context.signal.reason)
-    if (context.signal.aborted) onAbort()
-    else context.signal.addEventListener('abort', onAbort, { once: true })
-    this.#unlink = () => context.signal.removeEventListener('abort', onAbort)
+    this.#model = requestsInPlace(context)
   }
 
-  /** The attempt's signal (for the AI SDK's `abortSignal`): the run's, or a hook that failed. */
-  get signal(): AbortSignal {
-    return this.#controller.signal
-  }
-
-  /** Keeps the first error of a hook (or a broken override) and aborts the attempt with it. */
-  fail(error: unknown): void {
-    if (this.#failure) return
-    this.#failure = { error }
-    this.#abort(error)
+  /** The run context of the attempt (for the tool wrapper). */
+  get context(): RunContext {
+    return this.#context
   }
 
   /**
-   * The error the attempt ends with, given what the AI SDK threw (or nothing): a failed hook
-   * first, then the run's abort reason (cancel, timeout), then the SDK's error.
+   * The error the attempt ends with, given what the AI SDK threw: the SDK's own abort (its
+   * `timeout` setting) is a cancel, never a completed or retried run. Core settles the attempt by
+   * itself on the run's cancel, timeout or a failed hook, whatever the SDK throws then.
    */
   errorFor(error: unknown): unknown {
-    if (this.#failure) return this.#failure.error
-    if (this.#context.signal.aborted) return this.#context.signal.reason ?? new RunCanceledError()
-    // The AI SDK aborted on its own (its `timeout` setting): canceled, as its stream's `abort` part.
-    if (isAbortError(error)) return this.abortError(errorMessage(error))
-    return error
+    return isAbortError(error) && !this.#context.signal.aborted ? this.abortError(errorMessage(error)) : error
   }
 
-  /** The error a stream's `abort` part stands for: never a completed run. */
+  /** The error a stream's `abort` part stands for. */
   abortError(reason: string | undefined): unknown {
-    if (this.#failure) return this.#failure.error
-    if (this.#context.signal.aborted) return this.#context.signal.reason ?? new RunCanceledError()
+    if (this.#context.signal.aborted) return this.#context.signal.reason
     const detail = reason?.replace(/\.$/, '')
     return new RunCanceledError(`The AI SDK aborted the model call${detail ? ` (${detail})` : ''}.`, {
       reason,
@@ -124,14 +95,13 @@ export class AttemptControls {
   }
 
   /**
-   * Checks how the loop ended, once the AI SDK returned: a failed hook or an abort is thrown; the
-   * turn limit without an answer throws `MaxTurnsExceededError`; an answer that stopped on an
-   * error or was interrupted is never a success.
+   * Ends the last turn and checks how the loop ended, once the AI SDK returned: the turn limit
+   * throws `MaxTurnsExceededError`; an answer that stopped on an error or was interrupted is never
+   * a success.
    */
   settle(finishReason: FinishReason): void {
-    if (this.#failure) throw this.#failure.error
-    if (this.#context.signal.aborted) throw this.#context.signal.reason ?? new RunCanceledError()
-    if (this.#limitError !== undefined) throw this.#limitError
+    this.#context.endTurn()
+    if (this.#limitReached) throw new MaxTurnsExceededError(this.#context.maxTurns)
     if (finishReason === 'error' || finishReason === 'interrupted') {
       throw new NoOutputGeneratedError({
         message:
@@ -142,163 +112,121 @@ export class AttemptControls {
     }
   }
 
-  /** Releases the link to the run's signal; aborts work the AI SDK left running after a failure. */
-  close(failed: boolean): void {
-    this.#unlink()
-    if (failed) this.#abort(this.#failure?.error ?? new RunCanceledError('The attempt ended.'))
-    this.#wake()
-  }
-
   /**
-   * `stopWhen`: the user's conditions (an agent's default included) and the turn limit, as one
-   * condition, so that the limit is only asked when the user's conditions let the loop go on. At
-   * the limit, core's `startTurn` decides: a wrap-up turn (`maxTurnsRecovery`, the loop goes on
-   * and the next `prepareStep` takes that turn) or `MaxTurnsExceededError` (the loop stops and
-   * the runner throws it).
+   * `stopWhen`: the user's conditions (an agent's default included), then the turn limit. At the
+   * limit the loop goes on only into a wrap-up turn of `maxTurnsRecovery`; otherwise it stops and
+   * `settle` throws `MaxTurnsExceededError`.
    */
-  stopWhen(user: Arrayable<StopCondition<ToolSet>> | undefined): StopCondition<ToolSet> {
+  stopWhen(user: StopCondition<ToolSet> | StopCondition<ToolSet>[] | undefined): StopCondition<ToolSet> {
     const conditions = user === undefined ? [] : Array.isArray(user) ? user : [user]
     return async (options) => {
       const results = await Promise.all(conditions.map((condition) => condition(options)))
       if (results.some(Boolean)) return true
-      if (this.#context.turn < this.#context.maxTurns) return false
-      try {
-        await this.#untilStepsRead(this.#context.turn)
-        this.#pendingTurn = await this.#context.startTurn()
-        return false
-      } catch (error) {
-        if (!MaxTurnsExceededError.isInstance(error)) {
-          this.fail(error)
-          throw error
-        }
-        this.#limitError = error
-        return true
-      }
+      if (this.#context.nextTurn() !== undefined) return false
+      this.#limitReached = true
+      return true
     }
   }
 
   /**
-   * `prepareStep`: starts the turn, runs the user's `prepareStep`, turns a wrap-up turn into a
-   * request without tools that asks for the final answer, and fires `onModelCallStart` with the
-   * step's request. Throws (ending the loop) when `startTurn` refuses the turn or a hook throws.
+   * `prepareStep`: ends the previous turn and starts this one, runs the user's `prepareStep`, turns a wrap-up turn into a
+   * request without tools that asks for the final answer, sends the step's requests through the
+   * run's retry policy, and fires `onModelCallStart`.
    */
   prepareStep(user: PrepareStepFunction<ToolSet> | undefined): PrepareStepFunction<ToolSet> {
     return async (options) => {
-      try {
-        if (this.#failure) throw this.#failure.error
-        let turn = this.#pendingTurn
-        this.#pendingTurn = undefined
-        if (!turn) {
-          await this.#untilStepsRead(options.stepNumber)
-          turn = await this.#context.startTurn()
-        }
-        this.#step = { modelEnded: deferred(), toolCallIds: new Set() }
-        const fromUser = await user?.(options)
-        let result: PrepareStepResult<ToolSet> = fromUser
-        if (turn.wrapUp) {
-          const instructions = this.#options.wrapUpInstructions
-          result = {
-            ...fromUser,
-            activeTools: [],
-            toolChoice: 'auto',
-            messages: wrapUpMessages(fromUser?.messages ?? options.messages, this.#context.prompts.wrapUp),
-            ...(instructions === undefined ? {} : { instructions }),
-          }
-        }
-        await this.#context.hooks.modelCallStart({
-          request: {
-            stepNumber: options.stepNumber,
-            model: modelInfo(result?.model ?? options.model),
-            instructions: result?.instructions ?? options.instructions,
-            messages: result?.messages ?? options.messages,
-            tools: result?.activeTools ?? this.#toolNames,
-            toolChoice: result?.toolChoice,
-          },
-        })
-        this.#preparedSteps.add(options.stepNumber)
-        return result
-      } catch (error) {
-        this.fail(error)
-        throw error
+      this.#context.endTurn()
+      const turn = await this.#context.startTurn()
+      this.#modelCallCounted = false
+      const fromUser = await user?.(options)
+      const result: PrepareStepResult<ToolSet> & {} = {
+        ...fromUser,
+        model: this.#model(fromUser?.model ?? options.model),
       }
+      if (turn.wrapUp) {
+        result.activeTools = []
+        result.toolChoice = 'auto'
+        result.messages = wrapUpMessages(fromUser?.messages ?? options.messages, this.#context.prompts.wrapUp)
+        if (this.#options.wrapUpInstructions !== undefined)
+          result.instructions = this.#options.wrapUpInstructions
+      }
+      await this.#context.hooks.modelCallStart({
+        request: {
+          stepNumber: options.stepNumber,
+          model: modelInfo(result.model),
+          instructions: result.instructions ?? options.instructions,
+          messages: result.messages ?? options.messages,
+          tools: result.activeTools ?? this.#toolNames,
+          toolChoice: result.toolChoice,
+        },
+      })
+      this.#preparedSteps.add(options.stepNumber)
+      return result
     }
   }
 
   /**
-   * `onStepStart`: for a ToolLoopAgent, checks that its `prepareCall` kept the runner's
-   * `prepareStep` and tools; the attempt is refused otherwise (the turn limit and the tool hooks
-   * would not hold).
+   * `onStepStart`: a ToolLoopAgent's `prepareCall` may replace what the runner gave it; without
+   * the runner's `prepareStep` or tools the turn limit and the tool hooks would not hold, so the
+   * attempt is refused.
    */
   onStepStart(user: AnyCallback | undefined): AnyCallback {
     return async (event: { stepNumber: number; tools?: ToolSet }) => {
-      if (this.#options.checkOverrides && !this.#failure) {
-        if (!this.#preparedSteps.has(event.stepNumber)) this.fail(overridesLostError('prepareStep'))
-        else if (Object.values(event.tools ?? {}).some((tool) => !this.#isWrapped(tool))) {
-          this.fail(overridesLostError('tools'))
+      if (this.#options.checkOverrides) {
+        if (!this.#preparedSteps.has(event.stepNumber)) this.#context.fail(overridesLostError('prepareStep'))
+        else if (Object.values(event.tools ?? {}).some((tool) => !this.#wrappedTools.has(tool))) {
+          this.#context.fail(overridesLostError('tools'))
         }
       }
-      await callUser(user, event)
+      await user?.(event)
     }
   }
 
   /** `onLanguageModelCallEnd`: the call's usage (once) and `onModelCallEnd`, before its tools run. */
   onLanguageModelCallEnd(user: AnyCallback | undefined): AnyCallback {
     return async (event: LanguageModelCallEndEvent<ToolSet>) => {
-      await this.#modelCallEnded({
-        usage: event.usage,
+      await this.#modelCallEnded(event.usage, event.content, {
+        provider: event.provider,
+        modelId: event.modelId,
+        responseId: event.responseId,
+        finishReason: event.finishReason,
         content: event.content,
-        response: {
-          provider: event.provider,
-          modelId: event.modelId,
-          responseId: event.responseId,
-          finishReason: event.finishReason,
-          content: event.content,
-        },
       })
-      await callUser(user, event)
+      await user?.(event)
     }
   }
 
   /**
-   * `onStepEnd`: the end of the tool calls that ran no wrapped `execute` (invalid input, an
-   * unknown tool, a provider-executed tool), and `turn-end` when not streaming (a streamed
-   * attempt ends the turn when the reader reaches the step's `finish-step`).
+   * `onStepEnd`: the model call's end if `onLanguageModelCallEnd` did not report it (a
+   * `prepareCall` that dropped it), and the end of the tool calls that ran no wrapped `execute`.
    */
   onStepEnd(user: AnyCallback | undefined): AnyCallback {
     return async (step: StepResult<ToolSet>) => {
-      await this.#modelCallEnded({
-        usage: step.usage,
+      await this.#modelCallEnded(step.usage, step.content, {
+        provider: step.model?.provider,
+        modelId: step.response?.modelId,
+        responseId: step.response?.id,
+        finishReason: step.finishReason,
         content: step.content,
-        response: {
-          provider: step.model?.provider,
-          modelId: step.response?.modelId,
-          responseId: step.response?.id,
-          finishReason: step.finishReason,
-          content: step.content,
-        },
       })
-      await this.guard(async () => {
-        for (const part of step.content) {
-          if (part.type !== 'tool-result' && part.type !== 'tool-error') continue
-          if (part.type === 'tool-result' && part.preliminary) continue
-          if (this.#endedToolCalls.has(part.toolCallId)) continue
-          this.#endedToolCalls.add(part.toolCallId)
-          await this.#context.hooks.toolCallEnd({
-            toolCallId: part.toolCallId,
-            toolName: part.toolName,
-            input: part.input,
-            output: part.type === 'tool-error' ? errorMessage(part.error) : part.output,
-            isError: part.type === 'tool-error',
-            durationMs: 0,
-          })
-        }
-        if (!this.#context.streaming) this.#context.endTurn()
-      })
-      await callUser(user, step)
+      for (const part of step.content) {
+        if (part.type !== 'tool-result' && part.type !== 'tool-error') continue
+        if ((part.type === 'tool-result' && part.preliminary) || this.#toolCallsRun.has(part.toolCallId))
+          continue
+        await this.#context.hooks.toolCallEnd({
+          toolCallId: part.toolCallId,
+          toolName: part.toolName,
+          input: part.input,
+          output: part.type === 'tool-error' ? errorMessage(part.error) : part.output,
+          isError: part.type === 'tool-error',
+          durationMs: 0,
+        })
+      }
+      await user?.(step)
     }
   }
 
-  /** The tools with each `execute` wrapped (tools without one, provider tools, pass as they are). */
+  /** The tools with each `execute` run through core's tool-call protocol (tools without one pass as they are). */
   wrapTools(tools: ToolSet | undefined): ToolSet {
     const wrapped: ToolSet = {}
     for (const [name, tool] of Object.entries(tools ?? {})) {
@@ -309,141 +237,65 @@ export class AttemptControls {
     return wrapped
   }
 
+  /** A wrapped tool ends this call itself. */
+  toolCallRun(toolCallId: string): void {
+    this.#toolCallsRun.add(toolCallId)
+  }
+
   /** Streaming: the reader read a `tool-call` part. */
   readToolCall(toolCallId: string): void {
-    this.#readToolCalls.add(toolCallId)
-    this.#wake()
-  }
-
-  /** Streaming: the reader read a `finish-step` part. */
-  readStep(): void {
-    this.#stepsRead += 1
-    this.#wake()
-  }
-
-  #isWrapped(tool: unknown): boolean {
-    return typeof tool === 'object' && tool !== null && this.#wrappedTools.has(tool)
+    this.#toolCallsRead.add(toolCallId)
+    this.#toolsWaiting.get(toolCallId)?.()
   }
 
   /**
-   * The usage and `onModelCallEnd` of the current step, once: from `onLanguageModelCallEnd`,
-   * or from `onStepEnd` when that callback was not called (an agent whose `prepareCall`
-   * dropped it). Never both, so usage is not counted twice.
-   */
-  async #modelCallEnded(ended: {
-    usage: Parameters<typeof usageOf>[0]
-    content: ReadonlyArray<{ type: string }>
-    response: Record<string, unknown>
-  }): Promise<void> {
-    const step = this.#step
-    if (!step || step.modelEnded.settled) return
-    try {
-      await this.guard(async () => {
-        const usage = usageOf(ended.usage)
-        this.#context.addUsage(usage)
-        const toolCalls = ended.content.flatMap((part) =>
-          part.type === 'tool-call' ? [toolCallOf(part as unknown as ToolCallPart)] : [],
-        )
-        step.toolCallIds = new Set(toolCalls.map((call) => call.toolCallId))
-        const text = ended.content
-          .flatMap((part) => (part.type === 'text' ? [(part as unknown as { text: string }).text] : []))
-          .join('')
-        await this.#context.hooks.modelCallEnd({ response: ended.response, text, toolCalls, usage })
-      })
-    } catch {
-      // Kept by guard: the attempt is failing.
-    } finally {
-      step.modelEnded.resolve()
-    }
-  }
-
-  /** The run's context (for the tool wrapper). */
-  get context(): RunContext {
-    return this.#context
-  }
-
-  /** A wrapped tool reports the end of this call itself (`onStepEnd` leaves it alone). */
-  toolCallHandled(toolCallId: string): void {
-    this.#endedToolCalls.add(toolCallId)
-  }
-
-  /**
-   * Streaming: a tool of the current step waits until its model call has ended (so that
-   * `onModelCallEnd` comes before `onToolCallStart`) and the reader has read its `tool-call`
-   * part (so that its `tool-call` event comes before what the tool reports).
+   * Streaming: waits until the reader read the tool's `tool-call` part. The AI SDK runs a step's
+   * tools upstream of the transforms of its stream (`experimental_transform`: `smoothStream`
+   * holds text back): without the wait, what a tool reports could come before the text the model
+   * said before the call, and before the call's `tool-call` event.
    */
   async beforeTool(toolCallId: string): Promise<void> {
-    if (!this.#context.streaming) return
-    const step = this.#step
-    if (!step) return
-    await raceAbort(step.modelEnded.promise, this.signal)
-    if (step.toolCallIds.has(toolCallId)) await this.#untilRead(() => this.#readToolCalls.has(toolCallId))
+    if (
+      !this.#context.streaming ||
+      !this.#stepToolCalls.has(toolCallId) ||
+      this.#toolCallsRead.has(toolCallId)
+    )
+      return
+    const { promise, resolve } = Promise.withResolvers<void>()
+    this.#toolsWaiting.set(toolCallId, resolve)
+    await raceAbort(promise, this.#context.signal)
   }
 
-  /** Streaming: waits until the reader has read `count` steps, so that the next turn's events follow theirs. */
-  #untilStepsRead(count: number): Promise<void> {
-    if (!this.#context.streaming) return Promise.resolve()
-    return this.#untilRead(() => this.#stepsRead >= count)
-  }
-
-  async #untilRead(condition: () => boolean): Promise<void> {
-    while (!condition()) {
-      if (this.signal.aborted) throw this.errorFor(this.signal.reason)
-      await new Promise<void>((resolve) => this.#wakeReader.push(resolve))
-    }
-  }
-
-  #wake(): void {
-    const waiters = this.#wakeReader
-    this.#wakeReader = []
-    for (const wake of waiters) wake()
-  }
-
-  /** Runs a hook; a throw fails the attempt (the AI SDK would swallow it) and is rethrown. */
-  async guard<T>(run: () => Promise<T>): Promise<T> {
-    try {
-      return await run()
-    } catch (error) {
-      this.fail(error)
-      throw error
-    }
-  }
-
-  /**
-   * Aborts the AI SDK's work. The SDK recognises an abort by its error's name (`AbortError`), as
-   * `fetch` reports it: it then ends its stream with an `abort` part and calls `onAbort`, and
-   * never retries. The run's own reason (`RunCanceledError`, `RunTimeoutError`, a failed hook)
-   * is kept as the `cause`, and is what the attempt ends with (`errorFor`).
-   */
-  #abort(reason: unknown): void {
-    if (!this.#controller.signal.aborted) {
-      const abort = new DOMException(errorMessage(reason), 'AbortError')
-      Object.defineProperty(abort, 'cause', { value: reason })
-      this.#controller.abort(abort)
-    }
-    this.#wake()
+  async #modelCallEnded(
+    usage: Parameters<typeof usageOf>[0],
+    content: ReadonlyArray<{ type: string }>,
+    response: Record<string, unknown>,
+  ): Promise<void> {
+    if (this.#modelCallCounted) return
+    this.#modelCallCounted = true
+    const calls = content.flatMap((part) =>
+      part.type === 'tool-call' ? [part as unknown as ToolCallPart] : [],
+    )
+    this.#stepToolCalls = new Set(calls.map((call) => call.toolCallId))
+    const counted = usageOf(usage)
+    this.#context.addUsage(counted)
+    await this.#context.hooks.modelCallEnd({
+      response,
+      text: content
+        .flatMap((part) => (part.type === 'text' ? [(part as { text?: string }).text ?? ''] : []))
+        .join(''),
+      toolCalls: calls.map(({ toolCallId, toolName, input }) => ({ toolCallId, toolName, input })),
+      usage: counted,
+    })
   }
 }
 
 type ToolCallPart = { toolCallId: string; toolName: string; input: unknown }
 
-function toolCallOf(part: ToolCallPart): ToolCallInfo {
-  return { toolCallId: part.toolCallId, toolName: part.toolName, input: part.input }
-}
-
 function modelInfo(model: unknown): unknown {
   if (typeof model === 'string') return model
   const { provider, modelId } = (model ?? {}) as { provider?: unknown; modelId?: unknown }
   return { provider, modelId }
-}
-
-/** Calls a user's callback the way the AI SDK does: what it throws is ignored. */
-async function callUser(callback: AnyCallback | undefined, event: unknown): Promise<void> {
-  try {
-    await callback?.(event)
-  } catch {
-    // The AI SDK ignores errors of callbacks; so does the runner for the user's own.
-  }
 }
 
 /** An abort or timeout as `fetch` and `AbortSignal` report them. */

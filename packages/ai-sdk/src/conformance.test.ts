@@ -7,7 +7,8 @@ import { toAISDKTools } from './test-helpers/neutral-tools.js'
 import { scenarioModel, toolNamesOf } from './test-helpers/scenario-model.js'
 
 // The whole contract, every feature, once per kind of agent, on the AI SDK's own
-// MockLanguageModelV4 playing the scenarios. The SDK's HTTP retries are off: the suite counts calls.
+// MockLanguageModelV4 playing the scenarios. The agents leave the AI SDK's own retries as the SDK
+// sets them (2): the runner switches them off, which retry.no-hidden-retries checks.
 
 runnerConformanceSuite<AISDKAgent, AISDKInput>({
   name: 'AISDKRunner (ToolLoopAgent)',
@@ -21,7 +22,6 @@ runnerConformanceSuite<AISDKAgent, AISDKInput>({
           model: scenarioModel(player),
           instructions: 'You are a research assistant.',
           tools: { report_status: runner.tools.reportStatus, ...toAISDKTools(tools) },
-          maxRetries: 0,
         })
         return { agent, player }
       },
@@ -42,7 +42,6 @@ runnerConformanceSuite<AISDKAgent, AISDKInput>({
           model: scenarioModel(player),
           instructions: 'You are a research assistant.',
           tools: toAISDKTools(tools),
-          maxRetries: 0,
         }
         return { agent, player }
       },

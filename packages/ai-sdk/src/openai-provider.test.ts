@@ -66,9 +66,8 @@ describe.each(apis)('@ai-sdk/openai on the protocol fake, $label', ({ api }) => 
                 model: modelOf(model),
                 instructions: 'You are a research assistant.',
                 tools: { report_status: runner.tools.reportStatus, ...tools },
-                maxRetries: 0,
               })
-            : { model: modelOf(model), instructions: 'You are a research assistant.', tools, maxRetries: 0 }
+            : { model: modelOf(model), instructions: 'You are a research assistant.', tools }
         const { result, events } = await runIn(streamed, runner, agent, 'Tell me about sea otters', {
           agentId: 'otters',
         })
@@ -115,21 +114,74 @@ describe.each(apis)('@ai-sdk/openai on the protocol fake, $label', ({ api }) => 
     }
   }
 
-  it('a 429 is retried by the run (the SDK’s own retries off), and logged on the activity', async () => {
-    const runner = new AISDKRunner({ maxRetries: 0 })
+  for (const streamed of [false, true]) {
+    it(`a 429 is repeated in place by the run, once on the activity (${streamed ? 'runStreamed' : 'run'})`, async () => {
+      const runner = new AISDKRunner()
+      const { tools, queries } = searchTool()
+      const { model } = fake.play(
+        scenario().toolCall('search', { query: 'otters' }).error(429, 'Rate limit reached').text('Fine now.'),
+      )
+      const { result, events } = await runIn(streamed, runner, { model: modelOf(model), tools }, 'hi', {
+        agentId: 'limited',
+        retry: { attempts: 3, initialDelayMs: 1, maxDelayMs: 2 },
+      })
+      expect(result.text).toBe('Fine now.')
+      expect(result.attempts).toBe(2)
+      expect(result.turns).toBe(2)
+      // In place: the tool of the first turn ran once, the failed request was sent again as it was.
+      expect(queries).toEqual(['otters'])
+      const requests = fake.requestsFor(model)
+      expect(requests).toHaveLength(3)
+      expect(requests[2]!.body).toEqual(requests[1]!.body)
+      const retryLines = (await runner.activity.detail('limited')).log.filter(
+        (entry) => entry.kind === 'retry',
+      )
+      expect(retryLines).toMatchObject([
+        { attempt: 2, message: 'Retrying (attempt 2 of 3): Rate limit reached', status: 'running' },
+      ])
+      if (streamed) {
+        expect(events.filter((event) => event.type === 'retry')).toMatchObject([
+          { attempt: 2, maxAttempts: 3, restart: false },
+        ])
+      }
+    })
+  }
+
+  it('no hidden retry: with one attempt, a 500 is requested once and the run fails', async () => {
+    const runner = new AISDKRunner()
+    for (const streamed of [false, true]) {
+      const { model, player } = fake.play(scenario().error(500, 'Server error').text('Never asked.'))
+      const agentId = `once-${streamed}`
+      const error = await rejectionOf(
+        runIn(streamed, runner, { model: modelOf(model) }, 'hi', { agentId, retry: { attempts: 1 } }),
+      )
+      expect(APICallError.isInstance(error), String(error)).toBe(true)
+      expect((error as APICallError).statusCode).toBe(500)
+      expect(fake.requestsFor(model)).toHaveLength(1)
+      expect(player.remaining).toBe(1)
+      expect((await runner.activity.detail(agentId)).log.filter((entry) => entry.kind === 'retry')).toEqual(
+        [],
+      )
+    }
+  })
+
+  it('the maxRetries setting turns the AI SDK’s own retries back on: inside the request, not on the activity', async () => {
+    const runner = new AISDKRunner({ maxRetries: 1 })
+    // A 429 from the fake says retry-after: 0, which the AI SDK honours.
     const { model } = fake.play(scenario().error(429, 'Rate limit reached').text('Fine now.'))
     const result = await runner.run({ model: modelOf(model) }, 'hi', {
-      agentId: 'limited',
-      retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 2 },
+      agentId: 'sdk-retries',
+      retry: { attempts: 1 },
     })
     expect(result.text).toBe('Fine now.')
-    expect(result.attempts).toBe(2)
-    const log = (await runner.activity.detail('limited')).log.map((entry) => entry.message)
-    expect(log.some((message) => message.startsWith('Retry 1/1: Rate limit reached'))).toBe(true)
+    expect(result.attempts).toBe(1)
+    expect(fake.requestsFor(model)).toHaveLength(2)
+    const detail = await runner.activity.detail('sdk-retries')
+    expect(detail.log.filter((entry) => entry.kind === 'retry')).toEqual([])
   })
 
   it('a 400 fails at once with the SDK’s APICallError', async () => {
-    const runner = new AISDKRunner({ maxRetries: 0 })
+    const runner = new AISDKRunner()
     const { model } = fake.play(scenario().error(400, 'Bad request'))
     const error = await rejectionOf(
       runner.run({ model: modelOf(model) }, 'hi', {

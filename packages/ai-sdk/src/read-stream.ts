@@ -6,9 +6,9 @@ import { eventsOf } from './map-stream-part.js'
 /**
  * Reads a streamed attempt to its end, in order: every part as a `native` event (with
  * `includeNative`), its run events (`eventsOf`), and:
- * - `finish-step` ends the turn (`turn-end` with its usage) and lets the next turn start;
- * - `abort` ends the attempt as canceled (`RunCanceledError`, or the run's own abort reason, or
- *   the hook that failed), never as a completed run;
+ * - `tool-call` lets the tool start (`AttemptControls.beforeTool`);
+ * - `abort` ends the attempt as canceled (the run's own reason, or `RunCanceledError` for the AI
+ *   SDK's own abort), never as a completed run;
  * - `error` ends it with the part's error (a provider error, an unreadable answer...);
  * - a stream that ends without its `finish` part is an error too.
  * A stream that throws (a connection cut in the middle) rejects with what it threw.
@@ -20,17 +20,11 @@ export async function readStream(
 ): Promise<void> {
   let finished = false
   for await (const part of stream) {
-    // The run settles at once on abort: no event may follow its end.
-    if (controls.signal.aborted) throw controls.abortError(undefined)
     context.emit({ type: 'native', event: part })
     for (const event of eventsOf(part)) context.emit(event)
     switch (part.type) {
       case 'tool-call':
         controls.readToolCall(part.toolCallId)
-        break
-      case 'finish-step':
-        context.endTurn()
-        controls.readStep()
         break
       case 'finish':
         finished = true

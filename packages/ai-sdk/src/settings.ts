@@ -19,10 +19,10 @@ export interface AISDKRunnerSettings extends RunnerOptions<AISDKOutput> {
    */
   reportStatus?: ReportStatusMode
   /**
-   * HTTP retries the AI SDK makes inside each model call (its `maxRetries`: connection errors,
-   * 408, 409, 429, >= 500), for every agent this runner runs, over the agent's own. They are
-   * invisible to the activity log; set 0 and use the run's `retry` to see every retry there.
-   * Default: the agent's own `maxRetries` (the AI SDK's default is 2).
+   * Retries the AI SDK makes itself inside each model request (its `maxRetries`: connection
+   * errors, 408, 409, 429, >= 500), for every agent this runner runs, replacing the agent's own.
+   * The activity does not show them: the run's `retry` retries every failed request already, and
+   * logs each one. Default 0: the AI SDK's own retries are off.
    */
   maxRetries?: number
 }

@@ -1,14 +1,23 @@
+import type { LanguageModelV4StreamPart } from '@ai-sdk/provider'
 import { currentRun, RunCanceledError, type RunEvent } from '@runner/core'
 import { scenario } from '@runner/testkit'
-import { APICallError, NoOutputGeneratedError, type TextStreamPart, type ToolSet, tool } from 'ai'
+import {
+  APICallError,
+  NoOutputGeneratedError,
+  smoothStream,
+  type TextStreamPart,
+  ToolLoopAgent,
+  type ToolSet,
+  tool,
+} from 'ai'
 import { MockLanguageModelV4 } from 'ai/test'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { AISDKRunner } from './ai-sdk-runner.js'
 import { isRetryableAISDKError } from './map-error.js'
 import { eventsOf } from './map-stream-part.js'
-import type { AISDKOutput } from './output.js'
-import { agentOf, rejectionOf } from './test-helpers/run-modes.js'
+import type { AISDKOutput, AISDKStreamOutput } from './output.js'
+import { agentOf, modes, rejectionOf } from './test-helpers/run-modes.js'
 
 const usage = {
   inputTokens: 1,
@@ -131,6 +140,102 @@ describe('a streamed run', () => {
     expect(withoutNative.some((event) => event.type === 'native')).toBe(false)
   })
 
+  it('keeps the order of each turn, whether the stream comes at once or is held back by a transform', async () => {
+    const callUsage = {
+      inputTokens: { total: 2, noCache: 2, cacheRead: undefined, cacheWrite: undefined },
+      outputTokens: { total: 1, text: 1, reasoning: undefined },
+    }
+    // Each answer arrives in one piece: the AI SDK's side of the stream may run ahead of its reader.
+    const answer = (index: number) => {
+      const parts: LanguageModelV4StreamPart[] = [
+        { type: 'stream-start', warnings: [] },
+        { type: 'text-start', id: 't' },
+        { type: 'text-delta', id: 't', delta: `Turn ${index + 1}, said in several words. ` },
+        { type: 'text-end', id: 't' },
+      ]
+      if (index === 0) {
+        parts.push({
+          type: 'tool-call',
+          toolCallId: 'report',
+          toolName: 'report_status',
+          input: JSON.stringify({ message: 'Looking', percentage: 40 }),
+        })
+      }
+      const finishReason = {
+        unified: index === 0 ? ('tool-calls' as const) : ('stop' as const),
+        raw: undefined,
+      }
+      parts.push({ type: 'finish', finishReason, usage: callUsage })
+      return parts
+    }
+    let calls = 0
+    const model = new MockLanguageModelV4({
+      doStream: async () => {
+        const parts = answer(calls++)
+        return {
+          stream: new ReadableStream({
+            start(controller) {
+              for (const part of parts) controller.enqueue(part)
+              controller.close()
+            },
+          }),
+        }
+      },
+    })
+    const hooks: string[] = []
+    const runner = new AISDKRunner({
+      hooks: {
+        onModelCallStart: () => void hooks.push('model-start'),
+        onModelCallEnd: () => void hooks.push('model-end'),
+        onToolCallStart: () => void hooks.push('tool-start'),
+        onToolCallEnd: () => void hooks.push('tool-end'),
+      },
+    })
+    const agents = [
+      new ToolLoopAgent({ model, tools: { report_status: runner.tools.reportStatus } }),
+      { model },
+      // smoothStream holds the text back while the AI SDK runs the step's tool.
+      { model, experimental_transform: smoothStream({ delayInMs: 2 }) },
+    ]
+    for (const agent of agents) {
+      calls = 0
+      hooks.length = 0
+      const events = await drain(runner.runStreamed(agent, 'go'))
+      const labels = events.flatMap((event) =>
+        event.type === 'status-update'
+          ? event.message === 'Looking'
+            ? ['status: Looking']
+            : []
+          : event.type.startsWith('turn') || event.type.startsWith('tool') || event.type === 'text-delta'
+            ? [event.type]
+            : [],
+      )
+      // Text streams in pieces: one label per run of text-deltas.
+      expect(labels.filter((label, index) => label !== 'text-delta' || labels[index - 1] !== label)).toEqual([
+        'turn-start',
+        'text-delta',
+        'tool-call',
+        'status: Looking',
+        'tool-result',
+        'turn-end',
+        'turn-start',
+        'text-delta',
+        'turn-end',
+      ])
+      expect(
+        events.filter((event) => event.type === 'turn-end').map((event) => event.usage.totalTokens),
+      ).toEqual([3, 3])
+      expect(hooks).toEqual([
+        'model-start',
+        'model-end',
+        'tool-start',
+        'tool-end',
+        'model-start',
+        'model-end',
+      ])
+    }
+  })
+
   it('the caller’s abort mid-answer: RunCanceledError, activity canceled, no delta after the end', async () => {
     const runner = new AISDKRunner()
     const script = scenario().text('A long answer that streams in many small pieces, one by one.').slow(1)
@@ -173,29 +278,73 @@ describe('a streamed run', () => {
     }
   })
 
-  it('an error part ends the run with the provider’s error; a cut stream is retried', async () => {
+  it('a provider error with no attempt left fails the run with the SDK’s error', async () => {
     const runner = new AISDKRunner()
-    const { agent } = agentOf('settings', runner, scenario().error(503, 'Overloaded'))
-    const error = await rejectionOf(runner.runStreamed(agent, 'go').result)
+    const { agent, player } = agentOf('settings', runner, scenario().error(503, 'Overloaded').text('Never.'))
+    const error = await rejectionOf(runner.runStreamed(agent, 'go', { retry: { attempts: 1 } }).result)
     expect(APICallError.isInstance(error)).toBe(true)
     expect((error as APICallError).statusCode).toBe(503)
+    expect(player.calls).toHaveLength(1)
+  })
 
-    const cut = agentOf(
+  it('a stream cut after its text reached the reader fails the run: never retried', async () => {
+    const runner = new AISDKRunner()
+    const { agent, player } = agentOf(
       'settings',
       runner,
       scenario().cutStream('Half of an answer that').text('Whole answer.'),
     )
-    const stream = runner.runStreamed(cut.agent, 'go', {
-      agentId: 'cut',
+    const stream = runner.runStreamed(agent, 'go', {
+      agentId: 'cut-shown',
+      retry: { attempts: 3, initialDelayMs: 1, maxDelayMs: 2 },
+    })
+    const events = await drain(stream)
+    const error = await rejectionOf(stream.result)
+    expect(APICallError.isInstance(error), String(error)).toBe(true)
+    expect(events.some((event) => event.type === 'text-delta')).toBe(true)
+    expect(events.some((event) => event.type === 'retry')).toBe(false)
+    expect(player.calls).toHaveLength(1)
+    const detail = await runner.activity.detail('cut-shown')
+    expect(detail.status).toBe('error')
+    expect(detail.log.filter((entry) => entry.kind === 'retry')).toEqual([])
+  })
+
+  it('a stream cut before any text restarts the attempt; run() repeats the request in place', async () => {
+    const runner = new AISDKRunner()
+    const cutEarly = agentOf('settings', runner, scenario().cutStream('').text('Whole answer.'))
+    const stream = runner.runStreamed(cutEarly.agent, 'go', {
+      agentId: 'cut-early',
       retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 2 },
     })
     const events = await drain(stream)
     const result = await stream.result
     expect(result.text).toBe('Whole answer.')
     expect(result.attempts).toBe(2)
-    expect(events.some((event) => event.type === 'retry')).toBe(true)
-    const log = (await runner.activity.detail('cut')).log.map((entry) => entry.message)
-    expect(log).toContain('Retry 1/1: Failed to process successful response')
+    // The stream opened, then broke: the attempt is started over.
+    expect(events.filter((event) => event.type === 'retry')).toMatchObject([
+      { attempt: 2, maxAttempts: 2, restart: true },
+    ])
+    const retryLines = (await runner.activity.detail('cut-early')).log.filter(
+      (entry) => entry.kind === 'retry',
+    )
+    expect(retryLines).toMatchObject([
+      { attempt: 2, message: 'Retrying (attempt 2 of 2): Failed to process successful response' },
+    ])
+
+    // run() has no reader: the cut answer of a generated request is repeated in place.
+    const generated = agentOf(
+      'settings',
+      runner,
+      scenario().cutStream('Half of an answer that').text('Whole answer.'),
+    )
+    const again = await runner.run(generated.agent, 'go', {
+      retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 2 },
+    })
+    expect(again.text).toBe('Whole answer.')
+    expect(again.attempts).toBe(2)
+    expect(
+      again.trajectory?.steps.filter((step) => step.kind === 'retry').map((step) => step.data),
+    ).toMatchObject([{ restart: false }])
   })
 
   it('a malformed answer ends the run in error (the error part is never a success)', async () => {
@@ -267,9 +416,10 @@ describe('a streamed run', () => {
           },
         })
         const runner = new AISDKRunner()
-        const agent = { model, maxRetries: 0 }
+        const agent = { model }
+        const once = { retry: { attempts: 1 } }
         const error = await rejectionOf(
-          streamed ? runner.runStreamed(agent, 'go').result : runner.run(agent, 'go'),
+          streamed ? runner.runStreamed(agent, 'go', once).result : runner.run(agent, 'go', once),
         )
         expect(NoOutputGeneratedError.isInstance(error), `${unified}, ${streamed}: ${String(error)}`).toBe(
           true,
@@ -278,5 +428,28 @@ describe('a streamed run', () => {
         expect(isRetryableAISDKError(error)).toBe(true)
       }
     }
+  })
+})
+
+describe.each(modes.filter((mode) => mode.streamed))('the wire form of a run ($label)', ({ kind }) => {
+  it('the run-end frame of a short answer is small: the AI SDK’s result stays in process', async () => {
+    const runner = new AISDKRunner()
+    const { agent } = agentOf(kind, runner, scenario().text('Hi.'))
+    const stream = runner.runStreamed(agent, 'Hello')
+    const frames = (await stream.toSSEResponse().text()).split('\n\n')
+    const runEnd = frames.find((frame) => frame.startsWith('event: run-end\n'))
+    expect(runEnd).toBeDefined()
+    const frame = runEnd ?? ''
+    expect(new TextEncoder().encode(frame).byteLength).toBeLessThan(1024)
+    for (const internal of ['_steps', 'baseStream', '"_promise"']) expect(frame).not.toContain(internal)
+    const data = JSON.parse(frame.slice(frame.indexOf('data: ') + 6)) as { result: Record<string, unknown> }
+    expect(data.result).toMatchObject({ status: 'complete', text: 'Hi.', turns: 1, attempts: 1 })
+    expect(data.result).not.toHaveProperty('output')
+    expect(data.result).not.toHaveProperty('trajectory')
+    // In process, the result keeps the AI SDK's own.
+    const output = (await stream.result).output as AISDKStreamOutput
+    expect(output.mode).toBe('stream')
+    expect(await output.result.text).toBe('Hi.')
+    expect(output.steps).toHaveLength(1)
   })
 })

@@ -1,4 +1,4 @@
-import { defineTool, type RunHooks } from '@runner/core'
+import { defineTool, HookError, type RunHooks } from '@runner/core'
 import { scenario } from '@runner/testkit'
 import { tool } from 'ai'
 import { describe, expect, it } from 'vitest'
@@ -83,11 +83,13 @@ describe.each(modes)('tool hooks ($label)', ({ kind, streamed }) => {
       output: 'results for rewritten',
       isError: false,
     })
+    // The rewritten input is checked with the tool's own schema: refused, the tool does not run.
     expect(ended[1]).toMatchObject({ input: { query: 42 }, isError: true })
-    expect(String(ended[1]?.output)).toContain(
-      'Invalid input for tool "search" (as rewritten by onToolCallStart)',
+    const refusal = String(ended[1]?.output)
+    expect(refusal).toMatch(
+      /^Invalid input for tool "search": the input onToolCallStart gave does not match: /,
     )
-    expect(promptText(player.calls[2]!.request)).toContain('as rewritten by onToolCallStart')
+    expect(promptText(player.calls[2]!.request)).toContain('the input onToolCallStart gave does not match')
   })
 
   it('a tool that throws gives the model an error result and the run goes on', async () => {
@@ -104,13 +106,16 @@ describe.each(modes)('tool hooks ($label)', ({ kind, streamed }) => {
     const { agent, player } = agentOf(kind, runner, script, { tools: { broken } })
     const { result } = await runIn(streamed, runner, agent, 'go')
     expect(result.text).toBe('Sorry, no data.')
-    expect(ended).toEqual([
-      expect.objectContaining({ toolName: 'broken', output: 'the database is down', isError: true }),
-    ])
-    expect(promptText(player.calls[1]!.request)).toContain('the database is down')
+    // Core's text for a tool that threw: the hook, the trajectory and the model read the same.
+    const failure = 'Tool "broken" failed: the database is down'
+    expect(ended).toEqual([expect.objectContaining({ toolName: 'broken', output: failure, isError: true })])
+    // The AI SDK sends the thrown error as an error-text result.
+    expect(promptText(player.calls[1]!.request)).toContain(JSON.stringify(`Error: ${failure}`))
+    const step = result.trajectory?.steps.find((candidate) => candidate.kind === 'tool-call')
+    expect(step?.data).toMatchObject({ toolName: 'broken', output: failure, isError: true })
   })
 
-  it('a throwing onToolCallStart fails the run with its error, never retried', async () => {
+  it('a throwing onToolCallStart fails the run with HookError, never retried', async () => {
     const failure = new Error('policy service unreachable')
     const runner = new AISDKRunner({
       retry: { attempts: 3, initialDelayMs: 1, maxDelayMs: 2 },
@@ -124,15 +129,16 @@ describe.each(modes)('tool hooks ($label)', ({ kind, streamed }) => {
     const script = scenario().toolCall('search', { query: 'a' }).text('never')
     const { agent, player } = agentOf(kind, runner, script, { tools })
     const error = await rejectionOf(runIn(streamed, runner, agent, 'go', { agentId: 'hook-throws' }))
-    expect(error).toBe(failure)
+    expect(HookError.isInstance(error), String(error)).toBe(true)
+    expect(error).toMatchObject({ hook: 'onToolCallStart', cause: failure })
     expect(queries).toEqual([])
     expect(player.calls).toHaveLength(1)
     const detail = await runner.activity.detail('hook-throws')
     expect(detail.status).toBe('error')
-    expect(detail.log.some((entry) => entry.message.startsWith('Retry'))).toBe(false)
+    expect(detail.log.filter((entry) => entry.kind === 'retry')).toEqual([])
   })
 
-  it('a throwing onModelCallEnd or onToolCallEnd fails the run with its error', async () => {
+  it('a throwing onModelCallEnd or onToolCallEnd fails the run with HookError', async () => {
     for (const name of ['onModelCallEnd', 'onToolCallEnd'] as const) {
       const failure = new Error(`${name} broke`)
       const runner = new AISDKRunner({
@@ -146,7 +152,9 @@ describe.each(modes)('tool hooks ($label)', ({ kind, streamed }) => {
       const { agent } = agentOf(kind, runner, scenario().toolCall('search', { query: 'a' }).text('x'), {
         tools,
       })
-      expect(await rejectionOf(runIn(streamed, runner, agent, 'go'))).toBe(failure)
+      const error = await rejectionOf(runIn(streamed, runner, agent, 'go'))
+      expect(HookError.isInstance(error), `${name}: ${String(error)}`).toBe(true)
+      expect(error).toMatchObject({ hook: name, cause: failure })
     }
   })
 

@@ -35,7 +35,6 @@ describe.each(agentModes)('a ToolLoopAgent ($label)', ({ streamed }) => {
       model: scenarioModel(player),
       instructions: 'You research.',
       tools: { lookup, report_status: runner.tools.reportStatus },
-      maxRetries: 0,
       callOptionsSchema: z.object({ audience: z.string() }),
       prepareCall: ({ options, ...settings }) => ({
         ...settings,
@@ -83,7 +82,6 @@ describe.each(agentModes)('a ToolLoopAgent ($label)', ({ streamed }) => {
     const agent = new ToolLoopAgent({
       model: scenarioModel(player),
       tools: { lookup: lookupTool([]) },
-      maxRetries: 0,
       prepareCall: (settings) => ({ ...settings, tools: { lookup: lookupTool(seen) } }),
     })
     const error = await rejectionOf(runIn(streamed, runner, agent, 'go', { agentId: 'replaced' }))
@@ -99,7 +97,6 @@ describe.each(agentModes)('a ToolLoopAgent ($label)', ({ streamed }) => {
     const player = new ScenarioPlayer(scenario().text('done'))
     const agent = new ToolLoopAgent({
       model: scenarioModel(player),
-      maxRetries: 0,
       // Builds its settings anew, without the prepareStep it received.
       prepareCall: ({ prepareStep: _dropped, ...settings }) => ({ ...settings, stopWhen: isStepCount(3) }),
     })

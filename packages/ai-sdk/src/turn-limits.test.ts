@@ -128,17 +128,15 @@ describe('a ToolLoopAgent’s own stopWhen', () => {
     const runner = new AISDKRunner()
     const { tools } = searchTools()
     const player = new ScenarioPlayer(searches(25))
-    const agent = new ToolLoopAgent({ model: scenarioModel(player), tools, maxRetries: 0 })
+    const agent = new ToolLoopAgent({ model: scenarioModel(player), tools })
     const error = await rejectionOf(runner.run(agent, 'go', { maxTurns: 5 }))
     expect(MaxTurnsExceededError.isInstance(error)).toBe(true)
     expect(player.calls).toHaveLength(5)
 
     const more = new ScenarioPlayer(searches(25))
-    const result = await runner.run(
-      new ToolLoopAgent({ model: scenarioModel(more), tools, maxRetries: 0 }),
-      'go',
-      { maxTurns: 30 },
-    )
+    const result = await runner.run(new ToolLoopAgent({ model: scenarioModel(more), tools }), 'go', {
+      maxTurns: 30,
+    })
     expect(more.calls).toHaveLength(20)
     expect(result.turns).toBe(20)
   })
@@ -151,7 +149,6 @@ describe('a ToolLoopAgent’s own stopWhen', () => {
     const agent = new ToolLoopAgent({
       model: scenarioModel(player),
       tools,
-      maxRetries: 0,
       prepareStep: ({ stepNumber }) => {
         steps.push(stepNumber)
         return { activeTools: ['search'] }

@@ -109,6 +109,17 @@ describe.each(['agent', 'settings'] as const)('toUIMessageStreamResponse (%s)', 
       messageMetadata: { agentId: run.agentId },
     })
   })
+  it('a short answer is a short response: no result object travels, only the UI message chunks', async () => {
+    const runner = new AISDKRunner()
+    const { agent } = agentOf(kind, runner, scenario().text('Hi.'))
+    const run = runner.runStreamed(agent, 'Hello', { includeNative: true })
+    const body = await toUIMessageStreamResponse(run).text()
+    for (const internal of ['_steps', 'baseStream', '"_promise"', 'responseMessages']) {
+      expect(body).not.toContain(internal)
+    }
+    expect(new TextEncoder().encode(body).byteLength).toBeLessThan(1024)
+    expect((await run.result).text).toBe('Hi.')
+  })
 })
 
 describe('toAISDKStream', () => {
@@ -128,18 +139,22 @@ describe('toAISDKStream', () => {
 
   it('spans a retried run: one start, no error part of the failed attempt, the answer of the retry', async () => {
     const runner = new AISDKRunner()
-    const { agent } = agentOf('settings', runner, scenario().error(500, 'Overloaded').text('Second try.'))
-    const run = runner.runStreamed(agent, 'go', {
-      includeNative: true,
-      retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 2 },
-    })
-    const chunks: UIMessageChunk[] = []
-    for await (const chunk of toUIMessageStream({ stream: toAISDKStream(run) })) chunks.push(chunk)
-    expect(chunks.filter((chunk) => chunk.type === 'start')).toHaveLength(1)
-    expect(chunks.some((chunk) => chunk.type === 'error')).toBe(false)
-    expect(
-      (await messageOf(chunks))?.parts.some((part) => part.type === 'text' && part.text === 'Second try.'),
-    ).toBe(true)
+    // A request repeated in place (a 500), and an attempt started over (a stream cut before any text).
+    for (const failure of [scenario().error(500, 'Overloaded'), scenario().cutStream('')]) {
+      const { agent } = agentOf('settings', runner, failure.text('Second try.'))
+      const run = runner.runStreamed(agent, 'go', {
+        includeNative: true,
+        retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 2 },
+      })
+      const chunks: UIMessageChunk[] = []
+      for await (const chunk of toUIMessageStream({ stream: toAISDKStream(run) })) chunks.push(chunk)
+      expect(chunks.filter((chunk) => chunk.type === 'start')).toHaveLength(1)
+      expect(chunks.some((chunk) => chunk.type === 'error')).toBe(false)
+      expect(
+        (await messageOf(chunks))?.parts.some((part) => part.type === 'text' && part.text === 'Second try.'),
+      ).toBe(true)
+      expect((await run.result).attempts).toBe(2)
+    }
   })
 
   it('ends a failed run with an error part, a canceled one with an abort part', async () => {

@@ -16,7 +16,8 @@ export const modes: ReadonlyArray<{ kind: 'agent' | 'settings'; streamed: boolea
 
 /**
  * An agent of `kind` whose model plays `script`: a ToolLoopAgent (with the runner's
- * `report_status` among its tools) or settings (the runner adds it). `maxRetries: 0`.
+ * `report_status` among its tools) or settings (the runner adds it). The AI SDK's own retries are
+ * left as the AI SDK sets them: the runner switches them off.
  */
 export function agentOf(
   kind: 'agent' | 'settings',
@@ -26,11 +27,9 @@ export function agentOf(
 ): { agent: AISDKAgent; player: ScenarioPlayer } {
   const player = new ScenarioPlayer(script)
   const model = scenarioModel(player)
-  if (kind === 'settings') return { agent: { maxRetries: 0, ...settings, model }, player }
+  if (kind === 'settings') return { agent: { ...settings, model }, player }
   const tools = { report_status: runner.tools.reportStatus, ...settings.tools }
-  const agentSettings = { maxRetries: 0, ...settings, model, tools } as ConstructorParameters<
-    typeof ToolLoopAgent
-  >[0]
+  const agentSettings = { ...settings, model, tools } as ConstructorParameters<typeof ToolLoopAgent>[0]
   return { agent: new ToolLoopAgent(agentSettings), player }
 }
 
