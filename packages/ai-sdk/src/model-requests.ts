@@ -22,8 +22,8 @@ export function requestsInPlace(context: RunContext): (model: LanguageModel) => 
             ? (globalThis.AI_SDK_DEFAULT_PROVIDER ?? gateway).languageModel(model)
             : model,
         middleware: {
-          wrapGenerate: ({ doGenerate }) => context.modelRequest(async () => doGenerate()),
-          wrapStream: ({ doStream }) => context.modelRequest(async () => doStream()),
+          wrapGenerate: ({ doGenerate }) => context.modelRequest(doGenerate),
+          wrapStream: ({ doStream }) => context.modelRequest(doStream),
         },
       })
       wrapped.set(model, inPlace)

@@ -270,7 +270,7 @@ export class AttemptContext<TOutput> implements RunContext {
     this.#run.push({ type: 'turn-end', turn: this.#run.turn, usage })
   }
 
-  async modelRequest<T>(send: () => Promise<T>): Promise<T> {
+  async modelRequest<T>(send: () => PromiseLike<T>): Promise<T> {
     for (;;) {
       const shownBefore = this.#shown
       try {

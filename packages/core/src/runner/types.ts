@@ -206,7 +206,7 @@ export interface RunContext {
    * activity, announced with a `retry` event (`restart: false`), after a backoff that honours
    * `Retry-After`. Adapters switch their SDK's own retries off and send each request through it.
    */
-  modelRequest<T>(send: () => Promise<T>): Promise<T>
+  modelRequest<T>(send: () => PromiseLike<T>): Promise<T>
   /** Fires the model and tool hooks. A hook that throws fails the attempt (`HookError`). */
   readonly hooks: HookFirer
 }
