@@ -62,10 +62,10 @@ export class ChatConversation implements ToolLoopDriver<ChatCompletion, ChatRequ
     }
   }
 
-  /** One request, with the SDK's own retries off: the loop repeats a failed request, on the activity. */
+  /** One request, on the runner's client whose own retries are off: the loop repeats a failed request, on the activity. */
   async send(request: ChatRequest, context: RunContext): Promise<ModelAnswer<ChatCompletion>> {
     const { signal } = context
-    const options = { signal, maxRetries: 0 }
+    const options = { signal }
     let completion: ChatCompletion
     try {
       if (context.streaming) {

@@ -30,6 +30,8 @@ import { type OpenAIRunnerSettings, type ReportStatusMode, splitSettings } from 
 export class OpenAIRunner extends BaseAgentRunner<OpenAIAgent, OpenAIInput, OpenAIOutput> {
   /** The client every model call goes through. */
   readonly client: OpenAI
+  /** `client` with the SDK's own retries off: what a run's requests go through. */
+  readonly #requests: OpenAI
   readonly #reportStatus: ReportStatusMode
   readonly #model: string | undefined
 
@@ -37,6 +39,9 @@ export class OpenAIRunner extends BaseAgentRunner<OpenAIAgent, OpenAIInput, Open
     const { client, runnerOptions, reportStatus, model } = splitSettings(settings)
     super(runnerOptions)
     this.client = client
+    // The requests of a run go with the SDK's own retries off (the run's `retry` repeats them, on
+    // the activity): one derived client, made once, rather than an option on every request.
+    this.#requests = client.withOptions({ maxRetries: 0 })
     this.#reportStatus = reportStatus
     this.#model = model
   }
@@ -80,10 +85,10 @@ export class OpenAIRunner extends BaseAgentRunner<OpenAIAgent, OpenAIInput, Open
     const tools = toolsWithReportStatus(resolved.tools, this.#reportStatus)
     const instructions = instructionsOf(resolved.instructions, context.prompts, this.#reportStatus)
     if (resolved.api === 'responses') {
-      const conversation = new ResponsesConversation(this.client, resolved, instructions, input)
+      const conversation = new ResponsesConversation(this.#requests, resolved, instructions, input)
       return runToolLoop(context, conversation, tools)
     }
-    const conversation = new ChatConversation(this.client, resolved, instructions, input)
+    const conversation = new ChatConversation(this.#requests, resolved, instructions, input)
     return runToolLoop(context, conversation, tools)
   }
 }

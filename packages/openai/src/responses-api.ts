@@ -59,10 +59,10 @@ export class ResponsesConversation
     }
   }
 
-  /** One request, with the SDK's own retries off: the loop repeats a failed request, on the activity. */
+  /** One request, on the runner's client whose own retries are off: the loop repeats a failed request, on the activity. */
   async send(request: ResponsesRequest, context: RunContext): Promise<ModelAnswer<Response>> {
     const { signal } = context
-    const options = { signal, maxRetries: 0 }
+    const options = { signal }
     let response: Response
     try {
       if (context.streaming) {
