@@ -15,7 +15,7 @@ const reportStatus = toTinyTool(reportStatusTool)
  *
  * Input: the user's prompt. Output: the model's last `TinyResponse`.
  */
-export class TinyRunner extends BaseAgentRunner<TinyAgent, string, TinyResponse> {
+export class TinyRunner extends BaseAgentRunner<TinyAgent, string, TinyResponse, TinyTool> {
   /** `report_status` as a `TinyTool`. The runner adds it to every agent; you need not. */
   override get tools(): { reportStatus: TinyTool } {
     return { reportStatus }

@@ -56,7 +56,12 @@ type LooseOptions = Record<string, any>
  * const result = await runner.run({ model: openai('gpt-5.4-mini'), tools: { search } }, 'Otters?')
  * ```
  */
-export class AISDKRunner extends BaseAgentRunner<AISDKAgent, AISDKInput, AISDKOutput> {
+export class AISDKRunner extends BaseAgentRunner<
+  AISDKAgent,
+  AISDKInput,
+  AISDKOutput,
+  Tool<ReportStatusInput, string>
+> {
   readonly #reportStatus: ReportStatusMode
   /** The AI SDK's own retries of each request: 0 unless the `maxRetries` setting says otherwise. */
   readonly #maxRetries: number

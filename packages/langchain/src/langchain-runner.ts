@@ -41,7 +41,12 @@ import { wrapUpMessages, wrapUpModelOf, wrapUpOutput } from './wrap-up.js'
  * const result = await runner.run(agent, 'Why do otters hold hands?')
  * ```
  */
-export class LangChainRunner extends BaseAgentRunner<LangChainAgent, LangChainInput, LangChainOutput> {
+export class LangChainRunner extends BaseAgentRunner<
+  LangChainAgent,
+  LangChainInput,
+  LangChainOutput,
+  ReportStatusTool
+> {
   readonly #stepsPerTurn: number | undefined
   readonly #wrapUpModel: WrapUpModel | undefined
   #reportStatus: ReportStatusTool | undefined

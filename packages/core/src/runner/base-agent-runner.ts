@@ -7,7 +7,8 @@ import { toCanceled } from '../lifecycle/deadline.js'
 import { isTransientError } from '../lifecycle/retry-policy.js'
 import { type Executor, runLifecycle } from '../lifecycle/run-lifecycle.js'
 import { defaultPrompts, type RunnerPrompts } from '../prompts.js'
-import { reportStatusTool } from '../tools/report-status.js'
+import type { ToolDefinition } from '../tools/define-tool.js'
+import { type ReportStatusInput, reportStatusTool } from '../tools/report-status.js'
 import { validateRunnerOptions } from './options.js'
 import { RunStream } from './run-stream.js'
 import type {
@@ -29,7 +30,7 @@ function isTracker(value: ActivityTracker | ActivityStore): value is ActivityTra
 }
 
 /** True for a runner made by any copy of `@runner/core` (a marker, not `instanceof`). */
-export function isRunner(value: unknown): value is BaseAgentRunner<unknown, unknown, unknown> {
+export function isRunner(value: unknown): value is BaseAgentRunner<unknown, unknown, unknown, unknown> {
   return hasMarker(value, runnerMarker)
 }
 
@@ -38,7 +39,7 @@ export function isRunner(value: unknown): value is BaseAgentRunner<unknown, unkn
  * and defaults. The seam through which `withFallback` composes runners of any framework.
  */
 export function executorOf<TAgent, TInput, TOutput>(
-  runner: BaseAgentRunner<TAgent, TInput, TOutput>,
+  runner: BaseAgentRunner<TAgent, TInput, TOutput, unknown>,
 ): Executor<TAgent, TInput, TOutput> {
   return (runner as unknown as Record<symbol, () => Executor<TAgent, TInput, TOutput>>)[executorKey]!()
 }
@@ -50,7 +51,13 @@ export function executorOf<TAgent, TInput, TOutput>(
  *
  * `run` is `runStreamed` without a reader: both share one code path, so they cannot disagree.
  */
-export abstract class BaseAgentRunner<TAgent, TInput, TOutput> {
+export abstract class BaseAgentRunner<
+  TAgent,
+  TInput,
+  TOutput,
+  /** The type of `tools.reportStatus`: the framework's own tool shape (core's neutral tool by default). */
+  TReportStatus = ToolDefinition<ReportStatusInput, string>,
+> {
   readonly [runnerMarker] = true
   /** Name used in logs and as the default agentType. */
   readonly name: string
@@ -74,8 +81,8 @@ export abstract class BaseAgentRunner<TAgent, TInput, TOutput> {
   }
 
   /** Framework-native tools. The base offers the neutral `report_status`; adapters override it with their framework's shape. */
-  get tools(): { reportStatus: unknown } {
-    return { reportStatus: reportStatusTool }
+  get tools(): { reportStatus: TReportStatus } {
+    return { reportStatus: reportStatusTool as unknown as TReportStatus }
   }
 
   /**

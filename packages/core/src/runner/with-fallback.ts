@@ -7,13 +7,13 @@ import { BaseAgentRunner, executorOf, isRunner } from './base-agent-runner.js'
 import type { ExecuteResult, RunContext } from './types.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: runners of any framework can be chained
-type AnyRunner = BaseAgentRunner<any, any, any>
+type AnyRunner = BaseAgentRunner<any, any, any, any>
 
 /** A runner with the agent it should run, for chains whose runners take different agent shapes. */
 export interface FallbackEntry<TRunner extends AnyRunner = AnyRunner> {
   runner: TRunner
   /** The agent to give this runner, instead of the one passed to `run`. */
-  agent?: TRunner extends BaseAgentRunner<infer TAgent, unknown, unknown> ? TAgent : unknown
+  agent?: TRunner extends BaseAgentRunner<infer TAgent, unknown, unknown, unknown> ? TAgent : unknown
   /** Name used in the activity log. Default: the runner's name. */
   name?: string
 }
@@ -45,7 +45,12 @@ function stopsFallback(error: unknown, signal: AbortSignal): boolean {
  * a retry repeats the whole chain. Each runner's `execute` runs inside the one lifecycle, reached
  * through the lifecycle's own seam (`executorOf`), whatever copy of `@runner/core` made it.
  */
-export class FallbackRunner<TAgent, TInput, TOutput> extends BaseAgentRunner<TAgent, TInput, TOutput> {
+export class FallbackRunner<TAgent, TInput, TOutput> extends BaseAgentRunner<
+  TAgent,
+  TInput,
+  TOutput,
+  unknown
+> {
   readonly #links: Link[]
   readonly #primaryRunner: AnyRunner
 
@@ -130,7 +135,9 @@ export class FallbackRunner<TAgent, TInput, TOutput> extends BaseAgentRunner<TAg
 
 /** Chains runners: see `FallbackRunner`. */
 export function withFallback<TAgent, TInput, TOutput>(
-  primary: BaseAgentRunner<TAgent, TInput, TOutput> | FallbackEntry<BaseAgentRunner<TAgent, TInput, TOutput>>,
+  primary:
+    | BaseAgentRunner<TAgent, TInput, TOutput, unknown>
+    | FallbackEntry<BaseAgentRunner<TAgent, TInput, TOutput, unknown>>,
   ...fallbacks: Array<AnyRunner | FallbackEntry>
 ): FallbackRunner<TAgent, TInput, TOutput> {
   return new FallbackRunner<TAgent, TInput, TOutput>([primary, ...fallbacks])

@@ -8,7 +8,7 @@ import type { RunOptions, RunResult } from '../runner/types.js'
  */
 export async function runIn<TAgent, TInput, TOutput>(
   streamed: boolean,
-  runner: BaseAgentRunner<TAgent, TInput, TOutput>,
+  runner: BaseAgentRunner<TAgent, TInput, TOutput, unknown>,
   agent: TAgent,
   input: TInput,
   options?: RunOptions<TOutput>,

@@ -160,7 +160,7 @@ export class ScriptedRunner extends BaseAgentRunner<ScriptedAgent, string, Scrip
   ): Promise<ExecuteResult<ScriptStep>> {
     this.executeCalls++
     this.lastSignal = context.signal
-    const tools = [this.tools.reportStatus as AnyToolDefinition, ...(agent.tools ?? [])]
+    const tools: AnyToolDefinition[] = [this.tools.reportStatus, ...(agent.tools ?? [])]
     return runToolLoop(context, new ScriptedConversation(agent, context.prompts, input), tools)
   }
 }

@@ -30,7 +30,7 @@ export interface ScriptedAgentOf<TAgent> {
  */
 export interface RunnerHarness<TAgent = unknown, TInput = unknown> {
   // biome-ignore lint/suspicious/noExplicitAny: the suite treats every runner's output alike
-  runner: BaseAgentRunner<TAgent, TInput, any>
+  runner: BaseAgentRunner<TAgent, TInput, any, unknown>
   /**
    * An agent whose model plays `scenario`, offering `tools` (neutral definitions: convert them to
    * your framework's tools) and the runner's `report_status` tool. The framework's own HTTP
