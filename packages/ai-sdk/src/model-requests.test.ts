@@ -1,26 +1,11 @@
-import { defineTool, type RunEvent } from '@runner/core'
+import type { RunEvent } from '@runner/core'
 import { ScenarioPlayer, scenario } from '@runner/testkit'
 import { describe, expect, it } from 'vitest'
-import { z } from 'zod'
 import { AISDKRunner } from './ai-sdk-runner.js'
 import type { AISDKOutput } from './output.js'
-import { toAISDKTools } from './test-helpers/neutral-tools.js'
+import { searchTools } from './test-helpers/neutral-tools.js'
 import { agentOf, modes, runIn } from './test-helpers/run-modes.js'
 import { scenarioModel } from './test-helpers/scenario-model.js'
-
-function searchTools() {
-  const queries: string[] = []
-  const search = defineTool({
-    name: 'search',
-    description: 'Searches the web.',
-    inputSchema: z.object({ query: z.string() }),
-    execute: async ({ query }) => {
-      queries.push(query)
-      return `results for ${query}`
-    },
-  })
-  return { tools: toAISDKTools([search]), queries }
-}
 
 const retries = (events: RunEvent<AISDKOutput>[]) => events.filter((event) => event.type === 'retry')
 

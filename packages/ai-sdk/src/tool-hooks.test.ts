@@ -1,25 +1,11 @@
-import { defineTool, HookError, type RunHooks } from '@runner/core'
+import { HookError, type RunHooks } from '@runner/core'
 import { scenario } from '@runner/testkit'
 import { tool } from 'ai'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { AISDKRunner } from './ai-sdk-runner.js'
-import { toAISDKTools } from './test-helpers/neutral-tools.js'
+import { searchTools } from './test-helpers/neutral-tools.js'
 import { agentOf, modes, promptText, rejectionOf, runIn } from './test-helpers/run-modes.js'
-
-function searchTools() {
-  const queries: string[] = []
-  const search = defineTool({
-    name: 'search',
-    description: 'Searches the web.',
-    inputSchema: z.object({ query: z.string() }),
-    execute: async ({ query }) => {
-      queries.push(query)
-      return `results for ${query}`
-    },
-  })
-  return { tools: toAISDKTools([search]), queries }
-}
 
 type Ended = { toolName: string; input: unknown; output: unknown; isError: boolean }
 

@@ -1,26 +1,11 @@
-import { defineTool, MaxTurnsExceededError } from '@runner/core'
+import { MaxTurnsExceededError } from '@runner/core'
 import { ScenarioPlayer, scenario } from '@runner/testkit'
 import { hasToolCall, isStepCount, ToolLoopAgent } from 'ai'
 import { describe, expect, it } from 'vitest'
-import { z } from 'zod'
 import { AISDKRunner } from './ai-sdk-runner.js'
-import { toAISDKTools } from './test-helpers/neutral-tools.js'
+import { searchTools } from './test-helpers/neutral-tools.js'
 import { agentOf, modes, promptText, rejectionOf, runIn } from './test-helpers/run-modes.js'
 import { scenarioModel, toolNamesOf } from './test-helpers/scenario-model.js'
-
-function searchTools() {
-  const queries: string[] = []
-  const search = defineTool({
-    name: 'search',
-    description: 'Searches the web.',
-    inputSchema: z.object({ query: z.string() }),
-    execute: async ({ query }) => {
-      queries.push(query)
-      return `results for ${query}`
-    },
-  })
-  return { tools: toAISDKTools([search]), queries }
-}
 
 const searches = (count: number) => {
   let script = scenario()

@@ -1,28 +1,14 @@
 import Anthropic from '@anthropic-ai/sdk'
-import { defineTool, type RunEvent } from '@runner/core'
+import type { RunEvent } from '@runner/core'
+import { searchTool } from '@runner/core/test'
 import { type Scenario, type ScenarioTurn, scenario } from '@runner/testkit'
 import { describe, expect, it } from 'vitest'
-import { z } from 'zod'
 import { ClaudeRunner } from './claude-runner.js'
 import { ClaudeConnectionError } from './errors/claude-connection-error.js'
 import { ClaudeMalformedResponseError } from './errors/claude-malformed-response-error.js'
 import { isRetryableClaudeError } from './is-retryable.js'
 import { claudeOnFake, clientFor, drain, rejectionOf } from './test-helpers/harness.js'
 import { sseFrame, startMessagesServer } from './test-helpers/messages-server.js'
-
-function searchTool() {
-  const queries: string[] = []
-  const tool = defineTool({
-    name: 'search',
-    description: 'Searches.',
-    inputSchema: z.object({ query: z.string() }),
-    execute: async ({ query }) => {
-      queries.push(query)
-      return `results for ${query}`
-    },
-  })
-  return { tool, queries }
-}
 
 /**
  * A turn that calls `search` and is cut in the middle of its tool_use block: the scenario builder's

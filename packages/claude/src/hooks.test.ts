@@ -1,22 +1,8 @@
-import { defineTool, HookError } from '@runner/core'
+import { HookError } from '@runner/core'
+import { searchTool } from '@runner/core/test'
 import { scenario } from '@runner/testkit'
 import { describe, expect, it } from 'vitest'
-import { z } from 'zod'
 import { claudeOnFake, rejectionOf } from './test-helpers/harness.js'
-
-function searchTool() {
-  const queries: string[] = []
-  const tool = defineTool({
-    name: 'search',
-    description: 'Searches.',
-    inputSchema: z.object({ query: z.string() }),
-    execute: async ({ query }) => {
-      queries.push(query)
-      return `results for ${query}`
-    },
-  })
-  return { tool, queries }
-}
 
 const retry = { initialDelayMs: 1, maxDelayMs: 5 }
 

@@ -1,27 +1,13 @@
 import Anthropic from '@anthropic-ai/sdk'
 import type { MessageParam } from '@anthropic-ai/sdk/resources/messages'
-import { defineTool, type RunEvent } from '@runner/core'
+import type { RunEvent } from '@runner/core'
+import { searchTool } from '@runner/core/test'
 import { type Scenario, type ScenarioTurn, scenario } from '@runner/testkit'
 import { describe, expect, it } from 'vitest'
-import { z } from 'zod'
 import { ClaudeRunner } from './claude-runner.js'
 import { ClaudeConnectionError } from './errors/claude-connection-error.js'
 import { claudeOnFake, clientFor, drain, rejectionOf } from './test-helpers/harness.js'
 import { startMessagesServer } from './test-helpers/messages-server.js'
-
-function searchTool() {
-  const queries: string[] = []
-  const tool = defineTool({
-    name: 'search',
-    description: 'Searches.',
-    inputSchema: z.object({ query: z.string() }),
-    execute: async ({ query }) => {
-      queries.push(query)
-      return `results for ${query}`
-    },
-  })
-  return { tool, queries }
-}
 
 /** The default number of attempts (3), with delays short enough for a test. */
 const fast = { initialDelayMs: 1, maxDelayMs: 5 }

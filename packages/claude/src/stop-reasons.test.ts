@@ -1,7 +1,7 @@
 import type { MessageParam } from '@anthropic-ai/sdk/resources/messages'
-import { defineTool, MaxTurnsExceededError, type RunEvent } from '@runner/core'
+import { MaxTurnsExceededError, type RunEvent } from '@runner/core'
+import { searchTool } from '@runner/core/test'
 import { describe, expect, it } from 'vitest'
-import { z } from 'zod'
 import { ClaudeRunner } from './claude-runner.js'
 import { ClaudeStopReasonError } from './errors/claude-stop-reason-error.js'
 import { clientFor, drain } from './test-helpers/harness.js'
@@ -9,20 +9,6 @@ import { type ScriptedReply, startMessagesServer } from './test-helpers/messages
 
 // The protocol fake only stops with end_turn and tool_use: these answers come from a tiny local
 // Messages server, read by the real SDK client, as JSON (run) and as SSE (runStreamed).
-
-function searchTool() {
-  const queries: string[] = []
-  const tool = defineTool({
-    name: 'search',
-    description: 'Searches.',
-    inputSchema: z.object({ query: z.string() }),
-    execute: async ({ query }) => {
-      queries.push(query)
-      return `results for ${query}`
-    },
-  })
-  return { tool, queries }
-}
 
 const retry = { attempts: 3, initialDelayMs: 1, maxDelayMs: 1 }
 

@@ -247,6 +247,7 @@ const surfaces = {
     'logLines',
     'rejectionOf',
     'runIn',
+    'searchTool',
     'waitForActivity',
     'waitForStatus',
   ],

@@ -1,9 +1,9 @@
-import { defineTool, HookError, type RunEvent } from '@runner/core'
+import { HookError, type RunEvent } from '@runner/core'
 import type { RetryEvent } from '@runner/core/adapter'
+import { searchTool } from '@runner/core/test'
 import { type ProtocolFake, type RecordedRequest, scenario, startProtocolFake } from '@runner/testkit'
 import OpenAI, { APIConnectionError, type APIError } from 'openai'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { z } from 'zod'
 import { OpenAIRunner } from './openai-runner.js'
 import { fakeClient } from './test-helpers/fake-client.js'
 import { rewritingErrors } from './test-helpers/rewriting-fetch.js'
@@ -25,20 +25,6 @@ const retryLines = async (runner: OpenAIRunner, agentId: string) =>
 
 const retryEvents = (events: RunEvent[]) =>
   events.filter((event): event is RetryEvent => event.type === 'retry')
-
-function searchTool() {
-  const queries: string[] = []
-  const tool = defineTool({
-    name: 'search',
-    description: 'Searches the web.',
-    inputSchema: z.object({ query: z.string() }),
-    execute: ({ query }) => {
-      queries.push(query)
-      return `results for ${query}`
-    },
-  })
-  return { tool, queries }
-}
 
 describe('retries', () => {
   it('default: 3 attempts, each retry on the activity (kind retry, the attempt that follows)', async () => {

@@ -1,4 +1,5 @@
 import { defineTool, type ToolCallInfo } from '@runner/core'
+import { searchTool } from '@runner/core/test'
 import { type ProtocolFake, type RecordedRequest, scenario, startProtocolFake } from '@runner/testkit'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
@@ -12,20 +13,6 @@ beforeEach(async () => {
   fake = await startProtocolFake()
 })
 afterEach(() => fake.close())
-
-function searchTool() {
-  const queries: string[] = []
-  const tool = defineTool({
-    name: 'search',
-    description: 'Searches the web.',
-    inputSchema: z.object({ query: z.string() }),
-    execute: ({ query }) => {
-      queries.push(query)
-      return `results for ${query}`
-    },
-  })
-  return { tool, queries }
-}
 
 /** The tool results the model read in a request, whatever the API. */
 function toolResultsIn(request: RecordedRequest | undefined): Array<{ id: string; output: string }> {

@@ -1,4 +1,5 @@
 import { type AnyToolDefinition, currentRun } from '@runner/core'
+import { searchTool } from '@runner/core/test'
 import { type ToolSet, tool } from 'ai'
 
 /**
@@ -21,4 +22,10 @@ export function toAISDKTools(tools: ReadonlyArray<AnyToolDefinition>): ToolSet {
       }),
     ]),
   )
+}
+
+/** Core's recording `search` test tool as an AI SDK tool set, and the queries it was called with. */
+export function searchTools(): { tools: ToolSet; queries: string[] } {
+  const { tool: search, queries } = searchTool()
+  return { tools: toAISDKTools([search]), queries }
 }

@@ -14,4 +14,5 @@ export {
   type ScriptSource,
   type ScriptStep,
 } from './scripted-runner.js'
+export { searchTool } from './search-tool.js'
 export { logLines, WAIT_TIMEOUT_MS, waitForActivity, waitForStatus } from './wait-for-activity.js'
