@@ -111,18 +111,6 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     const { metadata } = current
     let last: AttemptResult | undefined
 
-    /** Ends the job with `error` (canceled, timed out or failed), unless someone else ended it first. */
-    const end = async (error: unknown): Promise<JobOutcome> => {
-      try {
-        await execution.fail(error)
-      } catch (failure) {
-        if (execution.endedElsewhere)
-          return settleFromTerminal(job, execution.endedElsewhere, last, execution.attempt)
-        throw failure
-      }
-      const status = RunCanceledError.isInstance(error) ? 'canceled' : 'error'
-      return outcome(job, status, execution.attempt, { error: asError(error, job.task) })
-    }
     /** Runs a write; the outcome decided by the activity when someone else ended it, else undefined. */
     const written = async (write: () => Promise<void>): Promise<JobOutcome | undefined> => {
       try {
@@ -134,6 +122,12 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         throw failure
       }
     }
+    /** Ends the job with `error` (canceled, timed out or failed), unless someone else ended it first. */
+    const end = async (error: unknown): Promise<JobOutcome> =>
+      (await written(() => execution.fail(error))) ??
+      outcome(job, RunCanceledError.isInstance(error) ? 'canceled' : 'error', execution.attempt, {
+        error: asError(error, job.task),
+      })
 
     if (signal.aborted) return end(canceledError(signal))
     const task = getTask(job.task)
@@ -205,15 +199,15 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         }
         const error = signal.aborted ? canceledError(signal) : last.error
         if (RunCanceledError.isInstance(error)) return await end(error)
-        let again: boolean
-        try {
+        let again = false
+        const ended = await written(async () => {
           again = await execution.retry(error, policy, signal)
-        } catch (failure) {
-          if (execution.endedElsewhere)
-            return settleFromTerminal(job, execution.endedElsewhere, last, execution.attempt)
-          if (signal.aborted) return await end(canceledError(signal))
+        }).catch((failure: unknown) => {
+          // The wait before the retry was aborted: the job was canceled.
+          if (signal.aborted) return end(canceledError(signal))
           throw failure
-        }
+        })
+        if (ended) return ended
         if (!again) return await end(error)
       }
     } finally {

@@ -124,7 +124,6 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
     options: resolved,
     prompts: executor.prompts,
     execution,
-    joined: joined !== undefined,
     signal,
     streaming: start.streaming,
     push,
@@ -194,10 +193,7 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
     await run.fire('onRunEnd', () => ({ ...run.info(), result }))
     if (signal.aborted) throw abortReason(signal)
     if (trajectory) await executor.activity.store.saveTrajectory(agentId, trajectory)
-    if (!joined) {
-      await execution.complete()
-      activityOpen = false
-    }
+    if (!joined) await execution.complete()
     push({ type: 'run-end', result })
     return result
   } catch (caught) {

@@ -43,8 +43,6 @@ export interface RunStateInit<TOutput> {
   options: ResolvedRunOptions<TOutput>
   prompts: RunnerPrompts
   execution: Execution
-  /** True when the run joined the execution of the pool task it runs in (the task owns the activity). */
-  joined: boolean
   /** Aborts on cancel, timeout or a consumer that stopped; every attempt's signal follows it. */
   signal: AbortSignal
   streaming: boolean
@@ -64,7 +62,6 @@ export class RunState<TOutput> {
   readonly options: ResolvedRunOptions<TOutput>
   readonly prompts: RunnerPrompts
   readonly execution: Execution
-  readonly joined: boolean
   readonly signal: AbortSignal
   readonly streaming: boolean
   readonly push: (event: RunEvent<TOutput>) => void
@@ -86,7 +83,6 @@ export class RunState<TOutput> {
     this.options = init.options
     this.prompts = init.prompts
     this.execution = init.execution
-    this.joined = init.joined
     this.signal = init.signal
     this.streaming = init.streaming
     this.push = init.push
