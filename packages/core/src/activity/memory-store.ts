@@ -1,7 +1,17 @@
 import { ActivityNotFoundError } from '../errors/activity-not-found-error.js'
+import { ActivityTransitionError } from '../errors/activity-transition-error.js'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { RunnerError } from '../errors/runner-error.js'
 import { EventHub } from '../util/event-hub.js'
+import {
+  applyDecision,
+  DEFAULT_MAX_RECORD_BYTES,
+  decodeCheckpoint,
+  decodeJournalEntry,
+  encodeCheckpoint,
+  encodeJournalEntry,
+  validateDecision,
+} from './run-record.js'
 import {
   applyEntry,
   cloneJson,
@@ -19,8 +29,13 @@ import {
   validateMetadataFilter,
   validateWatchFilter,
 } from './store-helpers.js'
-import { assertTransition, isActiveStatus } from './transitions.js'
+import { assertTransition, isActiveStatus, isTerminalStatus } from './transitions.js'
 import type {
+  CheckpointInput,
+  DecisionInput,
+  JournalEntryInput,
+  PendingRequest,
+  RunRecord,
   Activity,
   ActivityEvent,
   ActivityStore,
@@ -38,17 +53,36 @@ interface Row {
   seq: number
   activity: Activity
   trajectory?: Trajectory
+  /** The durable record, each part as its stored JSON text. */
+  checkpoint?: string
+  journal?: Map<string, string>
+  pending?: PendingRequest[]
+  expiresAt?: string
+  result?: string
+}
+
+/** Options of `MemoryActivityStore`. */
+export interface MemoryActivityStoreOptions {
+  /** Largest checkpoint or journaled tool result accepted, in bytes (UTF-8 JSON). Default 16 MiB. */
+  maxRecordBytes?: number
 }
 
 /**
  * Activities in this process's memory: the default store. Fast, and gone when the process exits;
- * use `SqliteActivityStore` or `PostgresActivityStore` to keep them.
+ * use `SqliteActivityStore` or `PostgresActivityStore` to keep them. Durable runs work within the
+ * process (a run can wait for approval and resume on another runner instance), not across a
+ * restart; it has no `jobQueue`.
  */
 export class MemoryActivityStore implements ActivityStore {
   readonly #rows = new Map<string, Row>()
   readonly #hub = new EventHub<ActivityEvent>()
+  readonly #maxRecordBytes: number
   #seq = 0
   #closed = false
+
+  constructor(options: MemoryActivityStoreOptions = {}) {
+    this.#maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES
+  }
 
   async create(input: CreateActivityInput): Promise<Activity> {
     this.#assertOpen()
@@ -94,9 +128,32 @@ export class MemoryActivityStore implements ActivityStore {
     const row = this.#rows.get(agentId)
     if (!row) throw new ActivityNotFoundError(agentId)
     assertTransition(agentId, row.activity.status, valid.status)
-    const entry = logEntryOf({ ...valid, percentage: valid.percentage ?? null, at: nowIso() })
+    const at = nowIso()
+    // Everything is encoded before anything changes: a refused part writes nothing.
+    const checkpoint = valid.checkpoint
+      ? encodeCheckpoint(agentId, valid.checkpoint, at, this.#maxRecordBytes)
+      : undefined
+    const result = valid.result === undefined ? undefined : JSON.stringify(valid.result)
+    const entry = logEntryOf({
+      status: valid.status,
+      message: valid.message,
+      percentage: valid.percentage ?? null,
+      at,
+      attempt: valid.attempt,
+      kind: valid.kind,
+    })
     Object.assign(row.activity, applyEntry(row.activity, entry))
     row.activity.log.push(entry)
+    if (checkpoint !== undefined) row.checkpoint = checkpoint
+    if (result !== undefined) row.result = result
+    if (valid.status === 'waiting') {
+      row.pending = (valid.pending ?? []).map((request) => ({ ...request }))
+      if (valid.expiresAt === undefined) delete row.expiresAt
+      else row.expiresAt = valid.expiresAt
+    } else {
+      delete row.pending
+      delete row.expiresAt
+    }
     this.#publish(row.activity, entry)
     return copyActivity(row.activity)
   }
@@ -153,6 +210,58 @@ export class MemoryActivityStore implements ActivityStore {
     const row = this.#rows.get(agentId)
     if (!row || !matchesMetadata(row.activity.metadata, filter)) return undefined
     return cloneJson(row.trajectory)
+  }
+
+  async saveCheckpoint(agentId: string, checkpoint: CheckpointInput): Promise<void> {
+    this.#assertOpen()
+    const row = this.#writableRow(agentId)
+    row.checkpoint = encodeCheckpoint(agentId, checkpoint, nowIso(), this.#maxRecordBytes)
+  }
+
+  async recordToolCall(agentId: string, entry: JournalEntryInput): Promise<void> {
+    this.#assertOpen()
+    const row = this.#writableRow(agentId)
+    const encoded = encodeJournalEntry(agentId, entry, nowIso(), this.#maxRecordBytes)
+    row.journal ??= new Map()
+    if (!row.journal.has(encoded.toolCallId)) row.journal.set(encoded.toolCallId, encoded.text)
+  }
+
+  async decide(agentId: string, requestId: string, decision: DecisionInput): Promise<RunRecord> {
+    this.#assertOpen()
+    const row = this.#rows.get(agentId)
+    if (!row) throw new ActivityNotFoundError(agentId)
+    const stamped = validateDecision(decision, nowIso())
+    row.pending = applyDecision(agentId, row.activity.status, row.pending, requestId, stamped)
+    return this.#recordOf(row)
+  }
+
+  async getRun(agentId: string, options: ScopeOptions = {}): Promise<RunRecord | undefined> {
+    const filter = validateMetadataFilter(options.metadata)
+    const row = this.#rows.get(agentId)
+    if (!row || !matchesMetadata(row.activity.metadata, filter)) return undefined
+    return this.#recordOf(row)
+  }
+
+  #recordOf(row: Row): RunRecord {
+    const record: RunRecord = {
+      agentId: row.activity.agentId,
+      status: row.activity.status,
+      journal: row.journal ? [...row.journal.values()].map(decodeJournalEntry) : [],
+    }
+    if (row.checkpoint !== undefined) record.checkpoint = decodeCheckpoint(row.checkpoint)
+    if (row.pending) record.pending = cloneJson(row.pending)
+    if (row.expiresAt !== undefined) record.expiresAt = row.expiresAt
+    if (row.result !== undefined) record.result = { value: JSON.parse(row.result) }
+    return record
+  }
+
+  /** The row of an activity that is not final (checkpoints and journal entries of a finished run are refused). */
+  #writableRow(agentId: string): Row {
+    const row = this.#rows.get(agentId)
+    if (!row) throw new ActivityNotFoundError(agentId)
+    const { status } = row.activity
+    if (isTerminalStatus(status)) throw new ActivityTransitionError(agentId, status, status)
+    return row
   }
 
   watch(filter: WatchFilter, signal: AbortSignal): AsyncIterable<ActivityEvent> {

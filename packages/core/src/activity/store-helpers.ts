@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
+import { jsonOf, validateCheckpointInput, validatePendingInput } from './run-record.js'
 import { parseOrThrow } from '../util/zod-issues.js'
 import { ACTIVITY_LOG_KINDS } from './log-kinds.js'
 import { isActiveStatus, isTerminalStatus } from './transitions.js'
@@ -17,7 +18,7 @@ import type {
 
 /** Helpers shared by every `ActivityStore` implementation, so that all of them validate alike. */
 
-const statusSchema = z.enum(['queued', 'running', 'complete', 'error', 'canceled'])
+const statusSchema = z.enum(['queued', 'running', 'waiting', 'complete', 'error', 'canceled'])
 
 /** Integer 0..100, the only percentages an activity accepts. */
 export const percentageSchema = z
@@ -73,6 +74,10 @@ const appendSchema = z.object({
   percentage: percentageSchema.nullable().optional(),
   attempt: attemptSchema.optional(),
   kind: kindSchema.optional(),
+  checkpoint: z.unknown().optional(),
+  pending: z.unknown().optional(),
+  expiresAt: z.iso.datetime({ error: 'must be an ISO 8601 date-time' }).optional(),
+  result: z.unknown().optional(),
 })
 
 const listSchema = z.object({
@@ -105,6 +110,28 @@ export function validateAppendInput(input: AppendActivityInput): AppendActivityI
   const valid = parseOrThrow(appendSchema, input, 'activity update') as AppendActivityInput
   if (valid.attempt === undefined) delete valid.attempt
   if (valid.kind === undefined) delete valid.kind
+  if (valid.checkpoint === undefined) delete valid.checkpoint
+  else valid.checkpoint = validateCheckpointInput(valid.checkpoint, 'checkpoint')
+  if (valid.expiresAt === undefined) delete valid.expiresAt
+  if (valid.result === undefined) delete valid.result
+  if (valid.pending === undefined) delete valid.pending
+  const issues: { field: string; message: string }[] = []
+  if (valid.status === 'waiting') {
+    if (valid.pending === undefined)
+      issues.push({ field: 'pending', message: 'is required with status "waiting": say what the run waits for' })
+    else valid.pending = validatePendingInput(valid.pending)
+  } else {
+    if (valid.pending !== undefined)
+      issues.push({ field: 'pending', message: 'is only accepted with status "waiting"' })
+    if (valid.expiresAt !== undefined)
+      issues.push({ field: 'expiresAt', message: 'is only accepted with status "waiting"' })
+  }
+  if (valid.result !== undefined) {
+    if (valid.status !== 'complete')
+      issues.push({ field: 'result', message: 'is only accepted with status "complete"' })
+    else valid.result = jsonOf(valid.result, 'result')
+  }
+  if (issues.length > 0) throw new InvalidOptionsError(issues, { subject: 'activity update' })
   return valid
 }
 
@@ -166,7 +193,7 @@ export function statusList(status: ListActivitiesOptions['status']): ActivitySta
 }
 
 /**
- * The sort key of the list order: active (queued, running) first, then newest first. `seq` is the
+ * The sort key of the list order: unfinished (queued, running, waiting) first, then newest first. `seq` is the
  * store's creation sequence (a counter, a rowid, a bigserial), which orders activities created in
  * the same millisecond.
  */
@@ -175,6 +202,7 @@ export interface ListSortKey {
   seq: number
 }
 
+/** The list order's key: `active` is 1 for an unfinished activity (queued, running, waiting). */
 export function sortKeyOf(status: ActivityStatus, seq: number): ListSortKey {
   return { active: isActiveStatus(status) ? 1 : 0, seq }
 }

@@ -5,20 +5,22 @@ import type { ActivityStatus } from './types.js'
 export const ACTIVITY_STATUSES: readonly ActivityStatus[] = [
   'queued',
   'running',
+  'waiting',
   'complete',
   'error',
   'canceled',
 ]
 
-/** Statuses that are still in progress. */
-export const ACTIVE_STATUSES: readonly ActivityStatus[] = ['queued', 'running']
+/** Statuses that are not final: queued, running, and waiting (suspended for a decision). */
+export const ACTIVE_STATUSES: readonly ActivityStatus[] = ['queued', 'running', 'waiting']
 
 /** Statuses that are final: no update is accepted after them. */
 export const TERMINAL_STATUSES: readonly ActivityStatus[] = ['complete', 'error', 'canceled']
 
 const legalMoves: Record<ActivityStatus, readonly ActivityStatus[]> = {
   queued: ['running', 'canceled', 'error'],
-  running: ['running', 'complete', 'error', 'canceled'],
+  running: ['running', 'waiting', 'complete', 'error', 'canceled'],
+  waiting: ['running', 'canceled', 'error'],
   complete: [],
   error: [],
   canceled: [],
@@ -29,9 +31,9 @@ export function isTerminalStatus(status: ActivityStatus): boolean {
   return status === 'complete' || status === 'error' || status === 'canceled'
 }
 
-/** True for `queued` and `running`. */
+/** True for `queued`, `running` and `waiting`: not final. */
 export function isActiveStatus(status: ActivityStatus): boolean {
-  return status === 'queued' || status === 'running'
+  return status === 'queued' || status === 'running' || status === 'waiting'
 }
 
 /** True when the lifecycle allows moving from `from` to `to`. */

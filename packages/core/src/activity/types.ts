@@ -1,5 +1,9 @@
-/** Where an activity is in its lifecycle. `complete`, `error` and `canceled` are final. */
-export type ActivityStatus = 'queued' | 'running' | 'complete' | 'error' | 'canceled'
+/**
+ * Where an activity is in its lifecycle. `complete`, `error` and `canceled` are final. `waiting`:
+ * suspended until a person or another system answers (a tool call waiting for approval), holding
+ * no worker.
+ */
+export type ActivityStatus = 'queued' | 'running' | 'waiting' | 'complete' | 'error' | 'canceled'
 
 /** A metadata value that can be filtered on: key equality only. */
 export type MetadataValue = string | number | boolean | null
@@ -83,6 +87,20 @@ export interface AppendActivityInput {
   attempt?: number
   /** What the entry records (one of `ACTIVITY_LOG_KINDS`). Omit to write none. */
   kind?: ActivityLogKind
+  /**
+   * Saved in the same transaction as the entry: the run's checkpoint (replacing the previous one).
+   * Refused with `CheckpointTooLargeError` above the store's limit (nothing is written).
+   */
+  checkpoint?: CheckpointInput
+  /**
+   * With status `waiting` (and only then; required there): what the run waits for. Stored in the
+   * same transaction; any move out of `waiting` clears it.
+   */
+  pending?: PendingRequestInput[]
+  /** With `pending`: when the wait expires (ISO 8601). */
+  expiresAt?: string
+  /** With status `complete` (and only then): the run's result, stored in the same transaction. */
+  result?: JsonValue
 }
 
 /** Metadata filter: every key must be present with an equal value (keys are ANDed). */
@@ -100,7 +118,7 @@ export interface ListActivitiesOptions {
   cursor?: string
 }
 
-/** One page of activities: active ones (queued, running) first, then newest first. */
+/** One page of activities: unfinished ones (queued, running, waiting) first, then newest first. */
 export interface ListActivitiesResult {
   items: ActivitySummary[]
   /** Pass as `cursor` to get the next page; absent on the last page. */
@@ -133,6 +151,141 @@ export interface WatchFilter {
   agentId?: string
   /** Only changes of activities whose metadata matches. */
   metadata?: MetadataFilter
+}
+
+/** A value that survives `JSON.stringify` then `JSON.parse` unchanged. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
+
+/** Where a run can continue from: what a runner saves as it goes. */
+export interface CheckpointInput {
+  /** The runner's state to continue from (its conversation, in its own JSON shape). Opaque to the store. */
+  state: JsonValue
+  /** Name of the runner that wrote it (`runner.name`): a resume on another runner is refused. */
+  runner: string
+  /** Turns made so far. */
+  turn: number
+  /** Tokens used so far, over every attempt. */
+  usage: Usage
+  /** The attempt that wrote it. */
+  attempt: number
+}
+
+/** A stored checkpoint. */
+export interface Checkpoint extends CheckpointInput {
+  /** When it was saved (ISO 8601). */
+  at: string
+  /** Its size in bytes as stored (the UTF-8 JSON of `state`). */
+  bytes: number
+}
+
+/** A completed tool call, as a run's journal keeps it. */
+export interface JournalEntryInput {
+  /** The id the model gave the call (unique within the run). */
+  toolCallId: string
+  toolName: string
+  /** The input the tool ran with. */
+  input: JsonValue
+  /** What the tool returned (or the error text the model read). */
+  output: JsonValue
+  isError: boolean
+  /** The attempt that ran it. */
+  attempt: number
+}
+
+/** A journal entry as stored. */
+export interface JournalEntry extends JournalEntryInput {
+  /** When it was recorded (ISO 8601). */
+  at: string
+}
+
+/** What a waiting run asks for. */
+export interface PendingRequestInput {
+  /** Unique within the run: a tool call's id, or the id a runner gave its suspension. */
+  id: string
+  /** `approval`: a tool call that needs a person's yes or no. `input`: a custom suspension that waits for a value. */
+  kind: 'approval' | 'input'
+  /** For approvals: the tool the model called. */
+  toolName?: string
+  /** For approvals: the input the model gave it. */
+  input?: JsonValue
+  /** For custom suspensions: what is asked, in the runner's terms. */
+  payload?: JsonValue
+}
+
+/** A decision on a pending request. */
+export type DecisionInput =
+  | {
+      type: 'approve'
+      /** Run the tool with this input instead of the model's (validated by the tool's schema on resume). */
+      input?: JsonValue
+      reason?: string
+      /** Who decided (free text: a user id, "cli"...). */
+      by?: string
+    }
+  | { type: 'deny'; reason?: string; by?: string }
+  | { type: 'respond'; value: JsonValue; by?: string }
+
+/** A decision as stored. */
+export type Decision = DecisionInput & { at: string }
+
+/** A pending request as stored, with its decision once made. */
+export interface PendingRequest extends PendingRequestInput {
+  decision?: Decision
+}
+
+/** Everything the store keeps to continue a run: what `getRun` returns. */
+export interface RunRecord {
+  agentId: string
+  /** The activity's status. */
+  status: ActivityStatus
+  /** The latest checkpoint, if one was saved. */
+  checkpoint?: Checkpoint
+  /** Completed tool calls, in the order they were recorded. */
+  journal: JournalEntry[]
+  /** While `waiting`: what the run waits for, with the decisions made so far. */
+  pending?: PendingRequest[]
+  /** When the wait expires, if it does (ISO 8601). */
+  expiresAt?: string
+  /** Once `complete`: the result stored with it (wrapped: a result may be `null`). */
+  result?: { value: JsonValue }
+}
+
+/** A job in a store's durable queue. */
+export interface QueuedJob {
+  agentId: string
+  /** The job as the engine gave it (JSON). */
+  job: JsonValue
+  /** Higher first. */
+  priority: number
+  /** Not claimed before this time (epoch ms). */
+  readyAt: number
+}
+
+/** A job claimed from a durable queue. */
+export interface ClaimedJob extends QueuedJob {
+  /** True when a previous owner's lease on it expired (its worker was lost mid-run). */
+  redelivered: boolean
+}
+
+/**
+ * A job queue kept in a store (see `ActivityStore.jobQueue`). Claims are leases: a job whose owner
+ * stops renewing it is claimed again by another owner (and counts as redelivered). Two owners never
+ * hold the same job at once.
+ */
+export interface DurableJobQueue {
+  /** Stores a job. Fails with `InvalidOptionsError` if a job with its agentId is queued. */
+  push(job: QueuedJob): Promise<void>
+  /**
+   * Claims up to `limit` ready jobs (ready time passed; unclaimed, or their lease expired) for
+   * `owner` until `leaseMs` from now, highest priority first, then oldest. Atomic across processes.
+   */
+  claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedJob[]>
+  /** Extends `owner`'s leases on these jobs; resolves with the ids it no longer holds. */
+  renew(owner: string, agentIds: string[], leaseMs: number): Promise<string[]>
+  /** Removes a job (it ended or was canceled); `true` if it was there. */
+  remove(agentId: string): Promise<boolean>
+  /** When the earliest unclaimed job becomes ready (epoch ms), or `undefined` when none is queued. */
+  nextReadyAt(): Promise<number | undefined>
 }
 
 /** Token counts of one model call, one turn, or a whole run. */
@@ -196,14 +349,39 @@ export interface ActivityStore {
   get(agentId: string, options?: ScopeOptions): Promise<Activity | undefined>
   /** One page of activities. */
   list(options?: ListActivitiesOptions): Promise<ListActivitiesResult>
-  /** How many activities are `queued` or `running`. */
+  /** How many activities are unfinished: `queued`, `running` or `waiting`. */
   countActive(options?: ScopeOptions): Promise<number>
   /** Saves (replaces) the trajectory of a run. */
   saveTrajectory(agentId: string, trajectory: Trajectory): Promise<void>
   /** The trajectory of a run, or `undefined`. */
   getTrajectory(agentId: string, options?: ScopeOptions): Promise<Trajectory | undefined>
+  /**
+   * Saves (replaces) a run's checkpoint, outside of a status change. Fails with
+   * `ActivityNotFoundError` for an unknown id, `ActivityTransitionError` (to the same status) once
+   * the activity is final, and `CheckpointTooLargeError` above the store's limit (nothing written).
+   */
+  saveCheckpoint(agentId: string, checkpoint: CheckpointInput): Promise<void>
+  /**
+   * Records a completed tool call in the run's journal. The first record of a `toolCallId` wins:
+   * a second one is ignored (a journaled call never changes). Same failures as `saveCheckpoint`.
+   */
+  recordToolCall(agentId: string, entry: JournalEntryInput): Promise<void>
+  /**
+   * Records a decision on one pending request of a `waiting` run, atomically: refused with
+   * `DecisionError` (nothing changes) when the run is not waiting, the request is not pending, or
+   * it was already decided. Resolves with the run's record after the decision.
+   */
+  decide(agentId: string, requestId: string, decision: DecisionInput): Promise<RunRecord>
+  /** A run's durable record (checkpoint, journal, pending requests, result), or `undefined` if the activity is absent (or hidden by `metadata`). */
+  getRun(agentId: string, options?: ScopeOptions): Promise<RunRecord | undefined>
   /** Every change from now on, pushed as it happens, until `signal` aborts. */
   watch(filter: WatchFilter, signal: AbortSignal): AsyncIterable<ActivityEvent>
   /** Releases connections and files; pending `watch` iterations end. */
   close(): Promise<void>
+  /**
+   * A queue kept in the store, for stores that survive a restart (SQLite, PostgreSQL): the local
+   * engine keeps its jobs here, so that queued tasks run after a restart and orphaned ones resume.
+   * Absent on the memory store.
+   */
+  readonly jobQueue?: DurableJobQueue
 }

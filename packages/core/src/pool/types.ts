@@ -1,8 +1,10 @@
 import type { z } from 'zod'
 import type { ActivityTracker } from '../activity/tracker.js'
 
-/** A value that survives `JSON.stringify` then `JSON.parse` unchanged: what job inputs and results are made of. */
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
+import type { JsonValue } from '../activity/types.js'
+
+/** What job inputs and results are made of. */
+export type { JsonValue }
 
 /**
  * One unit of work, as an engine sees it: plain JSON, so that a distributed engine can put it in
