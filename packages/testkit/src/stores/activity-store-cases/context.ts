@@ -29,7 +29,12 @@ export function storeSuite(current: () => ActivityStore): StoreSuite {
     async createIn(agentId, status, extra = {}) {
       await create(agentId, extra)
       for (const step of pathTo[status])
-        await current().append(agentId, { status: step, message: `to ${step}` })
+        await current().append(
+          agentId,
+          step === 'waiting'
+            ? { status: step, message: `to ${step}`, pending: [{ id: 'call-1', kind: 'approval', toolName: 'send' }] }
+            : { status: step, message: `to ${step}` },
+        )
       return (await current().get(agentId))!
     },
     async listIds(options = {}) {

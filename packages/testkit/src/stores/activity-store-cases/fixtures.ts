@@ -1,12 +1,13 @@
 import type { Activity, ActivityLogKind, ActivityStatus, ActivitySummary, Trajectory } from '@runner/core'
 
 /** Every status, in lifecycle order. */
-export const STATUSES: readonly ActivityStatus[] = ['queued', 'running', 'complete', 'error', 'canceled']
+export const STATUSES: readonly ActivityStatus[] = ['queued', 'running', 'waiting', 'complete', 'error', 'canceled']
 
 /** The lifecycle as DESIGN.md states it, written out here so that the suite checks the stores' table. */
 export const LEGAL_MOVES: Record<ActivityStatus, readonly ActivityStatus[]> = {
   queued: ['running', 'canceled', 'error'],
-  running: ['running', 'complete', 'error', 'canceled'],
+  running: ['running', 'waiting', 'complete', 'error', 'canceled'],
+  waiting: ['running', 'canceled', 'error'],
   complete: [],
   error: [],
   canceled: [],
@@ -26,6 +27,7 @@ export const LOG_KINDS: readonly ActivityLogKind[] = [
 export const pathTo: Record<ActivityStatus, ActivityStatus[]> = {
   queued: [],
   running: ['running'],
+  waiting: ['running', 'waiting'],
   complete: ['running', 'complete'],
   error: ['running', 'error'],
   canceled: ['canceled'],
