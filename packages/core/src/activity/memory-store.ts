@@ -3,6 +3,7 @@ import { ActivityTransitionError } from '../errors/activity-transition-error.js'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { RunnerError } from '../errors/runner-error.js'
 import { EventHub } from '../util/event-hub.js'
+import { MemoryDocumentTable } from './memory-documents.js'
 import {
   applyDecision,
   DEFAULT_MAX_RECORD_BYTES,
@@ -77,6 +78,8 @@ export class MemoryActivityStore implements ActivityStore {
   readonly #rows = new Map<string, Row>()
   readonly #hub = new EventHub<ActivityEvent>()
   readonly #maxRecordBytes: number
+  /** Documents kept beside the runs (the LangGraph checkpointer's records). */
+  readonly documents = new MemoryDocumentTable()
   #seq = 0
   #closed = false
 

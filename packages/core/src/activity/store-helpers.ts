@@ -277,3 +277,13 @@ export function applyEntry(
   if (finishedAt !== undefined) next.finishedAt = finishedAt
   return next
 }
+
+/** Checks a document table's key or namespace: a string of 1..1000 characters. */
+export function validateDocumentKey(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 1000) {
+    throw new InvalidOptionsError([{ field, message: 'must be a string of 1 to 1000 characters' }], {
+      subject: 'document',
+    })
+  }
+  return value
+}

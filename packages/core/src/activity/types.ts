@@ -384,4 +384,45 @@ export interface ActivityStore {
    * Absent on the memory store.
    */
   readonly jobQueue?: DurableJobQueue
+  /**
+   * A small table of JSON documents kept beside the runs, for integrations that keep records of
+   * their own in the same store (the LangGraph checkpointer of `@runner/langchain`). Every store
+   * of this project has one.
+   */
+  readonly documents?: DocumentTable
+}
+
+/** One document of a `DocumentTable`. */
+export interface StoredDocument {
+  key: string
+  value: JsonValue
+}
+
+/** Options of `DocumentTable.list`. */
+export interface ListDocumentsOptions {
+  /** Only keys that start with it. */
+  prefix?: string
+  /** Only keys before it (in key order). */
+  before?: string
+  /** Newest first: descending key order. Default false (ascending). */
+  reverse?: boolean
+  /** Most documents returned. Default: all. */
+  limit?: number
+}
+
+/**
+ * JSON documents by namespace and key, ordered by key (binary string order). Keys and namespaces
+ * are 1..1000 characters; a value is refused above the store's `maxRecordBytes`.
+ */
+export interface DocumentTable {
+  /** Writes (inserts or replaces) one document. */
+  put(namespace: string, key: string, value: JsonValue): Promise<void>
+  /** Writes several documents in one transaction: all or none. */
+  putMany(namespace: string, documents: StoredDocument[]): Promise<void>
+  /** One document's value, or `undefined`. */
+  get(namespace: string, key: string): Promise<JsonValue | undefined>
+  /** Documents of a namespace in key order. */
+  list(namespace: string, options?: ListDocumentsOptions): Promise<StoredDocument[]>
+  /** Deletes the documents whose key starts with `prefix` (all of the namespace for `''`); resolves with how many. */
+  deletePrefix(namespace: string, prefix: string): Promise<number>
 }
