@@ -3,12 +3,12 @@
  * yet when this package is type-checked). Every runner has it: it is `BaseAgentRunner`'s API.
  */
 export interface RunnerLike {
-  run(agent: unknown, input: unknown): Promise<{ text: string }>
+  run(agent: unknown, input: unknown): Promise<{ text?: string }>
   runStreamed(
     agent: unknown,
     input: unknown,
   ): AsyncIterable<{ type: string; text?: string }> & {
-    result: Promise<{ text: string }>
+    result: Promise<{ text?: string }>
   }
 }
 

@@ -31,7 +31,12 @@ export function toTinyTool(tool: AnyToolDefinition): TinyTool {
       const run = currentRun()
       if (!run) throw new Error(`Tool "${tool.name}" works inside a run only: run the agent with TinyRunner.`)
       // Parse with the tool's own schema too: its defaults and transforms apply as in core.
-      return tool.execute(tool.inputSchema.parse(args), { toolCallId: callId, signal, run })
+      return tool.execute(tool.inputSchema.parse(args), {
+        toolCallId: callId,
+        signal,
+        run,
+        idempotencyKey: run.idempotencyKey(callId),
+      })
     },
   }
 }

@@ -1,6 +1,7 @@
 import type { MessageParam } from '@anthropic-ai/sdk/resources/messages'
 import { defineTool, InvalidOptionsError } from '@runner/core'
 import { REPORT_STATUS_TOOL_NAME } from '@runner/core/adapter'
+import { completed } from '@runner/core/test'
 import { scenario } from '@runner/testkit'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
@@ -230,7 +231,7 @@ describe('ClaudeRunner requests', () => {
       { role: 'user', content: [{ type: 'text', text: 'Why do otters hold hands?' }] },
     ]
     const copy = structuredClone(input)
-    const result = await claude.runner.run({ model, maxTokens: 100, tools: [search] }, input)
+    const result = await completed(claude.runner.run({ model, maxTokens: 100, tools: [search] }, input))
     expect(input).toEqual(copy)
     expect((claude.fake.requestsFor(model)[0]!.body as Body).messages).toEqual(input)
     expect(result.output.stopReason).toBe('end_turn')
@@ -354,10 +355,12 @@ describe('ClaudeRunner requests', () => {
         .toolCall('search', { query: 'seals' })
         .text('Summary: otters hold hands.'),
     )
-    const result = await claude.runner.run(
-      { model, maxTokens: 100, tools: [search], modelSettings: { toolChoice: 'auto' } },
-      'q',
-      { maxTurns: 2, maxTurnsRecovery: true },
+    const result = await completed(
+      claude.runner.run(
+        { model, maxTokens: 100, tools: [search], modelSettings: { toolChoice: 'auto' } },
+        'q',
+        { maxTurns: 2, maxTurnsRecovery: true },
+      ),
     )
     expect(result).toMatchObject({ text: 'Summary: otters hold hands.', maxTurnsReached: true, turns: 3 })
     const wrapUp = claude.fake.requestsFor(model)[2]!.body as Body
@@ -395,10 +398,12 @@ describe('ClaudeRunner requests', () => {
         .toolCall('search', { query: 'otters' })
         .toolCall('search', { query: 'one more' }, { text: 'Otters hold hands.' }),
     )
-    const result = await claude.runner.run({ model, maxTokens: 100, tools: [counted] }, 'q', {
-      maxTurns: 1,
-      maxTurnsRecovery: true,
-    })
+    const result = await completed(
+      claude.runner.run({ model, maxTokens: 100, tools: [counted] }, 'q', {
+        maxTurns: 1,
+        maxTurnsRecovery: true,
+      }),
+    )
     expect(result).toMatchObject({ text: 'Otters hold hands.', maxTurnsReached: true, turns: 2 })
     expect(runs).toBe(1)
     // Every tool_use of the returned conversation has its tool_result: it can be continued.

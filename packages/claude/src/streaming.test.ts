@@ -1,5 +1,6 @@
 import type { MessageParam, RawMessageStreamEvent } from '@anthropic-ai/sdk/resources/messages'
 import { defineTool, type RunEvent } from '@runner/core'
+import { completed } from '@runner/core/test'
 import { scenario } from '@runner/testkit'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
@@ -126,7 +127,7 @@ describe('ClaudeRunner streaming', () => {
     }
     const stream = claude.runner.runStreamed(agent, 'Why?')
     const events = await drain(stream)
-    const result = await stream.result
+    const result = await completed(stream.result)
     expect(claude.fake.requestsFor(model)[0]!.body.thinking).toEqual({ type: 'enabled', budget_tokens: 2048 })
     const reasoning = of(events, 'reasoning-delta').map((event) => event.text)
     expect(reasoning.length).toBeGreaterThan(1)
@@ -169,10 +170,12 @@ describe('ClaudeRunner streaming', () => {
       scenario().toolCall('search', { query: 'a' }).text('Same answer.').usage({ inputTokens: 30 })
     const first = claude.fake.play(script())
     const second = claude.fake.play(script())
-    const fromRun = await claude.runner.run({ model: first.model, maxTokens: 100, tools: [search] }, 'q')
+    const fromRun = await completed(
+      claude.runner.run({ model: first.model, maxTokens: 100, tools: [search] }, 'q'),
+    )
     const stream = claude.runner.runStreamed({ model: second.model, maxTokens: 100, tools: [search] }, 'q')
     await drain(stream)
-    const fromStream = await stream.result
+    const fromStream = await completed(stream.result)
     expect(claude.fake.requestsFor(first.model).map((request) => request.stream)).toEqual([false, false])
     expect(claude.fake.requestsFor(second.model).map((request) => request.stream)).toEqual([true, true])
     expect([fromStream.text, fromStream.usage, fromStream.turns]).toEqual([

@@ -17,11 +17,7 @@ export type {
   ActivityStatus,
   ActivityStore,
   ActivitySummary,
-  Checkpoint,
-  Decision,
   DecisionInput,
-  JournalEntry,
-  JsonValue,
   ListActivitiesOptions,
   ListActivitiesResult,
   MetadataFilter,
@@ -67,12 +63,15 @@ export type { RunEvent } from './runner/events.js'
 export type { RunHooks, ToolCallInfo } from './runner/hooks.js'
 export { RunStream, serializeEvent } from './runner/run-stream.js'
 export type {
+  CompletedRunResult,
   ExecuteResult,
+  ResumeOptions,
   RunContext,
   RunnerCapabilities,
   RunnerOptions,
   RunOptions,
   RunResult,
+  WaitingRunResult,
 } from './runner/types.js'
 export { type FallbackEntry, withFallback } from './runner/with-fallback.js'
 export {

@@ -5,6 +5,18 @@
 
 export { ACTIVITY_LOG_KINDS } from './activity/log-kinds.js'
 export {
+  applyDecision,
+  DEFAULT_MAX_RECORD_BYTES,
+  decodeCheckpoint,
+  decodeJournalEntry,
+  encodeCheckpoint,
+  encodeJournalEntry,
+  jsonOf,
+  validateCheckpointInput,
+  validateDecision,
+  validatePendingInput,
+} from './activity/run-record.js'
+export {
   applyEntry,
   cloneJson,
   compareSortKeys,
@@ -25,18 +37,6 @@ export {
   validateMetadataFilter,
   validateWatchFilter,
 } from './activity/store-helpers.js'
-export {
-  applyDecision,
-  DEFAULT_MAX_RECORD_BYTES,
-  decodeCheckpoint,
-  decodeJournalEntry,
-  encodeCheckpoint,
-  encodeJournalEntry,
-  jsonOf,
-  validateCheckpointInput,
-  validateDecision,
-  validatePendingInput,
-} from './activity/run-record.js'
 export type { CreateOptions, LogEntryOptions, UpdateOptions } from './activity/tracker.js'
 export {
   ACTIVE_STATUSES,
@@ -67,17 +67,17 @@ export type {
   JournalEntry,
   JournalEntryInput,
   JsonValue,
+  ListActivitiesOptions,
+  ListActivitiesResult,
   ListDocumentsOptions,
+  MetadataFilter,
+  MetadataValue,
   PendingRequest,
   PendingRequestInput,
   QueuedJob,
   RunRecord,
-  StoredDocument,
-  ListActivitiesOptions,
-  ListActivitiesResult,
-  MetadataFilter,
-  MetadataValue,
   ScopeOptions,
+  StoredDocument,
   Trajectory,
   TrajectoryStep,
   Usage,

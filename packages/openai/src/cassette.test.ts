@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { defineTool, type RunResult } from '@runner/core'
+import { defineTool, type CompletedRunResult } from '@runner/core'
 import { recordingFetch, replayingFetch, scenario, startProtocolFake } from '@runner/testkit'
 import { afterAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
@@ -34,7 +34,7 @@ describe('cassettes', () => {
         { model: 'cassette-model' },
       )
       const agent = { model, api, instructions: 'Answer from the page.', tools: [read] }
-      const summary = async (runner: OpenAIRunner, result: RunResult<OpenAIOutput>) => ({
+      const summary = async (runner: OpenAIRunner, result: CompletedRunResult<OpenAIOutput>) => ({
         text: result.text,
         turns: result.turns,
         usage: result.usage,

@@ -17,7 +17,12 @@ export function toAISDKTools(tools: ReadonlyArray<AnyToolDefinition>): ToolSet {
         async execute(input: unknown, { toolCallId, abortSignal }) {
           const run = currentRun()
           if (!run) throw new Error(`${definition.name} runs inside a run only`)
-          return definition.execute(input, { toolCallId, signal: abortSignal ?? run.signal, run })
+          return definition.execute(input, {
+            toolCallId,
+            signal: abortSignal ?? run.signal,
+            run,
+            idempotencyKey: run.idempotencyKey(toolCallId),
+          })
         },
       }),
     ]),

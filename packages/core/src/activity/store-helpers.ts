@@ -1,8 +1,8 @@
 import { z } from 'zod'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
-import { jsonOf, validateCheckpointInput, validatePendingInput } from './run-record.js'
 import { parseOrThrow } from '../util/zod-issues.js'
 import { ACTIVITY_LOG_KINDS } from './log-kinds.js'
+import { jsonOf, validateCheckpointInput, validatePendingInput } from './run-record.js'
 import { isActiveStatus, isTerminalStatus } from './transitions.js'
 import type {
   ActivityLogEntry,
@@ -118,7 +118,10 @@ export function validateAppendInput(input: AppendActivityInput): AppendActivityI
   const issues: { field: string; message: string }[] = []
   if (valid.status === 'waiting') {
     if (valid.pending === undefined)
-      issues.push({ field: 'pending', message: 'is required with status "waiting": say what the run waits for' })
+      issues.push({
+        field: 'pending',
+        message: 'is required with status "waiting": say what the run waits for',
+      })
     else valid.pending = validatePendingInput(valid.pending)
   } else {
     if (valid.pending !== undefined)

@@ -321,8 +321,8 @@ export interface TrajectoryStep {
 export interface Trajectory {
   agentId: string
   agentType: string
-  /** How the run ended. */
-  status: Extract<ActivityStatus, 'complete' | 'error' | 'canceled'>
+  /** How the run ended, or `waiting` for a run that is suspended (its trajectory goes on when it resumes). */
+  status: Extract<ActivityStatus, 'complete' | 'error' | 'canceled' | 'waiting'>
   startedAt: string
   finishedAt: string
   usage: Usage

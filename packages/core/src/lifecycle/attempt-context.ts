@@ -1,10 +1,12 @@
-import type { Usage } from '../activity/types.js'
+import type { Decision, JournalEntry, JsonValue, PendingRequestInput, Usage } from '../activity/types.js'
+import { CapabilityUnsupportedError } from '../errors/capability-unsupported-error.js'
 import { MaxTurnsExceededError } from '../errors/max-turns-exceeded-error.js'
 import { RunCanceledError } from '../errors/run-canceled-error.js'
 import type { RunnerPrompts } from '../prompts.js'
 import type { AdapterEvent } from '../runner/events.js'
-import type { HookFirer, RunContext, StepInput, TurnInfo } from '../runner/types.js'
+import type { HookFirer, ResumeState, RunContext, StepInput, TurnInfo } from '../runner/types.js'
 import { abortReason } from '../util/abort.js'
+import { RunSuspension } from './durable.js'
 import { addUsage, emptyUsage, jsonOrUndefined, type RunState } from './run-state.js'
 
 /** The lifecycle's attempt of a context it made, if it made it (a fallback hands over through it). */
@@ -287,6 +289,57 @@ export class AttemptContext<TOutput> implements RunContext {
         run.attempts++
       }
     }
+  }
+
+  get durable(): boolean {
+    return this.#run.options.durable
+  }
+
+  get resumed(): ResumeState | undefined {
+    return this.#run.resume?.state
+  }
+
+  async checkpoint(state: JsonValue): Promise<void> {
+    const run = this.#run
+    if (!run.options.durable) return
+    await run.execution.tracker.store.saveCheckpoint(run.agentId, {
+      state,
+      runner: run.runner,
+      turn: run.turn,
+      usage: { ...run.usage },
+      attempt: Math.max(1, run.execution.attempt),
+    })
+  }
+
+  journaled(toolCallId: string): JournalEntry | undefined {
+    return this.#run.journal.get(toolCallId)
+  }
+
+  async journal(entry: Omit<JournalEntry, 'at' | 'attempt'>): Promise<void> {
+    const run = this.#run
+    if (!run.options.durable) return
+    const attempt = Math.max(1, run.execution.attempt)
+    await run.execution.tracker.store.recordToolCall(run.agentId, { ...entry, attempt })
+    if (!run.journal.has(entry.toolCallId))
+      run.journal.set(entry.toolCallId, { ...entry, attempt, at: new Date().toISOString() })
+  }
+
+  idempotencyKey(toolCallId: string): string {
+    return `${this.#run.agentId}:${toolCallId}`
+  }
+
+  async suspend(requests: PendingRequestInput[], state: JsonValue): Promise<never> {
+    if (!this.#run.options.durable) {
+      throw new CapabilityUnsupportedError(
+        'durable',
+        'this run is not durable (its runner cannot resume, or durable: false), so it cannot wait for a decision. Remove needsApproval or run it durably.',
+      )
+    }
+    throw new RunSuspension(requests, state)
+  }
+
+  decision(requestId: string): Decision | undefined {
+    return this.#run.resume?.state.pending.find((request) => request.id === requestId)?.decision
   }
 
   /**

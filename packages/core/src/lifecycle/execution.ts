@@ -6,11 +6,12 @@ import {
   timedOutMessage,
 } from '../activity/tracker.js'
 import { isTerminalStatus } from '../activity/transitions.js'
-import type { Activity, ActivityLogEntry, ActivityLogKind } from '../activity/types.js'
+import type { Activity, ActivityLogEntry, ActivityLogKind, JsonValue } from '../activity/types.js'
 import { ActivityTransitionError } from '../errors/activity-transition-error.js'
 import { RunCanceledError } from '../errors/run-canceled-error.js'
 import { RunTimeoutError } from '../errors/run-timeout-error.js'
 import { abortableSleep } from '../util/abort.js'
+import { type PendingSuspension, waitingMessage } from './durable.js'
 import { type AttemptPolicy, retryDelay } from './retry-policy.js'
 
 /** Told of every entry an execution writes, in order, before the write resolves. */
@@ -57,6 +58,18 @@ export class Execution {
   endedElsewhere: Activity | undefined
   /** True once this execution wrote the activity's terminal status. */
   ended = false
+  /**
+   * True when this work continues where an earlier process left it (a redelivered job, decisions
+   * on a waiting task): a durable runner that joins it resumes from the checkpoint.
+   */
+  resumable = false
+  /**
+   * A joined runner's suspension, kept for the layer that owns the activity (the pool task) to
+   * write with the task's end of attempt.
+   */
+  suspension: PendingSuspension | undefined
+  /** True once this execution moved the activity to `waiting`. */
+  waiting = false
   readonly #listeners = new Set<ExecutionListener>()
   /** Errors that the layer that saw them judged not worth another attempt. */
   #declined: WeakSet<object> | undefined
@@ -167,9 +180,42 @@ export class Execution {
     return typeof error === 'object' && error !== null && this.#declined?.has(error) === true
   }
 
-  /** Ends the activity `complete` at 100%. */
-  async complete(): Promise<void> {
-    await this.#end((fields) => this.tracker.complete(this.agentId, undefined, fields))
+  /** Ends the activity `complete` at 100%, with the run's `result` stored in the same write when given. */
+  async complete(result?: JsonValue): Promise<void> {
+    if (result === undefined) {
+      await this.#end((fields) => this.tracker.complete(this.agentId, undefined, fields))
+      return
+    }
+    await this.#end((fields) =>
+      this.tracker.store.append(this.agentId, {
+        status: 'complete',
+        message: this.tracker.messages.complete,
+        percentage: 100,
+        ...fields,
+        result,
+      }),
+    )
+  }
+
+  /**
+   * Moves the activity to `waiting` with what it waits for and the checkpoint to continue from,
+   * in one write (kind `approval`).
+   */
+  async suspend(suspension: PendingSuspension): Promise<void> {
+    await this.#write(
+      (fields) =>
+        this.tracker.store.append(this.agentId, {
+          status: 'waiting',
+          message: waitingMessage(suspension.requests),
+          percentage: null,
+          ...fields,
+          checkpoint: suspension.checkpoint,
+          pending: suspension.requests,
+          ...(suspension.expiresAt === undefined ? {} : { expiresAt: suspension.expiresAt }),
+        }),
+      'approval',
+    )
+    this.waiting = true
   }
 
   /**

@@ -1,8 +1,10 @@
 import type { ActivityTracker } from '../activity/tracker.js'
 import { isTerminalStatus } from '../activity/transitions.js'
+import type { DecisionInput, JsonValue } from '../activity/types.js'
 import { ActivityTransitionError } from '../errors/activity-transition-error.js'
 import { CapabilityUnsupportedError } from '../errors/capability-unsupported-error.js'
 import { RunCanceledError } from '../errors/run-canceled-error.js'
+import { RunNotResumableError } from '../errors/run-not-resumable-error.js'
 import { RunnerError } from '../errors/runner-error.js'
 import type { RunnerPrompts } from '../prompts.js'
 import type { RunEvent } from '../runner/events.js'
@@ -15,11 +17,14 @@ import type {
   RunnerOptions,
   RunOptions,
   RunResult,
+  WaitingRunResult,
 } from '../runner/types.js'
 import { abortReason } from '../util/abort.js'
 import { AttemptContext } from './attempt-context.js'
 import { currentWork, withCurrent } from './current.js'
 import { deadline } from './deadline.js'
+import { expiredError } from './decide.js'
+import { expiryOf, type LoadedResume, loadResume, RunSuspension, resumeMessage } from './durable.js'
 import { Execution } from './execution.js'
 import { RunState } from './run-state.js'
 
@@ -57,18 +62,27 @@ export interface RunStart<TOutput> {
   signal: AbortSignal
   streaming: boolean
   push: (event: RunEvent<TOutput>) => void
+  /** Set by `runner.resume`: continue the unfinished run `agentId` from its checkpoint. */
+  resume?: { decisions?: Record<string, DecisionInput> }
 }
 
 /** Checks what the runner declares it cannot do against what the run asks. */
 function checkCapabilities<TOutput>(
   executor: Executor<unknown, unknown, TOutput>,
   resolved: ResolvedRunOptions<TOutput>,
+  resuming: boolean,
 ): void {
   const { capabilities, name } = executor
   if (resolved.maxTurnsRecovery && !capabilities.maxTurnsRecovery) {
     throw new CapabilityUnsupportedError(
       'maxTurnsRecovery',
       `${name} cannot wrap up at the turn limit; leave maxTurnsRecovery off and handle MaxTurnsExceededError.`,
+    )
+  }
+  if (resuming && !capabilities.durable) {
+    throw new CapabilityUnsupportedError(
+      'durable',
+      `${name} cannot continue a run from a checkpoint; run it again with its input instead.`,
     )
   }
   if (
@@ -99,10 +113,12 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
   const started = performance.now()
   const { agentId, push } = start
   let resolved: ResolvedRunOptions<TOutput>
+  const explicitResume = start.resume !== undefined
   try {
-    resolved = resolveRunOptions(executor.defaults, options)
-    checkCapabilities(executor as Executor<unknown, unknown, TOutput>, resolved)
-    executor.validate(agent, input)
+    resolved = resolveRunOptions(executor.defaults, options, executor.capabilities.durable)
+    checkCapabilities(executor as Executor<unknown, unknown, TOutput>, resolved, explicitResume)
+    // A resume continues a conversation: there is no input to check.
+    if (!explicitResume) executor.validate(agent, input)
   } catch (error) {
     push({ type: 'run-error', error })
     throw error
@@ -129,26 +145,43 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
     push,
     runnerHooks: executor.defaults.hooks,
     isRetryable: executor.isRetryable,
+    runner: executor.name,
   })
   const unlisten = execution.listen(run.onEntry)
   let context: AttemptContext<TOutput> | undefined
   let activityOpen = false
   push({ type: 'run-start', agentId, agentType })
   try {
-    if (!joined) {
+    let loaded: LoadedResume | undefined
+    if (explicitResume) {
+      loaded = await resumeActivity(execution, executor.name, start.resume?.decisions)
+      activityOpen = true
+    } else if (!joined) {
       await openActivity(execution, start.generatedId)
       activityOpen = true
       if (signal.aborted) throw abortReason(signal)
       execution.beginAttempt()
       await execution.start()
+    } else if (execution.resumable && resolved.durable) {
+      // A redelivered pool job (or one continued after decisions): go on from the checkpoint.
+      loaded = await loadResume(execution, { explicit: false, runner: executor.name })
+      if (loaded) await execution.note(resumeMessage(loaded), 'resume')
     }
     execution.beginAttempt()
+    if (loaded) {
+      run.resumeFrom(loaded)
+      if (resolved.recordTrajectory) {
+        const previous = await executor.activity.store.getTrajectory(agentId).catch(() => undefined)
+        if (previous) run.steps.push(...previous.steps)
+      }
+    }
     await run.fire('onRunStart', () => ({ ...run.info(), input }))
 
-    let executed: ExecuteResult<TOutput>
+    let executed!: ExecuteResult<TOutput>
+    let suspension: RunSuspension | undefined
     for (;;) {
-      // Each attempt starts the agent over: its turns count from the first again.
-      run.turn = 0
+      // Each attempt starts the agent over (from the checkpoint when resuming): its turns count again.
+      run.turn = run.resume ? run.resume.checkpoint.turn : 0
       const attempt = new AttemptContext(run)
       context = attempt
       run.current = attempt
@@ -163,6 +196,11 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
       } catch (caught) {
         // The failed attempt's open turn still ends: every turn-start has its turn-end.
         attempt.endTurn()
+        if (RunSuspension.isInstance(caught) && !signal.aborted) {
+          attempt.close()
+          suspension = caught
+          break
+        }
         const error = signal.aborted ? abortReason(signal) : caught
         attempt.close(error)
         if (signal.aborted || attempt.outputShown) throw error
@@ -175,6 +213,12 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
     context.endTurn()
     context.close()
     run.current = undefined
+
+    if (suspension) {
+      const waiting = await suspend(suspension)
+      push({ type: 'run-end', result: waiting })
+      return waiting
+    }
 
     const result: RunResult<TOutput> = {
       agentId,
@@ -193,7 +237,7 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
     await run.fire('onRunEnd', () => ({ ...run.info(), result }))
     if (signal.aborted) throw abortReason(signal)
     if (trajectory) await executor.activity.store.saveTrajectory(agentId, trajectory)
-    if (!joined) await execution.complete()
+    if (!joined) await execution.complete(storedResult(result))
     push({ type: 'run-end', result })
     return result
   } catch (caught) {
@@ -216,6 +260,76 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
     runDeadline.release()
     await executor.postRun(context).catch(() => {})
   }
+
+  /**
+   * Ends the run's part as `waiting`: the activity moves to `waiting` with the checkpoint and the
+   * requests in one write (a pool task writes it itself, after its handler returns), the
+   * trajectory so far is saved, `onRunEnd` fires with the waiting result.
+   */
+  async function suspend(found: RunSuspension): Promise<WaitingRunResult> {
+    const expiresAt = expiryOf(resolved.approvalTimeoutMs)
+    const pending = {
+      requests: found.requests,
+      checkpoint: {
+        state: found.state,
+        runner: executor.name,
+        turn: run.turn,
+        usage: { ...run.usage },
+        attempt: Math.max(1, execution.attempt),
+      },
+      ...(expiresAt === undefined ? {} : { expiresAt }),
+    }
+    if (joined) execution.suspension = pending
+    else await execution.suspend(pending)
+    const waiting: WaitingRunResult = {
+      agentId,
+      status: 'waiting',
+      pending: found.requests.map((request) => ({ ...request })),
+      turns: run.turn,
+      usage: { ...run.usage },
+      attempts: run.attempts,
+      durationMs: Math.round(performance.now() - started),
+      maxTurnsReached: false,
+    }
+    if (expiresAt !== undefined) waiting.expiresAt = expiresAt
+    if (resolved.recordTrajectory) {
+      const trajectory = run.trajectory('waiting')
+      waiting.trajectory = trajectory
+      await executor.activity.store.saveTrajectory(agentId, trajectory)
+    }
+    await run.fire('onRunEnd', () => ({ ...run.info(), result: waiting }))
+    return waiting
+  }
+}
+
+/** What a complete run stores with its terminal status: its text, turns and usage (its native output stays in process). */
+function storedResult<TOutput>(result: RunResult<TOutput>): JsonValue {
+  return { text: result.text ?? '', turns: result.turns, usage: { ...result.usage } } as unknown as JsonValue
+}
+
+/**
+ * Opens the activity of an explicit resume: reads the record (refusing an unknown, finished,
+ * undecided, expired or foreign run with `RunNotResumableError`), then moves the activity back to
+ * running with a `resume` line saying where and why. An expired wait ends the run `error`.
+ */
+async function resumeActivity(
+  execution: Execution,
+  runner: string,
+  decisions: Record<string, DecisionInput> | undefined,
+): Promise<LoadedResume> {
+  let loaded: LoadedResume | undefined
+  try {
+    loaded = await loadResume(execution, { explicit: true, runner, ...(decisions ? { decisions } : {}) })
+  } catch (error) {
+    if (RunNotResumableError.isInstance(error) && error.reason === 'expired') {
+      await execution.fail(expiredError()).catch(() => {})
+    }
+    throw error
+  }
+  const found = loaded as LoadedResume
+  execution.beginAttempt(found.checkpoint.attempt)
+  await execution.note(resumeMessage(found), 'resume')
+  return found
 }
 
 /**

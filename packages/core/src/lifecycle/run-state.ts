@@ -1,10 +1,11 @@
 import { nowIso } from '../activity/store-helpers.js'
-import type { ActivityLogEntry, Trajectory, TrajectoryStep, Usage } from '../activity/types.js'
+import type { ActivityLogEntry, JournalEntry, Trajectory, TrajectoryStep, Usage } from '../activity/types.js'
 import { HookError } from '../errors/hook-error.js'
 import type { RunnerPrompts } from '../prompts.js'
 import type { RunEvent } from '../runner/events.js'
 import type { HookName, HookRunInfo, RunHooks, ToolCallInfo } from '../runner/hooks.js'
 import type { ResolvedRunOptions, StepInput } from '../runner/types.js'
+import type { LoadedResume } from './durable.js'
 import type { Execution, RetryPlan } from './execution.js'
 import type { AttemptPolicy } from './retry-policy.js'
 
@@ -50,6 +51,8 @@ export interface RunStateInit<TOutput> {
   runnerHooks: RunHooks<TOutput> | undefined
   /** The runner's classification of errors (its `isRetryable`), used unless `retry.retryOn` is set. */
   isRetryable: (error: unknown) => boolean
+  /** Name of the runner (written on checkpoints). */
+  runner: string
 }
 
 /**
@@ -76,6 +79,12 @@ export class RunState<TOutput> {
   readonly #hookSets: ReadonlyArray<RunHooks | undefined>
   /** The attempt running now, failed by a hook that throws. */
   current: { fail(error: unknown): void } | undefined
+  /** Name of the runner (written on checkpoints). */
+  readonly runner: string
+  /** What this run continues from, when it resumes. */
+  resume: LoadedResume | undefined
+  /** Completed tool calls: the journal read on resume, and every call this run completed. */
+  readonly journal = new Map<string, JournalEntry>()
 
   constructor(init: RunStateInit<TOutput>) {
     this.agentId = init.agentId
@@ -88,6 +97,15 @@ export class RunState<TOutput> {
     this.push = init.push
     this.#hookSets = [init.runnerHooks as RunHooks | undefined, init.options.hooks as RunHooks | undefined]
     this.#isRetryable = init.isRetryable
+    this.runner = init.runner
+  }
+
+  /** Continues from a checkpoint: its turn, usage and journal. */
+  resumeFrom(loaded: LoadedResume): void {
+    this.resume = loaded
+    this.turn = loaded.checkpoint.turn
+    Object.assign(this.usage, loaded.checkpoint.usage)
+    for (const [id, entry] of loaded.journal) this.journal.set(id, entry)
   }
 
   /** The retry policy of this run, on the execution's attempt counter (made when first needed). */

@@ -1000,7 +1000,7 @@ async function until(condition: () => boolean): Promise<void> {
 describe('BaseAgentRunner: capabilities', () => {
   class LimitedRunner extends ScriptedRunner {
     override get capabilities() {
-      return { streaming: false, maxTurnsRecovery: false, toolHooks: false }
+      return { streaming: false, maxTurnsRecovery: false, toolHooks: false, durable: false }
     }
   }
 

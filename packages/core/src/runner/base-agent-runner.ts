@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import { type ActivityTracker, createActivityTracker } from '../activity/tracker.js'
-import type { ActivityStore } from '../activity/types.js'
+import type { ActivityStore, DecisionInput, JsonValue, RunRecord } from '../activity/types.js'
 import { CapabilityUnsupportedError } from '../errors/capability-unsupported-error.js'
 import { hasMarker } from '../errors/runner-error.js'
 import { toCanceled } from '../lifecycle/deadline.js'
+import { decide } from '../lifecycle/decide.js'
 import { isTransientError } from '../lifecycle/retry-policy.js'
 import { type Executor, runLifecycle } from '../lifecycle/run-lifecycle.js'
 import { defaultPrompts, type RunnerPrompts } from '../prompts.js'
@@ -13,6 +14,7 @@ import { validateRunnerOptions } from './options.js'
 import { RunStream } from './run-stream.js'
 import type {
   ExecuteResult,
+  ResumeOptions,
   RunContext,
   RunnerCapabilities,
   RunnerOptions,
@@ -90,7 +92,7 @@ export abstract class BaseAgentRunner<
    * something overrides this getter; the matching call then throws `CapabilityUnsupportedError`.
    */
   get capabilities(): RunnerCapabilities {
-    return { streaming: true, maxTurnsRecovery: true, toolHooks: true }
+    return { streaming: true, maxTurnsRecovery: true, toolHooks: true, durable: false }
   }
 
   /** Runs the agent to completion. Rejects with the run's error; the activity is never left running. */
@@ -104,6 +106,66 @@ export abstract class BaseAgentRunner<
       throw new CapabilityUnsupportedError('streaming', `${this.name} cannot stream; use run() instead.`)
     }
     return this.#start(agent, input, options, true)
+  }
+
+  /**
+   * Continues the unfinished run `agentId` from its checkpoint, in this process: a run that waits
+   * for decisions (give them in `options.decisions`, or record them first with `approve`, `deny`,
+   * `respond`), or one whose process stopped mid-run (its activity still `running`: make sure that
+   * process is gone). Journaled tool calls are not executed again. Refused up front with
+   * `RunNotResumableError` (unknown or finished run, undecided requests, an expired wait, a
+   * checkpoint of another runner) and `CapabilityUnsupportedError` when the runner is not durable.
+   */
+  resume(agent: TAgent, agentId: string, options: ResumeOptions<TOutput> = {}): Promise<RunResult<TOutput>> {
+    return this.#start(agent, undefined as TInput, { ...options, agentId }, false, options.decisions ?? {})
+      .result
+  }
+
+  /** `resume`, streamed. */
+  resumeStreamed(agent: TAgent, agentId: string, options: ResumeOptions<TOutput> = {}): RunStream<TOutput> {
+    if (!this.capabilities.streaming) {
+      throw new CapabilityUnsupportedError('streaming', `${this.name} cannot stream; use resume() instead.`)
+    }
+    return this.#start(agent, undefined as TInput, { ...options, agentId }, true, options.decisions ?? {})
+  }
+
+  /**
+   * Approves a pending tool call of a waiting run (optionally with edited `input`), from any
+   * process; the run continues when it is resumed. Refused with `DecisionError` (nothing changes)
+   * when the call is not pending.
+   */
+  approve(
+    agentId: string,
+    toolCallId: string,
+    options: { input?: unknown; reason?: string; by?: string } = {},
+  ): Promise<RunRecord> {
+    return decide(this.activity, agentId, toolCallId, {
+      type: 'approve',
+      ...(options as object),
+    } as DecisionInput)
+  }
+
+  /** Denies a pending tool call: the model reads `Tool call denied: <reason>` when the run resumes. */
+  deny(
+    agentId: string,
+    toolCallId: string,
+    options: { reason?: string; by?: string } = {},
+  ): Promise<RunRecord> {
+    return decide(this.activity, agentId, toolCallId, { type: 'deny', ...options })
+  }
+
+  /** Answers a custom suspension (`context.suspend`) with `value`. */
+  respond(
+    agentId: string,
+    requestId: string,
+    value: unknown,
+    options: { by?: string } = {},
+  ): Promise<RunRecord> {
+    return decide(this.activity, agentId, requestId, {
+      type: 'respond',
+      value: value as JsonValue,
+      ...options,
+    })
   }
 
   /** Runs one attempt with the framework. Honour `context.signal`; report through `context`. */
@@ -167,6 +229,7 @@ export abstract class BaseAgentRunner<
     input: TInput,
     options: RunOptions<TOutput> | undefined,
     streaming: boolean,
+    resume?: Record<string, DecisionInput>,
   ): RunStream<TOutput> {
     const controller = new AbortController()
     const given = options?.agentId
@@ -186,6 +249,7 @@ export abstract class BaseAgentRunner<
           signal: controller.signal,
           streaming,
           push,
+          ...(resume ? { resume: { decisions: resume } } : {}),
         }),
     })
   }

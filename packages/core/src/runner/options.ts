@@ -52,10 +52,15 @@ const sharedShape = {
   metadata: z.record(z.string(), z.unknown(), { error: 'must be a plain object' }).optional(),
   recordTrajectory: z.boolean({ error: 'must be true or false' }).optional(),
   includeNative: z.boolean({ error: 'must be true or false' }).optional(),
+  durable: z.boolean({ error: 'must be true or false' }).optional(),
+  approvalTimeoutMs: positiveInt('a positive integer number of milliseconds').optional(),
 }
 
 const runOptionsSchema = z.strictObject({
   ...sharedShape,
+  decisions: z
+    .record(z.string(), z.unknown(), { error: 'must be an object of decisions by request id' })
+    .optional(),
   agentId: z
     .string()
     .min(1, 'must be a non-empty string')
@@ -91,6 +96,7 @@ export function validateRunnerOptions<TOutput>(options: RunnerOptions<TOutput>):
 export function resolveRunOptions<TOutput>(
   defaults: RunnerOptions<TOutput>,
   options: RunOptions<TOutput> = {},
+  durableCapable = false,
 ): ResolvedRunOptions<TOutput> {
   parseOrThrow(runOptionsSchema, options, 'run options')
   const retry = { ...defaultRetryOptions, ...defaults.retry, ...options.retry }
@@ -113,7 +119,10 @@ export function resolveRunOptions<TOutput>(
     metadata: { ...defaults.metadata, ...options.metadata },
     recordTrajectory: options.recordTrajectory ?? defaults.recordTrajectory ?? true,
     includeNative: options.includeNative ?? defaults.includeNative ?? false,
+    durable: durableCapable && (options.durable ?? defaults.durable ?? true),
   }
+  const approvalTimeoutMs = options.approvalTimeoutMs ?? defaults.approvalTimeoutMs
+  if (approvalTimeoutMs !== undefined) resolved.approvalTimeoutMs = approvalTimeoutMs
   const timeoutMs = options.timeoutMs ?? defaults.timeoutMs
   if (timeoutMs !== undefined) resolved.timeoutMs = timeoutMs
   if (options.agentId !== undefined) resolved.agentId = options.agentId

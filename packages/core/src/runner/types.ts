@@ -1,5 +1,16 @@
 import type { ActivityTracker } from '../activity/tracker.js'
-import type { ActivityStore, Trajectory, TrajectoryStep, Usage } from '../activity/types.js'
+import type {
+  ActivityStore,
+  Decision,
+  DecisionInput,
+  JournalEntry,
+  JsonValue,
+  PendingRequest,
+  PendingRequestInput,
+  Trajectory,
+  TrajectoryStep,
+  Usage,
+} from '../activity/types.js'
 import type { RetryOptions } from '../lifecycle/retry-policy.js'
 import type { RunnerPrompts } from '../prompts.js'
 import type { AdapterEvent } from './events.js'
@@ -35,6 +46,29 @@ export interface RunOptions<TOutput = unknown> {
   recordTrajectory?: boolean
   /** Pass the framework's own events through as `native` events. Default false. */
   includeNative?: boolean
+  /**
+   * Keep the run durable: a checkpoint after each model answer and each completed tool call in the
+   * journal, so that the run can resume after a crash without repeating a tool, and can wait for
+   * approvals. Default true on a runner whose `capabilities.durable` is true; false turns the
+   * writes off (a run that then calls a tool with `needsApproval` fails).
+   */
+  durable?: boolean
+  /**
+   * How long a run may wait for decisions once it is `waiting`, in ms. A decision or resume after
+   * that ends the run `error` ("Approval expired") and is refused with `RunNotResumableError`
+   * (`reason: 'expired'`). Default: no expiry.
+   */
+  approvalTimeoutMs?: number
+}
+
+/** Options of `runner.resume`: those of a run (except `agentId`), plus decisions to record first. */
+export interface ResumeOptions<TOutput = unknown> extends Omit<RunOptions<TOutput>, 'agentId'> {
+  /**
+   * Decisions on the run's pending requests, by request id (the tool call id), recorded before the
+   * run resumes: `{ type: 'approve' }`, `{ type: 'approve', input }` (edited input),
+   * `{ type: 'deny', reason }`, or `{ type: 'respond', value }` for a custom suspension.
+   */
+  decisions?: Record<string, DecisionInput>
 }
 
 /** Options of a runner: its dependencies and its defaults for every run. */
@@ -64,6 +98,8 @@ export interface ResolvedRunOptions<TOutput = unknown> {
   metadata: Record<string, unknown>
   recordTrajectory: boolean
   includeNative: boolean
+  durable: boolean
+  approvalTimeoutMs?: number
 }
 
 /**
@@ -77,6 +113,11 @@ export interface RunnerCapabilities {
   maxTurnsRecovery: boolean
   /** `onToolCallStart` can deny or rewrite tool calls. When false, a runner or run with that hook throws. */
   toolHooks: boolean
+  /**
+   * The runner checkpoints its runs and continues them from a checkpoint (`resume`, a redelivered
+   * pool job), and can wait for approvals. When false, `resume` throws and a redelivered job starts over.
+   */
+  durable: boolean
 }
 
 /** What `execute` returns. */
@@ -87,8 +128,34 @@ export interface ExecuteResult<TOutput> {
   text: string
 }
 
+/**
+ * What a run resolves with: complete, or waiting for decisions. Check `status` before using `text`
+ * or `output` (they are `undefined` on a waiting run).
+ */
+export type RunResult<TOutput = unknown> = CompletedRunResult<TOutput> | WaitingRunResult
+
+/** A run that is suspended: its activity is `waiting`, it holds no worker, and it continues with `runner.resume`. */
+export interface WaitingRunResult {
+  agentId: string
+  status: 'waiting'
+  /** What the run waits for: the tool calls to approve or deny, or the values to give. */
+  pending: PendingRequest[]
+  /** When the wait expires, if `approvalTimeoutMs` was set (ISO 8601). */
+  expiresAt?: string
+  output?: undefined
+  text?: undefined
+  /** Turns made so far. */
+  turns: number
+  /** Tokens used so far. */
+  usage: Usage
+  attempts: number
+  durationMs: number
+  maxTurnsReached: false
+  trajectory?: Trajectory
+}
+
 /** What a successful run resolves with. */
-export interface RunResult<TOutput = unknown> {
+export interface CompletedRunResult<TOutput = unknown> {
   agentId: string
   status: 'complete'
   /** The framework's native result. */
@@ -209,6 +276,48 @@ export interface RunContext {
   modelRequest<T>(send: () => PromiseLike<T>): Promise<T>
   /** Fires the model and tool hooks. A hook that throws fails the attempt (`HookError`). */
   readonly hooks: HookFirer
+  /** True when the run is durable (`durable` option and the runner's capability): checkpoints and the journal are written. */
+  readonly durable: boolean
+  /**
+   * Set when this run continues a checkpoint (after a crash, a lost worker, or decisions): the
+   * runner restores its conversation from `state` instead of starting from the input.
+   */
+  readonly resumed: ResumeState | undefined
+  /**
+   * Saves a checkpoint: `state` is what the runner needs to continue (its conversation, JSON), with
+   * the run's turn, usage and attempt. Latest wins. Does nothing when the run is not durable.
+   */
+  checkpoint(state: JsonValue): Promise<void>
+  /** The journaled outcome of a tool call that completed before (in an earlier process), if any. */
+  journaled(toolCallId: string): JournalEntry | undefined
+  /** Records a completed tool call in the journal (the tool-call protocol does it for every tool it runs). */
+  journal(entry: Omit<JournalEntry, 'at' | 'attempt'>): Promise<void>
+  /**
+   * The key a tool should give an external API to dedupe its side effect: stable across attempts
+   * and processes (`<agentId>:<toolCallId>`).
+   */
+  idempotencyKey(toolCallId: string): string
+  /**
+   * Suspends the run: saves `state` as the checkpoint and moves the activity to `waiting` with
+   * `requests`; the run resolves with `status: 'waiting'`. Never returns (it throws a suspension
+   * that the lifecycle catches: let it propagate). Throws `CapabilityUnsupportedError` when the
+   * run is not durable.
+   */
+  suspend(requests: PendingRequestInput[], state: JsonValue): Promise<never>
+  /** The decision on a pending request, once the run resumes with it. */
+  decision(requestId: string): Decision | undefined
+}
+
+/** What a resumed run starts from. */
+export interface ResumeState {
+  /** The `state` of the checkpoint. */
+  state: JsonValue
+  /** The turn the checkpoint was written at (the run goes on from the next). */
+  turn: number
+  /** Why the run resumes: `decisions` (after a wait) or `recovery` (a crash, a lost worker). */
+  reason: 'decisions' | 'recovery'
+  /** The requests the run waited for, with their decisions (after a wait). */
+  pending: PendingRequest[]
 }
 
 export type { ToolCallDecision }

@@ -1,4 +1,4 @@
-import type { Usage } from '../activity/types.js'
+import type { JsonValue, Usage } from '../activity/types.js'
 import type { RunnerPrompts } from '../prompts.js'
 import { BaseAgentRunner } from '../runner/base-agent-runner.js'
 import type { ExecuteResult, RunContext } from '../runner/types.js'
@@ -84,8 +84,18 @@ export interface ScriptedAgent {
 
 /** The conversation of one attempt, as the tool loop's driver. */
 class ScriptedConversation implements ToolLoopDriver<ScriptStep, ScriptedCall, ScriptStep> {
-  readonly #messages: string[]
+  #messages: string[]
   #counter = 0
+
+  snapshot(): JsonValue {
+    return { messages: [...this.#messages], counter: this.#counter }
+  }
+
+  restore(state: JsonValue): void {
+    const saved = state as { messages: string[]; counter: number }
+    this.#messages = [...saved.messages]
+    this.#counter = saved.counter
+  }
 
   constructor(
     readonly agent: ScriptedAgent,
@@ -153,6 +163,10 @@ export class ScriptedRunner extends BaseAgentRunner<ScriptedAgent, string, Scrip
   executeCalls = 0
   lastSignal: AbortSignal | undefined
 
+  override get capabilities() {
+    return { ...super.capabilities, durable: true }
+  }
+
   protected override async execute(
     context: RunContext,
     agent: ScriptedAgent,
@@ -161,6 +175,6 @@ export class ScriptedRunner extends BaseAgentRunner<ScriptedAgent, string, Scrip
     this.executeCalls++
     this.lastSignal = context.signal
     const tools: AnyToolDefinition[] = [this.tools.reportStatus, ...(agent.tools ?? [])]
-    return runToolLoop(context, new ScriptedConversation(agent, context.prompts, input), tools)
+    return runToolLoop(context, new ScriptedConversation(agent, context.prompts, input ?? ''), tools)
   }
 }

@@ -9,6 +9,12 @@ export interface ToolContext {
   signal: AbortSignal
   /** The run this call belongs to. */
   run: RunContext
+  /**
+   * A key stable across attempts and processes (`<agentId>:<toolCallId>`): give it to an external
+   * API that dedupes (a payment's idempotency key), to close the window no journal can: a crash
+   * after the side effect and before the journal write.
+   */
+  idempotencyKey: string
 }
 
 /**
@@ -24,6 +30,13 @@ export interface ToolDefinition<TInput = unknown, TOutput = unknown> {
   inputSchema: z.ZodType<TInput>
   /** Runs the tool. A throw becomes an error result the model reads, never a crashed run. */
   execute(input: TInput, context: ToolContext): Promise<TOutput> | TOutput
+  /**
+   * Ask a person before each call (or when the function says so for the call's input): the run
+   * checkpoints, its activity moves to `waiting` with the call pending, and it resolves with
+   * `status: 'waiting'`; `runner.approve` / `deny` and `runner.resume` continue it, in any process.
+   * Needs a durable run. Default false.
+   */
+  needsApproval?: boolean | ((input: TInput) => boolean | Promise<boolean>)
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: a list of tools of any input and output type
@@ -45,6 +58,12 @@ export function defineTool<TInput, TOutput>(
   }
   if (typeof tool.execute !== 'function')
     throw new TypeError(`Tool "${tool.name}": execute must be a function.`)
+  if (
+    tool.needsApproval !== undefined &&
+    typeof tool.needsApproval !== 'boolean' &&
+    typeof tool.needsApproval !== 'function'
+  )
+    throw new TypeError(`Tool "${tool.name}": needsApproval must be a boolean or a function of the input.`)
   return tool
 }
 

@@ -1,4 +1,5 @@
 import { errorMessage } from '../activity/tracker.js'
+import type { JournalEntry, JsonValue } from '../activity/types.js'
 import { InvalidToolInputError } from '../errors/invalid-tool-input-error.js'
 import type { ToolCallInfo } from '../runner/hooks.js'
 import type { RunContext } from '../runner/types.js'
@@ -43,8 +44,16 @@ export interface BegunToolCall {
    * input the tool refuses. The call is then already ended (`outcome` holds it).
    */
   readonly refused: string | undefined
-  /** The outcome of a refused call (it is ended already). */
+  /**
+   * The outcome of a call that is ended already: a refused one, or a replayed one (`replayed`).
+   * Do not run the tool; give the model this outcome.
+   */
   readonly outcome: ToolCallOutcome | undefined
+  /**
+   * True when the call completed in an earlier process (a resumed run): `outcome` is its
+   * journaled result, and the tool must not run again. No hook fires for it.
+   */
+  readonly replayed: boolean
   /** Ends the call with what the tool gave: `onToolCallEnd`, the trajectory step, the `tool-result` event. */
   end(output: unknown, isError: boolean): Promise<ToolCallOutcome>
   /**
@@ -96,10 +105,22 @@ export async function beginToolCall(
       toolName: call.toolName,
       input: call.input,
     })
+  const recorded = context.journaled?.(call.toolCallId)
+  if (recorded) return replay(context, call, recorded, emit)
   const started = performance.now()
   const decision = await context.hooks.toolCallStart(call)
   let usedInput = decision.denied === undefined ? decision.input : call.input
+  let ran = false
   const end = async (output: unknown, isError: boolean): Promise<ToolCallOutcome> => {
+    // A call that ran is journaled as it completes: a resumed run never runs it again.
+    if (ran && context.durable)
+      await context.journal({
+        toolCallId: call.toolCallId,
+        toolName: call.toolName,
+        input: jsonValueOf(usedInput),
+        output: jsonValueOf(output),
+        isError,
+      })
     await context.hooks.toolCallEnd({
       toolCallId: call.toolCallId,
       toolName: call.toolName,
@@ -131,7 +152,51 @@ export async function beginToolCall(
     else refused = checked.message
   }
   const outcome = refused === undefined ? undefined : await end(refused, true)
-  return { call, input: usedInput, refused, outcome, end, fail }
+  // From here the caller runs the tool: its end is journaled.
+  ran = refused === undefined
+  return { call, input: usedInput, refused, outcome, replayed: false, end, fail }
+}
+
+/** A call found in the journal: its recorded outcome, events and a `replayed` trajectory step, no hook. */
+function replay(
+  context: RunContext,
+  call: ToolCallInfo,
+  recorded: JournalEntry,
+  emit: boolean,
+): BegunToolCall {
+  const outcome: ToolCallOutcome = {
+    toolCallId: call.toolCallId,
+    toolName: call.toolName,
+    input: recorded.input,
+    output: recorded.output,
+    isError: recorded.isError,
+  }
+  context.recordStep({
+    kind: 'tool-call',
+    durationMs: 0,
+    data: { ...outcome, replayed: true },
+  })
+  if (emit)
+    context.emit({
+      type: 'tool-result',
+      toolCallId: call.toolCallId,
+      toolName: call.toolName,
+      output: recorded.output,
+      isError: recorded.isError,
+    })
+  const ended = async () => outcome
+  return { call, input: recorded.input, refused: undefined, outcome, replayed: true, end: ended, fail: ended }
+}
+
+/** A value as JSON for the journal (`null` for what JSON cannot hold). */
+function jsonValueOf(value: unknown): JsonValue {
+  if (value === undefined) return null
+  try {
+    const text = JSON.stringify(value)
+    return text === undefined ? null : (JSON.parse(text) as JsonValue)
+  } catch {
+    return String(value)
+  }
 }
 
 /**
@@ -195,7 +260,13 @@ export function runToolCall(
   const validate = zodCheck(tool)
   return callTool(context, call, {
     validate,
-    execute: (input, signal) => tool.execute(input, { toolCallId: call.toolCallId, signal, run: context }),
+    execute: (input, signal) =>
+      tool.execute(input, {
+        toolCallId: call.toolCallId,
+        signal,
+        run: context,
+        idempotencyKey: context.idempotencyKey(call.toolCallId),
+      }),
   })
 }
 

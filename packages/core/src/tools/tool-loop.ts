@@ -1,8 +1,8 @@
-import type { Usage } from '../activity/types.js'
+import type { JsonValue, PendingRequestInput, Usage } from '../activity/types.js'
 import type { ToolCallInfo } from '../runner/hooks.js'
 import type { ExecuteResult, RunContext } from '../runner/types.js'
 import type { AnyToolDefinition } from './define-tool.js'
-import { runToolCalls, type ToolCallOutcome } from './tool-call.js'
+import { beginToolCall, deniedToolText, runToolCall, type ToolCallOutcome } from './tool-call.js'
 
 /** One model call's answer, in the loop's terms, whatever the API. */
 export interface ModelAnswer<TNative> {
@@ -55,6 +55,20 @@ export interface ToolLoopDriver<TNative, TRequest, TOutput> {
   addToolResults(outcomes: ReadonlyArray<ToolCallOutcome>): void
   /** The run's output and text, once `answer` is the final one. */
   result(answer: ModelAnswer<TNative>): ExecuteResult<TOutput>
+  /**
+   * The conversation so far as JSON, for the checkpoint of a durable run. A driver without it
+   * makes runs that cannot resume (no checkpoint is written) nor wait for approvals.
+   */
+  snapshot?(): JsonValue
+  /** Restores the conversation from what `snapshot` returned (a resumed run, in a new process maybe). */
+  restore?(state: JsonValue): void
+}
+
+/** What the tool loop checkpoints: the driver's conversation and the calls of its last answer still to run. */
+interface LoopCheckpoint {
+  conversation: JsonValue
+  toolCalls: ToolCallInfo[]
+  wrapUpAsked: boolean
 }
 
 /**
@@ -64,6 +78,12 @@ export interface ToolLoopDriver<TNative, TRequest, TOutput> {
  * (repeated in place on a retryable failure), usage, `onModelCallEnd`, then what `next` says: every
  * tool call of the turn in parallel through the tool-call protocol (`runToolCalls`), results back
  * into the conversation; or the answer; or another call. `endTurn` closes each turn.
+ *
+ * Durable runs (a driver with `snapshot`/`restore`): after each answer that calls tools the loop
+ * checkpoints the conversation and the calls; each call is journaled as it completes. A resumed
+ * run restores the conversation and runs that answer's calls again, journaled ones replayed, so
+ * that no completed tool runs twice; the model call that was in flight is made again. A tool with
+ * `needsApproval` suspends the run until a person decides (the other calls of the turn run first).
  */
 export async function runToolLoop<TNative, TRequest, TOutput>(
   context: RunContext,
@@ -71,7 +91,26 @@ export async function runToolLoop<TNative, TRequest, TOutput>(
   tools: ReadonlyArray<AnyToolDefinition>,
 ): Promise<ExecuteResult<TOutput>> {
   let wrapUpAsked = false
+  const durable = context.durable === true && typeof driver.snapshot === 'function'
+  let carried: ToolCallInfo[] | undefined
+  const resumed = context.resumed
+  if (resumed && driver.restore) {
+    const state = resumed.state as unknown as LoopCheckpoint
+    driver.restore(state.conversation)
+    wrapUpAsked = state.wrapUpAsked
+    carried = state.toolCalls
+  }
+  const snapshot = (toolCalls: ToolCallInfo[]): JsonValue =>
+    ({ conversation: driver.snapshot?.() ?? null, toolCalls, wrapUpAsked }) as unknown as JsonValue
   for (;;) {
+    if (carried) {
+      // The calls of the checkpointed answer: journaled ones replay, decided ones run or are denied.
+      const calls = carried
+      carried = undefined
+      if (calls.length > 0)
+        driver.addToolResults(await runTurnTools(context, tools, calls, () => snapshot(calls), durable))
+      continue
+    }
     const { turn, wrapUp } = await context.startTurn()
     if (wrapUp && !wrapUpAsked) {
       driver.addUserMessage(context.prompts.wrapUp)
@@ -98,7 +137,90 @@ export async function runToolLoop<TNative, TRequest, TOutput>(
       context.signal.throwIfAborted()
       return driver.result(answer)
     }
-    if (runsTools) driver.addToolResults(await runToolCalls(context, tools, toolCalls))
+    if (runsTools) {
+      if (durable) await context.checkpoint(snapshot(toolCalls))
+      driver.addToolResults(await runTurnTools(context, tools, toolCalls, () => snapshot(toolCalls), durable))
+    }
     context.endTurn()
+  }
+}
+
+/** Whether a call of `tool` with `input` waits for a person's decision. */
+async function needsApproval(tool: AnyToolDefinition | undefined, input: unknown): Promise<boolean> {
+  const rule = tool?.needsApproval
+  if (rule === undefined || rule === false) return false
+  if (rule === true) return true
+  return Boolean(await rule(input))
+}
+
+/**
+ * Runs the tool calls of one answer, in parallel, outcomes in the calls' order. A call journaled
+ * before replays its outcome; a call that needs approval runs only once approved (with the edited
+ * input when one was given) and reads a denial as a tool error; calls still undecided suspend the
+ * run once the others have completed (and been journaled).
+ */
+async function runTurnTools(
+  context: RunContext,
+  tools: ReadonlyArray<AnyToolDefinition>,
+  calls: ReadonlyArray<ToolCallInfo>,
+  snapshot: () => JsonValue,
+  durable: boolean,
+): Promise<ToolCallOutcome[]> {
+  const pending: PendingRequestInput[] = []
+  const outcomes = await Promise.all(
+    calls.map(async (call): Promise<ToolCallOutcome | undefined> => {
+      const tool = tools.find((candidate) => candidate.name === call.toolName)
+      if (context.journaled?.(call.toolCallId) || !(await needsApproval(tool, call.input)))
+        return runToolCall(context, tools, call)
+      const decision = context.decision?.(call.toolCallId)
+      if (!decision) {
+        pending.push({
+          id: call.toolCallId,
+          kind: 'approval',
+          toolName: call.toolName,
+          input: jsonOf(call.input),
+        })
+        return undefined
+      }
+      if (decision.type === 'approve')
+        return runToolCall(
+          context,
+          tools,
+          decision.input === undefined ? call : { ...call, input: decision.input },
+        )
+      // Denied: the model reads why; journaled like a completed call, so it is never asked again.
+      const begun = await beginToolCall(context, call, () => ({
+        success: false,
+        message: deniedToolText(
+          decision.type === 'deny' && decision.reason ? decision.reason : 'a person denied it',
+        ),
+      }))
+      const outcome = begun.outcome as ToolCallOutcome
+      if (durable && !begun.replayed)
+        await context.journal({
+          toolCallId: call.toolCallId,
+          toolName: call.toolName,
+          input: jsonOf(call.input),
+          output: jsonOf(outcome.output),
+          isError: true,
+        })
+      return outcome
+    }),
+  )
+  if (pending.length > 0) {
+    // Keep the calls' order in the request list.
+    const order = new Map(calls.map((call, index) => [call.toolCallId, index]))
+    pending.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0))
+    await context.suspend(pending, snapshot())
+  }
+  return outcomes as ToolCallOutcome[]
+}
+
+function jsonOf(value: unknown): JsonValue {
+  if (value === undefined) return null
+  try {
+    return JSON.parse(JSON.stringify(value)) as JsonValue
+  } catch {
+    return null
   }
 }

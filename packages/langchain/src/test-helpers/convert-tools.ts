@@ -15,6 +15,7 @@ export function toLangChainTool(definition: AnyToolDefinition) {
         toolCallId: config.toolCall?.id ?? '',
         signal: config.signal ?? run.signal,
         run,
+        idempotencyKey: run.idempotencyKey(config.toolCall?.id ?? ''),
       })
     },
     {

@@ -66,7 +66,7 @@ describe('the conformance suite has teeth', () => {
 describe('features declared missing are checked the other way', () => {
   class LimitedRunner extends ScriptedRunner {
     override get capabilities() {
-      return { streaming: false, maxTurnsRecovery: false, toolHooks: false }
+      return { streaming: false, maxTurnsRecovery: false, toolHooks: false, durable: false }
     }
   }
   const limitedHarness = (options: HarnessOptions) => ({

@@ -1,4 +1,4 @@
-import type { Activity, AnyToolDefinition, RunEvent } from '@runner/core'
+import type { Activity, AnyToolDefinition, RunEvent, RunResult } from '@runner/core'
 import { expect } from 'vitest'
 import type { ScenarioPlayer } from '../../scenario/player.js'
 import { type Scenario, scenario } from '../../scenario/scenario.js'
@@ -94,4 +94,10 @@ export async function expectCallAborted(player: ScenarioPlayer, call: number, ms
 export function expectNoneRunning(activity: Activity, what: string): void {
   expect(activity.status, `${what}: no exit path may leave an activity running`).not.toBe('running')
   expect(activity.status, `${what}: no exit path may leave an activity queued`).not.toBe('queued')
+}
+
+/** The final text of a run that must have completed (a waiting run fails the case, naming why). */
+export function textOf(result: RunResult): string {
+  expect(result.status, 'the run completes (it is not waiting for a decision)').toBe('complete')
+  return result.text ?? ''
 }

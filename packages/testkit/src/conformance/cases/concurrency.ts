@@ -1,6 +1,6 @@
 import { expect } from 'vitest'
 import { scenario } from '../../scenario/scenario.js'
-import { lifecycleOf, prompt, settles, start } from './case-helpers.js'
+import { lifecycleOf, prompt, settles, start, textOf } from './case-helpers.js'
 import type { ConformanceCase } from './conformance-case.js'
 
 export const concurrencyIsolated: ConformanceCase = {
@@ -24,8 +24,12 @@ export const concurrencyIsolated: ConformanceCase = {
       settleMs,
       'two concurrent runs on one runner must both resolve',
     )
-    expect(resultA.text.trim(), 'each of two concurrent runs returns its own answer (run A)').toBe('Answer A')
-    expect(resultB.text.trim(), 'each of two concurrent runs returns its own answer (run B)').toBe('Answer B')
+    expect(textOf(resultA).trim(), 'each of two concurrent runs returns its own answer (run A)').toBe(
+      'Answer A',
+    )
+    expect(textOf(resultB).trim(), 'each of two concurrent runs returns its own answer (run B)').toBe(
+      'Answer B',
+    )
     const logA = lifecycleOf(await activity.detail('conf-a')).join('\n')
     const logB = lifecycleOf(await activity.detail('conf-b')).join('\n')
     expect(logA, 'a run’s report_status lands on its own activity (run A)').toContain('Working on A')

@@ -2,7 +2,7 @@ import type { RunHooks } from '@runner/core'
 import { expect } from 'vitest'
 import { scenario } from '../../scenario/scenario.js'
 import { searchTool } from '../suite-tools.js'
-import { prompt, settles, start } from './case-helpers.js'
+import { prompt, settles, start, textOf } from './case-helpers.js'
 import type { ConformanceCase } from './conformance-case.js'
 
 export const hooksOrder: ConformanceCase = {
@@ -81,7 +81,7 @@ export const hooksDeny: ConformanceCase = {
       settleMs,
       'a run whose tool call is denied must resolve',
     )
-    expect(result.text.trim(), 'a denied tool call does not end the run: the model answers after it').toBe(
+    expect(textOf(result).trim(), 'a denied tool call does not end the run: the model answers after it').toBe(
       'ok',
     )
     expect(

@@ -12,6 +12,7 @@ import {
   researchUsage,
   settles,
   start,
+  textOf,
 } from './case-helpers.js'
 import type { ConformanceCase } from './conformance-case.js'
 
@@ -30,7 +31,7 @@ export const lifecycleSuccess: ConformanceCase = {
     )
     expect(result.status, 'a successful run resolves with status complete').toBe('complete')
     expect(result.agentId, 'the result carries the agentId given in the run options').toBe('conf-success')
-    expect(result.text.trim(), 'result.text is the final assistant text').toBe(answer)
+    expect(textOf(result).trim(), 'result.text is the final assistant text').toBe(answer)
     expect(result.turns, 'result.turns counts every model call of the run (3 here)').toBe(3)
     expect(result.attempts, 'a run that succeeds on its first attempt reports attempts: 1').toBe(1)
     expect(result.usage, 'result.usage sums the token usage of every turn').toMatchObject(researchUsage)

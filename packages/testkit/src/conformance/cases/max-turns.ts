@@ -2,7 +2,7 @@ import { MaxTurnsExceededError } from '@runner/core'
 import { expect } from 'vitest'
 import { scenario } from '../../scenario/scenario.js'
 import { searchTool } from '../suite-tools.js'
-import { errorOf, logOf, prompt, settles, start } from './case-helpers.js'
+import { errorOf, logOf, prompt, settles, start, textOf } from './case-helpers.js'
 import type { ConformanceCase } from './conformance-case.js'
 
 export const maxTurnsError: ConformanceCase = {
@@ -58,7 +58,7 @@ export const maxTurnsRecovery: ConformanceCase = {
       settleMs,
       'a run with maxTurnsRecovery that reaches maxTurns must resolve',
     )
-    expect(result.text.trim(), 'with maxTurnsRecovery, result.text is the model’s wrap-up answer').toBe(
+    expect(textOf(result).trim(), 'with maxTurnsRecovery, result.text is the model’s wrap-up answer').toBe(
       'Summary so far.',
     )
     expect(result.maxTurnsReached, 'a recovered run reports maxTurnsReached: true').toBe(true)

@@ -1,7 +1,7 @@
 import type { RunEvent, RunHooks } from '@runner/core'
 import { expect } from 'vitest'
 import { scenario } from '../../scenario/scenario.js'
-import { logOf, prompt, settles, start } from './case-helpers.js'
+import { logOf, prompt, settles, start, textOf } from './case-helpers.js'
 import type { ConformanceCase } from './conformance-case.js'
 
 export const reportStatusUpdates: ConformanceCase = {
@@ -56,7 +56,7 @@ export const reportStatusBadArguments: ConformanceCase = {
       'bad report_status arguments must not crash the run: it must resolve',
     )
     expect(
-      result.text.trim(),
+      textOf(result).trim(),
       'after bad report_status arguments the run goes on to the model’s final answer',
     ).toBe('finished anyway')
     player.assertDone()

@@ -1,6 +1,6 @@
 import { expect } from 'vitest'
 import { scenario } from '../../scenario/scenario.js'
-import { answer, logOf, prompt, settles, start } from './case-helpers.js'
+import { answer, logOf, prompt, settles, start, textOf } from './case-helpers.js'
 import type { ConformanceCase } from './conformance-case.js'
 
 export const retryThenSuccess: ConformanceCase = {
@@ -25,7 +25,7 @@ export const retryThenSuccess: ConformanceCase = {
       'a run retried after a 500 must resolve',
     )
     expect(
-      result.text.trim(),
+      textOf(result).trim(),
       'a run retried after a transient failure returns the answer of the retry',
     ).toBe(answer)
     expect(result.attempts, 'result.attempts counts the failed attempt and the retry (2)').toBe(2)

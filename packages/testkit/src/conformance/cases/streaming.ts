@@ -9,6 +9,7 @@ import {
   researchScenario,
   settles,
   start,
+  textOf,
   typesOf,
 } from './case-helpers.js'
 import type { ConformanceCase } from './conformance-case.js'
@@ -36,7 +37,7 @@ export const streamingOrder: ConformanceCase = {
     ).toHaveLength(1)
     const text = events.flatMap((event) => (event.type === 'text-delta' ? [event.text] : [])).join('')
     expect(text.trim(), 'the text-deltas of a stream join into the final assistant text').toBe(answer)
-    expect(result.text.trim(), 'stream.result.text is the final assistant text').toBe(answer)
+    expect(textOf(result).trim(), 'stream.result.text is the final assistant text').toBe(answer)
     expect(types.lastIndexOf('text-delta'), `every text-delta comes before run-end ${order}`).toBeLessThan(
       types.indexOf('run-end'),
     )
@@ -90,7 +91,7 @@ export const streamingRunEqualsDrainedStream: ConformanceCase = {
     await settles(drain(stream), settleMs, 'a drained runStreamed() must end')
     const fromStream = await stream.result
     const comparable = (result: RunResult) => [
-      result.text.trim(),
+      textOf(result).trim(),
       result.turns,
       result.attempts,
       result.usage,

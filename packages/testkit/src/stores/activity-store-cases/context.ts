@@ -32,7 +32,11 @@ export function storeSuite(current: () => ActivityStore): StoreSuite {
         await current().append(
           agentId,
           step === 'waiting'
-            ? { status: step, message: `to ${step}`, pending: [{ id: 'call-1', kind: 'approval', toolName: 'send' }] }
+            ? {
+                status: step,
+                message: `to ${step}`,
+                pending: [{ id: 'call-1', kind: 'approval', toolName: 'send' }],
+              }
             : { status: step, message: `to ${step}` },
         )
       return (await current().get(agentId))!

@@ -1,7 +1,14 @@
 import type { Activity, ActivityLogKind, ActivityStatus, ActivitySummary, Trajectory } from '@runner/core'
 
 /** Every status, in lifecycle order. */
-export const STATUSES: readonly ActivityStatus[] = ['queued', 'running', 'waiting', 'complete', 'error', 'canceled']
+export const STATUSES: readonly ActivityStatus[] = [
+  'queued',
+  'running',
+  'waiting',
+  'complete',
+  'error',
+  'canceled',
+]
 
 /** The lifecycle as DESIGN.md states it, written out here so that the suite checks the stores' table. */
 export const LEGAL_MOVES: Record<ActivityStatus, readonly ActivityStatus[]> = {
