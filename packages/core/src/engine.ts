@@ -28,4 +28,5 @@ export type {
   ResultOptions,
   RunJobOptions,
   TaskHandler,
+  WaitingJobOutcome,
 } from './pool/types.js'

@@ -269,6 +269,7 @@ const surfaces = {
     'SerializedJobError',
     'SerializedJobOutcome',
     'TaskHandler',
+    'WaitingJobOutcome',
     'deserializeJobOutcome',
     'serializeJobOutcome',
   ],

@@ -75,13 +75,20 @@ describe('approvals (needsApproval)', () => {
     expect(record?.pending?.map((request) => request.id)).toEqual(['call-email'])
     expect(record?.journal.map((entry) => entry.toolCallId)).toEqual(['call-search'])
     const activity = await store.get(waiting.agentId)
-    expect(activity?.log.at(-1)).toMatchObject({ status: 'waiting', kind: 'approval', message: 'Waiting for approval of send_email' })
+    expect(activity?.log.at(-1)).toMatchObject({
+      status: 'waiting',
+      kind: 'approval',
+      message: 'Waiting for approval of send_email',
+    })
 
     // Another runner instance (another process, days later) decides and resumes.
     const second = runnerOn(store)
     await second.approve(waiting.agentId, 'call-email', { by: 'grace' })
     const done = await completed(
-      second.resume({ model: new ScriptedModel(askThenAnswer.slice(1)), tools: effects.tools }, waiting.agentId),
+      second.resume(
+        { model: new ScriptedModel(askThenAnswer.slice(1)), tools: effects.tools },
+        waiting.agentId,
+      ),
     )
     expect(done.text).toBe('Done.')
     expect(done.turns).toBe(2)
@@ -90,7 +97,10 @@ describe('approvals (needsApproval)', () => {
     expect(effects.sent).toEqual([{ to: 'ada@example.org', key: `${waiting.agentId}:call-email` }])
     const log = (await store.get(waiting.agentId))?.log ?? []
     expect(log.map((entry) => entry.status)).toEqual(['queued', 'running', 'waiting', 'running', 'complete'])
-    expect(log[3]).toMatchObject({ kind: 'resume', message: expect.stringContaining('send_email approved by grace') })
+    expect(log[3]).toMatchObject({
+      kind: 'resume',
+      message: expect.stringContaining('send_email approved by grace'),
+    })
     // The result is stored with the terminal status.
     expect((await store.getRun(waiting.agentId))?.result).toEqual({
       value: { text: 'Done.', turns: 2, usage: done.usage },
@@ -145,7 +155,9 @@ describe('approvals (needsApproval)', () => {
       }),
     )
     expect(effects.sent).toHaveLength(1)
-    expect(model.calls[0]?.messages.find((message) => message.startsWith('send_email:'))).toMatch(/Invalid input/i)
+    expect(model.calls[0]?.messages.find((message) => message.startsWith('send_email:'))).toMatch(
+      /Invalid input/i,
+    )
   })
 
   it('needsApproval as a function asks only for the inputs it picks', async () => {
@@ -185,8 +197,12 @@ describe('approvals (needsApproval)', () => {
       'Email Ada',
     )
     const agent = { model: new ScriptedModel(askThenAnswer.slice(1)), tools: effects.tools }
-    expect(DecisionError.isInstance(await rejectionOf(runner.approve(waiting.agentId, 'call-search')))).toBe(true)
-    expect(DecisionError.isInstance(await rejectionOf(runner.respond(waiting.agentId, 'call-email', 'yes')))).toBe(true)
+    expect(DecisionError.isInstance(await rejectionOf(runner.approve(waiting.agentId, 'call-search')))).toBe(
+      true,
+    )
+    expect(
+      DecisionError.isInstance(await rejectionOf(runner.respond(waiting.agentId, 'call-email', 'yes'))),
+    ).toBe(true)
     const undecided = await rejectionOf(runner.resume(agent, waiting.agentId))
     expect(RunNotResumableError.isInstance(undecided) && undecided.reason).toBe('undecided')
     expect(String(undecided)).toContain('"call-email" (send_email)')
@@ -199,7 +215,9 @@ describe('approvals (needsApproval)', () => {
     await completed(runner.resume(agent, waiting.agentId))
     const finished = await rejectionOf(runner.resume(agent, waiting.agentId))
     expect(RunNotResumableError.isInstance(finished) && finished.reason).toBe('finished')
-    expect(DecisionError.isInstance(await rejectionOf(runner.approve(waiting.agentId, 'call-email')))).toBe(true)
+    expect(DecisionError.isInstance(await rejectionOf(runner.approve(waiting.agentId, 'call-email')))).toBe(
+      true,
+    )
   })
 
   it('a wait past approvalTimeoutMs ends the run in error and refuses the late decision', async () => {
@@ -277,7 +295,10 @@ describe('crash and resume', () => {
       },
     })
     const script: ScriptStep[] = [
-      { toolCalls: [{ name: 'step', input: { name: 'first' }, id: 'c1' }], usage: { inputTokens: 1, outputTokens: 1 } },
+      {
+        toolCalls: [{ name: 'step', input: { name: 'first' }, id: 'c1' }],
+        usage: { inputTokens: 1, outputTokens: 1 },
+      },
       {
         toolCalls: [
           { name: 'step', input: { name: 'second' }, id: 'c2' },
@@ -289,7 +310,9 @@ describe('crash and resume', () => {
     ]
     const crashed = runnerOn(store)
     // The process "dies" while the third call hangs: nobody awaits this run again.
-    void crashed.run({ model: new ScriptedModel(script), tools: [step] }, 'Do three things', { agentId: 'crash-1' })
+    void crashed.run({ model: new ScriptedModel(script), tools: [step] }, 'Do three things', {
+      agentId: 'crash-1',
+    })
     await waitFor(async () => ran.includes('second'))
     expect((await store.get('crash-1'))?.status).toBe('running')
 
@@ -308,7 +331,9 @@ describe('crash and resume', () => {
       'step: third done',
     ])
     const log = (await store.get('crash-1'))?.log ?? []
-    expect(log.find((entry) => entry.kind === 'resume')?.message).toMatch(/Resumed from its checkpoint at turn 2/)
+    expect(log.find((entry) => entry.kind === 'resume')?.message).toMatch(
+      /Resumed from its checkpoint at turn 2/,
+    )
   })
 })
 

@@ -66,7 +66,8 @@ export async function loadResume(
 ): Promise<LoadedResume | undefined> {
   const { agentId, tracker } = execution
   const store = tracker.store
-  let record = await store.getRun(agentId)
+  let record = execution.resumeRecord ?? (await store.getRun(agentId))
+  execution.resumeRecord = undefined
   if (!record) {
     if (!options.explicit) return undefined
     throw new RunNotResumableError(

@@ -6,7 +6,7 @@ import {
   timedOutMessage,
 } from '../activity/tracker.js'
 import { isTerminalStatus } from '../activity/transitions.js'
-import type { Activity, ActivityLogEntry, ActivityLogKind, JsonValue } from '../activity/types.js'
+import type { Activity, ActivityLogEntry, ActivityLogKind, JsonValue, RunRecord } from '../activity/types.js'
 import { ActivityTransitionError } from '../errors/activity-transition-error.js'
 import { RunCanceledError } from '../errors/run-canceled-error.js'
 import { RunTimeoutError } from '../errors/run-timeout-error.js'
@@ -70,6 +70,11 @@ export class Execution {
   suspension: PendingSuspension | undefined
   /** True once this execution moved the activity to `waiting`. */
   waiting = false
+  /**
+   * The run record as read before this work moved a waiting activity back to running: its
+   * decisions are what a joined runner resumes with (the store clears them on leaving `waiting`).
+   */
+  resumeRecord: RunRecord | undefined
   readonly #listeners = new Set<ExecutionListener>()
   /** Errors that the layer that saw them judged not worth another attempt. */
   #declined: WeakSet<object> | undefined

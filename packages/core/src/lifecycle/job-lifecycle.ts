@@ -14,6 +14,7 @@ import type {
   RegisteredTask,
   RunJobOptions,
 } from '../pool/types.js'
+import { forgetWaitingJob, saveWaitingJob } from '../pool/waiting-jobs.js'
 import { zodIssues } from '../util/zod-issues.js'
 import { withCurrent } from './current.js'
 import { deadline } from './deadline.js'
@@ -148,9 +149,27 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     }
 
     const maxAttempts = task.retries + 1
+    if (current.status === 'waiting' && job.resumed === undefined) {
+      // Still waiting for decisions (an old delivery of a job that suspended): nothing to run.
+      const record = await activity.store.getRun(agentId)
+      return {
+        agentId,
+        task: job.task,
+        status: 'waiting' as const,
+        attempts: lastAttempt(current),
+        pending: record?.pending ?? [],
+      }
+    }
     const lost = redelivered === true && current.status === 'running'
+    // A durable runner inside the handler continues from its checkpoint.
+    execution.resumable = lost || current.status === 'waiting'
     const ended = await written(async () => {
-      if (lost) {
+      if (current.status === 'waiting') {
+        execution.resumeRecord = await activity.store.getRun(agentId)
+        execution.beginAttempt(lastAttempt(current))
+        await execution.note('Resuming after decisions', 'resume')
+        await forgetWaitingJob(activity.store, agentId)
+      } else if (lost) {
         // The worker running it was lost: the next attempt follows the last one its log records.
         const attempt = execution.beginAttempt(Math.max(job.attempt, lastAttempt(current)) + 1)
         // A lost worker is no failure of the task: its job runs again even past the task's budget.
@@ -184,11 +203,30 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       for (;;) {
         if (signal.aborted) return await end(canceledError(signal))
         last = await runAttempt(task, execution, parsed.data, metadata, signal)
+        const suspension = execution.suspension
+        if (suspension && !signal.aborted) {
+          // A runner inside waits for decisions: whatever the handler made of its waiting result,
+          // the task waits too, holding no slot, its job kept for whoever decides last.
+          execution.suspension = undefined
+          const done = await written(async () => {
+            await saveWaitingJob(activity.store, { ...job, resumed: (job.resumed ?? 0) + 1 })
+            await execution.suspend(suspension)
+          })
+          if (done) return done
+          return {
+            agentId,
+            task: job.task,
+            status: 'waiting' as const,
+            attempts: execution.attempt,
+            pending: suspension.requests.map((request) => ({ ...request })),
+          }
+        }
         if (last.kind === 'returned') {
           const json = toJson(last.value)
           // Not retried: the same code would most likely return the same value again.
           if (!json.ok) return await end(notJsonError(task.name, json.path, json.problem))
-          const done = await written(() => execution.complete())
+          // The result is stored with the terminal status (`null` for a handler that returns nothing).
+          const done = await written(() => execution.complete(json.value ?? null))
           if (done) return done
           return outcome(
             job,

@@ -1,8 +1,10 @@
 import type { z } from 'zod'
 import { createActivityTracker } from '../activity/tracker.js'
+import type { DecisionInput, RunRecord } from '../activity/types.js'
 import { ActivityNotFoundError } from '../errors/activity-not-found-error.js'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { RunnerError } from '../errors/runner-error.js'
+import { decide } from '../lifecycle/decide.js'
 import { createJobRunner } from '../lifecycle/job-lifecycle.js'
 import { parseOrThrow, zodIssues } from '../util/zod-issues.js'
 import { localEngine } from './local-engine.js'
@@ -14,6 +16,7 @@ import {
   taskNameSchema,
   taskOptionsSchema,
 } from './options.js'
+import { resultFromStore } from './result-from-store.js'
 import { toJson } from './to-json.js'
 import type {
   EnqueueResult,
@@ -25,6 +28,7 @@ import type {
   RegisteredTask,
   TaskHandler,
 } from './types.js'
+import { forgetWaitingJob, waitingJob } from './waiting-jobs.js'
 
 /** Default of `close({ timeoutMs })`. */
 const defaultCloseTimeoutMs = 30_000
@@ -153,25 +157,58 @@ export function createPool(options: PoolOptions = {}): Pool {
       let outcome: JobOutcome | undefined
       try {
         outcome = await engine.result(id, controller.signal)
+        // Not kept by the engine (evicted, another process's, lost in an outage), or waiting for
+        // decisions: the store has the activity and, once complete, the result written with it.
+        if (!outcome || outcome.status === 'waiting')
+          return (await resultFromStore(activity, id, controller.signal)) as T
       } finally {
         clearTimeout(timer)
         settings.signal?.removeEventListener('abort', onAbort)
-      }
-      if (!outcome) {
-        const existing = await activity.store.get(id)
-        if (!existing) throw new ActivityNotFoundError(id)
-        throw new RunnerError(
-          `No result is kept for ${id} (its activity is ${existing.status}): it was evicted (see localEngine({ keepResults })) or the task was not enqueued through this pool. Read its activity instead.`,
-        )
       }
       if (outcome.status === 'complete') return outcome.result as T
       throw outcome.error
     },
 
+    approve(agentId, toolCallId, decisionOptions = {}) {
+      return decideAndResume(agentId, toolCallId, {
+        type: 'approve',
+        ...(decisionOptions as object),
+      } as DecisionInput)
+    },
+
+    deny(agentId, toolCallId, decisionOptions = {}) {
+      return decideAndResume(agentId, toolCallId, { type: 'deny', ...decisionOptions })
+    },
+
+    respond(agentId, requestId, value, decisionOptions = {}) {
+      return decideAndResume(agentId, requestId, {
+        type: 'respond',
+        value: value as JsonValue,
+        ...decisionOptions,
+      })
+    },
+
+    async resume(agentId) {
+      const id = parseOrThrow(taskNameSchema, agentId, 'resume', 'agentId')
+      const record = await activity.store.getRun(id)
+      if (!record) throw new ActivityNotFoundError(id)
+      return resubmit(record)
+    },
+
     async cancel(agentId) {
       const id = parseOrThrow(taskNameSchema, agentId, 'cancel', 'agentId')
       await started
-      return engine.cancel(id)
+      if (await engine.cancel(id)) return true
+      // A task waiting for decisions is in no engine: cancel its activity.
+      const current = await activity.store.get(id)
+      if (current?.status !== 'waiting') return false
+      try {
+        await activity.cancel(id, undefined, { kind: 'lifecycle' })
+      } catch {
+        return false
+      }
+      await forgetWaitingJob(activity.store, id)
+      return true
     },
 
     close(closeOptions = {}) {
@@ -194,6 +231,39 @@ export function createPool(options: PoolOptions = {}): Pool {
     },
   }
   return pool
+
+  /** Records a decision, then submits the task again when nothing is left undecided. */
+  async function decideAndResume(
+    agentId: string,
+    requestId: string,
+    decision: DecisionInput,
+  ): Promise<RunRecord> {
+    const id = parseOrThrow(taskNameSchema, agentId, 'decision', 'agentId')
+    const record = await decide(activity, id, requestId, decision)
+    await resubmit(record)
+    return record
+  }
+
+  /** Submits the job of a waiting task whose requests are all decided; false while some are not. */
+  async function resubmit(record: RunRecord): Promise<boolean> {
+    if (record.status !== 'waiting' || (record.pending ?? []).some((request) => !request.decision))
+      return false
+    await started
+    const job = await waitingJob(activity.store, record.agentId)
+    if (!job) {
+      throw new RunnerError(
+        `Task ${record.agentId} is waiting but its job is not kept in this store (a store without a document table keeps it in the process that ran it). Resume it from that process.`,
+      )
+    }
+    try {
+      await engine.submit(job)
+    } catch (error) {
+      // Submitted already by another decision of the same round (an engine that dedupes by id).
+      if (InvalidOptionsError.isInstance(error)) return false
+      throw error
+    }
+    return true
+  }
 
   /** Creates the activity, then hands the job to the engine. */
   async function submit(

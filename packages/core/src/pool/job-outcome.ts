@@ -1,6 +1,6 @@
 import { RunCanceledError } from '../errors/run-canceled-error.js'
 import { RunTimeoutError } from '../errors/run-timeout-error.js'
-import type { CompleteJobOutcome, JobOutcome, JobOutcomeBase } from './types.js'
+import type { CompleteJobOutcome, JobOutcome, JobOutcomeBase, WaitingJobOutcome } from './types.js'
 
 /** An error as stored out of process. */
 export interface SerializedJobError {
@@ -17,6 +17,7 @@ export interface SerializedJobError {
 /** A `JobOutcome` as plain JSON, for an engine that keeps outcomes out of process (Redis...). */
 export type SerializedJobOutcome =
   | CompleteJobOutcome
+  | WaitingJobOutcome
   | (JobOutcomeBase & {
       /** How the job ended. */
       status: 'error' | 'canceled'
@@ -26,7 +27,7 @@ export type SerializedJobOutcome =
 
 /** Turns an outcome into plain JSON. */
 export function serializeJobOutcome(outcome: JobOutcome): SerializedJobOutcome {
-  if (outcome.status === 'complete') return outcome
+  if (outcome.status === 'complete' || outcome.status === 'waiting') return outcome
   const { error } = outcome
   const serialized: SerializedJobError = { name: error.name, message: error.message }
   if (error.stack !== undefined) serialized.stack = error.stack
@@ -40,7 +41,7 @@ export function serializeJobOutcome(outcome: JobOutcome): SerializedJobOutcome {
  * back as an `Error` with the original name, message and stack.
  */
 export function deserializeJobOutcome(serialized: SerializedJobOutcome): JobOutcome {
-  if (serialized.status === 'complete') return serialized
+  if (serialized.status === 'complete' || serialized.status === 'waiting') return serialized
   return { ...serialized, error: rebuildError(serialized.error) }
 }
 

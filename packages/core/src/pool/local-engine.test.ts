@@ -30,7 +30,7 @@ describe('localEngine', () => {
     expect(() => localEngine({ keep: 1 } as never)).toThrow(expect.objectContaining({ field: 'keep' }))
   })
 
-  it('keeps the latest `keepResults` results, evicting the oldest', async () => {
+  it('keeps the latest `keepResults` results in memory; an evicted one is read from the store, where it was written with complete', async () => {
     const { pool, activity } = setup(2)
     const echo = pool.task('echo', { input: z.number() }, async ({ input }) => input)
     const ids: string[] = []
@@ -40,9 +40,8 @@ describe('localEngine', () => {
       ids.push(agentId)
     }
     const [first, second, third] = ids as [string, string, string]
-    const evicted = await pool.result(first).catch((caught: unknown) => caught)
-    expect(RunnerError.isInstance(evicted)).toBe(true)
-    expect((evicted as Error).message).toMatch(/No result is kept .* evicted/)
+    await expect(pool.result(first)).resolves.toBe(1)
+    expect((await activity.store.getRun(first))?.result).toEqual({ value: 1 })
     await expect(pool.result(second)).resolves.toBe(2)
     await expect(pool.result(third)).resolves.toBe(3)
     // The activity itself is still there.
@@ -60,7 +59,8 @@ describe('localEngine', () => {
     const waiting = echo.result(agentId)
     gate.resolve()
     await expect(waiting).resolves.toBe(7)
-    await expect(echo.result(agentId)).rejects.toThrow(/No result is kept/)
+    // Not kept in memory, still in the store.
+    await expect(echo.result(agentId)).resolves.toBe(7)
   })
 
   it('rejects result() for an unknown agentId with ActivityNotFoundError', async () => {

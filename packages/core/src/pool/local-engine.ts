@@ -273,6 +273,8 @@ class LocalEngine implements PoolEngine {
     const waiters = this.#waiters.get(outcome.agentId)
     this.#waiters.delete(outcome.agentId)
     for (const waiter of waiters ?? []) waiter(outcome)
+    // A waiting job has no final outcome yet: it comes back (submitted again) once decided.
+    if (outcome.status === 'waiting') return
     this.#outcomes.set(outcome.agentId, outcome)
     while (this.#outcomes.size > this.#keepResults) {
       const oldest = this.#outcomes.keys().next().value as string

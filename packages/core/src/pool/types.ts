@@ -1,7 +1,7 @@
 import type { z } from 'zod'
 import type { ActivityTracker } from '../activity/tracker.js'
 
-import type { JsonValue } from '../activity/types.js'
+import type { JsonValue, PendingRequest, RunRecord } from '../activity/types.js'
 
 /** What job inputs and results are made of. */
 export type { JsonValue }
@@ -29,6 +29,12 @@ export interface PoolJob {
   attempt: number
   /** When `pool.enqueue` created the job (ISO 8601). */
   enqueuedAt: string
+  /**
+   * How many times the job was handed back to the engine to continue after waiting for decisions
+   * (absent for a new job). Engines that dedupe by id use `<agentId>:resume-<n>`, so that two
+   * processes recording the last decisions at once submit it once.
+   */
+  resumed?: number
 }
 
 /** Fields every `JobOutcome` has. */
@@ -67,7 +73,18 @@ export interface CanceledJobOutcome extends JobOutcomeBase {
  * error itself; an engine that keeps outcomes out of process stores `serializeJobOutcome(outcome)`
  * and hands back `deserializeJobOutcome(stored)`.
  */
-export type JobOutcome = CompleteJobOutcome | ErrorJobOutcome | CanceledJobOutcome
+export type JobOutcome = CompleteJobOutcome | ErrorJobOutcome | CanceledJobOutcome | WaitingJobOutcome
+
+/**
+ * The job suspended (a runner inside it waits for decisions): its activity is `waiting`, it holds
+ * no slot, and it has no final outcome yet. `pool.approve` / `deny` / `respond` / `resume` submit
+ * it again once nothing is left undecided; `pool.result` keeps waiting for the final outcome.
+ */
+export interface WaitingJobOutcome extends JobOutcomeBase {
+  status: 'waiting'
+  /** What it waits for. */
+  pending: PendingRequest[]
+}
 
 /** Options of `JobRunner.runJob`. */
 export interface RunJobOptions {
@@ -339,4 +356,23 @@ export interface Pool extends AsyncDisposable {
    * them. Afterwards no task of this pool is queued or running. Does not close the activity store.
    */
   close(options?: CloseOptions): Promise<void>
+  /**
+   * Approves a pending tool call of a waiting task (optionally with edited `input`), from any
+   * process; once nothing is left undecided the task is submitted again and continues from its
+   * checkpoint. `DecisionError` when the call is not pending (nothing changes).
+   */
+  approve(
+    agentId: string,
+    toolCallId: string,
+    options?: { input?: unknown; reason?: string; by?: string },
+  ): Promise<RunRecord>
+  /** Denies a pending tool call of a waiting task (the model reads the denial); continues it as `approve` does. */
+  deny(agentId: string, toolCallId: string, options?: { reason?: string; by?: string }): Promise<RunRecord>
+  /** Answers a custom suspension of a waiting task; continues it as `approve` does. */
+  respond(agentId: string, requestId: string, value: unknown, options?: { by?: string }): Promise<RunRecord>
+  /**
+   * Submits a waiting task whose requests are all decided (decisions recorded elsewhere, such as
+   * through the store). Resolves `false` when it still waits for some decision, or is not waiting.
+   */
+  resume(agentId: string): Promise<boolean>
 }
