@@ -13,7 +13,7 @@ import { type BenchCase, type CaseContext, size } from '../lib/case.ts'
 import { loadOptional } from '../lib/optional.ts'
 import { type Row, valueRow } from '../lib/results.ts'
 
-interface Opened {
+export interface Opened {
   store: ActivityStore
   close(): Promise<void>
   note?: string
@@ -146,7 +146,7 @@ interface PostgresStoreOptions {
 type PostgresStoreClass = new (options: PostgresStoreOptions) => ActivityStore
 
 /** `@runner/postgres`'s store in a throwaway schema of the `DATABASE_URL` database, dropped afterwards. */
-async function openPostgres(context: CaseContext): Promise<Opened | { skipped: string }> {
+export async function openPostgres(context: CaseContext): Promise<Opened | { skipped: string }> {
   const url = process.env.DATABASE_URL
   if (!url) return { skipped: 'DATABASE_URL is not set' }
   const loaded = await loadOptional<{ PostgresActivityStore: PostgresStoreClass }>('@runner/postgres', [

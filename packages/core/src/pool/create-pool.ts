@@ -59,7 +59,7 @@ export function createPool(options: PoolOptions = {}): Pool {
 
   // Started at once (a distributed worker consumes jobs without ever enqueueing). A synchronous
   // failure (an engine already used by another pool) throws from createPool.
-  const started = Promise.resolve(engine.start({ concurrency, ...runner }))
+  const started = Promise.resolve(engine.start({ concurrency, activity, ...runner }))
   started.catch(() => {})
 
   const pool: Pool = {

@@ -3,6 +3,7 @@ import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { RunCanceledError } from '../errors/run-canceled-error.js'
 import { RunnerError } from '../errors/runner-error.js'
 import { parseOrThrow } from '../util/zod-issues.js'
+import { DurableLocalEngine } from './durable-local-engine.js'
 import { PriorityQueue } from './priority-queue.js'
 import type { EngineCloseOptions, JobOutcome, PoolEngine, PoolEngineContext, PoolJob } from './types.js'
 
@@ -10,9 +11,20 @@ import type { EngineCloseOptions, JobOutcome, PoolEngine, PoolEngineContext, Poo
 export interface LocalEngineOptions {
   /**
    * How many finished jobs' outcomes are kept in memory for `pool.result`; the oldest are evicted
-   * first. A caller already waiting for a result always gets it. Default 1000.
+   * first (`pool.result` then reads the result stored with the activity). A caller already waiting
+   * for a result always gets it. Default 1000.
    */
   keepResults?: number
+  /**
+   * Keep the queue in the pool's store when it has one (`SqliteActivityStore`,
+   * `PostgresActivityStore`): queued tasks survive a restart and a task whose process stopped
+   * resumes. Default `'auto'` (durable when the store can); `false` keeps the queue in memory.
+   */
+  durable?: 'auto' | false
+  /** Durable mode: how long a claim on a running job lasts without renewal, in ms (renewed every third). Default 15000. */
+  leaseMs?: number
+  /** Durable mode: how often the store is checked for jobs submitted or orphaned elsewhere, in ms. Default 1000. */
+  pollMs?: number
 }
 
 const optionsSchema = z.strictObject({
@@ -21,6 +33,9 @@ const optionsSchema = z.strictObject({
     .int('must be an integer')
     .min(0, 'must be 0 or more')
     .optional(),
+  durable: z.union([z.literal('auto'), z.literal(false)], { error: "must be 'auto' or false" }).optional(),
+  leaseMs: z.number().int('must be an integer').min(100, 'must be at least 100').optional(),
+  pollMs: z.number().int('must be an integer').min(10, 'must be at least 10').optional(),
 })
 
 /**
@@ -31,7 +46,63 @@ const optionsSchema = z.strictObject({
  */
 export function localEngine(options: LocalEngineOptions = {}): PoolEngine {
   const valid = parseOrThrow(optionsSchema, options, 'localEngine options')
-  return new LocalEngine(valid.keepResults ?? 1000)
+  return new AutoLocalEngine(valid)
+}
+
+/** Picks the durable engine (queue in the store) or the in-memory one when the pool starts it. */
+class AutoLocalEngine implements PoolEngine {
+  readonly name = 'local'
+  readonly #options: z.output<typeof optionsSchema>
+  #inner: PoolEngine | undefined
+
+  constructor(options: z.output<typeof optionsSchema>) {
+    this.#options = options
+  }
+
+  /** Whether this engine keeps its queue in the store (known once the pool started it). */
+  get durable(): boolean {
+    return this.#inner instanceof DurableLocalEngine
+  }
+
+  start(context: PoolEngineContext): void {
+    if (this.#inner) {
+      throw new RunnerError(
+        'This localEngine() is already used by a pool. Create one localEngine() per pool.',
+      )
+    }
+    const keepResults = this.#options.keepResults ?? 1000
+    const queue = this.#options.durable === false ? undefined : context.activity?.store.jobQueue
+    if (queue) {
+      const engine = new DurableLocalEngine(
+        { keepResults, leaseMs: this.#options.leaseMs ?? 15_000, pollMs: this.#options.pollMs ?? 1000 },
+        queue,
+      )
+      this.#inner = engine
+      engine.start(context)
+      return
+    }
+    const engine = new LocalEngine(keepResults)
+    this.#inner = engine
+    engine.start(context)
+  }
+
+  #started(): PoolEngine {
+    if (!this.#inner) throw new RunnerError('This localEngine() was not started: pass it to createPool().')
+    return this.#inner
+  }
+
+  submit(job: PoolJob): Promise<void> {
+    return this.#started().submit(job)
+  }
+  cancel(agentId: string): Promise<boolean> {
+    return this.#started().cancel(agentId)
+  }
+  result(agentId: string, signal: AbortSignal): Promise<JobOutcome | undefined> {
+    return this.#started().result(agentId, signal)
+  }
+  close(options: EngineCloseOptions): Promise<void> {
+    return this.#inner ? this.#inner.close(options) : Promise.resolve()
+  }
 }
 
 interface ReadyEntry {

@@ -160,6 +160,8 @@ export interface RegisteredTask {
 export interface PoolEngineContext extends JobRunner {
   /** Most jobs this engine may run at once in this process (the pool's `concurrency`). */
   readonly concurrency: number
+  /** The pool's activity tracker (its store may offer a `jobQueue` that an engine can keep jobs in). */
+  readonly activity: ActivityTracker
 }
 
 /** Options of `PoolEngine.close`. */

@@ -1,0 +1,270 @@
+import { randomUUID } from 'node:crypto'
+import type { DurableJobQueue, JsonValue } from '../activity/types.js'
+import { RunCanceledError } from '../errors/run-canceled-error.js'
+import { RunnerError } from '../errors/runner-error.js'
+import type { EngineCloseOptions, JobOutcome, PoolEngine, PoolEngineContext, PoolJob } from './types.js'
+
+/** Settings of the durable mode of `localEngine`. */
+export interface DurableLocalSettings {
+  keepResults: number
+  leaseMs: number
+  pollMs: number
+}
+
+interface RunningEntry {
+  controller: AbortController
+  done: Promise<JobOutcome>
+}
+
+/**
+ * `localEngine` on a store with a `jobQueue` (SQLite, PostgreSQL): jobs wait in the store, not in
+ * memory, so that tasks enqueued before a restart run after it, and a process that stops mid-task
+ * leaves a lease that expires: the job is claimed again (here after a restart, or by another
+ * process on the same store) and counts as redelivered, so that a durable runner resumes it from
+ * its checkpoint. Claims are leases renewed every third of `leaseMs` while a job runs; two
+ * processes never hold one job at once. This process is woken at once by its own submissions and
+ * its finished jobs, by a timer for delayed ones, and every `pollMs` for jobs submitted or
+ * orphaned elsewhere.
+ */
+export class DurableLocalEngine implements PoolEngine {
+  readonly name = 'local'
+  readonly #settings: DurableLocalSettings
+  readonly #owner = `local-${randomUUID()}`
+  #context: PoolEngineContext | undefined
+  #queue: DurableJobQueue | undefined
+  readonly #running = new Map<string, RunningEntry>()
+  readonly #outcomes = new Map<string, JobOutcome>()
+  readonly #waiters = new Map<string, Set<(outcome: JobOutcome) => void>>()
+  #pumping: Promise<void> | undefined
+  #pumpAgain = false
+  #poll: NodeJS.Timeout | undefined
+  #heartbeat: NodeJS.Timeout | undefined
+  #readyTimer: NodeJS.Timeout | undefined
+  #closing: Promise<void> | undefined
+  /** A claim or renewal that failed (the store is down): logged once per failure streak. */
+  #storeErrors = 0
+
+  constructor(settings: DurableLocalSettings, queue: DurableJobQueue) {
+    this.#settings = settings
+    this.#queue = queue
+  }
+
+  start(context: PoolEngineContext): void {
+    this.#context = context
+    this.#poll = setInterval(() => this.#schedulePump(), this.#settings.pollMs)
+    this.#poll.unref()
+    this.#heartbeat = setInterval(
+      () => void this.#renew(),
+      Math.max(1, Math.floor(this.#settings.leaseMs / 3)),
+    )
+    this.#heartbeat.unref()
+    // Jobs queued before a restart, and orphans whose lease expired, start now.
+    this.#schedulePump()
+  }
+
+  async submit(job: PoolJob): Promise<void> {
+    const queue = this.#queue
+    if (!queue) throw new RunnerError('This localEngine() was not started: pass it to createPool().')
+    if (this.#closing)
+      throw new RunnerError('This localEngine() is closed and accepts no more jobs. Create a new pool.')
+    await queue.push({
+      agentId: job.agentId,
+      job: JSON.parse(JSON.stringify(job)) as JsonValue,
+      priority: job.priority,
+      readyAt: Date.now() + job.delayMs,
+    })
+    this.#schedulePump()
+  }
+
+  async cancel(agentId: string): Promise<boolean> {
+    const running = this.#running.get(agentId)
+    if (running) {
+      if (running.controller.signal.aborted) {
+        await running.done
+        return false
+      }
+      running.controller.abort(new RunCanceledError('The task was canceled with pool.cancel().'))
+      return (await running.done).status === 'canceled'
+    }
+    const context = this.#context as PoolEngineContext
+    // Queued, or held by another process: taken out of the store's queue and its activity
+    // canceled (a process running it stops at its next write, which finds the activity final).
+    if (!(await (this.#queue as DurableJobQueue).remove(agentId))) return false
+    const activity = await context.activity.store.get(agentId)
+    if (!activity) return false
+    const job: PoolJob = {
+      agentId,
+      task: activity.agentType,
+      priority: 0,
+      delayMs: 0,
+      attempt: 1,
+      enqueuedAt: activity.createdAt,
+    }
+    const outcome = await context.cancelJob(job, {
+      reason:
+        activity.status === 'queued'
+          ? 'The task was canceled with pool.cancel() before it started.'
+          : 'The task was canceled with pool.cancel().',
+    })
+    this.#finish(outcome)
+    return outcome.status === 'canceled'
+  }
+
+  result(agentId: string, signal: AbortSignal): Promise<JobOutcome | undefined> {
+    const outcome = this.#outcomes.get(agentId)
+    if (outcome) return Promise.resolve(outcome)
+    // Only a job running here can be waited for here; the pool reads the others from the store.
+    if (!this.#running.has(agentId)) return Promise.resolve(undefined)
+    if (signal.aborted) return Promise.reject(signal.reason)
+    return new Promise((resolve, reject) => {
+      let waiters = this.#waiters.get(agentId)
+      if (!waiters) {
+        waiters = new Set()
+        this.#waiters.set(agentId, waiters)
+      }
+      const onAbort = () => {
+        this.#waiters.get(agentId)?.delete(waiter)
+        reject(signal.reason)
+      }
+      const waiter = (finished: JobOutcome) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(finished)
+      }
+      waiters.add(waiter)
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+
+  close(options: EngineCloseOptions): Promise<void> {
+    this.#closing ??= this.#close(options.timeoutMs)
+    return this.#closing
+  }
+
+  async #close(timeoutMs: number): Promise<void> {
+    clearInterval(this.#poll)
+    clearTimeout(this.#readyTimer)
+    await this.#pumping
+    // Queued jobs stay in the store: the next process on it runs them.
+    const running = [...this.#running.values()]
+    if (running.length > 0) {
+      let timer: NodeJS.Timeout | undefined
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), timeoutMs)
+      })
+      const finished = await Promise.race([Promise.all(running.map((entry) => entry.done)), timedOut])
+      clearTimeout(timer)
+      if (finished === 'timeout') {
+        const error = new RunCanceledError(
+          `The pool closed and the task did not finish within timeoutMs (${timeoutMs} ms).`,
+        )
+        for (const entry of this.#running.values()) entry.controller.abort(error)
+        await Promise.all([...this.#running.values()].map((entry) => entry.done))
+      }
+    }
+    clearInterval(this.#heartbeat)
+  }
+
+  #schedulePump(): void {
+    if (this.#closing) return
+    if (this.#pumping) {
+      this.#pumpAgain = true
+      return
+    }
+    this.#pumping = this.#pump().finally(() => {
+      this.#pumping = undefined
+      if (this.#pumpAgain) {
+        this.#pumpAgain = false
+        this.#schedulePump()
+      }
+    })
+  }
+
+  async #pump(): Promise<void> {
+    const context = this.#context as PoolEngineContext
+    const queue = this.#queue as DurableJobQueue
+    try {
+      while (!this.#closing && this.#running.size < context.concurrency) {
+        const claimed = await queue.claim(
+          this.#owner,
+          context.concurrency - this.#running.size,
+          this.#settings.leaseMs,
+        )
+        this.#storeErrors = 0
+        if (claimed.length === 0) break
+        for (const entry of claimed) this.#start(context, entry.job as unknown as PoolJob, entry.redelivered)
+      }
+      await this.#armReadyTimer(queue)
+    } catch (error) {
+      // The store is down: the poll tries again. Jobs stay where they are.
+      if (this.#storeErrors++ === 0)
+        process.emitWarning(`localEngine: claiming jobs failed: ${String(error)}`)
+    }
+  }
+
+  /** Wakes the engine when the earliest delayed job becomes ready. */
+  async #armReadyTimer(queue: DurableJobQueue): Promise<void> {
+    clearTimeout(this.#readyTimer)
+    const next = await queue.nextReadyAt()
+    if (next === undefined || this.#closing) return
+    const wait = Math.max(0, next - Date.now())
+    if (wait >= this.#settings.pollMs) return
+    this.#readyTimer = setTimeout(() => this.#schedulePump(), wait + 1)
+    this.#readyTimer.unref()
+  }
+
+  #start(context: PoolEngineContext, job: PoolJob, redelivered: boolean): void {
+    const controller = new AbortController()
+    const done = context
+      .runJob(job, { signal: controller.signal, ...(redelivered ? { redelivered: true } : {}) })
+      .catch((error: unknown) => crashedOutcome(job, error))
+      .then(async (outcome) => {
+        // Off the queue once it ended (or waits for decisions: it is submitted again then).
+        await (this.#queue as DurableJobQueue).remove(job.agentId).catch(() => false)
+        this.#running.delete(job.agentId)
+        this.#finish(outcome)
+        this.#schedulePump()
+        return outcome
+      })
+    this.#running.set(job.agentId, { controller, done })
+  }
+
+  async #renew(): Promise<void> {
+    if (this.#running.size === 0) return
+    const queue = this.#queue as DurableJobQueue
+    try {
+      const lost = await queue.renew(this.#owner, [...this.#running.keys()], this.#settings.leaseMs)
+      // Another process holds it now (this one stalled past its lease): stop our copy.
+      for (const agentId of lost) {
+        this.#running
+          .get(agentId)
+          ?.controller.abort(
+            new RunCanceledError('The job’s lease was lost to another process; it runs there.'),
+          )
+      }
+    } catch {
+      // The store is down: the next heartbeat tries again (the lease is longer than three beats).
+    }
+  }
+
+  #finish(outcome: JobOutcome): void {
+    const waiters = this.#waiters.get(outcome.agentId)
+    this.#waiters.delete(outcome.agentId)
+    for (const waiter of waiters ?? []) waiter(outcome)
+    if (outcome.status === 'waiting') return
+    this.#outcomes.set(outcome.agentId, outcome)
+    while (this.#outcomes.size > this.#settings.keepResults) {
+      const oldest = this.#outcomes.keys().next().value as string
+      this.#outcomes.delete(oldest)
+    }
+  }
+}
+
+function crashedOutcome(job: PoolJob, error: unknown): JobOutcome {
+  return {
+    agentId: job.agentId,
+    task: job.task,
+    status: 'error',
+    attempts: job.attempt,
+    error: error instanceof Error ? error : new RunnerError(String(error), { cause: error }),
+  }
+}
