@@ -4,6 +4,7 @@ import {
   type ExecuteResult,
   type ReportStatusInput,
   type RunContext,
+  type RunnerCapabilities,
   type ToolDefinition,
 } from '@runner/core'
 import { reportStatusTool, runToolLoop } from '@runner/core/adapter'
@@ -17,8 +18,14 @@ import type { ClaudeAgent, ClaudeInput, ClaudeOutput } from './types.js'
 /**
  * Runs Claude agents on the official Anthropic SDK under the runner contract: activity,
  * `report_status`, streaming, cancellation, timeouts, retries, turn limits, hooks, usage and
- * trajectory. Core owns all of that and the tool loop (`runToolLoop`); this class translates the
- * Messages API for it (`MessagesConversation`) and classifies its errors.
+ * trajectory, durable runs and approvals. Core owns all of that and the tool loop
+ * (`runToolLoop`); this class translates the Messages API for it (`MessagesConversation`) and
+ * classifies its errors.
+ *
+ * Durable (`capabilities.durable`): after each answer that calls tools the conversation (the
+ * message params) is checkpointed, so a run continues after a crash (`runner.resume(agent,
+ * agentId)`, a redelivered pool job) or after a person decided on a `needsApproval` call, in any
+ * process, without running a completed tool again.
  *
  * ```ts
  * const runner = new ClaudeRunner({ apiKey: process.env.ANTHROPIC_API_KEY })
@@ -35,6 +42,11 @@ export class ClaudeRunner extends BaseAgentRunner<ClaudeAgent, ClaudeInput, Clau
     super(runnerOptions)
     this.client = client
     this.#own = own
+  }
+
+  /** Everything, durable runs included: the conversation is checkpointed as JSON. */
+  override get capabilities(): RunnerCapabilities {
+    return { ...super.capabilities, durable: true }
   }
 
   /**
@@ -70,16 +82,20 @@ export class ClaudeRunner extends BaseAgentRunner<ClaudeAgent, ClaudeInput, Clau
     toMessages(input)
   }
 
+  /**
+   * One attempt: core's tool loop over the Messages API. A resumed run (`context.resumed`) starts
+   * from its checkpoint, which the loop restores, not from `input` (undefined on `runner.resume`).
+   */
   protected override async execute(
     context: RunContext,
     agent: ClaudeAgent,
-    input: ClaudeInput,
+    input: ClaudeInput | undefined,
   ): Promise<ExecuteResult<ClaudeOutput>> {
     const resolved = resolveAgent(agent, this.#own)
     const conversation = new MessagesConversation({
       client: this.client,
       agent: resolved,
-      messages: toMessages(input),
+      messages: context.resumed ? [] : toMessages(input as ClaudeInput),
       prompts: context.prompts,
       reportStatusPrompt: (this.#own.reportStatus ?? true) === true,
     })

@@ -6,7 +6,13 @@ import type {
   MessageParam,
   ToolResultBlockParam,
 } from '@anthropic-ai/sdk/resources/messages'
-import type { ExecuteResult, RunContext, RunnerPrompts, ToolCallInfo } from '@runner/core'
+import {
+  type ExecuteResult,
+  InvalidOptionsError,
+  type RunContext,
+  type RunnerPrompts,
+  type ToolCallInfo,
+} from '@runner/core'
 import {
   type LoopTurn,
   type ModelAnswer,
@@ -15,6 +21,7 @@ import {
   type ToolLoopDriver,
   toolOutputText,
 } from '@runner/core/adapter'
+import type { JsonValue } from '@runner/core/store'
 import { buildRequest } from './build-request.js'
 import { createMessage } from './create-message.js'
 import { mapUsage } from './map-usage.js'
@@ -27,7 +34,10 @@ import type { ClaudeOutput } from './types.js'
 export interface ConversationParts {
   client: Anthropic
   agent: ResolvedAgent
-  /** The conversation to start from (a copy of the input); the loop appends to it. */
+  /**
+   * The conversation to start from (a copy of the input); the loop appends to it. Empty when the
+   * run resumes: the loop restores the checkpoint's conversation.
+   */
   messages: MessageParam[]
   prompts: RunnerPrompts
   /** Append `prompts.reportStatus` to the system prompt. */
@@ -68,11 +78,12 @@ function toolResult(outcome: ToolCallOutcome): ToolResultBlockParam {
  * one request per turn (`buildRequest`: no tools and tool blocks as text on wrap-up turns), the
  * call (`messages.create`, or the message stream when somebody reads the deltas or `maxTokens` is
  * too large for a non-streamed call), and the stop reason (`turnOutcome`). The loop does the rest:
- * turns, model hooks, usage, the tool calls, and the in-place retry of a failed request.
+ * turns, model hooks, usage, the tool calls, and the in-place retry of a failed request. Its
+ * checkpoint (`snapshot`) is the message params as sent and the answer's text so far.
  */
 export class MessagesConversation implements ToolLoopDriver<Message, MessageCreateParamsBase, ClaudeOutput> {
   readonly #parts: ConversationParts
-  readonly #messages: MessageParam[]
+  #messages: MessageParam[]
   /** The answer's text: every message since the last tool results (pause_turn continues one answer). */
   #answerText = ''
 
@@ -143,5 +154,28 @@ export class MessagesConversation implements ToolLoopDriver<Message, MessageCrea
       output: { message, messages: this.#messages, stopReason: message.stop_reason },
       text: this.#answerText,
     }
+  }
+
+  /** The conversation for a checkpoint: `{ messages, answerText }`, the messages as the API takes them. */
+  snapshot(): JsonValue {
+    return { messages: this.#messages as unknown as JsonValue[], answerText: this.#answerText }
+  }
+
+  /** Continues the conversation of a checkpoint written by `snapshot`. */
+  restore(state: JsonValue): void {
+    const saved = state as { messages?: unknown; answerText?: unknown } | null
+    if (typeof saved !== 'object' || saved === null || !Array.isArray(saved.messages)) {
+      throw new InvalidOptionsError(
+        [
+          {
+            field: 'checkpoint.state.conversation',
+            message: 'is not a ClaudeRunner conversation ({ messages }); the run cannot continue from it',
+          },
+        ],
+        { subject: 'checkpoint' },
+      )
+    }
+    this.#messages = [...(saved.messages as MessageParam[])]
+    this.#answerText = typeof saved.answerText === 'string' ? saved.answerText : ''
   }
 }

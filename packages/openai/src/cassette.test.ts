@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { defineTool, type CompletedRunResult } from '@runner/core'
+import { type CompletedRunResult, defineTool } from '@runner/core'
 import { recordingFetch, replayingFetch, scenario, startProtocolFake } from '@runner/testkit'
 import { afterAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'

@@ -6,6 +6,7 @@ import {
   type ToolLoopDriver,
   toolOutputText,
 } from '@runner/core/adapter'
+import type { JsonValue } from '@runner/core/store'
 import type OpenAI from 'openai'
 import type {
   ChatCompletion,
@@ -17,7 +18,7 @@ import type {
 } from 'openai/resources/chat/completions'
 import type { ResolvedAgent } from './agent.js'
 import { readChatStream } from './chat-stream.js'
-import { inputMessages, type OpenAIChatOutput, type OpenAIInput } from './conversation.js'
+import { type OpenAIChatOutput, restoredMessages } from './conversation.js'
 import { parseToolArguments, toChatTools } from './convert-tools.js'
 import { modelCallError, unusableAnswer } from './map-error.js'
 import { chatUsage } from './map-usage.js'
@@ -29,19 +30,26 @@ export type ChatRequest = Omit<ChatCompletionCreateParamsNonStreaming, 'stream'>
 /**
  * A conversation on Chat Completions (`client.chat.completions.create`), as a driver of core's
  * tool loop: the instructions as a `system` message first, assistant messages with `tool_calls`,
- * results as `tool` messages.
+ * results as `tool` messages. Its checkpoint (`snapshot`) is the messages as sent (without the
+ * system message, which the agent gives again on a resume).
  */
 export class ChatConversation implements ToolLoopDriver<ChatCompletion, ChatRequest, OpenAIChatOutput> {
-  readonly #messages: ChatCompletionMessageParam[]
+  #messages: ChatCompletionMessageParam[]
   readonly #client: OpenAI
   readonly #agent: ResolvedAgent
   readonly #instructions: string
 
-  constructor(client: OpenAI, agent: ResolvedAgent, instructions: string, input: OpenAIInput) {
+  /** `messages`: the conversation to start from (the run's input); empty when the run resumes from a checkpoint. */
+  constructor(
+    client: OpenAI,
+    agent: ResolvedAgent,
+    instructions: string,
+    messages: ChatCompletionMessageParam[],
+  ) {
     this.#client = client
     this.#agent = agent
     this.#instructions = instructions
-    this.#messages = inputMessages<ChatCompletionMessageParam>(input, 'chat')
+    this.#messages = messages
   }
 
   addUserMessage(text: string): void {
@@ -119,6 +127,16 @@ export class ChatConversation implements ToolLoopDriver<ChatCompletion, ChatRequ
       output: { api: 'chat', completion: answer.native, messages: [...this.#messages] },
       text: answer.text,
     }
+  }
+
+  /** The conversation for a checkpoint: `{ api: 'chat', messages }`, the messages as the API takes them. */
+  snapshot(): JsonValue {
+    return { api: 'chat', messages: this.#messages as unknown as JsonValue[] }
+  }
+
+  /** Continues the conversation of a checkpoint written by `snapshot`. */
+  restore(state: JsonValue): void {
+    this.#messages = restoredMessages<ChatCompletionMessageParam>(state, 'chat')
   }
 }
 

@@ -1,4 +1,5 @@
 import { InvalidOptionsError } from '@runner/core'
+import type { JsonValue } from '@runner/core/store'
 import type { ChatCompletion, ChatCompletionMessageParam } from 'openai/resources/chat/completions'
 import type { Response, ResponseInputItem } from 'openai/resources/responses/responses'
 import type { OpenAIApi } from './agent.js'
@@ -68,4 +69,36 @@ export function inputMessages<T>(input: OpenAIInput, api: OpenAIApi): T[] {
     })
   }
   return [...(input as T[])]
+}
+
+/**
+ * The messages of a checkpoint's conversation (`{ api, messages }`, as the drivers' `snapshot`
+ * writes it), for a run that resumes. Throws `InvalidOptionsError` when the checkpoint holds the
+ * other API's conversation (resume with an agent of the same `api`) or no conversation at all.
+ */
+export function restoredMessages<T>(state: JsonValue, api: OpenAIApi): T[] {
+  const saved = state as { api?: unknown; messages?: unknown } | null
+  if (typeof saved !== 'object' || saved === null || !Array.isArray(saved.messages)) {
+    throw new InvalidOptionsError(
+      [
+        {
+          field: 'checkpoint.state.conversation',
+          message: 'is not an OpenAIRunner conversation ({ api, messages }); the run cannot continue from it',
+        },
+      ],
+      { subject: 'checkpoint' },
+    )
+  }
+  if (saved.api !== api) {
+    throw new InvalidOptionsError(
+      [
+        {
+          field: 'agent.api',
+          message: `must be '${String(saved.api)}' to resume this run: its checkpoint holds a ${saved.api === 'chat' ? 'Chat Completions' : 'Responses'} conversation`,
+        },
+      ],
+      { subject: 'agent' },
+    )
+  }
+  return [...(saved.messages as T[])]
 }

@@ -3,14 +3,17 @@ import {
   type ExecuteResult,
   type ReportStatusInput,
   type RunContext,
+  type RunnerCapabilities,
   type RunnerPrompts,
   type ToolDefinition,
 } from '@runner/core'
 import { reportStatusTool, runToolLoop, toolsWithReportStatus } from '@runner/core/adapter'
 import type OpenAI from 'openai'
+import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions'
+import type { ResponseInputItem } from 'openai/resources/responses/responses'
 import { type OpenAIAgent, resolveAgent } from './agent.js'
 import { ChatConversation } from './chat-api.js'
-import type { OpenAIInput, OpenAIOutput } from './conversation.js'
+import { inputMessages, type OpenAIInput, type OpenAIOutput } from './conversation.js'
 import { isRetryableOpenAIError } from './map-error.js'
 import { ResponsesConversation } from './responses-api.js'
 import { type OpenAIRunnerSettings, type ReportStatusMode, splitSettings } from './settings.js'
@@ -18,9 +21,15 @@ import { type OpenAIRunnerSettings, type ReportStatusMode, splitSettings } from 
 /**
  * Runs agents on the official `openai` SDK (v7), Chat Completions or Responses, under the runner
  * contract of `@runner/core`: activity, `report_status`, streaming, cancellation, timeouts,
- * retries, turn limits, hooks, usage and trajectory. It only translates the API: the tool loop
- * (`runToolLoop`) and the lifecycle are core's. Every request goes with the SDK's own retries
- * off; a failed request is repeated in place by the run's `retry`, each retry on the activity.
+ * retries, turn limits, hooks, usage and trajectory, durable runs and approvals. It only
+ * translates the API: the tool loop (`runToolLoop`) and the lifecycle are core's. Every request
+ * goes with the SDK's own retries off; a failed request is repeated in place by the run's
+ * `retry`, each retry on the activity.
+ *
+ * Durable (`capabilities.durable`): after each answer that calls tools the conversation (the
+ * messages or input items, in the API's own shape) is checkpointed, so a run continues after a
+ * crash (`runner.resume(agent, agentId)`, a redelivered pool job) or after a person decided on a
+ * `needsApproval` call, in any process, without running a completed tool again.
  *
  * ```ts
  * const runner = new OpenAIRunner() // OPENAI_API_KEY, or { apiKey, baseURL } or { client }
@@ -44,6 +53,11 @@ export class OpenAIRunner extends BaseAgentRunner<OpenAIAgent, OpenAIInput, Open
     this.#requests = client.withOptions({ maxRetries: 0 })
     this.#reportStatus = reportStatus
     this.#model = model
+  }
+
+  /** Everything, durable runs included: the conversation of either API is checkpointed as JSON. */
+  override get capabilities(): RunnerCapabilities {
+    return { ...super.capabilities, durable: true }
   }
 
   /**
@@ -75,20 +89,27 @@ export class OpenAIRunner extends BaseAgentRunner<OpenAIAgent, OpenAIInput, Open
     toolsWithReportStatus(resolveAgent(agent, this.#model).tools, this.#reportStatus)
   }
 
-  /** One attempt: core's tool loop, driven by the conversation of the agent's API. */
+  /**
+   * One attempt: core's tool loop, driven by the conversation of the agent's API. A resumed run
+   * (`context.resumed`) starts from its checkpoint, which the loop restores, not from `input`
+   * (undefined on `runner.resume`).
+   */
   protected override async execute(
     context: RunContext,
     agent: OpenAIAgent,
-    input: OpenAIInput,
+    input: OpenAIInput | undefined,
   ): Promise<ExecuteResult<OpenAIOutput>> {
     const resolved = resolveAgent(agent, this.#model)
     const tools = toolsWithReportStatus(resolved.tools, this.#reportStatus)
     const instructions = instructionsOf(resolved.instructions, context.prompts, this.#reportStatus)
+    const resumed = context.resumed !== undefined
     if (resolved.api === 'responses') {
-      const conversation = new ResponsesConversation(this.#requests, resolved, instructions, input)
+      const items = resumed ? [] : inputMessages<ResponseInputItem>(input as OpenAIInput, 'responses')
+      const conversation = new ResponsesConversation(this.#requests, resolved, instructions, items)
       return runToolLoop(context, conversation, tools)
     }
-    const conversation = new ChatConversation(this.#requests, resolved, instructions, input)
+    const messages = resumed ? [] : inputMessages<ChatCompletionMessageParam>(input as OpenAIInput, 'chat')
+    const conversation = new ChatConversation(this.#requests, resolved, instructions, messages)
     return runToolLoop(context, conversation, tools)
   }
 }

@@ -6,6 +6,7 @@ import {
   type ToolLoopDriver,
   toolOutputText,
 } from '@runner/core/adapter'
+import type { JsonValue } from '@runner/core/store'
 import type OpenAI from 'openai'
 import type {
   Response,
@@ -14,7 +15,7 @@ import type {
   ResponseInputItem,
 } from 'openai/resources/responses/responses'
 import type { ResolvedAgent } from './agent.js'
-import { inputMessages, type OpenAIInput, type OpenAIResponsesOutput } from './conversation.js'
+import { type OpenAIResponsesOutput, restoredMessages } from './conversation.js'
 import { parseToolArguments, toResponsesTools } from './convert-tools.js'
 import { modelCallError, unusableAnswer } from './map-error.js'
 import { responsesUsage } from './map-usage.js'
@@ -28,20 +29,23 @@ export type ResponsesRequest = Omit<ResponseCreateParamsNonStreaming, 'stream'>
  * A conversation on the Responses API (`client.responses.create`), as a driver of core's tool
  * loop, stateless: every call sends the instructions and the whole conversation as input items
  * (the output items of earlier turns, `function_call_output` results), not a `previous_response_id`.
+ * So its checkpoint (`snapshot`, the items as they were sent and received) is all a resumed run
+ * needs: nothing of the conversation lives only on the server.
  */
 export class ResponsesConversation
   implements ToolLoopDriver<Response, ResponsesRequest, OpenAIResponsesOutput>
 {
-  readonly #items: ResponseInputItem[]
+  #items: ResponseInputItem[]
   readonly #client: OpenAI
   readonly #agent: ResolvedAgent
   readonly #instructions: string
 
-  constructor(client: OpenAI, agent: ResolvedAgent, instructions: string, input: OpenAIInput) {
+  /** `items`: the conversation to start from (the run's input); empty when the run resumes from a checkpoint. */
+  constructor(client: OpenAI, agent: ResolvedAgent, instructions: string, items: ResponseInputItem[]) {
     this.#client = client
     this.#agent = agent
     this.#instructions = instructions
-    this.#items = inputMessages<ResponseInputItem>(input, 'responses')
+    this.#items = items
   }
 
   addUserMessage(text: string): void {
@@ -108,6 +112,19 @@ export class ResponsesConversation
       output: { api: 'responses', response: answer.native, messages: [...this.#items] },
       text: answer.text,
     }
+  }
+
+  /**
+   * The conversation for a checkpoint: `{ api: 'responses', messages }`, the input items as the
+   * API takes them (output items kept as the server sent them, reasoning included).
+   */
+  snapshot(): JsonValue {
+    return { api: 'responses', messages: this.#items as unknown as JsonValue[] }
+  }
+
+  /** Continues the conversation of a checkpoint written by `snapshot`. */
+  restore(state: JsonValue): void {
+    this.#items = restoredMessages<ResponseInputItem>(state, 'responses')
   }
 }
 
