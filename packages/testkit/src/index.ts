@@ -16,9 +16,11 @@ export {
 } from './cassettes/index.js'
 export {
   type CaseContext,
+  type CaseOutcome,
   type ConformanceCase,
   casesFor,
   conformanceCases,
+  type OpenedHarness,
   resolveFeatures,
   runCase,
 } from './conformance/cases/index.js'

@@ -2,23 +2,40 @@ import { CapabilityUnsupportedError } from '@runner/core'
 import { describe, expect, it } from 'vitest'
 import { scriptedHarness } from '../scripted/scripted-harness.js'
 import { ScriptedRunner } from '../scripted/scripted-runner.js'
-import { casesFor, conformanceCases, resolveFeatures, runCase } from './cases/index.js'
+import { casesFor, conformanceCases, reopenMissing, resolveFeatures, runCase } from './cases/index.js'
 import { runnerConformanceSuite } from './runner-suite.js'
 import { brokenHarnesses } from './test-helpers/broken-runners.js'
-import type { HarnessOptions } from './types.js'
+import type { ConformanceFeatures, HarnessOptions, RunnerHarness } from './types.js'
 
 /** Runs every applicable case against a harness; returns each failed case's message, by id. */
-async function failures(createHarness: (options: HarnessOptions) => ReturnType<typeof scriptedHarness>) {
+async function failures(
+  createHarness: (options: HarnessOptions) => RunnerHarness,
+  features: Partial<ConformanceFeatures> = {},
+) {
+  return (await outcomes(createHarness, features)).failed
+}
+
+/** Runs every applicable case against a harness: the failed cases' messages and the skipped cases' reasons, by id. */
+async function outcomes(
+  createHarness: (options: HarnessOptions) => RunnerHarness,
+  features: Partial<ConformanceFeatures> = {},
+) {
   const failed = new Map<string, string>()
-  for (const testCase of casesFor(resolveFeatures())) {
+  const skipped = new Map<string, string>()
+  for (const testCase of casesFor(resolveFeatures(features))) {
     try {
-      await runCase(testCase, { createHarness, timeoutMs: 3000 })
+      const outcome = await runCase(testCase, { createHarness, features, timeoutMs: 3000 })
+      if (outcome.status === 'skipped') skipped.set(testCase.id, outcome.reason)
     } catch (error) {
       failed.set(testCase.id, error instanceof Error ? error.message : String(error))
     }
   }
-  return failed
+  return { failed, skipped }
 }
+
+const durableCaseIds = conformanceCases
+  .filter((testCase) => testCase.when === 'durable')
+  .map((testCase) => testCase.id)
 
 describe('the conformance suite has teeth', () => {
   it('a runner that ignores the abort signal fails the cancellation cases', async () => {
@@ -57,11 +74,64 @@ describe('the conformance suite has teeth', () => {
     expect(messages.get('streaming.order')).toContain('run-end is the last event of a successful stream')
   }, 30_000)
 
+  it('a runner that runs journaled tool calls again fails the durable cases', async () => {
+    const messages = await failures(brokenHarnesses['runs journaled tool calls again']!)
+    const failed = [...messages.keys()]
+    expect(failed).toEqual(
+      expect.arrayContaining([
+        'durable.crash-resume',
+        'durable.approval-approve',
+        'durable.suspend-across-instances',
+      ]),
+    )
+    expect(failed).not.toContain('lifecycle.success')
+    expect(failed).not.toContain('durable.approval-deny')
+    expect(messages.get('durable.crash-resume')).toContain(
+      'no tool call that completed before the crash runs again on resume',
+    )
+    expect(messages.get('durable.approval-approve')).toContain(
+      'a call that completed before the wait is journaled and not run again when the run resumes',
+    )
+  }, 30_000)
+
+  it('a harness without reopen skips the cases that need a second instance, saying what to add, and runs the others', async () => {
+    const { failed, skipped } = await outcomes((options) => {
+      const { reopen: _none, ...harness } = scriptedHarness(options)
+      return harness
+    })
+    expect([...failed.keys()]).toEqual([])
+    expect([...skipped.keys()].sort()).toEqual([
+      'capability.durable',
+      'durable.crash-resume',
+      'durable.suspend-across-instances',
+    ])
+    expect(skipped.get('durable.crash-resume')).toBe(reopenMissing)
+    expect(reopenMissing).toContain('reopen: createHarness')
+  }, 30_000)
+
+  it('a runner declared durable in features whose capabilities say otherwise fails the durable cases', async () => {
+    const { failed } = await outcomes(
+      (options) => ({ ...scriptedHarness(options), runner: new NotDurableRunner(options.runnerOptions) }),
+      { durable: true },
+    )
+    expect([...failed.keys()].sort()).toEqual([...durableCaseIds].sort())
+    expect(failed.get('durable.resume-unknown')).toContain(
+      'a runner declared durable (features.durable: true) reports capabilities.durable: true',
+    )
+  }, 30_000)
+
   it('every case ids is unique', () => {
     const ids = conformanceCases.map((testCase) => testCase.id)
     expect(new Set(ids).size).toBe(ids.length)
   })
 })
+
+/** A ScriptedRunner that declares it cannot continue a run. */
+class NotDurableRunner extends ScriptedRunner {
+  override get capabilities() {
+    return { ...super.capabilities, durable: false }
+  }
+}
 
 describe('features declared missing are checked the other way', () => {
   class LimitedRunner extends ScriptedRunner {
@@ -85,9 +155,9 @@ describe('features declared missing are checked the other way', () => {
     for (const testCase of capabilityCases) {
       const outcome = await runCase(testCase, {
         createHarness: scriptedHarness,
-        features: { streaming: false, maxTurnsRecovery: false, toolHooks: false },
+        features: { streaming: false, maxTurnsRecovery: false, toolHooks: false, durable: false },
       }).then(
-        () => 'passed',
+        ({ status }) => status,
         (error: unknown) => (CapabilityUnsupportedError.isInstance(error) ? 'unexpected' : 'failed'),
       )
       expect(outcome, testCase.id).toBe('failed')

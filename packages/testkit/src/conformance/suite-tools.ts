@@ -39,3 +39,47 @@ export function waitForAbortTool() {
   })
   return { tool, state }
 }
+
+/**
+ * A `send_email` tool that needs a person's approval before each call (`needsApproval: true`); it
+ * records every email it sends, with the idempotency key its context carried.
+ */
+export function sendEmailTool() {
+  const sent: Array<{ to: string; idempotencyKey: string }> = []
+  const tool = defineTool({
+    name: 'send_email',
+    description: 'Sends an email to an address. A person approves each email first.',
+    inputSchema: z.object({ to: z.string() }),
+    needsApproval: true,
+    execute: async ({ to }, { idempotencyKey }) => {
+      sent.push({ to, idempotencyKey })
+      return `sent to ${to}`
+    },
+  })
+  return { tool, sent }
+}
+
+/**
+ * A `record_step` tool with a side effect to count: it records each step it starts and each it
+ * completes. While `state.hangOn` names a step, a call for that step never completes and ignores
+ * the signal: a process that stopped in the middle of the tool.
+ */
+export function recordStepTool() {
+  const state: { started: string[]; completed: string[]; hangOn: string | undefined } = {
+    started: [],
+    completed: [],
+    hangOn: undefined,
+  }
+  const tool = defineTool({
+    name: 'record_step',
+    description: 'Records one step of the work.',
+    inputSchema: z.object({ step: z.string() }),
+    execute: async ({ step }) => {
+      state.started.push(step)
+      if (step === state.hangOn) return new Promise<string>(() => {})
+      state.completed.push(step)
+      return `step ${step} recorded`
+    },
+  })
+  return { tool, state }
+}

@@ -33,8 +33,9 @@ export interface RunnerHarness<TAgent = unknown, TInput = unknown> {
   runner: BaseAgentRunner<TAgent, TInput, any, unknown>
   /**
    * An agent whose model plays `scenario`, offering `tools` (neutral definitions: convert them to
-   * your framework's tools) and the runner's `report_status` tool. The framework's own HTTP
-   * retries must be off (`maxRetries: 0`): the suite counts model calls.
+   * your framework's tools, keeping each tool's `needsApproval`: the approval cases give a tool
+   * that needs one) and the runner's `report_status` tool. The framework's own HTTP retries must
+   * be off (`maxRetries: 0`): the suite counts model calls.
    */
   agent(
     scenario: Scenario,
@@ -47,11 +48,25 @@ export interface RunnerHarness<TAgent = unknown, TInput = unknown> {
    * suite checks that the wrap-up turn of `maxTurnsRecovery` offers no tools.
    */
   toolNamesOf?(request: unknown): string[]
+  /**
+   * Another harness whose runner is a new instance over the same activity store, built as a second
+   * process would build it after the first one stopped: the durable cases crash a run on one
+   * instance and resume it on the other, or suspend on one and approve and resume on the other.
+   * `options.runnerOptions.activity` is a new tracker over the store of the first harness; build
+   * the runner with it, and share with the first harness anything else the runner keeps durable
+   * state in (none for a runner that keeps it all in the activity store: then `reopen` is your
+   * `createHarness` itself). Without it, the cases that need a second instance are skipped, saying
+   * so. Closed by the suite like the first harness.
+   */
+  reopen?(options: HarnessOptions): RunnerHarness<TAgent, TInput> | Promise<RunnerHarness<TAgent, TInput>>
   /** Releases what the harness holds (servers, clients). Called after each test. */
   close?(): void | Promise<void>
 }
 
-/** What a runner can do; `false` for a feature the runner cannot provide. Default: all true. */
+/**
+ * What a runner can do; `false` for a feature the runner cannot provide. Default: all true, except
+ * `durable`, which follows the runner's `capabilities.durable` unless declared.
+ */
 export interface ConformanceFeatures {
   /** `runStreamed` streams text deltas. If false, `runStreamed` must throw `CapabilityUnsupportedError`. */
   streaming: boolean
@@ -59,6 +74,13 @@ export interface ConformanceFeatures {
   maxTurnsRecovery: boolean
   /** `onToolCallStart` can deny or rewrite calls. If false, a run with that hook must throw `CapabilityUnsupportedError`. */
   toolHooks: boolean
+  /**
+   * Runs continue from a checkpoint: crash and resume, approvals (`needsApproval`), resume
+   * refusals. If false, `resume` must throw `CapabilityUnsupportedError` (capability `durable`).
+   * Default: what the runner's `capabilities.durable` says, read when each case runs (the cases of
+   * the other side are skipped, saying so).
+   */
+  durable?: boolean
 }
 
 /** Options of `runnerConformanceSuite`. */

@@ -1,7 +1,7 @@
 import { CapabilityUnsupportedError, type RunOptions } from '@runner/core'
 import { expect } from 'vitest'
 import { scenario } from '../../scenario/scenario.js'
-import { errorOf, prompt, start } from './case-helpers.js'
+import { errorOf, prompt, settles, start } from './case-helpers.js'
 import type { ConformanceCase } from './conformance-case.js'
 
 export const capabilityStreaming: ConformanceCase = {
@@ -64,5 +64,61 @@ export const capabilityToolHooks: ConformanceCase = {
       CapabilityUnsupportedError.isInstance(error),
       `a runner declared without tool hooks rejects a run with onToolCallStart with CapabilityUnsupportedError (got ${String(error)})`,
     ).toBe(true)
+  },
+}
+
+export const capabilityDurable: ConformanceCase = {
+  id: 'capability.durable',
+  group: 'capabilities',
+  title: 'declared not durable: resume throws CapabilityUnsupportedError up front and changes nothing',
+  when: 'missing:durable',
+  async run({ harness: make, settleMs, features, skip }) {
+    const { harness, activity } = await make()
+    if (features.durable === undefined && harness.runner.capabilities.durable) {
+      skip(
+        'the runner declares capabilities.durable: true: the cases of the "durable runs" group check it instead',
+      )
+    }
+    const refusal = (error: unknown) =>
+      CapabilityUnsupportedError.isInstance(error) && error.capability === 'durable'
+    const unknown = await start(harness, scenario().text('never'), [])
+    const unknownError = await errorOf(
+      harness.runner.resume(unknown.agent, 'conf-durable-refused'),
+      settleMs,
+      'a runner declared not durable must refuse resume',
+    )
+    expect(
+      refusal(unknownError),
+      `a runner declared not durable rejects resume with CapabilityUnsupportedError, capability 'durable' (got ${String(unknownError)})`,
+    ).toBe(true)
+    expect(
+      await activity.store.get('conf-durable-refused'),
+      'a resume refused for want of durability creates no activity',
+    ).toBeUndefined()
+    expect(unknown.player.calls, 'a refused resume makes no model call').toHaveLength(0)
+
+    const agentId = 'conf-durable-finished'
+    const { agent } = await start(harness, scenario().text('Done.'), [])
+    await settles(
+      harness.runner.run(agent, harness.input(prompt), { agentId }),
+      settleMs,
+      'a successful run must resolve',
+    )
+    const before = await activity.detail(agentId)
+    const later = await start(harness, scenario().text('never'), [])
+    const finishedError = await errorOf(
+      harness.runner.resume(later.agent, agentId),
+      settleMs,
+      'a runner declared not durable must refuse resume of a run it finished',
+    )
+    expect(
+      refusal(finishedError),
+      `a runner declared not durable rejects resume of an existing run with CapabilityUnsupportedError, capability 'durable' (got ${String(finishedError)})`,
+    ).toBe(true)
+    expect(later.player.calls, 'a refused resume makes no model call').toHaveLength(0)
+    expect(
+      await activity.detail(agentId),
+      'a resume refused for want of durability leaves the activity as it was (status, log)',
+    ).toEqual(before)
   },
 }

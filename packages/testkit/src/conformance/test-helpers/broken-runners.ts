@@ -1,4 +1,4 @@
-import type { ActivityTracker, RunEvent, RunOptions, RunStream } from '@runner/core'
+import type { ActivityTracker, RunContext, RunEvent, RunOptions, RunStream } from '@runner/core'
 import type { ScriptStep } from '@runner/core/test'
 import { scriptedHarness } from '../../scripted/scripted-harness.js'
 import { type ScriptedAgent, ScriptedRunner } from '../../scripted/scripted-runner.js'
@@ -23,9 +23,42 @@ export class IgnoresAbortRunner extends ScriptedRunner {
   }
 }
 
-/** Its tracker never records completion: activities stay `running` after a successful run. */
+/**
+ * Its tracker never records completion: activities stay `running` after a successful run (the
+ * move to `complete` is dropped whether it goes through the tracker or, with the run's result,
+ * straight to the store).
+ */
 function neverCompletes(activity: ActivityTracker): ActivityTracker {
-  return { ...activity, complete: (agentId) => activity.detail(agentId) }
+  const store = withMethod(activity.store, 'append', (agentId: string, entry) =>
+    entry.status === 'complete' ? activity.detail(agentId) : activity.store.append(agentId, entry),
+  )
+  return { ...activity, store, complete: (agentId) => activity.detail(agentId) }
+}
+
+/** `target` with one method replaced, its other methods still bound to it (class instances with private fields included). */
+function withMethod<T extends object, K extends keyof T>(target: T, name: K, method: T[K]): T {
+  return new Proxy(target, {
+    get(object, key) {
+      if (key === name) return method
+      const value = Reflect.get(object, key, object)
+      return typeof value === 'function' ? value.bind(object) : value
+    },
+  })
+}
+
+/**
+ * Forgets its journal: every tool call of a resumed run looks new, so the tools that completed
+ * before the crash or the wait run again (a runner that checks its own list of done calls and
+ * loses it across processes makes the same mistake).
+ */
+export class RerunsJournaledToolsRunner extends ScriptedRunner {
+  protected override execute(context: RunContext, agent: ScriptedAgent, input: string) {
+    return super.execute(
+      withMethod(context, 'journaled', () => undefined),
+      agent,
+      input,
+    )
+  }
 }
 
 /** Emits `run-end` before the last `text-delta`. */
@@ -65,4 +98,13 @@ export const brokenHarnesses: Record<
     ...scriptedHarness(options),
     runner: new EarlyRunEndRunner(options.runnerOptions),
   }),
+  'runs journaled tool calls again': rerunsJournaled,
+}
+
+function rerunsJournaled(options: HarnessOptions): RunnerHarness<ScriptedAgent, string> {
+  return {
+    ...scriptedHarness(options),
+    runner: new RerunsJournaledToolsRunner(options.runnerOptions),
+    reopen: rerunsJournaled,
+  }
 }
