@@ -118,51 +118,63 @@ describe.each(apis)('durable runs on @ai-sdk/openai, $label', ({ api }) => {
     })
   }
 
-  it('a run abandoned while its second tool hangs resumes by agentId: the answer is replayed, no tool runs twice', async () => {
-    const store = new MemoryActivityStore()
-    const ran: string[] = []
-    let hang = true
-    const tools: ToolSet = {
-      step: tool({
-        description: 'A side effect.',
-        inputSchema: z.object({ name: z.string() }),
-        execute: async ({ name }) => {
-          if (name === 'second' && hang) return new Promise<never>(() => {})
-          ran.push(name)
-          return `${name} done`
+  for (const streamed of [false, true]) {
+    it(`a run abandoned while its second tool hangs resumes by agentId: the answer is replayed, no tool runs twice (${streamed ? 'runStreamed' : 'run'})`, async () => {
+      const store = new MemoryActivityStore()
+      const ran: string[] = []
+      let hang = true
+      const tools: ToolSet = {
+        step: tool({
+          description: 'A side effect.',
+          inputSchema: z.object({ name: z.string() }),
+          execute: async ({ name }) => {
+            if (name === 'second' && hang) return new Promise<never>(() => {})
+            ran.push(name)
+            return `${name} done`
+          },
+        }),
+      }
+      const agentId = `crash-${api}-${streamed}`
+      const first = fake.play(
+        scenario()
+          .toolCalls([
+            { name: 'step', input: { name: 'first' } },
+            { name: 'step', input: { name: 'second' } },
+          ])
+          .usage({ inputTokens: 30, outputTokens: 6 }),
+      )
+      void runOrWait(
+        streamed,
+        new AISDKRunner({ activity: store }),
+        { model: modelOf(first.model), tools },
+        'Do two things',
+        {
+          agentId,
         },
-      }),
-    }
-    const agentId = `crash-${api}`
-    const first = fake.play(
-      scenario()
-        .toolCalls([
-          { name: 'step', input: { name: 'first' } },
-          { name: 'step', input: { name: 'second' } },
-        ])
-        .usage({ inputTokens: 30, outputTokens: 6 }),
-    )
-    void new AISDKRunner({ activity: store }).run({ model: modelOf(first.model), tools }, 'Do two things', {
-      agentId,
+      )
+      const deadline = Date.now() + 5000
+      while (!(await store.getRun(agentId))?.journal.length) {
+        if (Date.now() > deadline) throw new Error('the first call was not journaled')
+        await new Promise((resolve) => setTimeout(resolve, 5))
+      }
+      hang = false
+      const second = fake.play(scenario().text('Both done.').usage({ inputTokens: 50, outputTokens: 4 }))
+      const resumed = await resumeIn(
+        streamed,
+        new AISDKRunner({ activity: store }),
+        { model: modelOf(second.model), tools },
+        agentId,
+      )
+      const done = await completed(resumed.result)
+      expect(done.text).toBe('Both done.')
+      expect(ran).toEqual(['first', 'second'])
+      expect(done.turns).toBe(2)
+      expect(done.usage.totalTokens).toBe(90)
+      // One request after the resume: the answer in flight was replayed from the checkpoint.
+      expect(fake.requestsFor(second.model)).toHaveLength(1)
+      const body = JSON.stringify(fake.requestsFor(second.model)[0]!.body)
+      expect(body).toContain('first done')
+      expect(body).toContain('second done')
     })
-    const deadline = Date.now() + 5000
-    while (!(await store.getRun(agentId))?.journal.length) {
-      if (Date.now() > deadline) throw new Error('the first call was not journaled')
-      await new Promise((resolve) => setTimeout(resolve, 5))
-    }
-    hang = false
-    const second = fake.play(scenario().text('Both done.').usage({ inputTokens: 50, outputTokens: 4 }))
-    const done = await completed(
-      new AISDKRunner({ activity: store }).resume({ model: modelOf(second.model), tools }, agentId),
-    )
-    expect(done.text).toBe('Both done.')
-    expect(ran).toEqual(['first', 'second'])
-    expect(done.turns).toBe(2)
-    expect(done.usage.totalTokens).toBe(90)
-    // One request after the resume: the answer in flight was replayed from the checkpoint.
-    expect(fake.requestsFor(second.model)).toHaveLength(1)
-    const body = JSON.stringify(fake.requestsFor(second.model)[0]!.body)
-    expect(body).toContain('first done')
-    expect(body).toContain('second done')
-  })
+  }
 })

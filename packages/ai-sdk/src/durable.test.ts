@@ -9,6 +9,7 @@ import {
 import { completed } from '@runner/core/test'
 import { ScenarioPlayer, scenario } from '@runner/testkit'
 import { type ModelMessage, type Tool, ToolLoopAgent, type ToolSet, tool } from 'ai'
+import { MockLanguageModelV4 } from 'ai/test'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { AISDKRunner } from './ai-sdk-runner.js'
@@ -386,6 +387,66 @@ describe('approvals in detail', () => {
     )
     expect(waitingOf(again).pending).toEqual(waiting.pending)
     expect(effects.removed).toEqual([])
+  })
+
+  it('the replayed answer keeps its reasoning with the provider’s metadata (a signature) for the next request', async () => {
+    const store = new MemoryActivityStore()
+    let hang = true
+    const ran: string[] = []
+    const step = tool({
+      description: 'A side effect.',
+      inputSchema: z.object({ name: z.string() }),
+      execute: async ({ name }) => {
+        if (hang) return new Promise<never>(() => {})
+        ran.push(name)
+        return `${name} done`
+      },
+    })
+    const usage = {
+      inputTokens: { total: 5, noCache: 5, cacheRead: undefined, cacheWrite: undefined },
+      outputTokens: { total: 2, text: 2, reasoning: undefined },
+    }
+    const thinking = new MockLanguageModelV4({
+      doGenerate: {
+        content: [
+          {
+            type: 'reasoning',
+            text: 'I should do it.',
+            providerMetadata: { anthropic: { signature: 'sig-1' } },
+          },
+          { type: 'tool-call', toolCallId: 't1', toolName: 'step', input: '{"name":"only"}' },
+        ],
+        finishReason: { unified: 'tool-calls', raw: 'tool_use' },
+        usage,
+        warnings: [],
+      },
+    })
+    const runner = new AISDKRunner({ activity: store, reportStatus: false })
+    void runner.run({ model: thinking, tools: { step } }, 'Do it', { agentId: 'signed' })
+    await waitFor(async () => stateOf(await store.getRun('signed'))?.answer !== undefined)
+    hang = false
+    const after = new MockLanguageModelV4({
+      doGenerate: {
+        content: [{ type: 'text', text: 'Done.' }],
+        finishReason: { unified: 'stop', raw: 'stop' },
+        usage,
+        warnings: [],
+      },
+    })
+    const done = await completed(runner.resume({ model: after, tools: { step } }, 'signed'))
+    expect(done.text).toBe('Done.')
+    expect(ran).toEqual(['only'])
+    expect(thinking.doGenerateCalls).toHaveLength(1)
+    const assistant = after.doGenerateCalls[0]!.prompt.find((message) => message.role === 'assistant')
+    expect(assistant?.content).toEqual([
+      { type: 'reasoning', text: 'I should do it.', providerOptions: { anthropic: { signature: 'sig-1' } } },
+      expect.objectContaining({
+        type: 'tool-call',
+        toolCallId: 't1',
+        toolName: 'step',
+        input: { name: 'only' },
+      }),
+    ])
   })
 
   it('binary data in the conversation is checkpointed as base64 and read back by the AI SDK', async () => {
