@@ -4,11 +4,13 @@ import {
   type ReportStatusInput,
   type ReportStatusMode,
   type RunContext,
+  type RunnerCapabilities,
 } from '@runner/core'
 import { REPORT_STATUS_TOOL_NAME } from '@runner/core/adapter'
 import {
   generateText,
-  isStepCount,
+  type ModelMessage,
+  type StopCondition,
   streamText,
   type Tool,
   ToolLoopAgent,
@@ -25,7 +27,8 @@ import {
   toolLoopSettingsOf,
 } from './agent.js'
 import { AttemptControls } from './attempt-controls.js'
-import { type AISDKInput, type AISDKPrompt, checkInput, promptOf } from './input.js'
+import { DurableConversation } from './durable-conversation.js'
+import { type AISDKInput, type AISDKPrompt, checkInput } from './input.js'
 import { withPrompt } from './instructions.js'
 import { isRetryableAISDKError } from './map-error.js'
 import { type AISDKOutput, generateOutput, streamOutput } from './output.js'
@@ -50,6 +53,11 @@ type LooseOptions = Record<string, any>
  * SDK runs the tool loop; the runner counts each step as a turn, maps `maxTurns` to `stopWhen`,
  * runs the tools through the tool hooks, sends each model request through the run's retry policy
  * (the SDK's own retries are off: `maxRetries: 0`) and maps the stream to the run's events.
+ *
+ * Runs are durable: each answer that calls tools is checkpointed (the conversation as the AI SDK's
+ * `ModelMessage`s) and each completed tool call journaled, so `resume` continues a run that
+ * stopped without running a completed tool again; a tool that needs approval (`needsApproval`,
+ * `toolApproval`) suspends the run as `waiting` until `approve` / `deny` and `resume`.
  *
  * ```ts
  * const runner = new AISDKRunner()
@@ -82,6 +90,11 @@ export class AISDKRunner extends BaseAgentRunner<
     return { reportStatus: reportStatusTool }
   }
 
+  /** Everything core offers, durable runs included (checkpoints, the journal, approvals, `resume`). */
+  override get capabilities(): RunnerCapabilities {
+    return { ...super.capabilities, durable: true }
+  }
+
   /** The activity's agentType when a run names none: the agent's `id`, else the runner's name. */
   protected override agentTypeOf(agent: AISDKAgent): string {
     return agentIdOf(agent) ?? this.name
@@ -103,27 +116,37 @@ export class AISDKRunner extends BaseAgentRunner<
     checkInput(input, isToolLoopAgent(agent))
   }
 
-  /** One attempt: the AI SDK's tool loop, generated (`run`) or streamed (`runStreamed`). */
+  /**
+   * One attempt: the AI SDK's tool loop, generated (`run`) or streamed (`runStreamed`), from the
+   * input or, resumed, from the checkpoint's conversation (the input is `undefined` then).
+   */
   protected override async execute(
     context: RunContext,
     agent: AISDKAgent,
     input: AISDKInput,
   ): Promise<ExecuteResult<AISDKOutput>> {
-    const prompt = promptOf(input)
     const toolLoopAgent = isToolLoopAgent(agent)
     const ownInstructions = toolLoopAgent
       ? undefined
       : ((agent as LooseOptions).instructions ?? (agent as LooseOptions).system)
+    const { conversation, prompt } = await DurableConversation.open(context, input)
     const controls = new AttemptControls(context, {
       // A wrap-up turn offers no tools: it goes back to the agent's own instructions, without
       // the prompts.reportStatus the runner added (an agent without instructions keeps it).
       wrapUpInstructions: this.#reportStatus === true ? ownInstructions : undefined,
       checkOverrides: toolLoopAgent,
+      conversation,
     })
     try {
-      const output = toolLoopAgent
+      const generated = toolLoopAgent
         ? await this.#runToolLoopAgent(context, agent, prompt, controls)
         : await this.#runSettings(context, agent, prompt, controls)
+      const output = {
+        ...generated,
+        responseMessages: conversation.responseMessages(generated.responseMessages),
+      }
+      // Tool calls that wait for a person: the run suspends (resolves `waiting`).
+      await conversation.suspendIfWaiting(output.steps.at(-1), output.responseMessages)
       controls.settle(output.finishReason)
       const text = output.mode === 'generate' ? output.result.text : await output.result.text
       return { output, text }
@@ -206,9 +229,12 @@ export class AISDKRunner extends BaseAgentRunner<
     const { experimental_onLanguageModelCallEnd, ...own } = settings
     const controlled = new ToolLoopAgent({
       ...own,
+      ...(context.resumed && 'messages' in prompt
+        ? { prepareCall: keepMessages(own.prepareCall, prompt.messages) }
+        : {}),
       maxRetries: this.#maxRetries,
       tools: controls.wrapTools(settings.tools),
-      stopWhen: controls.stopWhen(settings.stopWhen ?? isStepCount(toolLoopAgentDefaultSteps)),
+      stopWhen: controls.stopWhen(settings.stopWhen ?? runTurnCount(context, toolLoopAgentDefaultSteps)),
       prepareStep: controls.prepareStep(settings.prepareStep),
       onLanguageModelCallEnd: controls.onLanguageModelCallEnd(
         settings.onLanguageModelCallEnd ?? experimental_onLanguageModelCallEnd,
@@ -235,5 +261,28 @@ export class AISDKRunner extends BaseAgentRunner<
     if (this.#reportStatus === false) return tools
     if (tools && REPORT_STATUS_TOOL_NAME in tools) return tools
     return { [REPORT_STATUS_TOOL_NAME]: reportStatusTool, ...tools }
+  }
+}
+
+/**
+ * The ToolLoopAgent's own step limit (`isStepCount(20)`) counted in the run's turns, so that a
+ * resumed run counts the turns it made before.
+ */
+function runTurnCount(context: RunContext, count: number): StopCondition<ToolSet> {
+  return () => context.turn >= count
+}
+
+/**
+ * A resumed ToolLoopAgent's `prepareCall`: the agent's own (its instructions, model, settings and
+ * call options apply), with the checkpoint's messages kept as they are, since they hold what the
+ * first `prepareCall` made of the prompt already.
+ */
+function keepMessages(
+  prepareCall: ((args: LooseOptions) => LooseOptions | PromiseLike<LooseOptions>) | undefined,
+  messages: ModelMessage[],
+): (args: LooseOptions) => Promise<LooseOptions> {
+  return async (args) => {
+    const { prompt: _prompt, messages: _messages, ...prepared } = (await prepareCall?.(args)) ?? args
+    return { ...prepared, messages }
   }
 }

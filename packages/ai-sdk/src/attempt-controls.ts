@@ -12,9 +12,11 @@ import {
   type StopCondition,
   type ToolSet,
 } from 'ai'
+import type { DurableConversation } from './durable-conversation.js'
 import { usageOf } from './map-usage.js'
 import { requestsInPlace } from './model-requests.js'
 import { overridesLostError } from './overrides-lost-error.js'
+import { replayModel } from './replay-model.js'
 import { wrapTool } from './tool-wrapper.js'
 import { wrapUpMessages } from './wrap-up.js'
 
@@ -27,6 +29,8 @@ export interface AttemptControlsOptions {
   wrapUpInstructions: Instructions | undefined
   /** Check at each step that a ToolLoopAgent's `prepareCall` kept the runner's `prepareStep` and tools. */
   checkOverrides: boolean
+  /** The attempt's conversation: checkpoints, the answer a resumed run replays, edited inputs. */
+  conversation: DurableConversation
 }
 
 /**
@@ -41,6 +45,9 @@ export interface AttemptControlsOptions {
  * - `onLanguageModelCallEnd`: the call's usage, once, and `onModelCallEnd`;
  * - each tool's `execute` runs through core's tool-call protocol (`wrapTool`); `onStepEnd` ends
  *   the tool calls that ran no `execute` (invalid input, unknown tool, provider-executed).
+ * - durable runs: `onLanguageModelCallEnd` checkpoints an answer that calls tools before they run;
+ *   the first step of a run resumed from such a checkpoint replays that answer without a model
+ *   request (no turn is counted, no model hook fires: the turn was counted before).
  *
  * In a streamed attempt, a tool waits until the reader read its `tool-call` part (`beforeTool`).
  * The rest of the order is the AI SDK's: it awaits `onLanguageModelCallEnd` before it runs a
@@ -53,6 +60,8 @@ export class AttemptControls {
   readonly #model: (model: LanguageModel) => LanguageModel
   /** The current step's model call was counted (usage once, `onModelCallEnd` once). */
   #modelCallCounted = true
+  /** The current step replays a checkpointed answer. */
+  #replaying = false
   /** The stop condition ended the loop at the turn limit. */
   #limitReached = false
   readonly #preparedSteps = new Set<number>()
@@ -136,6 +145,15 @@ export class AttemptControls {
   prepareStep(user: PrepareStepFunction<ToolSet> | undefined): PrepareStepFunction<ToolSet> {
     return async (options) => {
       this.#context.endTurn()
+      const conversation = this.#options.conversation
+      conversation.stepStarts(options)
+      const answer = conversation.takeReplay(options.stepNumber)
+      this.#replaying = answer !== undefined
+      if (answer) {
+        // The tail of a step of the earlier process: its prepareStep ran then, its turn is counted.
+        this.#preparedSteps.add(options.stepNumber)
+        return { model: replayModel(options.model, answer) }
+      }
       const turn = await this.#context.startTurn()
       this.#modelCallCounted = false
       const fromUser = await user?.(options)
@@ -182,16 +200,30 @@ export class AttemptControls {
     }
   }
 
-  /** `onLanguageModelCallEnd`: the call's usage (once) and `onModelCallEnd`, before its tools run. */
+  /**
+   * `onLanguageModelCallEnd`: the call's usage (once) and `onModelCallEnd`, then the checkpoint of
+   * an answer that calls tools, all before its tools run. A checkpoint that cannot be written fails
+   * the attempt (the AI SDK ignores what callbacks throw).
+   */
   onLanguageModelCallEnd(user: AnyCallback | undefined): AnyCallback {
     return async (event: LanguageModelCallEndEvent<ToolSet>) => {
-      await this.#modelCallEnded(event.usage, event.content, {
-        provider: event.provider,
-        modelId: event.modelId,
-        responseId: event.responseId,
-        finishReason: event.finishReason,
-        content: event.content,
-      })
+      if (this.#replaying) {
+        this.#stepToolCalls = new Set(toolCallsOf(event.content).map((call) => call.toolCallId))
+      } else {
+        await this.#modelCallEnded(event.usage, event.content, {
+          provider: event.provider,
+          modelId: event.modelId,
+          responseId: event.responseId,
+          finishReason: event.finishReason,
+          content: event.content,
+        })
+        try {
+          await this.#options.conversation.modelAnswered(event.content)
+        } catch (error) {
+          this.#context.fail(error)
+          throw error
+        }
+      }
       await user?.(event)
     }
   }
@@ -242,6 +274,16 @@ export class AttemptControls {
     this.#toolCallsRun.add(toolCallId)
   }
 
+  /** The input a person gave when approving `toolCallId`, if they changed the model's. */
+  editedInput(toolCallId: string): unknown {
+    return this.#options.conversation.editedInput(toolCallId)
+  }
+
+  /** The text of a call a person denied (`Tool call denied: <reason>`), for its `tool-result` event. */
+  deniedText(toolCallId: string): string | undefined {
+    return this.#options.conversation.deniedText(toolCallId)
+  }
+
   /** Streaming: the reader read a `tool-call` part. */
   readToolCall(toolCallId: string): void {
     this.#toolCallsRead.add(toolCallId)
@@ -273,9 +315,7 @@ export class AttemptControls {
   ): Promise<void> {
     if (this.#modelCallCounted) return
     this.#modelCallCounted = true
-    const calls = content.flatMap((part) =>
-      part.type === 'tool-call' ? [part as unknown as ToolCallPart] : [],
-    )
+    const calls = toolCallsOf(content)
     this.#stepToolCalls = new Set(calls.map((call) => call.toolCallId))
     const counted = usageOf(usage)
     this.#context.addUsage(counted)
@@ -291,6 +331,10 @@ export class AttemptControls {
 }
 
 type ToolCallPart = { toolCallId: string; toolName: string; input: unknown }
+
+function toolCallsOf(content: ReadonlyArray<{ type: string }>): ToolCallPart[] {
+  return content.flatMap((part) => (part.type === 'tool-call' ? [part as unknown as ToolCallPart] : []))
+}
 
 function modelInfo(model: unknown): unknown {
   if (typeof model === 'string') return model

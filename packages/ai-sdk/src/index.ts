@@ -1,5 +1,6 @@
 export type { AISDKAgent, AISDKSettings } from './agent.js'
 export { AISDKRunner } from './ai-sdk-runner.js'
+export type { AISDKCheckpointState } from './durable-conversation.js'
 export type { AISDKInput } from './input.js'
 export { isRetryableAISDKError } from './map-error.js'
 export type { AISDKGenerateOutput, AISDKOutput, AISDKStreamOutput } from './output.js'

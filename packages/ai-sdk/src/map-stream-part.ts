@@ -12,10 +12,13 @@ import type { TextStreamPart, ToolSet } from 'ai'
  * | `tool-call`                            | `tool-call` (invalid calls included)               |
  * | `tool-result` (not `preliminary`)      | `tool-result`                                      |
  * | `tool-error`                           | `tool-result` with `isError` and the error's text  |
- * | `tool-output-denied`                   | `tool-result` with `isError` (approval denied)     |
+ * | `tool-output-denied`                   | `tool-result` with `isError` (approval denied): `deniedText`'s text, else `Tool execution denied.` |
  * | anything else                          | none (`finish-step`, `abort`, `error` end a turn or the attempt: see `readStream`) |
  */
-export function eventsOf(part: TextStreamPart<ToolSet>): AdapterEvent[] {
+export function eventsOf(
+  part: TextStreamPart<ToolSet>,
+  deniedText: (toolCallId: string) => string | undefined = () => undefined,
+): AdapterEvent[] {
   switch (part.type) {
     case 'text-delta':
       return part.text === '' ? [] : [{ type: 'text-delta', text: part.text }]
@@ -50,7 +53,7 @@ export function eventsOf(part: TextStreamPart<ToolSet>): AdapterEvent[] {
           type: 'tool-result',
           toolCallId: part.toolCallId,
           toolName: part.toolName,
-          output: 'Tool execution denied.',
+          output: deniedText(part.toolCallId) ?? 'Tool execution denied.',
           isError: true,
         },
       ]

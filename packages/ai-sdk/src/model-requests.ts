@@ -16,11 +16,7 @@ export function requestsInPlace(context: RunContext): (model: LanguageModel) => 
     let inPlace = wrapped.get(model)
     if (!inPlace) {
       inPlace = wrapLanguageModel({
-        // A model id resolves as the AI SDK resolves it: the global provider, else the gateway.
-        model:
-          typeof model === 'string'
-            ? (globalThis.AI_SDK_DEFAULT_PROVIDER ?? gateway).languageModel(model)
-            : model,
+        model: resolveModel(model),
         middleware: {
           wrapGenerate: ({ doGenerate }) => context.modelRequest(doGenerate),
           wrapStream: ({ doStream }) => context.modelRequest(doStream),
@@ -31,4 +27,11 @@ export function requestsInPlace(context: RunContext): (model: LanguageModel) => 
     }
     return inPlace
   }
+}
+
+/** A model id resolved as the AI SDK resolves it: the global provider, else the gateway. */
+export function resolveModel(model: LanguageModel): Exclude<LanguageModel, string> {
+  return typeof model === 'string'
+    ? (globalThis.AI_SDK_DEFAULT_PROVIDER ?? gateway).languageModel(model)
+    : model
 }

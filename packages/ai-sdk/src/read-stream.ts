@@ -21,7 +21,7 @@ export async function readStream(
   let finished = false
   for await (const part of stream) {
     context.emit({ type: 'native', event: part })
-    for (const event of eventsOf(part)) context.emit(event)
+    for (const event of eventsOf(part, (toolCallId) => controls.deniedText(toolCallId))) context.emit(event)
     switch (part.type) {
       case 'tool-call':
         controls.readToolCall(part.toolCallId)

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { AISDKRunner } from './ai-sdk-runner.js'
 import { searchTools } from './test-helpers/neutral-tools.js'
-import { agentOf, modes, promptText, rejectionOf, runIn } from './test-helpers/run-modes.js'
+import { agentOf, modes, promptText, rejectionOf, runIn, runOrWait } from './test-helpers/run-modes.js'
 
 type Ended = { toolName: string; input: unknown; output: unknown; isError: boolean }
 
@@ -197,7 +197,7 @@ describe.each(modes)('tool hooks ($label)', ({ kind, streamed }) => {
     expect(promptText(player.calls[1]!.request)).toContain('"rows":3')
   })
 
-  it('a tool that needs approval ends the run, complete, with the approval request in the steps', async () => {
+  it('a tool that needs approval suspends the run: waiting with the call pending, the tool not run', async () => {
     const started: string[] = []
     const runner = new AISDKRunner({
       hooks: { onToolCallStart: ({ toolName }) => void started.push(toolName) },
@@ -210,11 +210,15 @@ describe.each(modes)('tool hooks ($label)', ({ kind, streamed }) => {
     })
     const script = scenario().toolCall('remove', { id: 'r1' }).text('never asked')
     const { agent, player } = agentOf(kind, runner, script, { tools: { remove } })
-    const { result } = await runIn(streamed, runner, agent, 'Delete r1')
-    expect(result.status).toBe('complete')
-    expect(result.output.finishReason).toBe('tool-calls')
-    expect(result.output.steps.at(-1)?.content.map((part) => part.type)).toContain('tool-approval-request')
+    const { result } = await runOrWait(streamed, runner, agent, 'Delete r1', {
+      agentId: `remove-${kind}-${streamed}`,
+    })
+    expect(result.status).toBe('waiting')
+    expect(result.status === 'waiting' && result.pending).toEqual([
+      { id: 'call_0_0', kind: 'approval', toolName: 'remove', input: { id: 'r1' } },
+    ])
     expect(started).toEqual([])
     expect(player.calls).toHaveLength(1)
+    expect((await runner.activity.detail(result.agentId)).status).toBe('waiting')
   })
 })

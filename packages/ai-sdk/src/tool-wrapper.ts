@@ -16,6 +16,8 @@ export interface ToolWrapperHost {
   beforeTool(toolCallId: string): Promise<void>
   /** The wrapper ends this call itself. */
   toolCallRun(toolCallId: string): void
+  /** The input a person gave when approving this call, if they changed the model's (else undefined). */
+  editedInput(toolCallId: string): unknown
 }
 
 type Execute = NonNullable<Tool['execute']>
@@ -28,21 +30,32 @@ type Execute = NonNullable<Tool['execute']>
  * trajectory step. A failure reaches the AI SDK as a thrown error with core's text (`Tool call
  * denied: ...`, `Tool "x" failed: ...`), which the SDK turns into the tool's error result. A tool
  * that streams its output (an async generator function) stays one.
+ *
+ * Durable runs: a call in the run's journal (it completed before the run stopped) is not run
+ * again: the model gets its journaled output (or error) and no hook fires. A call a person approved
+ * with edited input (`approve(agentId, toolCallId, { input })`) runs with that input, checked with
+ * the tool's schema; the model's own call in the conversation keeps the input the model gave.
  */
 export function wrapTool(name: string, tool: Tool, host: ToolWrapperHost): Tool {
   const execute = tool.execute as Execute
   const callOf = async (input: unknown, options: ToolExecutionOptions<unknown>): Promise<ToolCallInfo> => {
     host.toolCallRun(options.toolCallId)
     await host.beforeTool(options.toolCallId)
-    return { toolCallId: options.toolCallId, toolName: name, input }
+    const edited = host.editedInput(options.toolCallId)
+    return { toolCallId: options.toolCallId, toolName: name, input: edited === undefined ? input : edited }
   }
   if (isAsyncGeneratorFunction(execute)) {
     return {
       ...tool,
       async *execute(input: unknown, options: ToolExecutionOptions<unknown>) {
         const call = await callOf(input, options)
-        const begun = await beginToolCall(host.context, call, inputCheck(tool, call), { emit: false })
-        if (begun.refused !== undefined) throw new Error(begun.refused)
+        const begun = await beginToolCall(host.context, call, inputCheck(tool, call, input), { emit: false })
+        // Replayed from the journal, or refused: the outcome is the model's, the tool does not run.
+        if (begun.outcome) {
+          if (begun.outcome.isError) throw new Error(String(begun.outcome.output))
+          yield begun.outcome.output
+          return
+        }
         let last: unknown
         try {
           for await (const value of execute(begun.input, options) as AsyncIterable<unknown>) {
@@ -60,11 +73,12 @@ export function wrapTool(name: string, tool: Tool, host: ToolWrapperHost): Tool 
     ...tool,
     async execute(input: unknown, options: ToolExecutionOptions<unknown>) {
       const call = await callOf(input, options)
+      // A journaled call comes back replayed (`callTool` returns its outcome without running it).
       const outcome = await callTool(
         host.context,
         call,
         {
-          validate: inputCheck(tool, call),
+          validate: inputCheck(tool, call, input),
           execute: async (checked) => lastOf(await execute(checked, options)),
         },
         { emit: false },
@@ -82,20 +96,26 @@ async function failed(begun: BegunToolCall, error: unknown): Promise<Error> {
 }
 
 /**
- * The input check after `onToolCallStart`: the AI SDK validated the model's input already; an
- * input the hook rewrote is checked against the tool's own schema (zod, JSON Schema, Standard Schema...).
+ * The input check after `onToolCallStart`: the AI SDK validated the model's input (`checked`)
+ * already; any other input (one the hook rewrote, one given with an approval) is checked against
+ * the tool's own schema (zod, JSON Schema, Standard Schema...).
  */
-function inputCheck(tool: Tool, call: ToolCallInfo): (input: unknown) => Promise<ToolInputCheck> {
+function inputCheck(
+  tool: Tool,
+  call: ToolCallInfo,
+  checked: unknown,
+): (input: unknown) => Promise<ToolInputCheck> {
   return async (input) => {
-    if (input === call.input) return { success: true, value: input }
+    if (input === checked) return { success: true, value: input }
     const result = await asSchema(tool.inputSchema).validate?.(input)
     if (!result || result.success) return { success: true, value: result ? result.value : input }
+    const source = input === call.input ? 'the approval' : 'onToolCallStart'
     return {
       success: false,
       message: invalidToolInputText(
         call.toolName,
         input,
-        `the input onToolCallStart gave does not match: ${errorMessage(result.error)}`,
+        `the input ${source} gave does not match: ${errorMessage(result.error)}`,
       ),
     }
   }

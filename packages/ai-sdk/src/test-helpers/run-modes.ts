@@ -1,10 +1,45 @@
 export { rejectionOf, runIn } from '@runner/testkit'
 
+import type { ResumeOptions, RunEvent, RunOptions, RunResult, RunStream } from '@runner/core'
 import { type Scenario, ScenarioPlayer } from '@runner/testkit'
 import { ToolLoopAgent, type ToolLoopAgentSettings, type ToolSet } from 'ai'
 import type { AISDKAgent } from '../agent.js'
 import type { AISDKRunner } from '../ai-sdk-runner.js'
+import type { AISDKInput } from '../input.js'
+import type { AISDKOutput } from '../output.js'
 import { scenarioModel } from './scenario-model.js'
+
+type Outcome = { result: RunResult<AISDKOutput>; events: RunEvent<AISDKOutput>[] }
+
+/** Like `runIn`, for runs that may wait: resolves with whatever result the run ends with. */
+export function runOrWait(
+  streamed: boolean,
+  runner: AISDKRunner,
+  agent: AISDKAgent,
+  input: AISDKInput,
+  options?: RunOptions<AISDKOutput>,
+): Promise<Outcome> {
+  if (!streamed) return runner.run(agent, input, options).then((result) => ({ result, events: [] }))
+  return drain(runner.runStreamed(agent, input, options))
+}
+
+/** `resume` (streamed: a drained `resumeStreamed`), resolving with the result and the events. */
+export function resumeIn(
+  streamed: boolean,
+  runner: AISDKRunner,
+  agent: AISDKAgent,
+  agentId: string,
+  options?: ResumeOptions<AISDKOutput>,
+): Promise<Outcome> {
+  if (!streamed) return runner.resume(agent, agentId, options).then((result) => ({ result, events: [] }))
+  return drain(runner.resumeStreamed(agent, agentId, options))
+}
+
+async function drain(stream: RunStream<AISDKOutput>): Promise<Outcome> {
+  const events: RunEvent<AISDKOutput>[] = []
+  for await (const event of stream) events.push(event)
+  return { result: await stream.result, events }
+}
 
 /** The two kinds of agent, run with `run` (generate) or a drained `runStreamed` (stream). */
 export const modes: ReadonlyArray<{ kind: 'agent' | 'settings'; streamed: boolean; label: string }> = [
