@@ -4,8 +4,8 @@ import { type ToolSet, tool } from 'ai'
 
 /**
  * The test kit's neutral tools (`defineTool`) as AI SDK tools: same name, description and zod
- * schema; `execute` gets the AI SDK's `abortSignal` as its `signal`, and the run through
- * `currentRun()`.
+ * schema, `needsApproval` kept; `execute` gets the AI SDK's `abortSignal` as its `signal`, and the
+ * run through `currentRun()`.
  */
 export function toAISDKTools(tools: ReadonlyArray<AnyToolDefinition>): ToolSet {
   return Object.fromEntries(
@@ -14,6 +14,8 @@ export function toAISDKTools(tools: ReadonlyArray<AnyToolDefinition>): ToolSet {
       tool({
         description: definition.description,
         inputSchema: definition.inputSchema,
+        // The AI SDK's own approval: the runner suspends the run on its approval request.
+        ...(definition.needsApproval === undefined ? {} : { needsApproval: definition.needsApproval }),
         async execute(input: unknown, { toolCallId, abortSignal }) {
           const run = currentRun()
           if (!run) throw new Error(`${definition.name} runs inside a run only`)
