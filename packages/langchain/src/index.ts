@@ -1,4 +1,5 @@
 export type { LangChainAgent, LangChainInput, LangChainOutput } from './agent.js'
+export { RunnerCheckpointSaver, type RunnerCheckpointSaverOptions } from './checkpoint-saver.js'
 export { LangChainRunner } from './langchain-runner.js'
 export type { ReportStatusTool } from './report-status-tool.js'
 export type { LangChainRunnerSettings, WrapUpModel } from './settings.js'

@@ -324,7 +324,7 @@ describe('per-run LangChain config', () => {
   })
 
   for (const { streamed, label } of modes) {
-    it(`${label}: interrupt() in a wrapped tool: the run completes with __interrupt__; a Command resumes the thread`, async () => {
+    it(`${label}: durable: false: interrupt() in a wrapped tool completes the run with __interrupt__; a Command resumes the thread`, async () => {
       const runner = new LangChainRunner()
       const approvals: unknown[] = []
       const send = tool(
@@ -338,13 +338,15 @@ describe('per-run LangChain config', () => {
       const { model } = play(scenario().toolCall('send', { to: 'ada' }).text('Sent.'))
       const agent = createAgent({ model, tools: runner.wrapTools([send]), checkpointer: new MemorySaver() })
       const thread = agent.withConfig({ configurable: { thread_id: `mail-${streamed}` } })
-      const { result: first } = await runIn(streamed, runner, thread, 'Mail Ada.')
+      const { result: first } = await runIn(streamed, runner, thread, 'Mail Ada.', { durable: false })
       expect(
         (first.output as { __interrupt__?: Array<{ value: unknown }> }).__interrupt__?.[0]?.value,
       ).toEqual({
         question: 'Send to ada?',
       })
-      const { result: second } = await runIn(streamed, runner, thread, new Command({ resume: 'yes' }))
+      const { result: second } = await runIn(streamed, runner, thread, new Command({ resume: 'yes' }), {
+        durable: false,
+      })
       expect(approvals).toEqual(['yes'])
       expect(second.text).toBe('Sent.')
     })

@@ -1,6 +1,12 @@
 import type { BaseMessage } from '@langchain/core/messages'
 import type { Runnable, RunnableConfig } from '@langchain/core/runnables'
-import { BaseAgentRunner, type ExecuteResult, InvalidOptionsError, type RunContext } from '@runner/core'
+import {
+  BaseAgentRunner,
+  type ExecuteResult,
+  InvalidOptionsError,
+  type RunContext,
+  type RunnerCapabilities,
+} from '@runner/core'
 import { abortReason } from '@runner/core/adapter'
 import {
   agentNameOf,
@@ -11,6 +17,8 @@ import {
 } from './agent.js'
 import { callAgent } from './call-agent.js'
 import { withoutOwnRetries } from './chat-model.js'
+import { RunnerCheckpointSaver } from './checkpoint-saver.js'
+import { DurableGraphRun, interruptsOf } from './durable-graph.js'
 import { toRunnableInput } from './input.js'
 import { type FailedAttempt, isRetryableLangChainError, normalizeError } from './map-error.js'
 import { finalTextOf } from './message-content.js'
@@ -50,12 +58,34 @@ export class LangChainRunner extends BaseAgentRunner<
   readonly #stepsPerTurn: number | undefined
   readonly #wrapUpModel: WrapUpModel | undefined
   #reportStatus: ReportStatusTool | undefined
+  #checkpointer: RunnerCheckpointSaver | null | undefined
+  /** The thread's latest checkpoint when each active run started (by agentId): what its retries continue from. */
+  readonly #startedFrom = new Map<string, string | null>()
 
   constructor(settings: LangChainRunnerSettings = {}) {
     const { runnerOptions, stepsPerTurn, wrapUpModel } = splitSettings(settings)
     super(runnerOptions)
     this.#stepsPerTurn = stepsPerTurn
     this.#wrapUpModel = wrapUpModel
+  }
+
+  /** Durable runs: a LangGraph graph's run checkpoints in its thread, resumes, and waits on interrupts. */
+  override get capabilities(): RunnerCapabilities {
+    return { ...super.capabilities, durable: true }
+  }
+
+  /**
+   * The LangGraph checkpointer the runner lends to the graphs it runs durably (those without a
+   * checkpointer of their own): a `RunnerCheckpointSaver` on the runner's activity store, so that
+   * a graph's threads live beside its runs. `undefined` when the store has no document table.
+   * Read a run's graph state with it: `runner.checkpointer.getTuple({ configurable: { thread_id: agentId } })`.
+   */
+  get checkpointer(): RunnerCheckpointSaver | undefined {
+    if (this.#checkpointer === undefined) {
+      const store = this.activity.store
+      this.#checkpointer = store.documents ? new RunnerCheckpointSaver(store) : null
+    }
+    return this.#checkpointer ?? undefined
   }
 
   /**
@@ -126,20 +156,32 @@ export class LangChainRunner extends BaseAgentRunner<
     toRunnableInput(agent, input)
   }
 
-  /** One attempt: the agent's own loop, with the runner listening and stopping it when it must. */
+  /**
+   * One attempt: the agent's own loop, with the runner listening and stopping it when it must. A
+   * durable run of a graph goes on its thread: the run's input on a new thread, `null` to continue
+   * where the run left it, a `Command` with the resume values after decisions; an interrupt
+   * suspends the run.
+   */
   protected override async execute(
     context: RunContext,
     agent: LangChainAgent,
     input: LangChainInput,
   ): Promise<ExecuteResult<LangChainOutput>> {
+    const durable = await DurableGraphRun.open(context, agent, this.checkpointer, this.#startedFrom)
+    const graphInput = durable
+      ? await durable.input(() => toRunnableInput(agent, input), input !== undefined)
+      : toRunnableInput(agent, input)
     const stepsPerTurn = stepsPerTurnOf(agent, this.#stepsPerTurn)
     const limits: FailedAttempt = {
       startedAt: performance.now(),
       maxTurns: context.maxTurns,
       turns: 0,
       stepsPerTurn,
-      recursionLimit: recursionLimitFor(agent, context.maxTurns, stepsPerTurn),
+      // A resumed run has the turns left after its checkpoint.
+      recursionLimit: recursionLimitFor(agent, Math.max(1, context.maxTurns - context.turn), stepsPerTurn),
     }
+    // The run record knows where the graph's state is before the graph writes any of it.
+    if (durable) await durable.checkpoint()
     // maxTurnsRecovery: the model call that would start the wrap-up turn stops the agent instead.
     const stop = new AbortController()
     let wrapUpPrompt: BaseMessage[] | undefined
@@ -149,9 +191,15 @@ export class LangChainRunner extends BaseAgentRunner<
         wrapUpPrompt = prompt
         stop.abort()
       },
+      // Turn and usage in the run record follow each model answer.
+      ...(durable ? { onModelEnd: () => durable.checkpoint() } : {}),
     })
-    const output = await this.#call(handler, agent, toRunnableInput(agent, input), limits)
-    if (!wrapUpPrompt) return { output, text: finalTextOf(output, handler.lastAnswer) }
+    const output = await this.#call(handler, agent, graphInput, limits, durable?.config())
+    if (!wrapUpPrompt) {
+      const interrupts = durable ? interruptsOf(output) : []
+      if (durable && interrupts.length > 0) await durable.suspend(interrupts, output)
+      return { output, text: finalTextOf(output, handler.lastAnswer) }
+    }
 
     // Ask the model, without tools, to wrap up; this call counts as the wrap-up turn.
     const request = wrapUpMessages(wrapUpPrompt, context.prompts.wrapUp)
@@ -159,6 +207,11 @@ export class LangChainRunner extends BaseAgentRunner<
     const wrapUp = new RunCallbackHandler(context, { signal: context.signal })
     const answer = await this.#call(wrapUp, model, request, limits)
     return { output: wrapUpOutput(agent, request, answer), text: finalTextOf(answer, undefined) }
+  }
+
+  /** Forgets what the run's attempts shared. */
+  protected override async postRun(context: RunContext | undefined): Promise<void> {
+    if (context) this.#startedFrom.delete(context.agentId)
   }
 
   /**
@@ -172,6 +225,7 @@ export class LangChainRunner extends BaseAgentRunner<
     runnable: LangChainAgent | WrapUpModel,
     input: unknown,
     limits: FailedAttempt,
+    graphConfig?: { configurable: Record<string, unknown>; durability: 'sync' },
   ): Promise<unknown> {
     const { context, signal } = handler
     const config = {
@@ -181,6 +235,7 @@ export class LangChainRunner extends BaseAgentRunner<
       recursionLimit: limits.recursionLimit,
       // So that a LangSmith trace points back to its activity.
       metadata: { runner_agent_id: context.agentId, runner_attempt: context.attempt },
+      ...graphConfig,
     }
     try {
       return await callAgent(context, runnable, input, config)

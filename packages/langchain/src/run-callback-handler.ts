@@ -83,6 +83,7 @@ export class RunCallbackHandler extends BaseCallbackHandler {
   /** The last answer of a model in this call (for the final text when the output has none). */
   lastAnswer: unknown
   readonly #onWrapUp: ((prompt: BaseMessage[]) => void) | undefined
+  readonly #onModelEnd: (() => Promise<void>) | undefined
   readonly #models = new Map<string, ModelRun>()
   readonly #tools = new Map<string, BegunToolCall>()
   #closed = false
@@ -94,16 +95,23 @@ export class RunCallbackHandler extends BaseCallbackHandler {
    * @param options.onWrapUp called instead of a model call that would start a wrap-up turn of
    *   `maxTurnsRecovery`, with the messages it was about to send (the caller stops the call).
    *   Without it, the call is made as the wrap-up turn.
+   * @param options.onModelEnd awaited after each model call ends (its usage counted, its hooks
+   *   fired): a durable run checkpoints there. What it throws fails the attempt.
    */
   constructor(
     context: RunContext,
-    options: { signal: AbortSignal; onWrapUp?: (prompt: BaseMessage[]) => void },
+    options: {
+      signal: AbortSignal
+      onWrapUp?: (prompt: BaseMessage[]) => void
+      onModelEnd?: () => Promise<void>
+    },
   ) {
     // No chain or retriever callbacks are handled: skipping them saves LangChain work per step.
     super({ _awaitHandler: true, ignoreChain: true, ignoreRetriever: true })
     this.context = context
     this.signal = options.signal
     this.#onWrapUp = options.onWrapUp
+    this.#onModelEnd = options.onModelEnd
     RunCallbackHandler.#open.set(context, this)
   }
 
@@ -256,6 +264,11 @@ export class RunCallbackHandler extends BaseCallbackHandler {
         ...(usage ? { usage } : {}),
       })
       .catch(failedAlready)
+    if (this.#onModelEnd && this.active) {
+      await this.#onModelEnd().catch((error: unknown) => {
+        context.fail(error)
+      })
+    }
   }
 
   override async handleLLMError(_error: unknown, runId: string): Promise<void> {

@@ -103,6 +103,7 @@ async function callUnderProtocol(
     if ('error' in checked) invalid = checked.error
     return checked
   })
+  if (begun.replayed && begun.outcome) return replayed(begun.outcome, fromModel)
   if (begun.outcome) {
     if (fromModel) return errorMessage(begun.outcome)
     throw invalid ?? new Error(begun.outcome.output as string)
@@ -114,8 +115,13 @@ async function callUnderProtocol(
   let result: unknown
   try {
     const toolInput = fromModel ? { ...input, args: begun.input } : begun.input
+    // The key a tool gives an external API to dedupe its side effect: `<agentId>:<toolCallId>`.
+    const metadata = {
+      ...(configured as { metadata?: Record<string, unknown> } | undefined)?.metadata,
+      runner_idempotency_key: context.idempotencyKey(toolCallId),
+    }
     result = await raceAbort(
-      Promise.resolve().then(() => tool.invoke(toolInput, { ...configured, runId })),
+      Promise.resolve().then(() => tool.invoke(toolInput, { ...configured, runId, metadata })),
       handler.signal,
     )
   } catch (error) {
@@ -130,6 +136,24 @@ async function callUnderProtocol(
   const { output, isError } = toolOutputOf(result)
   await begun.end(output, isError)
   return result
+}
+
+/**
+ * A call that completed in an earlier process (a resumed run's journal): its recorded result,
+ * without running the tool. A model gets it as a `ToolMessage`; a direct call its output, or
+ * the error it ended with.
+ */
+function replayed(outcome: ToolCallOutcome, fromModel: boolean): unknown {
+  if (fromModel) {
+    return new ToolMessage({
+      content: toolOutputText(outcome.output),
+      tool_call_id: outcome.toolCallId,
+      name: outcome.toolName,
+      status: outcome.isError ? 'error' : 'success',
+    })
+  }
+  if (outcome.isError) throw new Error(toolOutputText(outcome.output))
+  return outcome.output
 }
 
 /** The error result a model reads for a call that was refused or failed. */
