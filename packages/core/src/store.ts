@@ -3,28 +3,13 @@
  * orders and moves activities alike (and passes `activityStoreConformanceSuite` from the test kit).
  */
 
-export { ACTIVITY_LOG_KINDS } from './activity/log-kinds.js'
 export {
-  applyEntry,
-  cloneJson,
-  compareSortKeys,
-  decodeCursor,
-  encodeCursor,
-  type ListSortKey,
-  logEntryOf,
-  MAX_LOG_ATTEMPT,
-  matchesMetadata,
-  nowIso,
-  percentageSchema,
-  sortKeyOf,
-  statusList,
-  validateAppendInput,
-  validateCreateInput,
-  validateDocumentKey,
-  validateListOptions,
-  validateMetadataFilter,
-  validateWatchFilter,
-} from './activity/store-helpers.js'
+  MAX_LEASE_MS,
+  validateClaimArguments,
+  validateQueuedJob,
+  validateRenewArguments,
+} from './activity/job-queue-helpers.js'
+export { ACTIVITY_LOG_KINDS } from './activity/log-kinds.js'
 export {
   applyDecision,
   DEFAULT_MAX_RECORD_BYTES,
@@ -37,6 +22,30 @@ export {
   validateDecision,
   validatePendingInput,
 } from './activity/run-record.js'
+export {
+  applyEntry,
+  cloneJson,
+  compareSortKeys,
+  decodeCursor,
+  encodeCursor,
+  encodeDocuments,
+  type ListSortKey,
+  logEntryOf,
+  MAX_LOG_ATTEMPT,
+  matchesMetadata,
+  nowIso,
+  percentageSchema,
+  sortKeyOf,
+  statusList,
+  validateAppendInput,
+  validateCreateInput,
+  validateDocumentKey,
+  validateDocumentPrefix,
+  validateListDocumentsOptions,
+  validateListOptions,
+  validateMetadataFilter,
+  validateWatchFilter,
+} from './activity/store-helpers.js'
 export type { CreateOptions, LogEntryOptions, UpdateOptions } from './activity/tracker.js'
 export {
   ACTIVE_STATUSES,
@@ -67,17 +76,17 @@ export type {
   JournalEntry,
   JournalEntryInput,
   JsonValue,
+  ListActivitiesOptions,
+  ListActivitiesResult,
   ListDocumentsOptions,
+  MetadataFilter,
+  MetadataValue,
   PendingRequest,
   PendingRequestInput,
   QueuedJob,
   RunRecord,
-  StoredDocument,
-  ListActivitiesOptions,
-  ListActivitiesResult,
-  MetadataFilter,
-  MetadataValue,
   ScopeOptions,
+  StoredDocument,
   Trajectory,
   TrajectoryStep,
   Usage,

@@ -25,7 +25,10 @@ import type {
 /** Default of a store's `maxRecordBytes`: the largest checkpoint or journaled tool result it accepts. */
 export const DEFAULT_MAX_RECORD_BYTES = 16 * 1024 * 1024
 
-const nonNegativeInt = z.number({ error: 'must be a number' }).int('must be an integer').min(0, 'must be 0 or more')
+const nonNegativeInt = z
+  .number({ error: 'must be a number' })
+  .int('must be an integer')
+  .min(0, 'must be 0 or more')
 
 const usageSchema = z.object({
   inputTokens: nonNegativeInt,
@@ -42,7 +45,10 @@ const checkpointMetaSchema = z.object({
   attempt: nonNegativeInt.min(1, 'must be 1 or more'),
 })
 
-const idSchema = z.string({ error: 'must be a string' }).min(1, 'must be a non-empty string').max(200, 'must be at most 200 characters')
+const idSchema = z
+  .string({ error: 'must be a string' })
+  .min(1, 'must be a non-empty string')
+  .max(200, 'must be at most 200 characters')
 
 const pendingSchema = z
   .array(
@@ -70,7 +76,12 @@ const journalSchema = z.object({
 const decisionSchema = z.discriminatedUnion(
   'type',
   [
-    z.object({ type: z.literal('approve'), input: z.unknown().optional(), reason: z.string().optional(), by: z.string().max(200).optional() }),
+    z.object({
+      type: z.literal('approve'),
+      input: z.unknown().optional(),
+      reason: z.string().optional(),
+      by: z.string().max(200).optional(),
+    }),
     z.object({ type: z.literal('deny'), reason: z.string().optional(), by: z.string().max(200).optional() }),
     z.object({ type: z.literal('respond'), value: z.unknown(), by: z.string().max(200).optional() }),
   ],
@@ -108,9 +119,12 @@ export function validateCheckpointInput(value: unknown, prefix = 'checkpoint'): 
   const meta = parseOrThrow(checkpointMetaSchema, value, 'checkpoint', prefix)
   const state = (value as { state?: unknown }).state
   if (state === undefined) {
-    throw new InvalidOptionsError([{ field: `${prefix}.state`, message: 'is required (the runner state to continue from)' }], {
-      subject: 'checkpoint',
-    })
+    throw new InvalidOptionsError(
+      [{ field: `${prefix}.state`, message: 'is required (the runner state to continue from)' }],
+      {
+        subject: 'checkpoint',
+      },
+    )
   }
   return { state: state as JsonValue, ...meta } as CheckpointInput
 }
@@ -128,7 +142,12 @@ export function validatePendingInput(value: unknown): PendingRequestInput[] {
 }
 
 /** The stored text of a checkpoint, stamped with `at` and its size; refuses one over `limitBytes`. */
-export function encodeCheckpoint(agentId: string, input: CheckpointInput, at: string, limitBytes: number): string {
+export function encodeCheckpoint(
+  agentId: string,
+  input: CheckpointInput,
+  at: string,
+  limitBytes: number,
+): string {
   const meta = validateCheckpointInput(input)
   const state = jsonText(meta.state, 'checkpoint.state')
   const bytes = Buffer.byteLength(state, 'utf8')
@@ -171,7 +190,8 @@ export function decodeJournalEntry(text: string): JournalEntry {
 export function validateDecision(decision: DecisionInput, at: string): Decision {
   const valid = parseOrThrow(decisionSchema, decision, 'decision')
   const stamped = { ...valid, at } as Decision & { input?: unknown; value?: unknown }
-  if (valid.type === 'approve' && valid.input !== undefined) stamped.input = jsonOf(valid.input, 'decision.input')
+  if (valid.type === 'approve' && valid.input !== undefined)
+    stamped.input = jsonOf(valid.input, 'decision.input')
   if (valid.type === 'respond') stamped.value = jsonOf(valid.value, 'decision.value')
   return stamped as Decision
 }
@@ -199,7 +219,11 @@ export function applyDecision(
     throw new DecisionError(agentId, requestId, `it is not pending (pending: ${ids})`)
   }
   if (request.decision) {
-    throw new DecisionError(agentId, requestId, `it was already decided (${request.decision.type} at ${request.decision.at})`)
+    throw new DecisionError(
+      agentId,
+      requestId,
+      `it was already decided (${request.decision.type} at ${request.decision.at})`,
+    )
   }
   if (request.kind === 'approval' && decision.type === 'respond') {
     throw new DecisionError(agentId, requestId, 'it asks for an approval: approve or deny it')

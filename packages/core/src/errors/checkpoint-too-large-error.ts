@@ -13,7 +13,13 @@ export class CheckpointTooLargeError extends RunnerError {
   /** The store's limit, in bytes. */
   readonly limitBytes: number
 
-  constructor(agentId: string, what: string, bytes: number, limitBytes: number, options: RunnerErrorOptions = {}) {
+  constructor(
+    agentId: string,
+    what: string,
+    bytes: number,
+    limitBytes: number,
+    options: RunnerErrorOptions = {},
+  ) {
     super(
       `The ${what} of run ${agentId} is ${bytes.toLocaleString('en-US')} bytes, over the store's limit of ${limitBytes.toLocaleString('en-US')} bytes; nothing was written. Keep tool results and conversations smaller, or raise the store's maxRecordBytes.`,
       options,
