@@ -15,7 +15,6 @@ const idSchema = z
 
 const epochSchema = z
   .number({ error: 'must be a number (epoch milliseconds)' })
-  .int('must be an integer (epoch milliseconds)')
   .min(0, 'must be 0 or more (epoch milliseconds)')
   .max(8.64e15, 'must be a valid time (epoch milliseconds)')
 
