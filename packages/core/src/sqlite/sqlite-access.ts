@@ -9,8 +9,6 @@ export interface SqliteAccess {
   statement(sql: string): StatementSync
   /** Runs `work` in one `BEGIN IMMEDIATE` transaction: the write lock is taken before it reads. */
   write<T>(work: () => T): T
-  /** Runs `work` in one read transaction: one snapshot, whatever other processes commit. */
-  read<T>(work: () => T): T
   /** The store's `maxRecordBytes`. */
   readonly maxRecordBytes: number
 }

@@ -92,7 +92,7 @@ const optionsSchema = z.object({
     .number()
     .int('must be an integer number of bytes')
     .min(1024, 'must be at least 1024 bytes')
-    .max(1024 * 1024 * 1024, 'must be at most 1 GiB (SQLite keeps a text value under 1 GB)')
+    .max(512 * 1024 * 1024, 'must be at most 512 MiB (SQLite keeps a value under 1 GB)')
     .optional(),
 })
 
@@ -300,7 +300,6 @@ export class SqliteActivityStore implements ActivityStore {
     const access: SqliteAccess = {
       statement: (sql) => this.#statement(sql),
       write: (work) => this.#write(work),
-      read: (work) => this.#read(work),
       maxRecordBytes: this.#maxRecordBytes,
     }
     this.jobQueue = new SqliteJobQueue(access)
