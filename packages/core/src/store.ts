@@ -3,6 +3,12 @@
  * orders and moves activities alike (and passes `activityStoreConformanceSuite` from the test kit).
  */
 
+export {
+  MAX_LEASE_MS,
+  validateClaimArguments,
+  validateQueuedJob,
+  validateRenewArguments,
+} from './activity/job-queue-helpers.js'
 export { ACTIVITY_LOG_KINDS } from './activity/log-kinds.js'
 export {
   applyDecision,
@@ -22,6 +28,7 @@ export {
   compareSortKeys,
   decodeCursor,
   encodeCursor,
+  encodeDocuments,
   type ListSortKey,
   logEntryOf,
   MAX_LOG_ATTEMPT,
@@ -33,6 +40,8 @@ export {
   validateAppendInput,
   validateCreateInput,
   validateDocumentKey,
+  validateDocumentPrefix,
+  validateListDocumentsOptions,
   validateListOptions,
   validateMetadataFilter,
   validateWatchFilter,

@@ -64,7 +64,7 @@ interface Row {
 
 /** Options of `MemoryActivityStore`. */
 export interface MemoryActivityStoreOptions {
-  /** Largest checkpoint or journaled tool result accepted, in bytes (UTF-8 JSON). Default 16 MiB. */
+  /** Largest checkpoint, journaled tool call or document accepted, in bytes (UTF-8 JSON). Default 16 MiB. */
   maxRecordBytes?: number
 }
 
@@ -79,12 +79,13 @@ export class MemoryActivityStore implements ActivityStore {
   readonly #hub = new EventHub<ActivityEvent>()
   readonly #maxRecordBytes: number
   /** Documents kept beside the runs (the LangGraph checkpointer's records). */
-  readonly documents = new MemoryDocumentTable()
+  readonly documents: MemoryDocumentTable
   #seq = 0
   #closed = false
 
   constructor(options: MemoryActivityStoreOptions = {}) {
     this.#maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES
+    this.documents = new MemoryDocumentTable(this.#maxRecordBytes)
   }
 
   async create(input: CreateActivityInput): Promise<Activity> {

@@ -12,7 +12,9 @@ import type {
   AppendActivityInput,
   CreateActivityInput,
   ListActivitiesOptions,
+  ListDocumentsOptions,
   MetadataFilter,
+  StoredDocument,
   WatchFilter,
 } from './types.js'
 
@@ -281,12 +283,101 @@ export function applyEntry(
   return next
 }
 
-/** Checks a document table's key or namespace: a string of 1..1000 characters. */
+/**
+ * Checks a document table's key or namespace: a string of 1..1000 characters, well-formed Unicode
+ * (a lone surrogate has no UTF-8 form, so databases cannot keep it as given).
+ */
 export function validateDocumentKey(value: unknown, field: string): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > 1000) {
     throw new InvalidOptionsError([{ field, message: 'must be a string of 1 to 1000 characters' }], {
       subject: 'document',
     })
   }
+  if (!value.isWellFormed()) {
+    throw new InvalidOptionsError(
+      [{ field, message: 'must be well-formed Unicode (it holds a lone surrogate)' }],
+      { subject: 'document' },
+    )
+  }
   return value
+}
+
+/**
+ * The documents of a `putMany` as `[key, JSON text]` pairs, all checked before any is written:
+ * `InvalidOptionsError` naming the field for a bad namespace or key, a value JSON cannot hold, or
+ * a value over `limitBytes` (UTF-8 JSON). A key given twice keeps its last value.
+ */
+export function encodeDocuments(
+  namespace: string,
+  documents: StoredDocument[],
+  limitBytes: number,
+): Array<[key: string, text: string]> {
+  validateDocumentKey(namespace, 'namespace')
+  if (!Array.isArray(documents)) {
+    throw new InvalidOptionsError([{ field: 'documents', message: 'must be an array of { key, value }' }], {
+      subject: 'document',
+    })
+  }
+  const encoded = new Map<string, string>()
+  documents.forEach((document, index) => {
+    const key = validateDocumentKey(
+      (document as Partial<StoredDocument> | null)?.key,
+      `documents.${index}.key`,
+    )
+    const field = `documents.${index}.value`
+    const text = JSON.stringify(jsonOf(document.value, field))
+    const bytes = Buffer.byteLength(text, 'utf8')
+    if (bytes > limitBytes) {
+      throw new InvalidOptionsError(
+        [
+          {
+            field,
+            message: `is ${bytes.toLocaleString('en-US')} bytes as JSON, over the store's limit of ${limitBytes.toLocaleString('en-US')} bytes (maxRecordBytes); store less, or split it over several keys`,
+          },
+        ],
+        { subject: 'document' },
+      )
+    }
+    encoded.delete(key)
+    encoded.set(key, text)
+  })
+  return [...encoded]
+}
+
+const listDocumentsSchema = z.object({
+  prefix: z.string({ error: 'must be a string' }).optional(),
+  before: z.string({ error: 'must be a string' }).optional(),
+  reverse: z.boolean({ error: 'must be a boolean' }).optional(),
+  limit: z
+    .number({ error: 'must be a number' })
+    .int('must be an integer')
+    .min(1, 'must be at least 1')
+    .optional(),
+})
+
+/** Validates the options of `DocumentTable.list`, with their defaults applied. */
+export function validateListDocumentsOptions(
+  options: ListDocumentsOptions = {},
+): Required<Pick<ListDocumentsOptions, 'prefix' | 'reverse'>> &
+  Pick<ListDocumentsOptions, 'before' | 'limit'> {
+  const valid = parseOrThrow(listDocumentsSchema, options, 'document list options')
+  const result: Required<Pick<ListDocumentsOptions, 'prefix' | 'reverse'>> &
+    Pick<ListDocumentsOptions, 'before' | 'limit'> = {
+    prefix: valid.prefix ?? '',
+    reverse: valid.reverse ?? false,
+  }
+  if (valid.before !== undefined) result.before = valid.before
+  if (valid.limit !== undefined) result.limit = valid.limit
+  return result
+}
+
+/** Checks the prefix of `DocumentTable.deletePrefix`: a string, `''` for the whole namespace. */
+export function validateDocumentPrefix(prefix: unknown): string {
+  if (typeof prefix !== 'string') {
+    throw new InvalidOptionsError(
+      [{ field: 'prefix', message: "must be a string ('' deletes the whole namespace)" }],
+      { subject: 'document' },
+    )
+  }
+  return prefix
 }

@@ -1,8 +1,6 @@
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
-import { DatabaseSync } from 'node:sqlite'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { canTransition } from '../activity/transitions.js'
@@ -14,33 +12,13 @@ import { EventReader } from '../test/event-reader.js'
 import { rejectionOf } from '../test/rejection-of.js'
 import { SqliteActivityStore } from './index.js'
 import { createSchemaV1, type EntryV1, writeActivityV1 } from './test-helpers/schema-v1.js'
+import { createSchemaV2, type EntryV2, writeActivityV2 } from './test-helpers/schema-v2.js'
+import { useTempDatabases } from './test-helpers/temp-database.js'
 
-const directories: string[] = []
-const openStores: SqliteActivityStore[] = []
+const { tempDatabase, open, raw } = useTempDatabases()
 
-/** A database path in a new temporary directory, removed after the test. */
-function tempDatabase(): string {
-  const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'runner-sqlite-'))
-  directories.push(directory)
-  return path.join(directory, 'activities.db')
-}
-
-/** A store closed after the test. */
-function open(options: ConstructorParameters<typeof SqliteActivityStore>[0]): SqliteActivityStore {
-  const store = new SqliteActivityStore(options)
-  openStores.push(store)
-  return store
-}
-
-/** A raw connection for checks the store does not expose. */
-function raw(file: string): DatabaseSync {
-  return new DatabaseSync(file)
-}
-
-afterEach(async () => {
+afterEach(() => {
   vi.restoreAllMocks()
-  for (const store of openStores.splice(0)) await store.close()
-  for (const directory of directories.splice(0)) fs.rmSync(directory, { recursive: true, force: true })
 })
 
 // The ActivityStore contract runs from @runner/testkit (src/stores/sqlite-store.conformance.test.ts).
@@ -73,7 +51,15 @@ describe('SqliteActivityStore', () => {
           )
           .all()
           .map((row) => row.name)
-        expect(tables).toEqual(['activities', 'activity_log', 'trajectories'])
+        expect(tables).toEqual([
+          'activities',
+          'activity_log',
+          'documents',
+          'job_queue',
+          'run_journal',
+          'run_records',
+          'trajectories',
+        ])
       } finally {
         db.close()
       }
@@ -84,6 +70,8 @@ describe('SqliteActivityStore', () => {
         ['path', { path: '' }],
         ['busyTimeoutMs', { path: ':memory:', busyTimeoutMs: -1 }],
         ['watchIntervalMs', { path: ':memory:', watchIntervalMs: 0 }],
+        ['maxRecordBytes', { path: ':memory:', maxRecordBytes: 10 }],
+        ['maxRecordBytes', { path: ':memory:', maxRecordBytes: 1024.5 }],
       ] as const) {
         let error: unknown
         try {
@@ -165,16 +153,6 @@ describe('SqliteActivityStore', () => {
         db.close()
       }
       return file
-    }
-
-    /** The schema as `sqlite_master` records it: tables, columns, constraints and indexes. */
-    function schemaOf(file: string): unknown[] {
-      const db = raw(file)
-      try {
-        return db.prepare('SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name').all()
-      } finally {
-        db.close()
-      }
     }
 
     it('keeps every old entry, read back without attempt or kind', async () => {
@@ -265,13 +243,13 @@ describe('SqliteActivityStore', () => {
       expect((await reopened.get('new'))!.log).toStrictEqual(created.log)
     })
 
-    it('records version 2, and ends with the same schema as a new file', async () => {
+    it('records the current version, and ends with the same schema as a new file', async () => {
       const file = versionOneFile()
       const upgraded = open(file)
       await upgraded.close()
       const db = raw(file)
       try {
-        expect(db.prepare('PRAGMA user_version').get()).toEqual({ user_version: 2 })
+        expect(db.prepare('PRAGMA user_version').get()).toEqual({ user_version: 3 })
         expect(db.prepare('PRAGMA integrity_check').all()).toEqual([{ integrity_check: 'ok' }])
       } finally {
         db.close()
@@ -294,6 +272,295 @@ describe('SqliteActivityStore', () => {
       } finally {
         db.close()
       }
+    })
+  })
+
+  describe('upgrading a version-2 database (written before the waiting status and durable runs)', () => {
+    const doneLog: EntryV2[] = [
+      {
+        status: 'queued',
+        message: 'Waiting to start',
+        percentage: 0,
+        at: '2025-06-01T10:00:00.000Z',
+        kind: 'lifecycle',
+      },
+      {
+        status: 'running',
+        message: 'Started',
+        percentage: null,
+        at: '2025-06-01T10:00:01.000Z',
+        attempt: 1,
+        kind: 'lifecycle',
+      },
+      {
+        status: 'running',
+        message: 'Retry 1/2: overloaded',
+        percentage: 10,
+        at: '2025-06-01T10:00:02.000Z',
+        attempt: 2,
+        kind: 'retry',
+      },
+      {
+        status: 'complete',
+        message: 'Complete',
+        percentage: 100,
+        at: '2025-06-01T10:00:03.000Z',
+        attempt: 2,
+        kind: 'lifecycle',
+      },
+    ]
+    const workingLog: EntryV2[] = [
+      {
+        status: 'queued',
+        message: 'Waiting to start',
+        percentage: 0,
+        at: '2025-06-01T11:00:00.000Z',
+        kind: 'lifecycle',
+      },
+      {
+        status: 'running',
+        message: 'Started',
+        percentage: null,
+        at: '2025-06-01T11:00:01.000Z',
+        attempt: 1,
+        kind: 'lifecycle',
+      },
+      {
+        status: 'running',
+        message: 'Searching',
+        percentage: 40,
+        at: '2025-06-01T11:00:02.000Z',
+        kind: 'progress',
+      },
+    ]
+    const queuedLog: EntryV2[] = [
+      {
+        status: 'queued',
+        message: 'Waiting to start',
+        percentage: 0,
+        at: '2025-06-01T12:00:00.000Z',
+        kind: 'lifecycle',
+      },
+    ]
+    const trajectory = {
+      agentId: 'done',
+      agentType: 'research',
+      status: 'complete' as const,
+      startedAt: '2025-06-01T10:00:01.000Z',
+      finishedAt: '2025-06-01T10:00:03.000Z',
+      usage: { inputTokens: 3, outputTokens: 4, totalTokens: 7 },
+      steps: [],
+    }
+
+    /** What a user added to a version-2 file: an index and a trigger on activities, and a table. */
+    const USER_ADDITIONS_SQL = `
+      CREATE INDEX my_agent_type ON activities (agent_type);
+      CREATE TABLE my_audit (agent_id TEXT, status TEXT);
+      CREATE TRIGGER my_audit_status AFTER UPDATE OF status ON activities
+      BEGIN INSERT INTO my_audit VALUES (NEW.agent_id, NEW.status); END;
+    `
+
+    /**
+     * A file as a version-2 store left it: a finished, a running and a queued activity, a trajectory,
+     * an activity deleted by hand (its sequence number is never reused), an index and a trigger the
+     * user added to the activities table, and data only: no connection open.
+     */
+    function versionTwoFile(): string {
+      const file = tempDatabase()
+      const db = raw(file)
+      try {
+        createSchemaV2(db)
+        db.exec('BEGIN IMMEDIATE')
+        writeActivityV2(db, {
+          agentId: 'done',
+          agentType: 'research',
+          metadata: { tenant: 't1' },
+          log: doneLog,
+        })
+        writeActivityV2(db, {
+          agentId: 'working',
+          agentType: 'research',
+          metadata: { tenant: 't2' },
+          log: workingLog,
+        })
+        writeActivityV2(db, { agentId: 'queued', agentType: 'support', metadata: {}, log: queuedLog })
+        writeActivityV2(db, { agentId: 'deleted', agentType: 'support', metadata: {}, log: queuedLog })
+        db.exec("DELETE FROM activities WHERE agent_id = 'deleted'")
+        db.prepare('INSERT INTO trajectories (agent_id, json) VALUES (?, ?)').run(
+          'done',
+          JSON.stringify(trajectory),
+        )
+        db.exec(USER_ADDITIONS_SQL)
+        db.exec('COMMIT')
+      } finally {
+        db.close()
+      }
+      return file
+    }
+
+    it('keeps every activity, entry, trajectory and sequence number', async () => {
+      const file = versionTwoFile()
+      const store = open(file)
+      expect(await store.get('done')).toStrictEqual({
+        agentId: 'done',
+        agentType: 'research',
+        status: 'complete',
+        message: 'Complete',
+        percentage: 100,
+        metadata: { tenant: 't1' },
+        createdAt: doneLog[0]!.at,
+        updatedAt: doneLog[3]!.at,
+        startedAt: doneLog[1]!.at,
+        finishedAt: doneLog[3]!.at,
+        log: doneLog,
+      })
+      expect((await store.get('working'))!.log, 'entries keep their attempt and kind').toStrictEqual(
+        workingLog,
+      )
+      expect((await store.get('queued'))!.log).toStrictEqual(queuedLog)
+      expect(await store.getTrajectory('done', { metadata: { tenant: 't1' } })).toEqual(trajectory)
+      expect((await store.list()).items.map((item) => item.agentId)).toEqual(['queued', 'working', 'done'])
+      expect(await store.countActive()).toBe(2)
+      expect(await store.getRun('working'), 'an old run has an empty record').toStrictEqual({
+        agentId: 'working',
+        status: 'running',
+        journal: [],
+      })
+      await store.create({ agentId: 'new', agentType: 'support', message: 'Waiting to start' })
+      const db = raw(file)
+      const seqs = Object.fromEntries(
+        db
+          .prepare('SELECT agent_id, seq FROM activities')
+          .all()
+          .map((row) => [row.agent_id, row.seq]),
+      )
+      expect(seqs, 'rows keep their sequence numbers; a new one comes after the deleted one').toEqual({
+        done: 1,
+        working: 2,
+        queued: 3,
+        new: 5,
+      })
+    })
+
+    it('accepts the waiting status afterwards, in the store and in the table itself', async () => {
+      const file = versionTwoFile()
+      const store = open(file)
+      await store.append('working', {
+        status: 'waiting',
+        message: 'Waiting for approval',
+        pending: [{ id: 'call-1', kind: 'approval', toolName: 'send' }],
+        checkpoint: {
+          state: { messages: ['hi'] },
+          runner: 'test',
+          turn: 1,
+          usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 },
+          attempt: 1,
+        },
+      })
+      expect((await store.getRun('working'))!).toMatchObject({
+        status: 'waiting',
+        pending: [{ id: 'call-1', kind: 'approval', toolName: 'send' }],
+        checkpoint: { turn: 1 },
+      })
+      expect(await store.countActive(), 'a waiting run counts as active').toBe(2)
+      await store.append('queued', { status: 'canceled', message: 'Canceled' })
+      expect(
+        (await store.list()).items.map((item) => item.agentId),
+        'the waiting run is listed with the active ones',
+      ).toEqual(['working', 'queued', 'done'])
+      expect((await store.list({ status: 'waiting' })).items.map((item) => item.agentId)).toEqual(['working'])
+      const db = raw(file)
+      const insert = db.prepare(
+        `INSERT INTO activities (agent_id, agent_type, status, message, percentage, created_at, updated_at)
+         VALUES (?, 'x', ?, 'x', 0, '2025-06-02T00:00:00.000Z', '2025-06-02T00:00:00.000Z')`,
+      )
+      insert.run('raw-waiting', 'waiting')
+      expect(
+        () => insert.run('raw-bogus', 'paused'),
+        'the status constraint still refuses unknown statuses',
+      ).toThrow(/CHECK constraint failed/)
+    })
+
+    it('keeps the indexes, rebuilds the list-order index with waiting, and keeps what the user added', async () => {
+      const file = versionTwoFile()
+      await open(file).close()
+      const db = raw(file)
+      const indexes = db
+        .prepare(
+          "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'activities' AND sql IS NOT NULL ORDER BY name",
+        )
+        .all()
+      expect(indexes.map((index) => index.name)).toEqual([
+        'activities_list_key',
+        'activities_status_seq',
+        'my_agent_type',
+      ])
+      expect(indexes[0]!.sql).toContain("status IN ('queued', 'running', 'waiting')")
+      const plan = db
+        .prepare(
+          `EXPLAIN QUERY PLAN SELECT agent_id FROM activities
+           ORDER BY ((status IN ('queued', 'running', 'waiting')) * 4503599627370496 + seq) DESC LIMIT 10`,
+        )
+        .all()
+        .map((row) => row.detail)
+      expect(plan.join(' | '), 'a list page reads the list-order index, not the whole table').toMatch(
+        /USING INDEX activities_list_key/,
+      )
+      db.exec("UPDATE activities SET status = 'error' WHERE agent_id = 'queued'")
+      expect(db.prepare('SELECT * FROM my_audit').all(), 'the user’s trigger still fires').toEqual([
+        { agent_id: 'queued', status: 'error' },
+      ])
+    })
+
+    it('records the current version, and ends with the same schema as a new file', async () => {
+      const file = versionTwoFile()
+      await open(file).close()
+      const db = raw(file)
+      expect(db.prepare('PRAGMA user_version').get()).toEqual({
+        user_version: SqliteActivityStore.schemaVersion,
+      })
+      expect(db.prepare('PRAGMA integrity_check').all()).toEqual([{ integrity_check: 'ok' }])
+      expect(db.prepare('PRAGMA foreign_key_check').all()).toEqual([])
+      db.close()
+      const fresh = tempDatabase()
+      const freshDb = raw(fresh)
+      createSchemaV2(freshDb)
+      freshDb.exec(USER_ADDITIONS_SQL)
+      freshDb.close()
+      await open(fresh).close()
+      const brandNew = tempDatabase()
+      await open(brandNew).close()
+      const ours = (file: string) =>
+        schemaOf(file).filter((row) => !String((row as { name: string }).name).startsWith('my_'))
+      expect(ours(file), 'an upgraded file has the schema of a new file').toEqual(ours(brandNew))
+      expect(schemaOf(file)).toEqual(schemaOf(fresh))
+    })
+
+    it('changes nothing when the upgrade fails half way, and says why', async () => {
+      const file = versionTwoFile()
+      const db = raw(file)
+      // A table in the way of the upgrade: its CREATE TABLE fails after the rebuild of activities.
+      db.exec('CREATE TABLE job_queue (anything TEXT)')
+      const count = () =>
+        db
+          .prepare(
+            'SELECT (SELECT count(*) FROM activities) AS activities, (SELECT count(*) FROM activity_log) AS log',
+          )
+          .get()
+      const rows = count()
+      expect(rows).toEqual({ activities: 3, log: 8 })
+      const before = schemaOf(file)
+      let error: unknown
+      try {
+        new SqliteActivityStore(file)
+      } catch (caught) {
+        error = caught
+      }
+      expect(RunnerError.isInstance(error)).toBe(true)
+      expect((error as Error).message).toMatch(/job_queue already exists/)
+      expect(schemaOf(file), 'the failed upgrade was rolled back whole').toEqual(before)
+      expect(db.prepare('PRAGMA user_version').get()).toEqual({ user_version: 2 })
+      expect(count(), 'every row is still there').toEqual(rows)
     })
   })
 
@@ -550,6 +817,16 @@ describe('SqliteActivityStore', () => {
     }
   }, 20_000)
 })
+
+/** The schema as `sqlite_master` records it: tables, columns, constraints and indexes. */
+function schemaOf(file: string): Array<Record<string, unknown>> {
+  const db = raw(file)
+  try {
+    return db.prepare('SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name').all()
+  } finally {
+    db.close()
+  }
+}
 
 /** The current row agrees with the log: what a torn write would break. */
 function expectConsistent(activity: Activity): void {

@@ -1,6 +1,15 @@
 import { DatabaseSync, type SQLInputValue, type SQLOutputValue, type StatementSync } from 'node:sqlite'
 import { z } from 'zod'
 import {
+  applyDecision,
+  DEFAULT_MAX_RECORD_BYTES,
+  decodeCheckpoint,
+  decodeJournalEntry,
+  encodeCheckpoint,
+  encodeJournalEntry,
+  validateDecision,
+} from '../activity/run-record.js'
+import {
   applyEntry,
   cloneJson,
   decodeCursor,
@@ -16,7 +25,7 @@ import {
   validateMetadataFilter,
   validateWatchFilter,
 } from '../activity/store-helpers.js'
-import { assertTransition } from '../activity/transitions.js'
+import { assertTransition, isTerminalStatus } from '../activity/transitions.js'
 import type {
   Activity,
   ActivityEvent,
@@ -26,19 +35,28 @@ import type {
   ActivityStore,
   ActivitySummary,
   AppendActivityInput,
+  CheckpointInput,
   CreateActivityInput,
+  DecisionInput,
+  JournalEntryInput,
   ListActivitiesOptions,
   ListActivitiesResult,
   MetadataFilter,
+  PendingRequest,
+  RunRecord,
   ScopeOptions,
   Trajectory,
   WatchFilter,
 } from '../activity/types.js'
 import { ActivityNotFoundError } from '../errors/activity-not-found-error.js'
+import { ActivityTransitionError } from '../errors/activity-transition-error.js'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { RunnerError } from '../errors/runner-error.js'
 import { EventHub } from '../util/event-hub.js'
 import { parseOrThrow } from '../util/zod-issues.js'
+import type { SqliteAccess } from './sqlite-access.js'
+import { SqliteDocumentTable } from './sqlite-documents.js'
+import { SqliteJobQueue } from './sqlite-job-queue.js'
 
 /** Options of `SqliteActivityStore`. */
 export interface SqliteActivityStoreOptions {
@@ -58,23 +76,38 @@ export interface SqliteActivityStoreOptions {
    * this store are pushed at once. Default 100.
    */
   watchIntervalMs?: number
+  /**
+   * The largest checkpoint (its `state` as UTF-8 JSON), journaled tool call, queued job or document
+   * accepted, in bytes. A larger one is refused (`CheckpointTooLargeError` for the run record,
+   * `InvalidOptionsError` for a job or a document) and nothing is written. Default 16 MiB.
+   */
+  maxRecordBytes?: number
 }
 
 const optionsSchema = z.object({
   path: z.string({ error: 'must be a file path or ":memory:"' }).min(1, 'must be a file path or ":memory:"'),
   busyTimeoutMs: z.number().int('must be an integer').min(0, 'must be at least 0').optional(),
   watchIntervalMs: z.number().int('must be an integer').min(1, 'must be at least 1').optional(),
+  maxRecordBytes: z
+    .number()
+    .int('must be an integer number of bytes')
+    .min(1024, 'must be at least 1024 bytes')
+    .max(512 * 1024 * 1024, 'must be at most 512 MiB (SQLite keeps a value under 1 GB)')
+    .optional(),
 })
 
 /** The schema version this code writes, kept in `PRAGMA user_version`. */
-const SCHEMA_VERSION = 2
+const SCHEMA_VERSION = 3
+
+/** A migration step: SQL text, or a function for a step that reads the schema first. */
+type Migration = string | ((db: DatabaseSync) => void)
 
 /**
  * `migrations[n]` moves a database from schema version `n` to `n + 1`. Each runs once, inside the
  * same write transaction that bumps `user_version`, so two processes opening a new file at the same
  * time cannot both run it. Append new steps; never edit a released one.
  */
-const migrations: readonly string[] = [
+const migrations: readonly Migration[] = [
   `
   CREATE TABLE IF NOT EXISTS activities (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -112,9 +145,83 @@ const migrations: readonly string[] = [
   ALTER TABLE activity_log ADD COLUMN kind TEXT
     CHECK (kind IN ('lifecycle', 'progress', 'retry', 'fallback', 'resume', 'approval'));
   `,
+  // 2 -> 3: durable runs. The status CHECK accepts 'waiting' (SQLite cannot alter a constraint:
+  // the table is rebuilt, rows, sequence and indexes kept), the list-order index counts 'waiting'
+  // as active, and the run record, the job queue and the document table get their tables.
+  (db) => {
+    // Indexes and triggers someone added to the table themselves: recreated after the rebuild.
+    const extras = db
+      .prepare(
+        `SELECT sql FROM sqlite_master
+         WHERE tbl_name = 'activities' AND type IN ('index', 'trigger') AND sql IS NOT NULL
+           AND name NOT IN ('activities_status_seq', 'activities_list_key')`,
+      )
+      .all()
+      .map((row) => row.sql as string)
+    db.exec(`
+    CREATE TABLE activities_next (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      agent_id TEXT NOT NULL UNIQUE,
+      agent_type TEXT NOT NULL,
+      status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'waiting', 'complete', 'error', 'canceled')),
+      message TEXT NOT NULL,
+      percentage INTEGER NOT NULL CHECK (percentage BETWEEN 0 AND 100),
+      metadata TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(metadata)),
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL,
+      started_at TEXT,
+      finished_at TEXT
+    );
+    INSERT INTO activities_next
+      (seq, agent_id, agent_type, status, message, percentage, metadata, created_at, updated_at, started_at, finished_at)
+      SELECT seq, agent_id, agent_type, status, message, percentage, metadata, created_at, updated_at, started_at, finished_at
+      FROM activities ORDER BY seq;
+    DELETE FROM sqlite_sequence WHERE name = 'activities_next';
+    INSERT INTO sqlite_sequence (name, seq) SELECT 'activities_next', seq FROM sqlite_sequence WHERE name = 'activities';
+    DROP TABLE activities;
+    ALTER TABLE activities_next RENAME TO activities;
+    CREATE INDEX activities_status_seq ON activities (status, seq);
+    CREATE INDEX activities_list_key ON activities (((status IN ('queued', 'running', 'waiting')) * 4503599627370496 + seq));
+
+    CREATE TABLE run_records (
+      agent_id TEXT PRIMARY KEY REFERENCES activities (agent_id) ON DELETE CASCADE,
+      checkpoint TEXT,
+      pending TEXT CHECK (pending IS NULL OR json_valid(pending)),
+      expires_at TEXT,
+      result TEXT
+    );
+    CREATE TABLE run_journal (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      agent_id TEXT NOT NULL REFERENCES activities (agent_id) ON DELETE CASCADE,
+      tool_call_id TEXT NOT NULL,
+      entry TEXT NOT NULL,
+      UNIQUE (agent_id, tool_call_id)
+    );
+    CREATE INDEX run_journal_agent_id ON run_journal (agent_id, id);
+    CREATE TABLE job_queue (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      agent_id TEXT NOT NULL UNIQUE,
+      job TEXT NOT NULL,
+      priority INTEGER NOT NULL,
+      ready_at INTEGER NOT NULL,
+      owner TEXT,
+      lease_until INTEGER,
+      claimed_before INTEGER NOT NULL DEFAULT 0 CHECK (claimed_before IN (0, 1))
+    );
+    CREATE INDEX job_queue_order ON job_queue (priority DESC, seq);
+    CREATE TABLE documents (
+      namespace TEXT NOT NULL,
+      key TEXT NOT NULL,
+      value TEXT NOT NULL,
+      PRIMARY KEY (namespace, key)
+    ) WITHOUT ROWID;
+    `)
+    for (const sql of extras) db.exec(sql)
+  },
 ]
 
-const ACTIVE = `(status IN ('queued', 'running'))`
+/** Unfinished statuses (the same list as `isActiveStatus`): counted by `countActive`, listed first. */
+const ACTIVE = `(status IN ('queued', 'running', 'waiting'))`
 
 /**
  * The list order as one integer, `active * 2^52 + seq`, descending: active first, then newest. The
@@ -163,6 +270,7 @@ export class SqliteActivityStore implements ActivityStore {
   readonly #path: string
   readonly #busyTimeoutMs: number
   readonly #watchIntervalMs: number
+  readonly #maxRecordBytes: number
   #db: DatabaseSync | undefined
   readonly #statements = new Map<string, StatementSync>()
   readonly #hub = new EventHub<HubItem>()
@@ -171,6 +279,13 @@ export class SqliteActivityStore implements ActivityStore {
   #lastLogId = 0
   /** Last `PRAGMA data_version` seen; it changes when another connection commits. */
   #dataVersion = 0
+  /**
+   * The store's durable job queue (`job_queue`): the local engine keeps its jobs here, so queued
+   * tasks survive a restart and a lost worker's job is claimed again once its lease runs out.
+   */
+  readonly jobQueue: SqliteJobQueue
+  /** JSON documents by namespace and key (`documents`), beside the runs. */
+  readonly documents: SqliteDocumentTable
 
   constructor(options: string | SqliteActivityStoreOptions) {
     const valid = parseOrThrow(
@@ -181,6 +296,14 @@ export class SqliteActivityStore implements ActivityStore {
     this.#path = valid.path
     this.#busyTimeoutMs = valid.busyTimeoutMs ?? 5000
     this.#watchIntervalMs = valid.watchIntervalMs ?? 100
+    this.#maxRecordBytes = valid.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES
+    const access: SqliteAccess = {
+      statement: (sql) => this.#statement(sql),
+      write: (work) => this.#write(work),
+      maxRecordBytes: this.#maxRecordBytes,
+    }
+    this.jobQueue = new SqliteJobQueue(access)
+    this.documents = new SqliteDocumentTable(access)
     let db: DatabaseSync
     try {
       db = new DatabaseSync(valid.path)
@@ -194,8 +317,9 @@ export class SqliteActivityStore implements ActivityStore {
       db.exec(`PRAGMA busy_timeout = ${this.#busyTimeoutMs}`)
       db.prepare('PRAGMA journal_mode = WAL').get()
       db.exec('PRAGMA synchronous = NORMAL')
-      db.exec('PRAGMA foreign_keys = ON')
+      db.exec('PRAGMA foreign_keys = OFF')
       migrate(db, valid.path)
+      db.exec('PRAGMA foreign_keys = ON')
     } catch (error) {
       db.close()
       if (RunnerError.isInstance(error)) throw error
@@ -241,13 +365,30 @@ export class SqliteActivityStore implements ActivityStore {
   async append(agentId: string, input: AppendActivityInput): Promise<Activity> {
     this.#assertOpen()
     const valid = validateAppendInput(input)
+    // Encoded before the write lock is taken (a checkpoint may be megabytes); an encoding error is
+    // raised after the checks a missing activity or an illegal move fail first, as in every store.
+    const checkpoint =
+      valid.checkpoint === undefined
+        ? undefined
+        : attempt(() => encodeCheckpoint(agentId, valid.checkpoint!, nowIso(), this.#maxRecordBytes))
+    const result = valid.result === undefined ? null : JSON.stringify(valid.result)
+    const pending = valid.status === 'waiting' ? JSON.stringify(valid.pending ?? []) : null
     const activity = this.#write(() => {
       const current = this.#statement(
         'SELECT status, percentage, started_at, finished_at FROM activities WHERE agent_id = ?',
       ).get(idParameter(agentId))
       if (!current) throw new ActivityNotFoundError(agentId)
-      assertTransition(agentId, current.status as ActivityStatus, valid.status)
-      const entry = logEntryOf({ ...valid, percentage: valid.percentage ?? null, at: nowIso() })
+      const from = current.status as ActivityStatus
+      assertTransition(agentId, from, valid.status)
+      const checkpointText = checkpoint?.()
+      const entry = logEntryOf({
+        status: valid.status,
+        message: valid.message,
+        percentage: valid.percentage ?? null,
+        at: nowIso(),
+        attempt: valid.attempt,
+        kind: valid.kind,
+      })
       const next = applyEntry(
         {
           percentage: current.percentage as number,
@@ -269,6 +410,24 @@ export class SqliteActivityStore implements ActivityStore {
         next.finishedAt ?? null,
         agentId,
       )
+      // The run record changes with the entry, in this transaction: a checkpoint or a result given
+      // with it, the pending requests of a wait, and their removal once the run leaves `waiting`.
+      if (checkpointText !== undefined || result !== null || pending !== null || from === 'waiting') {
+        this.#statement(
+          `INSERT INTO run_records (agent_id, checkpoint, pending, expires_at, result) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (agent_id) DO UPDATE SET
+             checkpoint = coalesce(excluded.checkpoint, run_records.checkpoint),
+             pending = excluded.pending,
+             expires_at = excluded.expires_at,
+             result = coalesce(excluded.result, run_records.result)`,
+        ).run(
+          agentId,
+          checkpointText ?? null,
+          pending,
+          pending === null ? null : (valid.expiresAt ?? null),
+          result,
+        )
+      }
       return this.#readActivity(agentId, undefined)!
     })
     this.#deliver()
@@ -353,26 +512,64 @@ export class SqliteActivityStore implements ActivityStore {
     return row ? (JSON.parse(row.json as string) as Trajectory) : undefined
   }
 
+  async saveCheckpoint(agentId: string, checkpoint: CheckpointInput): Promise<void> {
+    this.#assertOpen()
+    const encoded = attempt(() => encodeCheckpoint(agentId, checkpoint, nowIso(), this.#maxRecordBytes))
+    this.#write(() => {
+      this.#assertWritable(agentId)
+      this.#statement(
+        `INSERT INTO run_records (agent_id, checkpoint) VALUES (?, ?)
+         ON CONFLICT (agent_id) DO UPDATE SET checkpoint = excluded.checkpoint`,
+      ).run(agentId, encoded())
+    })
+  }
+
+  async recordToolCall(agentId: string, entry: JournalEntryInput): Promise<void> {
+    this.#assertOpen()
+    const encoded = attempt(() => encodeJournalEntry(agentId, entry, nowIso(), this.#maxRecordBytes))
+    this.#write(() => {
+      this.#assertWritable(agentId)
+      const { toolCallId, text } = encoded()
+      // The first record of a call wins: a second one (a retried write, a replay) is ignored.
+      this.#statement(
+        'INSERT OR IGNORE INTO run_journal (agent_id, tool_call_id, entry) VALUES (?, ?, ?)',
+      ).run(agentId, toolCallId, text)
+    })
+  }
+
+  async decide(agentId: string, requestId: string, decision: DecisionInput): Promise<RunRecord> {
+    this.#assertOpen()
+    return this.#write(() => {
+      const row = this.#statement(
+        `SELECT a.status, r.pending FROM activities a LEFT JOIN run_records r ON r.agent_id = a.agent_id
+         WHERE a.agent_id = ?`,
+      ).get(idParameter(agentId))
+      if (!row) throw new ActivityNotFoundError(agentId)
+      const stamped = validateDecision(decision, nowIso())
+      const pending =
+        typeof row.pending === 'string' ? (JSON.parse(row.pending) as PendingRequest[]) : undefined
+      // Read and written under the write lock: two decisions, from any process, never lose one.
+      const next = applyDecision(agentId, row.status as ActivityStatus, pending, requestId, stamped)
+      this.#statement('UPDATE run_records SET pending = ? WHERE agent_id = ?').run(
+        JSON.stringify(next),
+        agentId,
+      )
+      return this.#readRun(agentId, undefined)!
+    })
+  }
+
+  async getRun(agentId: string, options: ScopeOptions = {}): Promise<RunRecord | undefined> {
+    this.#assertOpen()
+    const filter = validateMetadataFilter(options.metadata)
+    return this.#read(() => this.#readRun(agentId, filter))
+  }
+
   /**
    * Every change from now on. Changes made through this store are pushed right after their write;
    * changes committed by other connections (processes, store instances) arrive within
    * `watchIntervalMs`. Both come from one path that reads the log after the last row delivered, so
    * nothing is delivered twice or skipped, and each watcher sees the changes in log order.
    */
-  // PLACEHOLDER (branch only, replaced before merge): the durable record is not built here yet.
-  async saveCheckpoint(): Promise<void> {
-    throw new RunnerError('SqliteActivityStore: durable runs are not built yet')
-  }
-  async recordToolCall(): Promise<void> {
-    throw new RunnerError('SqliteActivityStore: durable runs are not built yet')
-  }
-  async decide(): Promise<never> {
-    throw new RunnerError('SqliteActivityStore: durable runs are not built yet')
-  }
-  async getRun(): Promise<undefined> {
-    throw new RunnerError('SqliteActivityStore: durable runs are not built yet')
-  }
-
   watch(filter: WatchFilter, signal: AbortSignal): AsyncIterable<ActivityEvent> {
     this.#assertOpen()
     const valid = validateWatchFilter(filter)
@@ -502,6 +699,37 @@ export class SqliteActivityStore implements ActivityStore {
     return { ...summaryOfRow(row), log }
   }
 
+  /** Refuses a checkpoint or a journal entry for an unknown activity, or a final one (its record is closed). */
+  #assertWritable(agentId: string): void {
+    const row = this.#statement('SELECT status FROM activities WHERE agent_id = ?').get(idParameter(agentId))
+    if (!row) throw new ActivityNotFoundError(agentId)
+    const status = row.status as ActivityStatus
+    if (isTerminalStatus(status)) throw new ActivityTransitionError(agentId, status, status)
+  }
+
+  #readRun(agentId: string, filter: MetadataFilter | undefined): RunRecord | undefined {
+    const where = new Where()
+    where.add('a.agent_id = ?', idParameter(agentId))
+    where.addMetadata('a.metadata', filter)
+    const row = this.#statement(
+      `SELECT a.status, r.checkpoint, r.pending, r.expires_at, r.result
+       FROM activities a LEFT JOIN run_records r ON r.agent_id = a.agent_id${where.sql}`,
+    ).get(...where.parameters)
+    if (!row) return undefined
+    const record: RunRecord = {
+      agentId,
+      status: row.status as ActivityStatus,
+      journal: this.#statement('SELECT entry FROM run_journal WHERE agent_id = ? ORDER BY id')
+        .all(agentId)
+        .map((entry) => decodeJournalEntry(entry.entry as string)),
+    }
+    if (typeof row.checkpoint === 'string') record.checkpoint = decodeCheckpoint(row.checkpoint)
+    if (typeof row.pending === 'string') record.pending = JSON.parse(row.pending) as PendingRequest[]
+    if (typeof row.expires_at === 'string') record.expiresAt = row.expires_at
+    if (typeof row.result === 'string') record.result = { value: JSON.parse(row.result) }
+    return record
+  }
+
   #maxLogId(): number {
     return this.#statement('SELECT coalesce(max(id), 0) AS id FROM activity_log').get()!.id as number
   }
@@ -590,7 +818,11 @@ export class SqliteActivityStore implements ActivityStore {
   }
 }
 
-/** Creates or upgrades the schema, once, under the write lock. */
+/**
+ * Creates or upgrades the schema, once, under the write lock. Foreign keys must be off on `db`
+ * (they cannot change inside a transaction): a table rebuild drops the old table, which would
+ * otherwise delete the rows that refer to it.
+ */
 function migrate(db: DatabaseSync, path: string): void {
   const readVersion = () => db.prepare('PRAGMA user_version').get()!.user_version as number
   const tooNew = (version: number) =>
@@ -604,12 +836,41 @@ function migrate(db: DatabaseSync, path: string): void {
   try {
     version = readVersion()
     if (version > SCHEMA_VERSION) throw tooNew(version)
-    for (; version < SCHEMA_VERSION; version++) db.exec(migrations[version]!)
+    const brokenReferences = () => db.prepare('PRAGMA foreign_key_check').all().length
+    const brokenBefore = version === 0 ? 0 : brokenReferences()
+    for (; version < SCHEMA_VERSION; version++) {
+      const step = migrations[version]!
+      if (typeof step === 'string') db.exec(step)
+      else step(db)
+    }
+    // A rebuilt table must leave every reference as it was (checked before the commit, not after).
+    const brokenAfter = brokenReferences()
+    if (brokenAfter > brokenBefore) {
+      throw new RunnerError(
+        `Cannot upgrade the SQLite activity database "${path}": the upgrade would leave ${brokenAfter - brokenBefore} row(s) referring to activities that do not exist. Nothing was changed; please report this with the file's schema (sqlite3 "${path}" .schema).`,
+      )
+    }
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`)
     db.exec('COMMIT')
   } catch (error) {
     rollback(db)
     throw error
+  }
+}
+
+/**
+ * Runs `work` now and keeps its outcome for later: the returned function gives its value, or
+ * throws its error. Lets a store do the costly encoding before a transaction while reporting its
+ * error after the checks that come first.
+ */
+function attempt<T>(work: () => T): () => T {
+  try {
+    const value = work()
+    return () => value
+  } catch (error) {
+    return () => {
+      throw error
+    }
   }
 }
 

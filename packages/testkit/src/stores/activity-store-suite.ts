@@ -1,17 +1,24 @@
 import type { ActivityStore } from '@runner/core'
+import { DEFAULT_MAX_RECORD_BYTES } from '@runner/core/store'
 import { afterEach, beforeEach, describe } from 'vitest'
 import { appendCases } from './activity-store-cases/append.js'
 import { closeCases } from './activity-store-cases/close.js'
 import { storeSuite } from './activity-store-cases/context.js'
 import { countActiveCases } from './activity-store-cases/count-active.js'
 import { createCases } from './activity-store-cases/create.js'
+import { decideCases } from './activity-store-cases/decide.js'
+import { documentCases } from './activity-store-cases/documents.js'
 import { errorText } from './activity-store-cases/expectations.js'
 import { getCases } from './activity-store-cases/get.js'
 import { isolationCases } from './activity-store-cases/isolation.js'
+import { jobQueueCases } from './activity-store-cases/job-queue.js'
 import { listCases } from './activity-store-cases/list.js'
 import { logEntryFieldsCases } from './activity-store-cases/log-entry-fields.js'
 import { metadataScopeCases } from './activity-store-cases/metadata-scope.js'
+import { recordLimitCases } from './activity-store-cases/record-limits.js'
+import { runRecordCases } from './activity-store-cases/run-record.js'
 import { trajectoryCases } from './activity-store-cases/trajectory.js'
+import { waitingCases } from './activity-store-cases/waiting.js'
 import { watchCases } from './activity-store-cases/watch.js'
 
 /** What `activityStoreConformanceSuite` needs to test one `ActivityStore` implementation. */
@@ -29,6 +36,13 @@ export interface ActivityStoreConformanceSuiteOptions {
    * Default: nothing.
    */
   closeStore?: (store: ActivityStore) => void | Promise<void>
+  /**
+   * The `maxRecordBytes` that `createStore` gave the store (the largest checkpoint, journal entry
+   * or document it accepts), so that the size-limit cases know where the limit is. Pass a small
+   * one (64 KiB, say; at least 4 KiB) to keep those cases fast. Default: the stores' default,
+   * `DEFAULT_MAX_RECORD_BYTES` (16 MiB).
+   */
+  maxRecordBytes?: number
 }
 
 /** The methods of `ActivityStore`, checked on what `createStore` returns. */
@@ -40,9 +54,19 @@ const STORE_METHODS = [
   'countActive',
   'saveTrajectory',
   'getTrajectory',
+  'saveCheckpoint',
+  'recordToolCall',
+  'decide',
+  'getRun',
   'watch',
   'close',
 ] as const
+
+/** The methods of the optional parts, checked when the store has them. */
+const PART_METHODS = {
+  jobQueue: ['push', 'claim', 'renew', 'remove', 'nextReadyAt'],
+  documents: ['put', 'putMany', 'get', 'list', 'deletePrefix'],
+} as const
 
 /**
  * Registers, as vitest tests, the behaviour every `ActivityStore` must have: one call per
@@ -55,9 +79,11 @@ const STORE_METHODS = [
  * activityStoreConformanceSuite({ name: 'MemoryActivityStore', createStore: () => new MemoryActivityStore() })
  * ```
  *
- * Covers create, append and every status move, get, list (order, filters, metadata scopes,
- * pagination), countActive, trajectories, watch, the structured fields of log entries (`attempt`,
- * `kind`), the isolation of returned objects and close. Each group of cases lives in its own file
+ * Covers create, append and every status move (`waiting` included), get, list (order, filters,
+ * metadata scopes, pagination), countActive, trajectories, watch, the structured fields of log
+ * entries (`attempt`, `kind`), the durable run record (pending requests, checkpoints, the journal,
+ * results, size limits, decisions), the job queue and the document table when the store has them,
+ * the isolation of returned objects and close. Each group of cases lives in its own file
  * under `activity-store-cases/`, and every assertion names the clause of the contract it checks.
  * Only the public `ActivityStore` interface is used, and errors are recognised with `isInstance`,
  * so the suite holds for stores built against another copy of `@runner/core`.
@@ -66,6 +92,7 @@ export function activityStoreConformanceSuite({
   name,
   createStore,
   closeStore,
+  maxRecordBytes = DEFAULT_MAX_RECORD_BYTES,
 }: ActivityStoreConformanceSuiteOptions): void {
   describe(`ActivityStore conformance: ${name}`, () => {
     let store: ActivityStore
@@ -93,6 +120,16 @@ export function activityStoreConformanceSuite({
         )
       }
       closable = true
+      for (const [part, methods] of Object.entries(PART_METHODS)) {
+        const value = (store as unknown as Record<string, unknown>)[part]
+        if (value === undefined) continue
+        const absent = methods.filter(
+          (method) => typeof (value as Record<string, unknown> | null)?.[method] !== 'function',
+        )
+        if (absent.length > 0) {
+          throw new Error(`${name}: the store's ${part} has no ${absent.join(', ')} method.`)
+        }
+      }
       const { total } = await store.list({ limit: 1 })
       if (total !== 0) {
         throw new Error(
@@ -110,7 +147,7 @@ export function activityStoreConformanceSuite({
       }
     })
 
-    const suite = storeSuite(() => store)
+    const suite = storeSuite(() => store, maxRecordBytes)
     createCases(suite)
     appendCases(suite)
     getCases(suite)
@@ -120,6 +157,12 @@ export function activityStoreConformanceSuite({
     trajectoryCases(suite)
     watchCases(suite)
     logEntryFieldsCases(suite)
+    waitingCases(suite)
+    runRecordCases(suite)
+    recordLimitCases(suite)
+    decideCases(suite)
+    jobQueueCases(suite)
+    documentCases(suite)
     isolationCases(suite)
     closeCases(suite)
   })

@@ -2,7 +2,7 @@ import { ActivityNotFoundError, ActivityTransitionError } from '@runner/core'
 import { describe, expect, it } from 'vitest'
 import type { StoreSuite } from './context.js'
 import { expectInvalidOptions, expectIsoTime, expectNoKey, expectRefused } from './expectations.js'
-import { LEGAL_MOVES, STATUSES } from './fixtures.js'
+import { LEGAL_MOVES, moveTo, STATUSES } from './fixtures.js'
 
 /** `append`: every legal move applied, every illegal one refused, percentages and timestamps. */
 export function appendCases(suite: StoreSuite): void {
@@ -14,7 +14,7 @@ export function appendCases(suite: StoreSuite): void {
           const before = await suite.createIn('a1', from)
           expect(before.status, `the activity was brought to ${from} for the test`).toBe(from)
           if (legal) {
-            const after = await suite.store.append('a1', { status: to, message: `now ${to}`, percentage: 40 })
+            const after = await suite.store.append('a1', { ...moveTo(to, `now ${to}`), percentage: 40 })
             expect(after.status, `append returns the activity after the move ${from} -> ${to}`).toBe(to)
             expect(after.message, 'the summary takes the message of the latest entry').toBe(`now ${to}`)
             expect(after.percentage, 'the summary takes the percentage the entry sets').toBe(40)
@@ -29,7 +29,7 @@ export function appendCases(suite: StoreSuite): void {
             expect(await suite.store.get('a1'), 'get returns what append returned').toEqual(after)
           } else {
             const error = await expectRefused(
-              suite.store.append('a1', { status: to, message: 'illegal', percentage: 40 }),
+              suite.store.append('a1', { ...moveTo(to, 'illegal'), percentage: 40 }),
               ActivityTransitionError,
               `the illegal move ${from} -> ${to}`,
             )
@@ -49,7 +49,7 @@ export function appendCases(suite: StoreSuite): void {
         const before = await suite.createIn(`t-${terminal}`, terminal)
         for (const to of STATUSES) {
           await expectRefused(
-            suite.store.append(`t-${terminal}`, { status: to, message: 'again' }),
+            suite.store.append(`t-${terminal}`, moveTo(to, 'again')),
             ActivityTransitionError,
             `the move ${terminal} -> ${to} (a terminal status is final)`,
           )

@@ -3,7 +3,7 @@ import { EventReader } from '@runner/core/test'
 import { describe, expect, it } from 'vitest'
 import type { StoreSuite } from './context.js'
 import { errorText, expectRefused } from './expectations.js'
-import { trajectoryOf } from './fixtures.js'
+import { checkpointOf, journalEntryOf, trajectoryOf } from './fixtures.js'
 
 /** `close`: idempotent; later writes refused with a RunnerError; a later watch ends or is refused. */
 export function closeCases(suite: StoreSuite): void {
@@ -16,6 +16,9 @@ export function closeCases(suite: StoreSuite): void {
         ['create after close', () => suite.create('a2')],
         ['append after close', () => suite.store.append('a1', { status: 'running', message: 'Started' })],
         ['saveTrajectory after close', () => suite.store.saveTrajectory('a1', trajectoryOf('a1'))],
+        ['saveCheckpoint after close', () => suite.store.saveCheckpoint('a1', checkpointOf(1))],
+        ['recordToolCall after close', () => suite.store.recordToolCall('a1', journalEntryOf('c1'))],
+        ['decide after close', () => suite.store.decide('a1', 'call-1', { type: 'approve' })],
       ] as const) {
         const error = await expectRefused(call(), RunnerError, what)
         expect((error as Error).message, `the error of ${what} says the store is closed`).toMatch(/closed/i)

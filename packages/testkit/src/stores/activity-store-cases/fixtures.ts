@@ -1,4 +1,17 @@
-import type { Activity, ActivityLogKind, ActivityStatus, ActivitySummary, Trajectory } from '@runner/core'
+import type {
+  Activity,
+  ActivityLogKind,
+  ActivityStatus,
+  ActivitySummary,
+  JsonValue,
+  Trajectory,
+} from '@runner/core'
+import type {
+  AppendActivityInput,
+  CheckpointInput,
+  JournalEntryInput,
+  PendingRequestInput,
+} from '@runner/core/store'
 
 /** Every status, in lifecycle order. */
 export const STATUSES: readonly ActivityStatus[] = [
@@ -38,6 +51,57 @@ export const pathTo: Record<ActivityStatus, ActivityStatus[]> = {
   complete: ['running', 'complete'],
   error: ['running', 'error'],
   canceled: ['canceled'],
+}
+
+/** What an activity brought to `waiting` by `createIn` waits for: one approval. */
+export const WAITING_ON: readonly PendingRequestInput[] = [
+  { id: 'call-1', kind: 'approval', toolName: 'send_email', input: { to: 'ops@example.com' } },
+]
+
+/** Every status, with the pending requests `append` needs to move to it (only `waiting` needs any). */
+export function moveTo(status: ActivityStatus, message = `to ${status}`): AppendActivityInput {
+  return status === 'waiting'
+    ? { status, message, pending: WAITING_ON.map((request) => ({ ...request })) }
+    : { status, message }
+}
+
+/** A checkpoint as a runner writes it, with a state of nested, unicode and quoted data. */
+export function checkpointOf(turn: number, state?: JsonValue): CheckpointInput {
+  return {
+    state:
+      state !== undefined
+        ? state
+        : {
+            messages: [
+              { role: 'user', content: 'héllo "quoted" 🚀' },
+              { role: 'assistant', content: `turn ${turn}`, extra: [1, 2.5, null, true, { nested: {} }] },
+            ],
+          },
+    runner: 'scripted',
+    turn,
+    usage: { inputTokens: 10 * turn, outputTokens: 5 * turn, totalTokens: 15 * turn },
+    attempt: 1,
+  }
+}
+
+/** A completed tool call as a runner journals it. */
+export function journalEntryOf(
+  toolCallId: string,
+  output: JsonValue = `result of ${toolCallId}`,
+): JournalEntryInput {
+  return {
+    toolCallId,
+    toolName: 'search',
+    input: { query: `query of ${toolCallId}`, tags: ['a', 'ü'] },
+    output,
+    isError: false,
+    attempt: 1,
+  }
+}
+
+/** Waits `ms` milliseconds (lease expiry: the only clock the suite depends on). */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
 /** The activity without its log. */

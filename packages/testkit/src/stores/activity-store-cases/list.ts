@@ -32,6 +32,30 @@ export function listCases(suite: StoreSuite): void {
       ).toEqual(['a6', 'a3', 'a1', 'a5', 'a4', 'a2'])
     })
 
+    it('lists waiting activities with the active ones, and moves them on when they end', async () => {
+      await suite.createIn('old-waiting', 'waiting')
+      await suite.createIn('done', 'complete')
+      await suite.createIn('queued', 'queued')
+      await suite.createIn('new-waiting', 'waiting')
+      await suite.createIn('failed', 'error')
+      expect(
+        await suite.listIds(),
+        'list order: waiting counts as active (listed with queued and running), each group newest first',
+      ).toEqual(['new-waiting', 'queued', 'old-waiting', 'failed', 'done'])
+      await suite.store.append('old-waiting', { status: 'running', message: 'Resumed' })
+      await suite.store.append('new-waiting', { status: 'canceled', message: 'Canceled' })
+      expect(
+        await suite.listIds(),
+        'a resumed run stays active; a canceled wait moves to the final group',
+      ).toEqual(['queued', 'old-waiting', 'failed', 'new-waiting', 'done'])
+      const page = await suite.store.list({ limit: 1 })
+      const next = await suite.store.list({ limit: 4, cursor: page.nextCursor! })
+      expect(
+        [...page.items, ...next.items].map((item) => item.agentId),
+        'cursors follow the same order across the active and final groups',
+      ).toEqual(['queued', 'old-waiting', 'failed', 'new-waiting', 'done'])
+    })
+
     it('returns summaries: the current state without the log', async () => {
       await suite.createIn('a1', 'complete', { metadata: { tenant: 't1' } })
       await suite.createIn('a2', 'running')
@@ -51,6 +75,15 @@ export function listCases(suite: StoreSuite): void {
       await suite.createIn('c1', 'complete')
       await suite.createIn('e1', 'error')
       await suite.createIn('x1', 'canceled')
+      await suite.createIn('w1', 'waiting')
+      expect(
+        await suite.listIds({ status: 'waiting' }),
+        'a status filter on waiting lists waiting only',
+      ).toEqual(['w1'])
+      expect(
+        await suite.listIds({ status: ['waiting', 'queued', 'complete'] }),
+        'a list of statuses with waiting keeps the list order: active (queued, waiting) first',
+      ).toEqual(['w1', 'q1', 'c1'])
       expect(await suite.listIds({ status: 'running' }), 'a status filter lists that status only').toEqual([
         'r2',
         'r1',
@@ -68,9 +101,13 @@ export function listCases(suite: StoreSuite): void {
         'a list of statuses keeps the list order: active first',
       ).toEqual(['q1', 'e1'])
       expect(
-        (await suite.store.list({ status: ['queued', 'running', 'complete', 'error', 'canceled'] })).total,
+        (
+          await suite.store.list({
+            status: ['queued', 'running', 'waiting', 'complete', 'error', 'canceled'],
+          })
+        ).total,
         'every status together matches every activity',
-      ).toBe(6)
+      ).toBe(7)
       expect(
         await suite.store.list({ status: 'running', metadata: { nobody: 1 } }),
         'status and metadata filters are ANDed',

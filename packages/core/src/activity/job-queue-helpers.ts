@@ -1,0 +1,80 @@
+import { z } from 'zod'
+import { parseOrThrow } from '../util/zod-issues.js'
+import { jsonOf } from './run-record.js'
+import type { QueuedJob } from './types.js'
+
+/**
+ * Helpers shared by every `DurableJobQueue`, so that each store refuses the same arguments with
+ * the same `InvalidOptionsError` (naming the field).
+ */
+
+const idSchema = z
+  .string({ error: 'must be a string' })
+  .min(1, 'must be a non-empty string')
+  .max(200, 'must be at most 200 characters')
+
+const epochSchema = z
+  .number({ error: 'must be a number (epoch milliseconds)' })
+  .min(0, 'must be 0 or more (epoch milliseconds)')
+  .max(8.64e15, 'must be a valid time (epoch milliseconds)')
+
+const jobSchema = z.object({
+  agentId: idSchema,
+  job: z.unknown().refine((value) => value !== undefined, 'is required (the job, as JSON)'),
+  priority: z
+    .number({ error: 'must be a number' })
+    .int('must be an integer')
+    .min(-1_000_000_000, 'must be from -1,000,000,000 to 1,000,000,000')
+    .max(1_000_000_000, 'must be from -1,000,000,000 to 1,000,000,000'),
+  readyAt: epochSchema,
+})
+
+const ownerSchema = idSchema
+
+/** The longest lease a claim or a renewal takes: one day. */
+export const MAX_LEASE_MS = 24 * 60 * 60 * 1000
+
+const leaseSchema = z
+  .number({ error: 'must be a number of milliseconds' })
+  .int('must be an integer number of milliseconds')
+  .min(1, 'must be at least 1 ms')
+  .max(MAX_LEASE_MS, `must be at most ${MAX_LEASE_MS} ms (one day); renew the lease instead`)
+
+const claimSchema = z.object({
+  owner: ownerSchema,
+  limit: z
+    .number({ error: 'must be a number' })
+    .int('must be an integer')
+    .min(1, 'must be at least 1')
+    .max(1000, 'must be at most 1000'),
+  leaseMs: leaseSchema,
+})
+
+const renewSchema = z.object({
+  owner: ownerSchema,
+  agentIds: z
+    .array(idSchema, { error: 'must be an array of agentIds' })
+    .max(10_000, 'must hold at most 10,000 ids'),
+  leaseMs: leaseSchema,
+})
+
+/** Validates a job for `push`; its `job` becomes a JSON copy (`InvalidOptionsError` naming the field otherwise). */
+export function validateQueuedJob(job: QueuedJob): QueuedJob {
+  const valid = parseOrThrow(jobSchema, job, 'queued job')
+  return {
+    agentId: valid.agentId,
+    job: jsonOf(valid.job, 'job'),
+    priority: valid.priority,
+    readyAt: valid.readyAt,
+  }
+}
+
+/** Validates the arguments of `claim`. */
+export function validateClaimArguments(owner: string, limit: number, leaseMs: number): void {
+  parseOrThrow(claimSchema, { owner, limit, leaseMs }, 'job claim')
+}
+
+/** Validates the arguments of `renew`. */
+export function validateRenewArguments(owner: string, agentIds: string[], leaseMs: number): void {
+  parseOrThrow(renewSchema, { owner, agentIds, leaseMs }, 'lease renewal')
+}

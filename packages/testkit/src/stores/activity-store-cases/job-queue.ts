@@ -1,0 +1,200 @@
+import { InvalidOptionsError } from '@runner/core'
+import type { DurableJobQueue, QueuedJob } from '@runner/core/store'
+import { describe, expect, it, type TestContext } from 'vitest'
+import type { StoreSuite } from './context.js'
+import { expectRefused } from './expectations.js'
+import { sleep } from './fixtures.js'
+
+/** A lease long enough never to run out during a test. */
+const LONG_LEASE_MS = 60_000
+
+/**
+ * The durable job queue (`store.jobQueue`, on stores that survive a restart; skipped when the
+ * store has none): claims by priority then first in first out, ready times, claim limits, leases
+ * that never let two owners hold a job and that redeliver a job whose owner stopped renewing.
+ */
+export function jobQueueCases(suite: StoreSuite): void {
+  describe('job queue', () => {
+    /** The store's queue, or skips the test for a store without one. */
+    const queueOf = (context: TestContext): DurableJobQueue => {
+      const queue = suite.store.jobQueue
+      if (!queue) context.skip('this store has no jobQueue')
+      return queue as DurableJobQueue
+    }
+    const past = () => Date.now() - 1000
+    const jobOf = (agentId: string, priority = 0, readyAt = past()): QueuedJob => ({
+      agentId,
+      job: { task: 'research', input: { topic: `topic of ${agentId}`, tags: ['ü', null] }, attempt: 1 },
+      priority,
+      readyAt,
+    })
+
+    it('claims the highest priority first, then the oldest, and returns each job as pushed', async (context) => {
+      const queue = queueOf(context)
+      const pushed = [
+        jobOf('j1', 0),
+        jobOf('j2', 5),
+        jobOf('j3', 0),
+        jobOf('j4', 5),
+        jobOf('j5', -1),
+        jobOf('j6', 10),
+      ]
+      for (const job of pushed) await queue.push(job)
+      const claimed = await queue.claim('owner-a', 10, LONG_LEASE_MS)
+      expect(
+        claimed.map((job) => job.agentId),
+        'claim order: higher priority first, first in first out within a priority',
+      ).toEqual(['j6', 'j2', 'j4', 'j1', 'j3', 'j5'])
+      for (const job of claimed) {
+        expect(job, `a claimed job is returned as pushed, with redelivered false (${job.agentId})`).toEqual({
+          ...pushed.find((item) => item.agentId === job.agentId),
+          redelivered: false,
+        })
+      }
+    })
+
+    it('claims at most limit jobs, and never a job another owner holds', async (context) => {
+      const queue = queueOf(context)
+      for (let index = 0; index < 5; index++) await queue.push(jobOf(`j${index}`))
+      expect(
+        (await queue.claim('owner-a', 2, LONG_LEASE_MS)).map((job) => job.agentId),
+        'claim returns at most limit jobs, the oldest first',
+      ).toEqual(['j0', 'j1'])
+      expect(
+        (await queue.claim('owner-b', 10, LONG_LEASE_MS)).map((job) => job.agentId),
+        'a second owner gets only the jobs nobody holds',
+      ).toEqual(['j2', 'j3', 'j4'])
+      expect(
+        await queue.claim('owner-c', 10, LONG_LEASE_MS),
+        'a job under a lease is never claimed again',
+      ).toEqual([])
+      expect(await queue.claim('owner-a', 10, LONG_LEASE_MS), 'not even by the owner that holds it').toEqual(
+        [],
+      )
+    })
+
+    it('keeps a job until its ready time, and tells when the next one is ready', async (context) => {
+      const queue = queueOf(context)
+      expect(await queue.nextReadyAt(), 'an empty queue has no next ready time').toBeUndefined()
+      const later = Date.now() + 3_600_000
+      await queue.push(jobOf('later', 100, later))
+      expect(
+        await queue.claim('owner-a', 10, LONG_LEASE_MS),
+        'a job is not claimed before its ready time',
+      ).toEqual([])
+      expect(await queue.nextReadyAt(), 'nextReadyAt is the ready time of the only job').toBe(later)
+      const now = past()
+      await queue.push(jobOf('now', 0, now))
+      expect(await queue.nextReadyAt(), 'nextReadyAt is the earliest ready time').toBe(now)
+      expect(
+        (await queue.claim('owner-a', 10, LONG_LEASE_MS)).map((job) => job.agentId),
+        'a ready job is claimed, even below the priority of one that is not ready',
+      ).toEqual(['now'])
+      expect(await queue.remove('later'), 'remove resolves true for a queued job').toBe(true)
+      expect(await queue.remove('now'), 'remove resolves true for a claimed job').toBe(true)
+      expect(await queue.nextReadyAt(), 'an emptied queue has no next ready time').toBeUndefined()
+    })
+
+    it('refuses a second job with the same agentId, naming agentId', async (context) => {
+      const queue = queueOf(context)
+      await queue.push(jobOf('j1', 1))
+      const error = await expectRefused(
+        queue.push(jobOf('j1', 9)),
+        InvalidOptionsError,
+        'push of a queued agentId',
+      )
+      expect((error as InvalidOptionsError).field, 'the InvalidOptionsError names agentId').toBe('agentId')
+      await queue.claim('owner-a', 1, LONG_LEASE_MS)
+      await expectRefused(queue.push(jobOf('j1')), InvalidOptionsError, 'push of a claimed agentId')
+      await queue.remove('j1')
+      await queue.push(jobOf('j1', 3))
+      expect(
+        (await queue.claim('owner-b', 10, LONG_LEASE_MS)).map((job) => [
+          job.agentId,
+          job.priority,
+          job.redelivered,
+        ]),
+        'once removed, the agentId can be pushed again, as a new job',
+      ).toEqual([['j1', 3, false]])
+    })
+
+    it('never gives one job to two owners claiming at the same time', async (context) => {
+      const queue = queueOf(context)
+      const count = 40
+      for (let index = 0; index < count; index++)
+        await queue.push(jobOf(`j${String(index).padStart(2, '0')}`, index % 3))
+      const owners = Array.from({ length: 8 }, (_, index) => `owner-${index}`)
+      const claims = await Promise.all(owners.map((owner) => queue.claim(owner, 7, LONG_LEASE_MS)))
+      const ids = claims.flat().map((job) => job.agentId)
+      expect(
+        new Set(ids).size,
+        `concurrent claims return each job once; got ${JSON.stringify(claims.map((claim) => claim.map((job) => job.agentId)))}`,
+      ).toBe(ids.length)
+      expect(ids.length, '8 owners claiming 7 each take every one of the 40 jobs').toBe(count)
+      for (const claim of claims) expect(claim.length, 'each claim respects its limit').toBeLessThanOrEqual(7)
+    })
+
+    it('redelivers a job whose lease ran out; its old owner learns it lost it on renew', async (context) => {
+      const queue = queueOf(context)
+      const short = jobOf('short', 1)
+      await queue.push(short)
+      await queue.push(jobOf('long', 0))
+      expect(
+        (await queue.claim('owner-a', 1, 30)).map((job) => job.agentId),
+        'owner-a holds short',
+      ).toEqual(['short'])
+      expect(
+        (await queue.claim('owner-a', 1, LONG_LEASE_MS)).map((job) => job.agentId),
+        'and long',
+      ).toEqual(['long'])
+      await sleep(150)
+      const again = await queue.claim('owner-b', 10, LONG_LEASE_MS)
+      expect(
+        again.map((job) => [job.agentId, job.redelivered]),
+        'a job whose lease ran out is claimed again, as redelivered; one under a live lease is not',
+      ).toEqual([['short', true]])
+      expect(again[0], 'a redelivered job is the job as pushed').toMatchObject(short)
+      expect(
+        await queue.renew('owner-a', ['short', 'long', 'unknown'], LONG_LEASE_MS),
+        'renew resolves with the ids the owner no longer holds (taken by another, or not queued)',
+      ).toEqual(['short', 'unknown'])
+      expect(await queue.renew('owner-b', ['short'], LONG_LEASE_MS), 'the new owner renews its job').toEqual(
+        [],
+      )
+      expect(
+        await queue.renew('owner-b', ['long'], LONG_LEASE_MS),
+        'an owner cannot renew another’s job',
+      ).toEqual(['long'])
+      expect(await queue.renew('owner-a', [], LONG_LEASE_MS), 'renewing nothing loses nothing').toEqual([])
+    })
+
+    it('keeps a renewed lease beyond its first term', async (context) => {
+      const queue = queueOf(context)
+      await queue.push(jobOf('j1'))
+      await queue.claim('owner-a', 1, 400)
+      expect(await queue.renew('owner-a', ['j1'], LONG_LEASE_MS), 'a live lease is renewed').toEqual([])
+      await sleep(500)
+      expect(
+        await queue.claim('owner-b', 10, LONG_LEASE_MS),
+        'a renewed lease holds past its first term',
+      ).toEqual([])
+    })
+
+    it('removes a job: true once, then false, and a removed job is never claimed', async (context) => {
+      const queue = queueOf(context)
+      await queue.push(jobOf('j1'))
+      await queue.push(jobOf('j2'))
+      expect(await queue.remove('j1'), 'remove of a queued job resolves true').toBe(true)
+      expect(await queue.remove('j1'), 'a second remove resolves false').toBe(false)
+      expect(await queue.remove('never-pushed'), 'remove of an unknown id resolves false').toBe(false)
+      expect(
+        (await queue.claim('owner-a', 10, LONG_LEASE_MS)).map((job) => job.agentId),
+        'a removed job is not claimed',
+      ).toEqual(['j2'])
+      expect(await queue.remove('j2'), 'a claimed job can be removed (it ended)').toBe(true)
+      expect(await queue.renew('owner-a', ['j2'], LONG_LEASE_MS), 'a removed job is no longer held').toEqual([
+        'j2',
+      ])
+    })
+  })
+}
