@@ -27,10 +27,13 @@ export function toJson(value: unknown): ToJsonResult {
 }
 
 class NotJson {
-  constructor(
-    readonly path: string[],
-    readonly problem: string,
-  ) {}
+  readonly path: string[]
+  readonly problem: string
+
+  constructor(path: string[], problem: string) {
+    this.path = path
+    this.problem = problem
+  }
 }
 
 function convert(value: unknown, key: string, path: string[], seen: Set<object>): JsonValue | undefined {

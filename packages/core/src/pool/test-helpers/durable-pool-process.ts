@@ -6,32 +6,19 @@
  * the tool returns. `argv[3]`: `enqueue:<n>` enqueues n tasks first; `work` only works. Exits 0
  * once no task of the file is unfinished. Prints `enqueued` after enqueueing.
  *
- * Node runs this file with type stripping; a resolve hook maps `./x.js` imports to `./x.ts`.
+ * Node runs this file with type stripping; it loads the package as built (`dist/`, which the
+ * test command builds first), as an application would.
  */
-import { registerHooks } from 'node:module'
-
-registerHooks({
-  resolve(specifier, context, nextResolve) {
-    try {
-      return nextResolve(specifier, context)
-    } catch (error) {
-      if (specifier.startsWith('.') && specifier.endsWith('.js')) {
-        return nextResolve(`${specifier.slice(0, -3)}.ts`, context)
-      }
-      throw error
-    }
-  },
-})
 
 const { DatabaseSync } = await import('node:sqlite')
 const { z } = await import('zod')
-const { SqliteActivityStore } = await import('../../sqlite/sqlite-store.js')
-const { createActivityTracker } = await import('../../activity/tracker.js')
-const { createPool } = await import('../create-pool.js')
-const { localEngine } = await import('../local-engine.js')
-const { ScriptedRunner } = await import('../../test/scripted-runner.js')
-const { defineTool } = await import('../../tools/define-tool.js')
-const { abortableSleep } = await import('../../util/abort.js')
+const { SqliteActivityStore } = await import('../../../dist/sqlite/sqlite-store.js')
+const { createActivityTracker } = await import('../../../dist/activity/tracker.js')
+const { createPool } = await import('../../../dist/pool/create-pool.js')
+const { localEngine } = await import('../../../dist/pool/local-engine.js')
+const { ScriptedRunner } = await import('../../../dist/test/scripted-runner.js')
+const { defineTool } = await import('../../../dist/tools/define-tool.js')
+const { abortableSleep } = await import('../../../dist/util/abort.js')
 
 const [path, mode = 'work'] = process.argv.slice(2)
 if (!path) throw new Error('usage: durable-pool-process.ts <database file> enqueue:<n> | work')

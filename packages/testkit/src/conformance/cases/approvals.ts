@@ -74,7 +74,8 @@ export const approvalApprove: ConformanceCase = {
 export const approvalDeny: ConformanceCase = {
   id: 'durable.approval-deny',
   group: 'durable runs',
-  title: "a denied call never runs: the model reads the denial and its reason (core's loop: \"Tool call denied: <reason>\") and the run completes",
+  title:
+    'a denied call never runs: the model reads the denial and its reason (core\'s loop: "Tool call denied: <reason>") and the run completes',
   when: 'durable',
   async run(context) {
     const { settleMs } = context

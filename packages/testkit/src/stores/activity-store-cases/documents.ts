@@ -1,5 +1,5 @@
-import { InvalidOptionsError, type JsonValue } from '@runner/core'
-import type { DocumentTable, StoredDocument } from '@runner/core/store'
+import { InvalidOptionsError } from '@runner/core'
+import type { DocumentTable, JsonValue, StoredDocument } from '@runner/core/store'
 import { describe, expect, it, type TestContext } from 'vitest'
 import type { StoreSuite } from './context.js'
 import { expectInvalidOptions, expectRefused } from './expectations.js'

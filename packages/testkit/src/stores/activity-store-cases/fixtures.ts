@@ -1,15 +1,9 @@
-import type {
-  Activity,
-  ActivityLogKind,
-  ActivityStatus,
-  ActivitySummary,
-  JsonValue,
-  Trajectory,
-} from '@runner/core'
+import type { Activity, ActivityLogKind, ActivityStatus, ActivitySummary, Trajectory } from '@runner/core'
 import type {
   AppendActivityInput,
   CheckpointInput,
   JournalEntryInput,
+  JsonValue,
   PendingRequestInput,
 } from '@runner/core/store'
 

@@ -2,10 +2,9 @@ import {
   ActivityNotFoundError,
   ActivityTransitionError,
   InvalidOptionsError,
-  type JsonValue,
   type MetadataFilter,
 } from '@runner/core'
-import type { CheckpointInput } from '@runner/core/store'
+import type { CheckpointInput, JsonValue } from '@runner/core/store'
 import { describe, expect, it } from 'vitest'
 import type { StoreSuite } from './context.js'
 import {
