@@ -4,6 +4,7 @@ import { type BaseMessage, HumanMessage } from '@langchain/core/messages'
 import type { LLMResult } from '@langchain/core/outputs'
 import { CapabilityUnsupportedError, type RunContext, type ToolCallInfo } from '@runner/core'
 import { type BegunToolCall, beginToolCall } from '@runner/core/adapter'
+import { keepAnswerIdUnique, messageIdsOf } from './answer-id.js'
 import { answerInvalidToolCalls } from './invalid-tool-calls.js'
 import { usageOf, withoutAnthropicStartTokens } from './map-usage.js'
 import { partsOf, toolCallsOf } from './message-content.js'
@@ -16,6 +17,8 @@ interface ModelRun {
   noStream: boolean
   streamedText: boolean
   streamedReasoning: boolean
+  /** The ids of the messages the model was given: its answer must not repeat one. */
+  givenIds: Set<string>
   /** `output_tokens` of the first streamed chunk that reported usage (Anthropic's `message_start`). */
   startOutputTokens?: number
 }
@@ -64,7 +67,8 @@ function statusOf(data: unknown): { message: string; percentage?: number } | und
  * LLM) call counts a turn and fires the model hooks; tokens become `text-delta` /
  * `reasoning-delta`; `usage_metadata` is summed; tools that were not wrapped still report their
  * calls (wrapped tools report themselves); custom events that carry `{ message, percentage? }`
- * update the activity.
+ * update the activity. An answer that repeats the id of a message the model was given gets a new
+ * id before the graph adds it to its state (`keepAnswerIdUnique`).
  *
  * LangChain awaits it (`awaitHandlers`), so a model call waits for its hooks. It never throws
  * into LangChain, which would only log it: a throwing hook or the turn limit fails the attempt
@@ -243,6 +247,8 @@ export class RunCallbackHandler extends BaseCallbackHandler {
     const { context } = this
     const generation = output.generations?.[0]?.[0]
     const message = generation && 'message' in generation ? (generation.message as unknown) : undefined
+    // Before the graph adds the answer to its state, where a repeated id would replace an earlier message.
+    keepAnswerIdUnique(message, model.givenIds, runId)
     const { text, reasoning } = message ? partsOf(message) : { text: generation?.text ?? '', reasoning: '' }
     const reported = usageOf(
       (message as { usage_metadata?: unknown } | undefined)?.usage_metadata,
@@ -338,7 +344,12 @@ export class RunCallbackHandler extends BaseCallbackHandler {
     const turn = await context.startTurn().catch(failedAlready)
     if (!turn) return
     const noStream = (tags ?? []).some((tag) => noStreamTags.includes(tag))
-    this.#models.set(runId, { noStream, streamedText: false, streamedReasoning: false })
+    this.#models.set(runId, {
+      noStream,
+      streamedText: false,
+      streamedReasoning: false,
+      givenIds: messageIdsOf(prompt),
+    })
     await context.hooks.modelCallStart({ request }).catch(failedAlready)
   }
 
