@@ -31,6 +31,13 @@ export interface ToolCallOptions {
    * stream already carries them (the adapter maps those).
    */
   emit?: boolean
+  /**
+   * Answer a call found in the run's journal from it (`replayed`) instead of running the tool.
+   * Default true. Core's tool loop passes false for the calls of a fresh answer (only the calls of
+   * the answer a run resumes from are replayed), so that a server whose tool call ids repeat
+   * (numbered per connection) never gets an old result for a new call.
+   */
+  replay?: boolean
 }
 
 /** A tool call begun under the protocol, not yet ended. */
@@ -105,7 +112,7 @@ export async function beginToolCall(
       toolName: call.toolName,
       input: call.input,
     })
-  const recorded = context.journaled?.(call.toolCallId)
+  const recorded = options.replay === false ? undefined : context.journaled?.(call.toolCallId)
   if (recorded) return replay(context, call, recorded, emit)
   const started = performance.now()
   const decision = await context.hooks.toolCallStart(call)
@@ -245,6 +252,7 @@ export function runToolCall(
   context: RunContext,
   tools: ReadonlyArray<AnyToolDefinition>,
   call: ToolCallInfo,
+  options: ToolCallOptions = {},
 ): Promise<ToolCallOutcome> {
   const tool = tools.find((candidate) => candidate.name === call.toolName)
   if (!tool) {
@@ -252,22 +260,32 @@ export function runToolCall(
       call.toolName,
       tools.map((candidate) => candidate.name),
     )
-    return callTool(context, call, {
-      validate: () => ({ success: false, message }),
-      execute: () => undefined,
-    })
+    return callTool(
+      context,
+      call,
+      {
+        validate: () => ({ success: false, message }),
+        execute: () => undefined,
+      },
+      options,
+    )
   }
   const validate = zodCheck(tool)
-  return callTool(context, call, {
-    validate,
-    execute: (input, signal) =>
-      tool.execute(input, {
-        toolCallId: call.toolCallId,
-        signal,
-        run: context,
-        idempotencyKey: context.idempotencyKey(call.toolCallId),
-      }),
-  })
+  return callTool(
+    context,
+    call,
+    {
+      validate,
+      execute: (input, signal) =>
+        tool.execute(input, {
+          toolCallId: call.toolCallId,
+          signal,
+          run: context,
+          idempotencyKey: context.idempotencyKey(call.toolCallId),
+        }),
+    },
+    options,
+  )
 }
 
 /** Runs several tool calls of one turn in parallel; outcomes keep the calls' order. */

@@ -108,7 +108,7 @@ export async function runToolLoop<TNative, TRequest, TOutput>(
       const calls = carried
       carried = undefined
       if (calls.length > 0)
-        driver.addToolResults(await runTurnTools(context, tools, calls, () => snapshot(calls), durable))
+        driver.addToolResults(await runTurnTools(context, tools, calls, () => snapshot(calls), durable, true))
       continue
     }
     const { turn, wrapUp } = await context.startTurn()
@@ -139,7 +139,9 @@ export async function runToolLoop<TNative, TRequest, TOutput>(
     }
     if (runsTools) {
       if (durable) await context.checkpoint(snapshot(toolCalls))
-      driver.addToolResults(await runTurnTools(context, tools, toolCalls, () => snapshot(toolCalls), durable))
+      driver.addToolResults(
+        await runTurnTools(context, tools, toolCalls, () => snapshot(toolCalls), durable, false),
+      )
     }
     context.endTurn()
   }
@@ -165,13 +167,16 @@ async function runTurnTools(
   calls: ReadonlyArray<ToolCallInfo>,
   snapshot: () => JsonValue,
   durable: boolean,
+  /** True for the calls of the answer a run resumes from: journaled ones replay. */
+  resumed: boolean,
 ): Promise<ToolCallOutcome[]> {
   const pending: PendingRequestInput[] = []
+  const options = { replay: resumed }
   const outcomes = await Promise.all(
     calls.map(async (call): Promise<ToolCallOutcome | undefined> => {
       const tool = tools.find((candidate) => candidate.name === call.toolName)
-      if (context.journaled?.(call.toolCallId) || !(await needsApproval(tool, call.input)))
-        return runToolCall(context, tools, call)
+      if ((resumed && context.journaled?.(call.toolCallId)) || !(await needsApproval(tool, call.input)))
+        return runToolCall(context, tools, call, options)
       const decision = context.decision?.(call.toolCallId)
       if (!decision) {
         pending.push({
@@ -189,12 +194,17 @@ async function runTurnTools(
           decision.input === undefined ? call : { ...call, input: decision.input },
         )
       // Denied: the model reads why; journaled like a completed call, so it is never asked again.
-      const begun = await beginToolCall(context, call, () => ({
-        success: false,
-        message: deniedToolText(
-          decision.type === 'deny' && decision.reason ? decision.reason : 'a person denied it',
-        ),
-      }))
+      const begun = await beginToolCall(
+        context,
+        call,
+        () => ({
+          success: false,
+          message: deniedToolText(
+            decision.type === 'deny' && decision.reason ? decision.reason : 'a person denied it',
+          ),
+        }),
+        options,
+      )
       const outcome = begun.outcome as ToolCallOutcome
       if (durable && !begun.replayed)
         await context.journal({
