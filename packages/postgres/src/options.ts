@@ -1,5 +1,6 @@
 import { InvalidOptionsError } from '@runner/core'
 import { parseOrThrow } from '@runner/core/adapter'
+import { DEFAULT_MAX_RECORD_BYTES } from '@runner/core/store'
 import type { Pool, PoolConfig } from 'pg'
 import { z } from 'zod'
 
@@ -39,6 +40,14 @@ export interface PostgresActivityStoreOptions {
    */
   migrate?: boolean
   /**
+   * The largest checkpoint state, journaled tool call or document value the store accepts, in bytes
+   * of UTF-8 JSON. Larger ones are refused before anything is written (`CheckpointTooLargeError`
+   * for checkpoints and journal entries, `InvalidOptionsError` for documents). At most 512 MiB
+   * (PostgreSQL keeps up to 1 GB in one value, and every value travels in one message). Default
+   * 16 MiB (`DEFAULT_MAX_RECORD_BYTES`).
+   */
+  maxRecordBytes?: number
+  /**
    * Receives errors that no caller can receive: the `LISTEN` connection lost or failing to
    * reconnect (the store keeps retrying), a failed `watch` delivery (retried), an idle connection
    * of the store's own pool dropped by the server. Default: ignored.
@@ -54,8 +63,12 @@ export interface ResolvedOptions {
   schema: string
   notifyChannel: string
   migrate: boolean
+  maxRecordBytes: number
   onError: (error: Error) => void
 }
+
+/** The highest `maxRecordBytes`: 512 MiB. */
+export const MAX_RECORD_BYTES_LIMIT = 512 * 1024 * 1024
 
 /** Longest identifier PostgreSQL keeps (NAMEDATALEN - 1), in bytes. */
 const MAX_IDENTIFIER_BYTES = 63
@@ -94,6 +107,12 @@ const optionsSchema = z.strictObject({
     })
     .optional(),
   migrate: z.boolean({ error: 'must be true or false' }).optional(),
+  maxRecordBytes: z
+    .number({ error: 'must be a number of bytes' })
+    .int('must be an integer number of bytes')
+    .min(1, 'must be at least 1 byte')
+    .max(MAX_RECORD_BYTES_LIMIT, `must be at most ${MAX_RECORD_BYTES_LIMIT} bytes (512 MiB)`)
+    .optional(),
   onError: z
     .custom<(error: Error) => void>((value) => typeof value === 'function', {
       error: 'must be a function',
@@ -152,6 +171,7 @@ export function resolveOptions(options: string | PostgresActivityStoreOptions): 
     schema,
     notifyChannel,
     migrate: valid.migrate ?? true,
+    maxRecordBytes: valid.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES,
     onError: valid.onError ?? (() => {}),
   }
 }

@@ -153,6 +153,11 @@ describe('PostgresActivityStore options', () => {
     expect(
       invalidField(() => new PostgresActivityStore({ connectionString: url, migrate: 'yes' as never })),
     ).toBe('migrate')
+    for (const maxRecordBytes of [0, 1.5, 513 * 1024 * 1024]) {
+      expect(invalidField(() => new PostgresActivityStore({ connectionString: url, maxRecordBytes }))).toBe(
+        'maxRecordBytes',
+      )
+    }
   })
 
   it('accepts a connection string alone, and connects only on first use', async () => {
@@ -182,6 +187,10 @@ describe.skipIf(!databaseUrl)(
         expect(tables.map((row) => row.table_name)).toEqual([
           'activities',
           'activity_log',
+          'documents',
+          'jobs',
+          'run_journal',
+          'runs',
           'schema_version',
           'trajectories',
         ])
@@ -366,7 +375,7 @@ describe.skipIf(!databaseUrl)(
           expect((await watching.get('done'))!.log).toStrictEqual(doneLog)
         })
 
-        it('records version 3, and ends with the same schema as a new one', async () => {
+        it('records every version, and ends with the same schema as a new one', async () => {
           const schema = await versionTwoSchema()
           await open({ schema }).countActive()
           const { rows } = await adminPool().query(
@@ -389,6 +398,163 @@ describe.skipIf(!databaseUrl)(
             )
           expect(String(await rejectionOf(insert(0, null)))).toMatch(/activity_log_attempt_check/)
           expect(String(await rejectionOf(insert(null, 'retrying')))).toMatch(/activity_log_kind_check/)
+        })
+      })
+
+      describe('a schema of version 3 (before durable runs and the waiting status)', () => {
+        const doneLog: ReleasedEntry[] = [
+          {
+            status: 'queued',
+            message: 'Waiting to start',
+            percentage: 0,
+            at: '2025-04-01T10:00:00.000Z',
+            kind: 'lifecycle',
+          },
+          {
+            status: 'running',
+            message: 'Started',
+            percentage: null,
+            at: '2025-04-01T10:00:01.000Z',
+            attempt: 1,
+          },
+          {
+            status: 'complete',
+            message: 'Complete',
+            percentage: 100,
+            at: '2025-04-01T10:00:02.000Z',
+            attempt: 1,
+            kind: 'lifecycle',
+          },
+        ]
+        const workingLog: ReleasedEntry[] = [
+          { status: 'queued', message: 'Waiting to start', percentage: 0, at: '2025-04-01T11:00:00.000Z' },
+          {
+            status: 'running',
+            message: 'Searching',
+            percentage: 30,
+            at: '2025-04-01T11:00:01.000Z',
+            attempt: 2,
+            kind: 'progress',
+          },
+        ]
+        const queuedLog: ReleasedEntry[] = [
+          { status: 'queued', message: 'Waiting to start', percentage: 0, at: '2025-04-01T12:00:00.000Z' },
+        ]
+
+        /** A schema as a version-3 store left it: one finished activity, one running, one queued. */
+        async function versionThreeSchema(): Promise<string> {
+          const schema = freshSchema('v3')
+          schemas.push(schema)
+          await createReleasedSchema(adminPool(), schema, 3)
+          for (const [agentId, log, metadata] of [
+            ['done', doneLog, { tenant: 't1' }],
+            ['working', workingLog, { tenant: 't1' }],
+            ['queued', queuedLog, {}],
+          ] as const) {
+            await writeReleasedActivity(adminPool(), schema, 3, {
+              agentId,
+              agentType: 'research',
+              metadata,
+              log,
+            })
+          }
+          return schema
+        }
+
+        it('keeps every row as it was, records version 4 and ends with the same schema as a new one', async () => {
+          const schema = await versionThreeSchema()
+          const { rows: before } = await adminPool().query(
+            `SELECT a.*, (SELECT json_agg(l ORDER BY l.id) FROM "${schema}".activity_log l WHERE l.agent_id = a.agent_id) AS log
+             FROM "${schema}".activities a ORDER BY a.seq`,
+          )
+          const store = open({ schema })
+          expect((await store.get('done'))!.log).toStrictEqual(doneLog)
+          expect((await store.get('working'))!.log).toStrictEqual(workingLog)
+          const { rows: after } = await adminPool().query(
+            `SELECT a.*, (SELECT json_agg(l ORDER BY l.id) FROM "${schema}".activity_log l WHERE l.agent_id = a.agent_id) AS log
+             FROM "${schema}".activities a ORDER BY a.seq`,
+          )
+          expect(after, 'the upgrade rewrites no row').toEqual(before)
+          const { rows } = await adminPool().query(
+            `SELECT version FROM "${schema}".schema_version ORDER BY version`,
+          )
+          expect(rows).toEqual(allVersions())
+          expect(PostgresActivityStore.schemaVersion).toBe(4)
+          const fresh = open()
+          await fresh.countActive()
+          expect(await schemaShape(adminPool(), schema)).toEqual(await schemaShape(adminPool(), fresh.schema))
+        })
+
+        it('accepts waiting afterwards: in the status columns, the list order, countActive and the run record', async () => {
+          const schema = await versionThreeSchema()
+          const store = open({ schema })
+          const waiting = await store.append('working', {
+            status: 'waiting',
+            message: 'Waiting for approval',
+            kind: 'approval',
+            checkpoint: {
+              state: { turn: 3 },
+              runner: 'test',
+              turn: 3,
+              usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 },
+              attempt: 2,
+            },
+            pending: [{ id: 'call-1', kind: 'approval', toolName: 'send' }],
+          })
+          expect(waiting.log).toStrictEqual([
+            ...workingLog,
+            {
+              status: 'waiting',
+              message: 'Waiting for approval',
+              percentage: null,
+              at: waiting.updatedAt,
+              kind: 'approval',
+            },
+          ])
+          expect((await store.list()).items.map((item) => [item.agentId, item.status])).toEqual([
+            ['queued', 'queued'],
+            ['working', 'waiting'],
+            ['done', 'complete'],
+          ])
+          expect(
+            (await store.list({ limit: 1 })).nextCursor,
+            'a cursor past a waiting activity',
+          ).toBeDefined()
+          const second = await store.list({ limit: 1, cursor: (await store.list({ limit: 2 })).nextCursor! })
+          expect(second.items.map((item) => item.agentId)).toEqual(['done'])
+          expect(await store.countActive(), 'waiting counts as unfinished').toBe(2)
+          expect(await store.countActive({ metadata: { tenant: 't1' } })).toBe(1)
+          expect(await store.getRun('working')).toMatchObject({
+            status: 'waiting',
+            checkpoint: { state: { turn: 3 } },
+            pending: [{ id: 'call-1', kind: 'approval', toolName: 'send' }],
+          })
+          await store.decide('working', 'call-1', { type: 'approve' })
+          await store.append('working', { status: 'running', message: 'Resumed', kind: 'resume' })
+          expect((await store.get('working'))!.status).toBe('running')
+          const { rows: checks } = await adminPool().query(
+            `SELECT pg_get_constraintdef(oid) AS definition FROM pg_constraint
+             WHERE conname IN ('activities_status_check', 'activity_log_status_check')
+               AND connamespace = $1::regnamespace`,
+            [`"${schema}"`],
+          )
+          expect(checks).toHaveLength(2)
+          for (const check of checks) expect(check.definition).toMatch(/'waiting'/)
+          const { rows: indexes } = await adminPool().query(
+            `SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = 'activities_list_order'`,
+            [schema],
+          )
+          expect(indexes[0].indexdef, 'the list-order index counts waiting among the unfinished').toMatch(
+            /'waiting'/,
+          )
+          const refused = await rejectionOf(
+            adminPool().query(
+              `UPDATE "${schema}".activities SET status = 'paused' WHERE agent_id = 'queued'`,
+            ),
+          )
+          expect(String(refused), 'the database still refuses an unknown status').toMatch(
+            /activities_status_check/,
+          )
         })
       })
 
@@ -440,7 +606,7 @@ describe.skipIf(!databaseUrl)(
           await migrating.close()
           await admin.query(`
             GRANT USAGE ON SCHEMA "${schema}" TO ${app};
-            GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "${schema}" TO ${app};
+            GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "${schema}" TO ${app};
             GRANT USAGE ON ALL SEQUENCES IN SCHEMA "${schema}" TO ${app};`)
           const store = open({ connectionString: asRole(app), schema, migrate: false })
           const reader = store.watch({}, signal())[Symbol.asyncIterator]()
@@ -449,6 +615,35 @@ describe.skipIf(!databaseUrl)(
           await store.saveTrajectory('a1', trajectoryOf('a1'))
           await store.saveTrajectory('a1', trajectoryOf('a1'))
           expect((await take(reader, 2)).map(keyOf)).toEqual(['a1:Waiting', 'a1:Started'])
+          // The run record, the job queue and the documents need no more than that.
+          await store.recordToolCall('a1', {
+            toolCallId: 'c1',
+            toolName: 'send',
+            input: {},
+            output: 'ok',
+            isError: false,
+            attempt: 1,
+          })
+          await store.append('a1', {
+            status: 'waiting',
+            message: 'Waiting',
+            pending: [{ id: 'c2', kind: 'approval' }],
+            checkpoint: {
+              state: {},
+              runner: 'test',
+              turn: 1,
+              usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
+              attempt: 1,
+            },
+          })
+          await store.decide('a1', 'c2', { type: 'approve' })
+          expect((await store.getRun('a1'))!.journal).toHaveLength(1)
+          await store.jobQueue.push({ agentId: 'a1', job: {}, priority: 0, readyAt: 0 })
+          expect(await store.jobQueue.claim('w', 1, 60_000)).toHaveLength(1)
+          expect(await store.jobQueue.renew('w', ['a1'], 60_000)).toEqual([])
+          expect(await store.jobQueue.remove('a1')).toBe(true)
+          await store.documents.putMany('ns', [{ key: 'k', value: 1 }])
+          expect(await store.documents.deletePrefix('ns', '')).toBe(1)
           expect((await store.list()).total).toBe(1)
           await store.close()
         } finally {
@@ -822,6 +1017,19 @@ describe.skipIf(!databaseUrl)(
           () => store.countActive(),
           () => store.getTrajectory('a1'),
           () => store.append('a1', { status: 'running', message: 'x' }),
+          () => store.getRun('a1'),
+          () =>
+            store.recordToolCall('a1', {
+              toolCallId: 'c',
+              toolName: 't',
+              input: 1,
+              output: 1,
+              isError: false,
+              attempt: 1,
+            }),
+          () => store.decide('a1', 'c', { type: 'deny' }),
+          () => store.jobQueue.claim('w', 1, 1000),
+          () => store.documents.get('ns', 'k'),
         ]) {
           const error = await rejectionOf(call())
           expect(RunnerError.isInstance(error)).toBe(true)

@@ -7,6 +7,7 @@ import {
   type ActivityStatus,
   type ActivityStore,
   type ActivitySummary,
+  ActivityTransitionError,
   InvalidOptionsError,
   type ListActivitiesOptions,
   type ListActivitiesResult,
@@ -16,17 +17,30 @@ import {
 } from '@runner/core'
 import {
   type AppendActivityInput,
+  applyDecision,
   applyEntry,
   assertTransition,
+  type CheckpointInput,
   type CreateActivityInput,
+  type DecisionInput,
+  decodeCheckpoint,
   decodeCursor,
+  decodeJournalEntry,
+  encodeCheckpoint,
   encodeCursor,
+  encodeJournalEntry,
+  isTerminalStatus,
+  type JournalEntryInput,
+  type JsonValue,
   logEntryOf,
+  type PendingRequest,
+  type RunRecord,
   type ScopeOptions,
   sortKeyOf,
   statusList,
   validateAppendInput,
   validateCreateInput,
+  validateDecision,
   validateListOptions,
   validateMetadataFilter,
   validateWatchFilter,
@@ -35,6 +49,8 @@ import {
 import pg, { type Pool, type PoolClient, type QueryConfig, type QueryResultRow } from 'pg'
 import { LogListener } from './log-listener.js'
 import { type PostgresActivityStoreOptions, type ResolvedOptions, resolveOptions } from './options.js'
+import { PostgresDocumentTable } from './postgres-document-table.js'
+import { PostgresJobQueue } from './postgres-job-queue.js'
 import { logColumn, logOfRow, type SummaryRow, summaryColumns, summaryOfRow } from './rows.js'
 import { prepareSchema, rollback, SCHEMA_VERSION } from './schema.js'
 import {
@@ -47,6 +63,7 @@ import {
   schemaNames,
 } from './sql.js'
 import { assertStorable } from './storable.js'
+import type { Query, StoreDatabase } from './store-database.js'
 import { WatchSubscription } from './watch-subscription.js'
 
 /**
@@ -60,6 +77,11 @@ import { WatchSubscription } from './watch-subscription.js'
  * `watch` listens on one dedicated connection per store and reads the log after the last row it
  * delivered, so watchers in any process see every change, in commit order, exactly once, also
  * across a lost connection. The schema is created or migrated on first use.
+ *
+ * Durable runs: a run's record (checkpoint, pending requests, result) and its journal of tool calls
+ * live beside the activity and are written in the transaction of the change they belong to; the
+ * store also keeps a durable job queue (`jobQueue`, leased claims) and a document table
+ * (`documents`).
  *
  * ```ts
  * const store = new PostgresActivityStore({ connectionString: process.env.DATABASE_URL })
@@ -75,6 +97,10 @@ export class PostgresActivityStore implements ActivityStore {
   readonly #ownsPool: boolean
   readonly #names: SchemaNames
   readonly #listener: LogListener
+  /** A queue kept in the database, shared by every process on this schema (leased claims). */
+  readonly jobQueue: PostgresJobQueue
+  /** JSON documents kept beside the runs, by namespace and key. */
+  readonly documents: PostgresDocumentTable
   #prepared: Promise<void> | undefined
   /** Starts of watchers in progress: calls made after `watch()` wait for them (see `watch`). */
   readonly #watchStarts = new Set<Promise<void>>()
@@ -113,6 +139,25 @@ export class PostgresActivityStore implements ActivityStore {
       prepare: () => this.#prepare(),
       onError: this.#options.onError,
     })
+    const query: Query = (text, values, prepared) => this.#query(this.#pool, text, values, prepared)
+    const database: StoreDatabase = {
+      names: this.#names,
+      maxRecordBytes: this.#options.maxRecordBytes,
+      query: async (text, values, prepared) => {
+        this.#assertOpen()
+        await this.#ready()
+        return query(text, values, prepared)
+      },
+      transaction: async (work) => {
+        this.#assertOpen()
+        await this.#ready()
+        return this.#transaction((client) =>
+          work((text, values, prepared) => this.#query(client, text, values, prepared)),
+        )
+      },
+    }
+    this.jobQueue = new PostgresJobQueue(database)
+    this.documents = new PostgresDocumentTable(database)
   }
 
   /** The PostgreSQL schema holding this store's tables. */
@@ -181,10 +226,16 @@ export class PostgresActivityStore implements ActivityStore {
     })
   }
 
+  /**
+   * Appends an entry in one transaction, with the parts of the run record it carries: the
+   * checkpoint, the pending requests (with `waiting`; cleared by any move out of it), their expiry
+   * and the result (with `complete`). A refused part (an illegal move, a checkpoint over
+   * `maxRecordBytes`) or a failure at any point writes nothing.
+   */
   async append(agentId: string, input: AppendActivityInput): Promise<Activity> {
     this.#assertOpen()
     const valid = validateAppendInput(input)
-    assertStorable({ message: valid.message }, 'activity update')
+    assertStorable({ message: valid.message, pending: valid.pending }, 'activity update')
     if (!isStorableId(agentId)) throw new ActivityNotFoundError(String(agentId))
     await this.#ready()
     return this.#transaction(async (client) => {
@@ -204,6 +255,11 @@ export class PostgresActivityStore implements ActivityStore {
       const row = current.rows[0]
       if (!row) throw new ActivityNotFoundError(agentId)
       assertTransition(agentId, row.status, valid.status)
+      // Encoded before anything is written: a checkpoint over the limit is refused here.
+      const checkpoint =
+        valid.checkpoint === undefined
+          ? null
+          : encodeCheckpoint(agentId, valid.checkpoint, row.now, this.#options.maxRecordBytes)
       let log = logOfRow(row)
       if (row.log_last_id !== row.last_log_id) {
         // This statement waited for the row lock while another writer committed: the row is the
@@ -220,6 +276,18 @@ export class PostgresActivityStore implements ActivityStore {
       const entry = logEntryOf({ ...valid, percentage: valid.percentage ?? null, at: row.now })
       const summary = summaryOfRow(row)
       const next = applyEntry(summary, entry)
+      const result = valid.result === undefined ? null : JSON.stringify(valid.result)
+      // The run record first: a large checkpoint travels before the log lock is taken (it is held
+      // until commit by every writer of the schema).
+      if (checkpoint !== null || result !== null || valid.status === 'waiting' || row.status === 'waiting') {
+        await this.#writeRun(client, agentId, {
+          checkpoint,
+          pending: valid.status === 'waiting' ? JSON.stringify(valid.pending ?? []) : null,
+          expiresAt: valid.status === 'waiting' ? (valid.expiresAt ?? null) : null,
+          result,
+          at: row.now,
+        })
+      }
       await this.#writeLog(client, agentId, entry, next)
       const activity: Activity = { ...summary, ...next, log: [...log, entry] }
       return activity
@@ -355,6 +423,105 @@ export class PostgresActivityStore implements ActivityStore {
   }
 
   /**
+   * Saves (replaces) a run's checkpoint, in a transaction that holds a share lock on the activity:
+   * refused for an unknown id (`ActivityNotFoundError`), a final activity (`ActivityTransitionError`
+   * to its own status) and a checkpoint over `maxRecordBytes` (`CheckpointTooLargeError`), with
+   * nothing written.
+   */
+  async saveCheckpoint(agentId: string, checkpoint: CheckpointInput): Promise<void> {
+    this.#assertOpen()
+    if (!isStorableId(agentId)) throw new ActivityNotFoundError(String(agentId))
+    await this.#ready()
+    await this.#transaction(async (client) => {
+      const now = await this.#lockWritable(client, agentId)
+      const text = encodeCheckpoint(agentId, checkpoint, now, this.#options.maxRecordBytes)
+      await this.#query(
+        client,
+        `INSERT INTO ${this.#names.runs} AS r (agent_id, checkpoint, updated_at)
+         VALUES ($1::text, $2::text, $3::timestamptz)
+         ON CONFLICT (agent_id) DO UPDATE SET checkpoint = excluded.checkpoint, updated_at = excluded.updated_at`,
+        [agentId, text, now],
+        true,
+      )
+    })
+  }
+
+  /**
+   * Records a completed tool call (`INSERT ... ON CONFLICT DO NOTHING` on `(agent_id,
+   * tool_call_id)`: the first record of a call wins, also between processes). Refused like
+   * `saveCheckpoint`.
+   */
+  async recordToolCall(agentId: string, entry: JournalEntryInput): Promise<void> {
+    this.#assertOpen()
+    if (!isStorableId(agentId)) throw new ActivityNotFoundError(String(agentId))
+    await this.#ready()
+    await this.#transaction(async (client) => {
+      const now = await this.#lockWritable(client, agentId)
+      const encoded = encodeJournalEntry(agentId, entry, now, this.#options.maxRecordBytes)
+      assertStorable({ toolCallId: encoded.toolCallId }, 'journal entry')
+      await this.#query(
+        client,
+        `INSERT INTO ${this.#names.journal} (agent_id, tool_call_id, entry) VALUES ($1::text, $2::text, $3::text)
+         ON CONFLICT (agent_id, tool_call_id) DO NOTHING`,
+        [agentId, encoded.toolCallId, encoded.text],
+        true,
+      )
+    })
+  }
+
+  /**
+   * Records a decision on one pending request, atomically: the activity's row is locked
+   * (`SELECT ... FOR UPDATE`) and the pending requests read after the lock, so two decisions on
+   * different requests of one run, from any processes, both land, and a second decision on one
+   * request is refused with `DecisionError`. Decisions do not notify watchers (the activity does
+   * not change).
+   */
+  async decide(agentId: string, requestId: string, decision: DecisionInput): Promise<RunRecord> {
+    this.#assertOpen()
+    if (!isStorableId(agentId)) throw new ActivityNotFoundError(String(agentId))
+    await this.#ready()
+    return this.#transaction(async (client) => {
+      const locked = await this.#query<{ status: ActivityStatus; now: string }>(
+        client,
+        `SELECT status, ${isoText(NOW_MS)} AS now FROM ${this.#names.activities}
+         WHERE agent_id = $1::text FOR UPDATE`,
+        [agentId],
+        true,
+      )
+      const activity = locked.rows[0]
+      if (!activity) throw new ActivityNotFoundError(agentId)
+      const stamped = validateDecision(decision, activity.now)
+      assertStorable({ decision: stamped }, 'decision')
+      // A statement of its own, after the lock: it sees a decision committed while this one waited.
+      const stored = await this.#query<{ pending: string | null }>(
+        client,
+        `SELECT pending::text AS pending FROM ${this.#names.runs} WHERE agent_id = $1::text`,
+        [agentId],
+        true,
+      )
+      const text = stored.rows[0]?.pending
+      const pending = text === null || text === undefined ? undefined : (JSON.parse(text) as PendingRequest[])
+      const next = applyDecision(agentId, activity.status, pending, String(requestId), stamped)
+      await this.#query(
+        client,
+        `UPDATE ${this.#names.runs} SET pending = $2::jsonb, updated_at = $3::timestamptz WHERE agent_id = $1::text`,
+        [agentId, JSON.stringify(next), activity.now],
+        true,
+      )
+      return (await this.#readRun(client, agentId, undefined))!
+    })
+  }
+
+  /** A run's record, read in one statement (one snapshot), or `undefined` if absent or out of scope. */
+  async getRun(agentId: string, options: ScopeOptions = {}): Promise<RunRecord | undefined> {
+    this.#assertOpen()
+    const filter = validateMetadataFilter(options.metadata)
+    if (!isStorableId(agentId)) return undefined
+    await this.#ready()
+    return this.#readRun(this.#pool, agentId, filter)
+  }
+
+  /**
    * Every change from now on, from any process writing to this schema, in commit order, each
    * exactly once. The first watcher opens one `LISTEN` connection (from the pool), shared by all
    * watchers of this store and released when the last one ends; a lost connection is reopened and
@@ -364,20 +531,6 @@ export class PostgresActivityStore implements ActivityStore {
    * until it has started, so a change this process makes after `watch()` is always delivered. Each
    * event's `activity` is the summary right after its change.
    */
-  // PLACEHOLDER (branch only, replaced before merge): the durable record is not built here yet.
-  async saveCheckpoint(): Promise<void> {
-    throw new RunnerError('PostgresActivityStore: durable runs are not built yet')
-  }
-  async recordToolCall(): Promise<void> {
-    throw new RunnerError('PostgresActivityStore: durable runs are not built yet')
-  }
-  async decide(): Promise<never> {
-    throw new RunnerError('PostgresActivityStore: durable runs are not built yet')
-  }
-  async getRun(): Promise<undefined> {
-    throw new RunnerError('PostgresActivityStore: durable runs are not built yet')
-  }
-
   watch(filter: WatchFilter, signal: AbortSignal): AsyncIterable<ActivityEvent> {
     this.#assertOpen()
     const valid = validateWatchFilter(filter)
@@ -514,6 +667,96 @@ export class PostgresActivityStore implements ActivityStore {
       ],
       true,
     )
+  }
+
+  /**
+   * Writes the run record's part of an `append` (in its transaction): the checkpoint and the
+   * result when given (kept otherwise), the pending requests and their expiry (`NULL` unless the
+   * run is waiting).
+   */
+  async #writeRun(
+    client: PoolClient,
+    agentId: string,
+    run: {
+      checkpoint: string | null
+      pending: string | null
+      expiresAt: string | null
+      result: string | null
+      at: string
+    },
+  ): Promise<void> {
+    await this.#query(
+      client,
+      `INSERT INTO ${this.#names.runs} AS r (agent_id, checkpoint, pending, expires_at, result, updated_at)
+       VALUES ($1::text, $2::text, $3::jsonb, $4::text, $5::text, $6::timestamptz)
+       ON CONFLICT (agent_id) DO UPDATE SET
+         checkpoint = coalesce(excluded.checkpoint, r.checkpoint),
+         pending = excluded.pending,
+         expires_at = excluded.expires_at,
+         result = coalesce(excluded.result, r.result),
+         updated_at = excluded.updated_at`,
+      [agentId, run.checkpoint, run.pending, run.expiresAt, run.result, run.at],
+      true,
+    )
+  }
+
+  /**
+   * Locks an activity against status changes until commit (`FOR SHARE`: writers of the run record
+   * do not wait for each other) and returns the database time; refuses an unknown or final one.
+   */
+  async #lockWritable(client: PoolClient, agentId: string): Promise<string> {
+    const locked = await this.#query<{ status: ActivityStatus; now: string }>(
+      client,
+      `SELECT status, ${isoText(NOW_MS)} AS now FROM ${this.#names.activities}
+       WHERE agent_id = $1::text FOR SHARE`,
+      [agentId],
+      true,
+    )
+    const row = locked.rows[0]
+    if (!row) throw new ActivityNotFoundError(agentId)
+    if (isTerminalStatus(row.status)) throw new ActivityTransitionError(agentId, row.status, row.status)
+    return row.now
+  }
+
+  /** The record of a run, in one statement; `undefined` when the activity is absent or out of scope. */
+  async #readRun(
+    on: Pool | PoolClient,
+    agentId: string,
+    filter: MetadataFilter | undefined,
+  ): Promise<RunRecord | undefined> {
+    const parameters: unknown[] = [agentId]
+    const scope = metadataSql('a', filter, parameters)
+    // Journal entries are JSON texts without a raw line break (JSON.stringify escapes them): one
+    // text, split on line breaks.
+    const result = await this.#query<{
+      status: ActivityStatus
+      checkpoint: string | null
+      pending: string | null
+      expires_at: string | null
+      result: string | null
+      journal: string | null
+    }>(
+      on,
+      `SELECT a.status, r.checkpoint, r.pending::text AS pending, r.expires_at, r.result,
+              (SELECT string_agg(j.entry, E'\\n' ORDER BY j.seq) FROM ${this.#names.journal} j
+               WHERE j.agent_id = a.agent_id) AS journal
+       FROM ${this.#names.activities} a LEFT JOIN ${this.#names.runs} r ON r.agent_id = a.agent_id
+       WHERE a.agent_id = $1::text${scope ? ` AND ${scope}` : ''}`,
+      parameters,
+      true,
+    )
+    const row = result.rows[0]
+    if (!row) return undefined
+    const record: RunRecord = {
+      agentId,
+      status: row.status,
+      journal: row.journal === null ? [] : row.journal.split('\n').map(decodeJournalEntry),
+    }
+    if (row.checkpoint !== null) record.checkpoint = decodeCheckpoint(row.checkpoint)
+    if (row.pending !== null) record.pending = JSON.parse(row.pending) as PendingRequest[]
+    if (row.expires_at !== null) record.expiresAt = row.expires_at
+    if (row.result !== null) record.result = { value: JSON.parse(row.result) as JsonValue }
+    return record
   }
 
   /**

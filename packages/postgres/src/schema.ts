@@ -9,7 +9,13 @@ import {
 } from './sql.js'
 
 /** The schema version this code creates and reads. */
-export const SCHEMA_VERSION = 3
+export const SCHEMA_VERSION = 4
+
+/** The status check of versions 1 to 3, as the first step wrote it (the step never changes). */
+const V1_STATUS_CHECK = `CHECK (status IN ('queued', 'running', 'complete', 'error', 'canceled'))`
+
+/** The list order's first key of versions 1 to 3 (before `waiting`), as the first step wrote it. */
+const V1_ACTIVE_KEY_SQL = `((status IN ('queued', 'running'))::int)`
 
 /**
  * `migrations[n]` moves a schema from version `n` to `n + 1`. Each runs once, in the transaction
@@ -22,7 +28,7 @@ const migrations: ReadonlyArray<(names: SchemaNames) => string> = [
     seq bigserial PRIMARY KEY,
     agent_id text NOT NULL UNIQUE,
     agent_type text NOT NULL,
-    status text NOT NULL ${STATUS_CHECK},
+    status text NOT NULL ${V1_STATUS_CHECK},
     message text NOT NULL,
     percentage smallint NOT NULL CHECK (percentage BETWEEN 0 AND 100),
     metadata jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(metadata) = 'object'),
@@ -32,12 +38,12 @@ const migrations: ReadonlyArray<(names: SchemaNames) => string> = [
     finished_at timestamptz
   );
   CREATE INDEX activities_status_seq ON ${names.activities} (status, seq);
-  CREATE INDEX activities_list_order ON ${names.activities} (${ACTIVE_KEY_SQL}, seq);
+  CREATE INDEX activities_list_order ON ${names.activities} (${V1_ACTIVE_KEY_SQL}, seq);
   CREATE INDEX activities_metadata ON ${names.activities} USING gin (metadata jsonb_path_ops);
   CREATE TABLE ${names.log} (
     id bigserial PRIMARY KEY,
     agent_id text NOT NULL REFERENCES ${names.activities} (agent_id) ON DELETE CASCADE,
-    status text NOT NULL ${STATUS_CHECK},
+    status text NOT NULL ${V1_STATUS_CHECK},
     message text NOT NULL,
     percentage smallint CHECK (percentage BETWEEN 0 AND 100),
     activity_percentage smallint NOT NULL CHECK (activity_percentage BETWEEN 0 AND 100),
@@ -68,6 +74,58 @@ const migrations: ReadonlyArray<(names: SchemaNames) => string> = [
     ADD COLUMN attempt integer CHECK (attempt BETWEEN 1 AND 1000000),
     ADD COLUMN kind text
       CHECK (kind IN ('lifecycle', 'progress', 'retry', 'fallback', 'resume', 'approval'));
+  `,
+  // 3 -> 4: durable runs. The `waiting` status (its checks are added NOT VALID: the new check
+  // accepts every value the old one did, so existing rows need no scan, and the log, the largest
+  // table, is locked only for the catalog change), the list order with `waiting` among the
+  // unfinished, and the tables of the run record, the job queue and the documents. Every row is
+  // kept as it is.
+  (names) => `
+  ALTER TABLE ${names.activities}
+    DROP CONSTRAINT activities_status_check,
+    ADD CONSTRAINT activities_status_check ${STATUS_CHECK} NOT VALID;
+  ALTER TABLE ${names.log}
+    DROP CONSTRAINT activity_log_status_check,
+    ADD CONSTRAINT activity_log_status_check ${STATUS_CHECK} NOT VALID;
+  DROP INDEX ${quoteIdentifier(names.schema)}.activities_list_order;
+  CREATE INDEX activities_list_order ON ${names.activities} (${ACTIVE_KEY_SQL}, seq);
+  CREATE TABLE ${names.runs} (
+    agent_id text PRIMARY KEY REFERENCES ${names.activities} (agent_id) ON DELETE CASCADE,
+    checkpoint text,
+    pending jsonb CHECK (jsonb_typeof(pending) = 'array'),
+    expires_at text,
+    result text,
+    updated_at timestamptz NOT NULL
+  );
+  CREATE TABLE ${names.journal} (
+    agent_id text NOT NULL REFERENCES ${names.activities} (agent_id) ON DELETE CASCADE,
+    tool_call_id text NOT NULL,
+    seq bigserial NOT NULL,
+    entry text NOT NULL,
+    PRIMARY KEY (agent_id, tool_call_id)
+  );
+  CREATE TABLE ${names.jobs} (
+    agent_id text PRIMARY KEY,
+    seq bigserial NOT NULL,
+    job text NOT NULL,
+    priority integer NOT NULL,
+    ready_at double precision NOT NULL,
+    owner text,
+    lease_until timestamptz,
+    pushed_at timestamptz NOT NULL DEFAULT now(),
+    CHECK ((owner IS NULL) = (lease_until IS NULL))
+  );
+  CREATE INDEX jobs_claim_order ON ${names.jobs} (priority DESC, seq);
+  CREATE TABLE ${names.documents} (
+    namespace text COLLATE "C" NOT NULL,
+    key text COLLATE "C" NOT NULL,
+    value text NOT NULL,
+    PRIMARY KEY (namespace, key)
+  );
+  COMMENT ON TABLE ${names.runs} IS 'Durable record of each @runner run: checkpoint (JSON text), pending requests, result (JSON text).';
+  COMMENT ON TABLE ${names.journal} IS 'Completed tool calls of each @runner run (JSON text); the first record of a tool call id wins.';
+  COMMENT ON TABLE ${names.jobs} IS 'Durable job queue of @runner pools; claims are leases (owner, lease_until).';
+  COMMENT ON TABLE ${names.documents} IS 'JSON documents kept beside @runner runs, by namespace and key (binary key order).';
   `,
 ]
 

@@ -15,13 +15,17 @@ export function isoText(expression: string): string {
 /** The database clock, to the millisecond (the precision of the ISO times the store hands out). */
 export const NOW_MS = `date_trunc('milliseconds', clock_timestamp())`
 
-/** True for queued and running rows: the first group of the list order. */
-export const ACTIVE_SQL = `(status IN ('queued', 'running'))`
+/** True for unfinished rows (queued, running, waiting): the first group of the list order. */
+export const ACTIVE_SQL = `(status IN ('queued', 'running', 'waiting'))`
 
 /** The list order's first key, as an integer (1 active, 0 final): the same text as its index. */
 export const ACTIVE_KEY_SQL = `(${ACTIVE_SQL}::int)`
 
-export const STATUS_CHECK = `CHECK (status IN ('queued', 'running', 'complete', 'error', 'canceled'))`
+/** Every status, as the `status` columns accept them (from schema version 4). */
+export const STATUS_CHECK = `CHECK (status IN ('queued', 'running', 'waiting', 'complete', 'error', 'canceled'))`
+
+/** The database clock in epoch milliseconds, one value per statement (the job queue's clock). */
+export const STATEMENT_MS = `(extract(epoch FROM statement_timestamp()) * 1000)`
 
 /** Class ids of the two-key advisory locks the store takes; the second key is the schema's hash. */
 export const LOCK_CLASS_MIGRATION = 0x52554e01
@@ -44,6 +48,14 @@ export interface SchemaNames {
   activities: string
   log: string
   trajectories: string
+  /** The durable record of each run: checkpoint, pending requests, result. */
+  runs: string
+  /** Completed tool calls of each run. */
+  journal: string
+  /** The durable job queue. */
+  jobs: string
+  /** The document table. */
+  documents: string
   versions: string
   /** The `NOTIFY` channel, unquoted (as `pg_notify` takes it). */
   channel: string
@@ -58,6 +70,10 @@ export function schemaNames(schema: string, channel: string): SchemaNames {
     activities: `${quoted}.activities`,
     log: `${quoted}.activity_log`,
     trajectories: `${quoted}.trajectories`,
+    runs: `${quoted}.runs`,
+    journal: `${quoted}.run_journal`,
+    jobs: `${quoted}.jobs`,
+    documents: `${quoted}.documents`,
     versions: `${quoted}.schema_version`,
     channel,
     lockKey: lockKey(schema),

@@ -49,10 +49,24 @@ const releasedSteps: ReadonlyArray<(schema: string) => string> = [
   UPDATE "${schema}".activities a
   SET last_log_id = coalesce((SELECT max(l.id) FROM "${schema}".activity_log l WHERE l.agent_id = a.agent_id), 0);
   `,
+  // Version 3.
+  (schema) => `
+  ALTER TABLE "${schema}".activity_log
+    ADD COLUMN attempt integer CHECK (attempt BETWEEN 1 AND 1000000),
+    ADD COLUMN kind text
+      CHECK (kind IN ('lifecycle', 'progress', 'retry', 'fallback', 'resume', 'approval'));
+  `,
 ]
 
-/** Creates `schema` as a released store of `version` (1 or 2) left it on first use. */
-export async function createReleasedSchema(pool: pg.Pool, schema: string, version: 1 | 2): Promise<void> {
+/** A version of the schema that a released store left. */
+export type ReleasedVersion = 1 | 2 | 3
+
+/** Creates `schema` as a released store of `version` (1, 2 or 3) left it on first use. */
+export async function createReleasedSchema(
+  pool: pg.Pool,
+  schema: string,
+  version: ReleasedVersion,
+): Promise<void> {
   await pool.query(`CREATE SCHEMA "${schema}"`)
   await pool.query(
     `CREATE TABLE IF NOT EXISTS "${schema}".schema_version (
@@ -66,23 +80,27 @@ export async function createReleasedSchema(pool: pg.Pool, schema: string, versio
   }
 }
 
-/** One log entry as released versions stored it: no attempt, no kind. */
+/** One log entry as released versions stored it: no attempt or kind before version 3. */
 export interface ReleasedEntry {
   status: 'queued' | 'running' | 'complete' | 'error' | 'canceled'
   message: string
   percentage: number | null
   at: string
+  /** Version 3 only. */
+  attempt?: number
+  /** Version 3 only. */
+  kind?: 'lifecycle' | 'progress' | 'retry' | 'fallback' | 'resume' | 'approval'
 }
 
 /**
  * Writes an activity with the rows a released store of `version` wrote: the current row and one
- * log row per entry (each keeping the activity's percentage after it), and from version 2 on the
- * id of the latest log row on the current row.
+ * log row per entry (each keeping the activity's percentage after it), from version 2 on the id
+ * of the latest log row on the current row, and from version 3 on each entry's attempt and kind.
  */
 export async function writeReleasedActivity(
   pool: pg.Pool,
   schema: string,
-  version: 1 | 2,
+  version: ReleasedVersion,
   activity: { agentId: string; agentType: string; metadata: Record<string, unknown>; log: ReleasedEntry[] },
 ): Promise<void> {
   const [first] = activity.log
@@ -101,10 +119,24 @@ export async function writeReleasedActivity(
     if (entry.status === 'complete' || entry.status === 'error' || entry.status === 'canceled') {
       finishedAt = entry.at
     }
+    if (version < 3 && (entry.attempt !== undefined || entry.kind !== undefined)) {
+      throw new Error(`a version ${version} log has no attempt or kind`)
+    }
     const { rows } = await pool.query<{ id: string }>(
-      `INSERT INTO "${schema}".activity_log (agent_id, status, message, percentage, activity_percentage, at)
-       VALUES ($1, $2, $3, $4, $5, $6) RETURNING id::text AS id`,
-      [activity.agentId, entry.status, entry.message, entry.percentage, percentage, entry.at],
+      version >= 3
+        ? `INSERT INTO "${schema}".activity_log (agent_id, status, message, percentage, activity_percentage, at, attempt, kind)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id::text AS id`
+        : `INSERT INTO "${schema}".activity_log (agent_id, status, message, percentage, activity_percentage, at)
+           VALUES ($1, $2, $3, $4, $5, $6) RETURNING id::text AS id`,
+      [
+        activity.agentId,
+        entry.status,
+        entry.message,
+        entry.percentage,
+        percentage,
+        entry.at,
+        ...(version >= 3 ? [entry.attempt ?? null, entry.kind ?? null] : []),
+      ],
     )
     await pool.query(
       `UPDATE "${schema}".activities
