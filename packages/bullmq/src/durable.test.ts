@@ -20,13 +20,14 @@ describe.skipIf(!redisUrl)('durable runs on bullmqEngine', () => {
   let redis: Redis | undefined
   let proxy: TcpProxy | undefined
   afterEach(async () => {
-    await proxy?.close()
+    // The pools first: those behind the proxy close their connections through it.
     await setup?.cleanup()
+    await proxy?.close()
     redis?.disconnect()
     setup = undefined
     redis = undefined
     proxy = undefined
-  })
+  }, 30_000)
 
   function effectsOf(current: QueueSetup) {
     redis ??= new Redis(redisUrl as string)
