@@ -327,7 +327,7 @@ describe.skipIf(!(redisUrl && databaseUrl))('chaos', () => {
         [
           `chaos (durable agents): ${agentRuns} agent runs of ${agentTurns} tool turns x ${callsPerTurn} calls (${planned.length} tool calls, ${approvalRuns} runs with an approval) on ${workerCount} worker processes (concurrency ${concurrency} each, ${workers.length} started in all)`,
           `  ${kills.length} SIGKILLs at random instants; ${redelivered.length} runs redelivered, ${resumed.length} resumed from a checkpoint; ${approvals} approvals`,
-          `  ${rows.length} tool executions for ${planned.length} calls: ${duplicates.length} calls executed twice, all in the window between the side effect and the journal write of a killed worker`,
+          `  ${rows.length} tool executions for ${planned.length} calls: ${duplicates.length} calls executed twice (each a first execution, on a killed worker, between its side effect and its journal write)`,
           `  0 lost, 0 left running or waiting, ${values.length} results; duration ${(durationMs / 1000).toFixed(1)} s`,
         ].join('\n'),
       )
