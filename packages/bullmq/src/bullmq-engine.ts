@@ -12,7 +12,16 @@ import { type ConnectionOptions, Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { createRedis, toBullMQConnection } from './connection.js'
 import { cancelReason, EngineWorker } from './engine-worker.js'
-import { failedOutcome, isValidJobId, parseOutcome, readPoolJob } from './job-data.js'
+import {
+  agentIdOf,
+  failedOutcome,
+  isValidJobId,
+  jobIdOf,
+  parseOutcome,
+  readPoolJob,
+  resumeJobId,
+  trustedOutcome,
+} from './job-data.js'
 import { type RunnerKeys, runnerKeys } from './keys.js'
 import { engineOptionsSchema } from './options.js'
 import { type OutcomeRead, OutcomeWatcher } from './outcome-watcher.js'
@@ -51,7 +60,13 @@ export function isBullMQEngine(engine: unknown): engine is WorkerCapableEngine {
  *   machine (Redis pub/sub) and aborts its signal; a canceled task is never retried.
  * - Priorities and delays map onto BullMQ's; progress (the handler's reports and `report_status` of
  *   a runner inside the task) is mirrored to `job.updateProgress`; the outcome is the job's return
- *   value, kept for `keepResults`.
+ *   value, kept for `keepResults`. The result is also kept with the activity: when BullMQ lost the
+ *   return value (the worker died, or was cut off from Redis past its lock, after the handler
+ *   returned), `pool.result` reads it from the store.
+ * - Durable runs: a redelivered job resumes a durable runner inside it from its checkpoint (tool
+ *   calls in its journal are not run again). A task whose runner waits for decisions ends its job
+ *   with a `waiting` outcome (its slot is freed; `pool.result` keeps waiting); `pool.approve` /
+ *   `deny` / `respond` / `resume` submit it again as the job `<agentId>:resume:<n>`.
  * - The engine never writes an activity: the pool's job runner does, on every engine.
  *
  * ```ts
@@ -145,14 +160,14 @@ class BullMQEngineImpl implements WorkerCapableEngine {
       redis,
       eventsKey: this.#keys.events,
       read: (agentId) => this.#read(agentId),
-      parse: parseOutcome,
+      agentIdOf,
       onError: this.#onError,
     })
     this.#started = { context, queue, redis, watcher }
   }
 
   async submit(job: PoolJob): Promise<void> {
-    const { queue } = this.#use()
+    const { queue, redis } = this.#use()
     if (this.#closing) {
       throw new RunnerError('This bullmqEngine() is closed and accepts no more jobs. Create a new pool.')
     }
@@ -168,15 +183,23 @@ class BullMQEngineImpl implements WorkerCapableEngine {
       )
     }
     const keep = { age: Math.ceil(this.#keepMs / 1000), count: this.#keepCount }
+    const resumed = job.resumed !== undefined
     await queue.add(job.task, job, {
-      jobId: job.agentId,
+      // A task that waited for decisions comes back as a job of its own (the first one is kept with
+      // its `waiting` outcome); two processes submitting the same resume add it once.
+      jobId: jobIdOf(job),
       priority: toBullMQPriority(job.priority),
-      ...(job.delayMs > 0 ? { delay: job.delayMs } : {}),
+      // The delay was the first start's; a resume runs as soon as a worker is free.
+      ...(job.delayMs > 0 && !resumed ? { delay: job.delayMs } : {}),
       // Retries belong to the task (the pool's job runner); BullMQ only redelivers lost jobs.
       attempts: 1,
       removeOnComplete: keep,
       removeOnFail: keep,
     })
+    if (job.resumed !== undefined) {
+      // From now on the task's cancel, result and progress go to this job (never back to an older one).
+      await redis.eval(raiseResumed, 1, this.#keys.resumed(job.agentId), job.resumed, this.#keepMs)
+    }
   }
 
   async cancel(agentId: string): Promise<boolean> {
@@ -186,7 +209,8 @@ class BullMQEngineImpl implements WorkerCapableEngine {
     // The marker first: a worker that takes the job from now on sees it and cancels instead of
     // running. Already set: another cancel is under way, and this one changes nothing.
     const first = (await redis.set(marker, '1', 'PX', this.#keepMs, 'NX')) === 'OK'
-    const job = await queue.getJob(agentId)
+    const jobId = await this.#currentJobId(agentId)
+    const job = await queue.getJob(jobId)
     const state = job ? await job.getState() : 'unknown'
     if (!job || state === 'completed' || state === 'failed' || state === 'unknown') {
       if (first) await redis.del(marker)
@@ -205,7 +229,7 @@ class BullMQEngineImpl implements WorkerCapableEngine {
         error: new RunCanceledError('The task was canceled with pool.cancel() before it started.'),
       }
       await redis.set(outcomeKey, JSON.stringify(serializeJobOutcome(canceled)), 'PX', this.#keepMs)
-      if ((await queue.remove(agentId)) === 1) {
+      if ((await queue.remove(jobId)) === 1) {
         const outcome = await context.cancelJob(data, {
           reason: 'The task was canceled with pool.cancel() before it started.',
         })
@@ -224,12 +248,18 @@ class BullMQEngineImpl implements WorkerCapableEngine {
     return first && outcome?.status === 'canceled'
   }
 
+  /**
+   * The task's outcome as BullMQ keeps it: `waiting` while it waits for decisions, and `undefined`
+   * when BullMQ does not have a trustworthy one (the job is gone, or BullMQ lost the return value
+   * and kept the outcome of a later delivery that did not run the handler): the pool then reads
+   * the activity store, where the result is kept with the activity.
+   */
   async result(agentId: string, signal: AbortSignal): Promise<JobOutcome | undefined> {
     const { watcher } = this.#use()
     const local = this.#engineWorker?.outcomeOf(agentId)
-    if (local) return raceAbort(local, signal)
+    if (local) return trustedOutcome(await raceAbort(local, signal))
     if (!isValidJobId(agentId)) return undefined
-    return watcher.wait(agentId, signal)
+    return trustedOutcome(await watcher.wait(agentId, signal))
   }
 
   close(options: EngineCloseOptions): Promise<void> {
@@ -297,10 +327,13 @@ class BullMQEngineImpl implements WorkerCapableEngine {
     }
   }
 
-  /** Reads how a job ended: its return value or failure, or the stored outcome of a job removed on cancel. */
+  /**
+   * Reads how the task's current job ended: its return value or failure, or the stored outcome of
+   * a job removed on cancel.
+   */
   async #read(agentId: string): Promise<OutcomeRead> {
     const { queue, redis } = this.#use()
-    const job = await queue.getJob(agentId)
+    const job = await queue.getJob(await this.#currentJobId(agentId))
     if (job) {
       if (!job.finishedOn) return { kind: 'pending' }
       const outcome = parseOutcome(job.returnvalue)
@@ -312,11 +345,27 @@ class BullMQEngineImpl implements WorkerCapableEngine {
     return outcome ? { kind: 'done', outcome } : { kind: 'unknown' }
   }
 
+  /** The BullMQ job id of the task's latest submission: `agentId`, or its latest resume. */
+  async #currentJobId(agentId: string): Promise<string> {
+    const { redis } = this.#use()
+    const resumed = Number(await redis.get(this.#keys.resumed(agentId)))
+    return Number.isInteger(resumed) && resumed >= 1 ? resumeJobId(agentId, resumed) : agentId
+  }
+
   #use(): Started {
     if (!this.#started) throw new RunnerError('This bullmqEngine() was not started: pass it to createPool().')
     return this.#started
   }
 }
+
+/** Sets KEYS[1] to ARGV[1] (for ARGV[2] ms) unless it holds a higher number: resumes only move forward. */
+const raiseResumed = `
+local current = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+if tonumber(ARGV[1]) > current then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+return 1
+`
 
 function asError(value: unknown): Error {
   return value instanceof Error ? value : new RunnerError(String(value), { cause: value })

@@ -7,7 +7,7 @@ import {
   type SerializedJobOutcome,
   serializeJobOutcome,
 } from '@runner/core/engine'
-import { type ConnectionOptions, type Job, Worker } from 'bullmq'
+import { type ConnectionOptions, Job, Worker } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { createRedis } from './connection.js'
 import { describeFailure, readPoolJob } from './job-data.js'
@@ -245,7 +245,7 @@ export class EngineWorker implements RunnerWorker {
       // handed it back at shutdown. The job runner reads from the activity's log entries which
       // attempt that worker had reached, resumes from the next one and logs it.
       const redelivered = job.attemptsStarted > 1 || job.stalledCounter > 0
-      const progress = mirrorProgress(job)
+      const progress = mirrorProgress(await this.#progressJobs(job, data))
       const outcome = await this.#options.context.runJob(data, {
         signal: controller.signal,
         onReport: progress.report,
@@ -262,6 +262,17 @@ export class EngineWorker implements RunnerWorker {
       entries.delete(entry)
       if (entries.size === 0) this.#running.delete(agentId)
     }
+  }
+
+  /**
+   * The jobs a delivery mirrors its progress to: itself and, for the resume of a task that waited
+   * for decisions, the task's first job (`<agentId>`, if still kept), where whoever looks a task up
+   * by its agentId finds it.
+   */
+  async #progressJobs(job: Job, data: PoolJob): Promise<Job[]> {
+    if (data.resumed === undefined || !this.#bull) return [job]
+    const first = await Job.fromId(this.#bull, data.agentId).catch(() => undefined)
+    return first ? [job, first] : [job]
   }
 
   /** Whether `cancel(agentId)` was called; a Redis failure counts as no (pub/sub still reaches the job). */
@@ -313,9 +324,10 @@ export class EngineWorker implements RunnerWorker {
 
 /**
  * Mirrors the task's reports to BullMQ's job progress (`{ message, percentage }`, the percentage
- * kept from the last report that had one), in order; failures are ignored (the activity has it).
+ * kept from the last report that had one) of `jobs`, in order; failures are ignored (the activity
+ * has it).
  */
-function mirrorProgress(job: Job): {
+function mirrorProgress(jobs: readonly Job[]): {
   report: (message: string, percentage: number | undefined) => void
   flush: () => Promise<void>
 } {
@@ -325,7 +337,9 @@ function mirrorProgress(job: Job): {
     report(message, reported) {
       if (reported !== undefined) percentage = reported
       const progress = { message, percentage }
-      last = last.then(() => job.updateProgress(progress)).catch(() => {})
+      last = last
+        .then(() => Promise.all(jobs.map((job) => job.updateProgress(progress).catch(() => {}))))
+        .then(() => {})
     },
     flush: () => last,
   }

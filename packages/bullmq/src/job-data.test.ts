@@ -2,7 +2,15 @@ import { RunCanceledError, RunTimeoutError } from '@runner/core'
 import { type JobOutcome, serializeJobOutcome } from '@runner/core/engine'
 import type { Job } from 'bullmq'
 import { describe, expect, it } from 'vitest'
-import { describeFailure, isValidJobId, parseOutcome, readPoolJob } from './job-data.js'
+import {
+  agentIdOf,
+  describeFailure,
+  isValidJobId,
+  jobIdOf,
+  parseOutcome,
+  readPoolJob,
+  trustedOutcome,
+} from './job-data.js'
 
 describe('isValidJobId', () => {
   it('accepts UUIDs and names, refuses what BullMQ cannot take as a job id', () => {
@@ -31,6 +39,24 @@ describe('readPoolJob', () => {
     expect(readPoolJob(job(data))).toEqual(data)
   })
 
+  it('reads the resume of a task that waited for decisions, under its own job id', () => {
+    const data = {
+      agentId: 'a1',
+      task: 't',
+      priority: 0,
+      delayMs: 0,
+      attempt: 1,
+      enqueuedAt: 'x',
+      resumed: 2,
+    }
+    expect(readPoolJob(job(data, 'a1:resume:2'))).toEqual(data)
+    // The id must be the one of that resume.
+    expect(() => readPoolJob(job(data, 'a1'))).toThrow(/is not a task of a @runner pool/)
+    expect(() => readPoolJob(job({ ...data, resumed: 0 }, 'a1:resume:0'))).toThrow(
+      /is not a task of a @runner pool/,
+    )
+  })
+
   it('refuses a job that is not a pool job, without retry', () => {
     expect(() => readPoolJob(job({ hello: 'world' }))).toThrow(/is not a task of a @runner pool/)
     expect(() => readPoolJob(job({ agentId: 'other', task: 't' }))).toThrow(/is not a task of a @runner pool/)
@@ -39,6 +65,16 @@ describe('readPoolJob', () => {
     } catch (error) {
       expect((error as Error).name).toBe('UnrecoverableError')
     }
+  })
+})
+
+describe('jobIdOf / agentIdOf', () => {
+  it('gives a resume its own id, which BullMQ takes and which no agentId can be', () => {
+    expect(jobIdOf({ agentId: 'a1' })).toBe('a1')
+    expect(jobIdOf({ agentId: 'a1', resumed: 3 })).toBe('a1:resume:3')
+    expect(isValidJobId('a1:resume:3')).toBe(false)
+    expect(agentIdOf('a1:resume:3')).toBe('a1')
+    expect(agentIdOf('a1')).toBe('a1')
   })
 })
 
@@ -78,6 +114,18 @@ describe('parseOutcome', () => {
     expect(timedOut?.status === 'error' && RunTimeoutError.isInstance(timedOut.error)).toBe(true)
   })
 
+  it('reads a waiting outcome (a task that waits for decisions)', () => {
+    const waiting: JobOutcome = {
+      agentId: 'a',
+      task: 't',
+      status: 'waiting',
+      attempts: 1,
+      pending: [{ id: 'call-1', kind: 'approval', toolName: 'send', input: {} }],
+    }
+    expect(parseOutcome(JSON.parse(JSON.stringify(serializeJobOutcome(waiting))))).toEqual(waiting)
+    expect(parseOutcome({ agentId: 'a', task: 't', status: 'waiting', attempts: 1 })).toBeUndefined()
+  })
+
   it('ignores values that are not outcomes', () => {
     expect(parseOutcome(null)).toBeUndefined()
     expect(parseOutcome('done')).toBeUndefined()
@@ -85,6 +133,27 @@ describe('parseOutcome', () => {
     expect(
       parseOutcome({ agentId: 'a', task: 't', status: 'error', attempts: 1, error: 'boom' }),
     ).toBeUndefined()
+  })
+})
+
+describe('trustedOutcome', () => {
+  it('drops a complete outcome of a delivery that did not run the handler (its result is in the store)', () => {
+    const base = { agentId: 'a', task: 't' }
+    expect(trustedOutcome({ ...base, status: 'complete', attempts: 0 })).toBeUndefined()
+    expect(trustedOutcome({ ...base, status: 'complete', attempts: 1, result: 1 })).toEqual({
+      ...base,
+      status: 'complete',
+      attempts: 1,
+      result: 1,
+    })
+    const canceled: JobOutcome = {
+      ...base,
+      status: 'canceled',
+      attempts: 0,
+      error: new RunCanceledError('x'),
+    }
+    expect(trustedOutcome(canceled)).toBe(canceled)
+    expect(trustedOutcome(undefined)).toBeUndefined()
   })
 })
 

@@ -8,10 +8,11 @@ import {
 import { type Job, UnrecoverableError } from 'bullmq'
 
 /**
- * How a pool job lives in BullMQ: job id = agentId, job name = task name, job data = the `PoolJob`
- * (plain JSON), return value = `serializeJobOutcome(outcome)`. Every outcome, `error` and
- * `canceled` included, is a BullMQ *return value*: the job runner owns retries, so BullMQ never
- * retries a job (attempts: 1) and only redelivers one whose worker was lost.
+ * How a pool job lives in BullMQ: job id = agentId (`<agentId>:resume:<n>` for the n-th submission
+ * of a task that waited for decisions, see `jobIdOf`), job name = task name, job data = the
+ * `PoolJob` (plain JSON), return value = `serializeJobOutcome(outcome)`. Every outcome, `error`,
+ * `canceled` and `waiting` included, is a BullMQ *return value*: the job runner owns retries, so
+ * BullMQ never retries a job (attempts: 1) and only redelivers one whose worker was lost.
  */
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -23,19 +24,43 @@ export function isValidJobId(agentId: string): boolean {
 }
 
 /**
+ * The BullMQ job id of a pool job: its agentId, or `<agentId>:resume:<n>` when the job is the n-th
+ * submission of a task that waited for decisions (`job.resumed`). An agentId never contains `:`, so
+ * no resume id can be another task's id; two processes that submit the same resume add one job
+ * (BullMQ dedupes on the id). BullMQ takes a custom id with a `:` only in three parts
+ * (`a:b:c`), hence `resume:<n>` rather than `resume-<n>`.
+ */
+export function jobIdOf(job: Pick<PoolJob, 'agentId' | 'resumed'>): string {
+  return job.resumed === undefined ? job.agentId : resumeJobId(job.agentId, job.resumed)
+}
+
+/** The BullMQ job id of the n-th resume of `agentId`. */
+export function resumeJobId(agentId: string, resumed: number): string {
+  return `${agentId}:resume:${resumed}`
+}
+
+/** The agentId of a BullMQ job id (see `jobIdOf`). */
+export function agentIdOf(jobId: string): string {
+  const colon = jobId.indexOf(':')
+  return colon === -1 ? jobId : jobId.slice(0, colon)
+}
+
+/**
  * The `PoolJob` of a BullMQ job. A job that is not one (added to the queue by other code) fails
  * without retry: it has no activity and no task to run.
  */
 export function readPoolJob(job: Job): PoolJob {
   const data: unknown = job.data
+  const resumed = isObject(data) && isResumeCount(data.resumed) ? data.resumed : undefined
   if (
     !isObject(data) ||
     typeof data.agentId !== 'string' ||
     typeof data.task !== 'string' ||
-    data.agentId !== job.id
+    (data.resumed !== undefined && resumed === undefined) ||
+    jobIdOf({ agentId: data.agentId, ...(resumed === undefined ? {} : { resumed }) }) !== job.id
   ) {
     throw new UnrecoverableError(
-      `Job ${job.id} of queue "${job.queueName}" is not a task of a @runner pool (its data has no agentId equal to its id and no task name), so it has no activity to run: enqueue tasks with pool.enqueue(), never with queue.add().`,
+      `Job ${job.id} of queue "${job.queueName}" is not a task of a @runner pool (its data has no task name, or no agentId matching its id), so it has no activity to run: enqueue tasks with pool.enqueue(), never with queue.add().`,
     )
   }
   return {
@@ -46,7 +71,13 @@ export function readPoolJob(job: Job): PoolJob {
     delayMs: typeof data.delayMs === 'number' ? data.delayMs : 0,
     attempt: typeof data.attempt === 'number' ? data.attempt : 1,
     enqueuedAt: typeof data.enqueuedAt === 'string' ? data.enqueuedAt : new Date(job.timestamp).toISOString(),
+    ...(resumed === undefined ? {} : { resumed }),
   }
+}
+
+/** A `PoolJob.resumed`: a positive integer. */
+function isResumeCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1
 }
 
 /** The outcome in a job's return value (or a stored outcome), if it is one written by this engine. */
@@ -55,11 +86,28 @@ export function parseOutcome(value: unknown): JobOutcome | undefined {
     return undefined
   if (typeof value.attempts !== 'number') return undefined
   if (value.status === 'complete') return deserializeJobOutcome(value as unknown as SerializedJobOutcome)
+  if (value.status === 'waiting') {
+    // The job suspended: its activity waits for decisions, and no final outcome exists yet.
+    if (!Array.isArray(value.pending)) return undefined
+    return deserializeJobOutcome(value as unknown as SerializedJobOutcome)
+  }
   if (value.status !== 'error' && value.status !== 'canceled') return undefined
   const error = value.error
   if (!isObject(error) || typeof error.name !== 'string' || typeof error.message !== 'string')
     return undefined
   return deserializeJobOutcome(value as unknown as SerializedJobOutcome)
+}
+
+/**
+ * What `pool.result` may take from an outcome BullMQ kept, or `undefined` when the pool must read
+ * the activity store instead (it keeps the result written with `complete`). A `complete` outcome
+ * with `attempts: 0` comes from a delivery that did not run the handler: the activity was already
+ * complete when the job came back, because the worker that completed it was lost (killed, or cut
+ * off from Redis past its lock) before BullMQ recorded the return value. It has no result.
+ */
+export function trustedOutcome(outcome: JobOutcome | undefined): JobOutcome | undefined {
+  if (outcome?.status === 'complete' && outcome.attempts === 0) return undefined
+  return outcome
 }
 
 /** BullMQ's reason for failing a job whose workers kept dying (see `maxStalledCount`). */
@@ -76,7 +124,7 @@ export function describeFailure(failedReason: string): string {
 /** The outcome of a job that BullMQ failed without a return value (stalled too often, or not a pool job). */
 export function failedOutcome(job: Job): JobOutcome {
   return {
-    agentId: job.id ?? '',
+    agentId: agentIdOf(job.id ?? ''),
     task: job.name,
     status: 'error',
     attempts: job.attemptsStarted,

@@ -10,6 +10,11 @@ export interface RunnerKeys {
   cancelMarker(agentId: string): string
   /** Outcome of a job that ended without a worker (canceled while queued or delayed). */
   outcome(agentId: string): string
+  /**
+   * The highest `resumed` submitted for a task that waited for decisions: its current BullMQ job
+   * is `<agentId>:resume:<n>` (absent: the job `<agentId>`).
+   */
+  resumed(agentId: string): string
   /** BullMQ's event stream of the queue (read by `QueueEvents`). */
   events: string
 }
@@ -21,6 +26,7 @@ export function runnerKeys(prefix: string, queueName: string): RunnerKeys {
     cancelChannel: `${base}:cancel`,
     cancelMarker: (agentId) => `${base}:cancel:${agentId}`,
     outcome: (agentId) => `${base}:outcome:${agentId}`,
+    resumed: (agentId) => `${base}:resumed:${agentId}`,
     events: `${queue}:events`,
   }
 }

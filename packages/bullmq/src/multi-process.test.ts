@@ -3,7 +3,14 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { bullmqEngine } from './bullmq-engine.js'
 import { logEntries, logLines, waitForActivity } from './test-helpers/activity.js'
-import { databaseUrl, noticeUnless, redisUrl, removeQueue, uniqueQueue } from './test-helpers/services.js'
+import {
+  databaseUrl,
+  eventually,
+  noticeUnless,
+  redisUrl,
+  removeQueue,
+  uniqueQueue,
+} from './test-helpers/services.js'
 import { type SharedStore, sharedStore } from './test-helpers/shared-store.js'
 import registerTasks from './test-helpers/tasks.js'
 import { killAll, poolModulePath, WorkerProcess } from './test-helpers/worker-process.js'
@@ -139,6 +146,12 @@ describe.skipIf(!(redisUrl && databaseUrl))('workers in other processes', () => 
       (activity) => activity.log.some((entry) => entry.kind === 'progress'),
       20_000,
     )
+    // Its report_status call is in the run's journal (it will not be made again).
+    await eventually(
+      async () => (await shared.store.getRun(agentId))?.journal.map((entry) => entry.toolName),
+      (tools) => tools?.includes('report_status') === true,
+      'the report_status call in the journal',
+    )
     await first.kill('SIGKILL')
     await startWorker().ready
     await expect(tasks.agent.result(agentId, { timeoutMs: 20_000 })).resolves.toEqual({
@@ -153,6 +166,15 @@ describe.skipIf(!(redisUrl && databaseUrl))('workers in other processes', () => 
       ['running', 'progress', 3, 'Searching'],
       // The lost worker was on attempt 3 (the runner's retries moved the task's one counter).
       ['running', 'retry', 4, 'Worker lost; retrying (attempt 4 of 5)'],
+      // The runner is durable: it continues from its checkpoint (after its first answer).
+      [
+        'running',
+        'resume',
+        4,
+        'Resumed from its checkpoint at turn 1 after the previous process stopped (the model call in flight is made again; journaled tool calls are not)',
+      ],
+      // The journaled report_status call is not made again; this process's scripted model starts
+      // its script over: it reports once more, then answers.
       ['running', 'progress', 4, 'Searching'],
       ['complete', 'lifecycle', 4, 'Complete'],
     ])

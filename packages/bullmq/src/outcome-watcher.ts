@@ -19,10 +19,10 @@ export interface OutcomeWatcherOptions {
   redis: Redis
   /** BullMQ's event stream key of the queue. */
   eventsKey: string
-  /** Reads the outcome of a job from Redis. */
+  /** Reads the outcome of a task's current job from Redis. */
   read(agentId: string): Promise<OutcomeRead>
-  /** Turns a `completed` event's return value into an outcome, if it is one of ours. */
-  parse(returnValue: unknown): JobOutcome | undefined
+  /** The agentId of a BullMQ job id (a task that waited for decisions has one job per submission). */
+  agentIdOf(jobId: string): string
   onError(error: Error): void
   /**
    * How often pending waiters re-read their job, in ms: a safety net for an event that never
@@ -37,9 +37,9 @@ interface Waiter {
 }
 
 /**
- * Waits for jobs' outcomes from any process: BullMQ's `QueueEvents` (one blocking connection,
- * opened on the first wait) pushes `completed`, `failed` and `removed`; each waiter reads its job
- * after subscribing, so an outcome that came first is not missed. The event stream is read from
+ * Waits for tasks' outcomes from any process: BullMQ's `QueueEvents` (one blocking connection,
+ * opened on the first wait) pushes `completed`, `failed` and `removed`, upon which the task's
+ * current job is read; each waiter reads its job after subscribing, so an outcome that came first is not missed. The event stream is read from
  * the position it had when the watcher started, so no event between that moment and the first
  * blocking read is lost.
  */
@@ -110,20 +110,17 @@ export class OutcomeWatcher {
       })
       this.#events = events
       events.on('error', (error) => options.onError(asError(error)))
-      events.on('completed', ({ jobId, returnvalue }) => {
-        if (!this.#waiters.has(jobId)) return
-        const outcome = options.parse(returnvalue)
-        if (outcome) this.#settle(jobId, outcome)
-        else this.#check(jobId, { settleUnknown: false, failOnError: false })
-      })
-      events.on('failed', ({ jobId }) => {
-        if (this.#waiters.has(jobId)) this.#check(jobId, { settleUnknown: false, failOnError: false })
-      })
+      // Each event only says that one of a task's jobs moved: the task's current job is read again
+      // (an event of an earlier submission of a task that waited for decisions must not settle it).
       // A job canceled while queued is removed once its outcome is stored (see cancel); a job
       // removed by anyone else is settled `undefined` by the next recheck.
-      events.on('removed', ({ jobId }) => {
-        if (this.#waiters.has(jobId)) this.#check(jobId, { settleUnknown: false, failOnError: false })
-      })
+      const moved = ({ jobId }: { jobId: string }) => {
+        const agentId = options.agentIdOf(jobId)
+        if (this.#waiters.has(agentId)) this.#check(agentId, { settleUnknown: false, failOnError: false })
+      }
+      events.on('completed', moved)
+      events.on('failed', moved)
+      events.on('removed', moved)
       await events.waitUntilReady()
     })()
     this.#started.catch(() => {

@@ -24,6 +24,8 @@ export interface QueueSetup {
     pool: Pool
     worker: RunnerWorker
   }>
+  /** Another API pool on the same queue and store, as another process would have. */
+  peer(): Pool
   /** A new engine on the test queue. */
   engine(options?: Partial<BullMQEngineOptions>): BullMQEngine
   /** Closes every pool of the setup and deletes the queue's keys. */
@@ -62,6 +64,12 @@ export function queueSetup(options: { label: string; engine?: Partial<BullMQEngi
     tasks: registerTasks(api),
     errors,
     engine,
+    peer() {
+      const pool = createPool({ activity, engine: engine(), concurrency: 4 })
+      pools.push(pool)
+      registerTasks(pool)
+      return pool
+    },
     async startWorkerPool({ concurrency = 2, engine: overrides } = {}) {
       const pool = createPool({ activity, engine: engine(overrides), concurrency })
       pools.push(pool)

@@ -3,15 +3,99 @@
  * `bullmqEngine` (vitest imports it) and in child worker processes (`runner-worker` loads it with
  * Node's type stripping, so: no relative imports, no TypeScript-only syntax beyond types).
  */
-import type { Pool } from '@runner/core'
+import { randomUUID } from 'node:crypto'
+import { createRequire } from 'node:module'
+import { defineTool, type Pool } from '@runner/core'
 import { abortableSleep as sleep } from '@runner/core/adapter'
-import { ScriptedModel, ScriptedRunner, type ScriptStep } from '@runner/core/test'
+import {
+  type ScriptedCall,
+  ScriptedModel,
+  ScriptedRunner,
+  type ScriptSource,
+  type ScriptStep,
+} from '@runner/core/test'
 import { Redis } from 'ioredis'
 import { z } from 'zod'
 
 /** Tells the parent test (over IPC, when there is one) where a chaos task stands. */
-function phase(agentId: string, name: 'start' | 'mid' | 'late' | 'done'): void {
+function phase(agentId: string, name: 'start' | 'mid' | 'late' | 'done' | 'gate'): void {
   process.send?.({ type: 'phase', agentId, phase: name, pid: process.pid })
+}
+
+/** Whether this module runs in a `runner-worker` child that a test drives over IPC. */
+const ipc = process.env.TEST_WORKER_IPC === '1' && typeof process.send === 'function'
+
+const gateWaiters = new Map<string, PromiseWithResolvers<void>>()
+const gateArrivals = new Map<string, PromiseWithResolvers<void>>()
+let gateListener = false
+
+function gateOf(map: Map<string, PromiseWithResolvers<void>>, agentId: string): PromiseWithResolvers<void> {
+  let gate = map.get(agentId)
+  if (!gate) {
+    gate = Promise.withResolvers<void>()
+    map.set(agentId, gate)
+  }
+  return gate
+}
+
+/**
+ * Holds a `gated` task at the end of its handler until the test opens its gate: in this process
+ * (`openGate`), or in a worker process over IPC (`{ type: 'open-gate', agentId }`).
+ */
+async function gate(agentId: string): Promise<void> {
+  if (ipc && !gateListener) {
+    gateListener = true
+    process.on('message', (message: { type?: string; agentId?: string }) => {
+      if (message?.type === 'open-gate' && typeof message.agentId === 'string') openGate(message.agentId)
+    })
+    // The IPC channel must not keep a worker alive on shutdown.
+    process.channel?.unref()
+  }
+  gateOf(gateArrivals, agentId).resolve()
+  if (ipc) phase(agentId, 'gate')
+  await gateOf(gateWaiters, agentId).promise
+}
+
+/** Resolves once the `gated` task `agentId` waits at its gate (in this process). */
+export function gateReached(agentId: string): Promise<void> {
+  return gateOf(gateArrivals, agentId).promise
+}
+
+/** Lets the `gated` task `agentId` return (in this process). */
+export function openGate(agentId: string): void {
+  gateOf(gateWaiters, agentId).resolve()
+}
+
+/** A script by turn: the model's answer on turn n is `steps[n - 1]`, in any process, resumed or not. */
+function turnScript(steps: readonly ScriptStep[]): ScriptSource {
+  return {
+    next(signal: AbortSignal, request: ScriptedCall): Promise<ScriptStep> {
+      const step = steps[request.turn - 1]
+      if (!step) throw new Error(`turnScript: no step for turn ${request.turn} of ${steps.length}`)
+      // A model of one step answers as ScriptedModel does (its delay, hang, error).
+      return new ScriptedModel([step]).next(signal, request)
+    },
+  }
+}
+
+/** Where a side-effecting tool records its executions: Redis counts per idempotency key. */
+const effectSink = z.object({ redisUrl: z.string(), key: z.string() })
+
+/** `pg`, borrowed from @runner/postgres (this package does not depend on it). */
+interface PgPool {
+  query(sql: string, values?: unknown[]): Promise<unknown>
+}
+const pgPools = new Map<string, PgPool>()
+function pgPool(url: string): PgPool {
+  let pool = pgPools.get(url)
+  if (!pool) {
+    const pg = createRequire(import.meta.resolve('@runner/postgres'))('pg') as {
+      Pool: new (options: Record<string, unknown>) => PgPool
+    }
+    pool = new pg.Pool({ connectionString: url, max: 4, idleTimeoutMillis: 1000, allowExitOnIdle: true })
+    pgPools.set(url, pool)
+  }
+  return pool
 }
 
 const effectClients = new Map<string, Redis>()
@@ -144,5 +228,113 @@ export default function registerTasks(pool: Pool) {
     },
   )
 
-  return { echo, flaky, sleeper, stubborn, crashThenFail, agent, chaos }
+  /** Waits at its gate (see `gate`) at the end of its handler, then returns its input. */
+  const gated = pool.task('gated', { input: z.object({ value: z.string() }) }, async ({ agentId, input }) => {
+    await gate(agentId)
+    return { value: input.value }
+  })
+
+  /**
+   * A durable agent whose one tool call needs a person's approval: the task waits for it, then
+   * sends (after `sendMs`; counted per idempotency key in Redis), reports `status` if given, and
+   * answers.
+   */
+  const approval = pool.task(
+    'approval',
+    {
+      input: z.object({
+        to: z.string(),
+        effects: effectSink,
+        sendMs: z.number().int().default(0),
+        status: z.object({ message: z.string(), percentage: z.number().int() }).optional(),
+      }),
+    },
+    async ({ agentId, input }) => {
+      const sendEmail = defineTool({
+        name: 'send_email',
+        description: 'Sends an email',
+        inputSchema: z.object({ to: z.string() }),
+        needsApproval: true,
+        execute: async ({ to }, { idempotencyKey, signal }) => {
+          if (input.sendMs > 0) await sleep(input.sendMs, signal)
+          await effects(input.effects.redisUrl).hincrby(input.effects.key, idempotencyKey, 1)
+          return `sent to ${to}`
+        },
+      })
+      const steps: ScriptStep[] = [
+        { toolCalls: [{ name: 'send_email', input: { to: input.to }, id: 'call-1' }] },
+      ]
+      if (input.status)
+        steps.push({ toolCalls: [{ name: 'report_status', input: input.status, id: 'status-1' }] })
+      steps.push({ text: `Sent to ${input.to}.` })
+      const runner = new ScriptedRunner({ activity: pool.activity })
+      const result = await runner.run({ model: turnScript(steps), tools: [sendEmail] }, `Email ${input.to}`, {
+        agentId,
+      })
+      return result.text ?? null
+    },
+  )
+
+  /**
+   * The chaos agent: a durable run of `turns` tool turns (`calls` calls each, the calls of turn
+   * `approvalTurn` needing approval), then an answer. Each tool call works for `stepMs / 2`, then
+   * inserts one row per execution into `<schema>.executions` (PostgreSQL), then returns: a kill
+   * between the insert and the journal write is the one window in which a call runs twice.
+   */
+  const agentRun = pool.task(
+    'agent-run',
+    {
+      input: z.object({
+        index: z.number().int(),
+        turns: z.number().int().min(1),
+        calls: z.number().int().min(1).default(1),
+        approvalTurn: z.number().int().optional(),
+        stepMs: z.number().int(),
+        executions: z.object({ url: z.string(), schema: z.string() }),
+      }),
+    },
+    async ({ agentId, input }) => {
+      const execute = async (
+        { step }: { step: string },
+        context: { idempotencyKey: string; signal: AbortSignal },
+      ) => {
+        await sleep(Math.ceil(input.stepMs / 2), context.signal)
+        const execution = randomUUID()
+        await pgPool(input.executions.url).query(
+          `INSERT INTO "${input.executions.schema}".executions (key, execution, pid) VALUES ($1, $2, $3)`,
+          [context.idempotencyKey, execution, process.pid],
+        )
+        return `step ${step} done (${execution})`
+      }
+      const stepSchema = z.object({ step: z.string() })
+      const tools = [
+        defineTool({ name: 'effect', description: 'A side effect', inputSchema: stepSchema, execute }),
+        defineTool({
+          name: 'guarded_effect',
+          description: 'A side effect a person approves',
+          inputSchema: stepSchema,
+          needsApproval: true,
+          execute,
+        }),
+      ]
+      const steps: ScriptStep[] = []
+      for (let turn = 1; turn <= input.turns; turn++) {
+        const toolCalls = []
+        for (let call = 1; call <= input.calls; call++) {
+          toolCalls.push({
+            name: turn === input.approvalTurn ? 'guarded_effect' : 'effect',
+            input: { step: `${turn}.${call}` },
+            id: `t${turn}c${call}`,
+          })
+        }
+        steps.push({ toolCalls, delayMs: input.stepMs })
+      }
+      steps.push({ text: `run ${input.index} done`, delayMs: input.stepMs })
+      const runner = new ScriptedRunner({ activity: pool.activity })
+      const result = await runner.run({ model: turnScript(steps), tools }, `Run ${input.index}`, { agentId })
+      return { index: input.index, text: result.text ?? null }
+    },
+  )
+
+  return { echo, flaky, sleeper, stubborn, crashThenFail, agent, chaos, gated, approval, agentRun }
 }

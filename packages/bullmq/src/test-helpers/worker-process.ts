@@ -14,7 +14,8 @@ export const poolModulePath = fileURLToPath(new URL('./pool-module.ts', import.m
 export interface PhaseMessage {
   type: 'phase'
   agentId: string
-  phase: 'start' | 'mid' | 'late' | 'done'
+  /** `gate`: a `gated` task waits at its gate (open it with `openGate`). */
+  phase: 'start' | 'mid' | 'late' | 'done' | 'gate'
   pid: number
 }
 
@@ -55,6 +56,8 @@ export class WorkerProcess {
     }
     env.RUNNER_REDIS_URL = options.redisUrl
     env.RUNNER_STORE_URL = options.storeUrl
+    // The test tasks talk to this process over IPC (see tasks.ts).
+    env.TEST_WORKER_IPC = '1'
     Object.assign(env, options.env)
     const queueFlags = options.module ? [] : ['--queue', options.queueName, '--prefix', options.prefix]
     this.child = spawn(
@@ -100,6 +103,11 @@ export class WorkerProcess {
 
   get stderr(): string {
     return this.#stderr
+  }
+
+  /** Lets the `gated` task `agentId` running in this worker return. */
+  openGate(agentId: string): void {
+    this.child.send({ type: 'open-gate', agentId })
   }
 
   /** Sends `signal` (SIGKILL: a crash) and waits for the process to be gone. */
