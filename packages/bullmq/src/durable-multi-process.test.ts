@@ -123,9 +123,10 @@ describe.skipIf(!(redisUrl && databaseUrl))('durable runs across processes', () 
         (found) => Boolean(found?.finishedOn),
         `job ${agentId} to finish`,
       )
-      // Delivered again, the job found its activity complete: BullMQ's value has no result.
+      // Delivered again, the job found its activity complete and took the result stored with it.
       expect(job?.stalledCounter).toBeGreaterThanOrEqual(1)
-      expect(job?.returnvalue).toEqual({ agentId, task: 'gated', status: 'complete', attempts: 0 })
+      expect(job?.returnvalue).toMatchObject({ agentId, task: 'gated', status: 'complete', attempts: 1 })
+      expect(job?.returnvalue).toHaveProperty('result')
       const lines = logLines(await shared.activity.detail(agentId))
       expect(lines.filter((line) => line.startsWith('complete:'))).toHaveLength(1)
     }

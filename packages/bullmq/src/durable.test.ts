@@ -137,12 +137,18 @@ describe.skipIf(!redisUrl)('durable runs on bullmqEngine', () => {
     try {
       const job = await direct.getJob(agentId)
       // The worker's late moveToFinished failed, the job came back, and its second delivery found
-      // the activity complete: BullMQ's return value has no result; the store's did.
+      // the activity complete: it took the result stored with it.
       expect(setup.errors.map((error) => error.message)).toContainEqual(
         expect.stringMatching(/^Missing lock for job .+ moveToFinished/),
       )
       expect(job?.stalledCounter).toBeGreaterThanOrEqual(1)
-      expect(job?.returnvalue).toEqual({ agentId, task: 'gated', status: 'complete', attempts: 0 })
+      expect(job?.returnvalue).toEqual({
+        agentId,
+        task: 'gated',
+        status: 'complete',
+        attempts: 1,
+        result: { value: 'kept' },
+      })
     } finally {
       await direct.close()
     }

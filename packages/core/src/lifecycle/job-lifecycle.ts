@@ -14,7 +14,7 @@ import type {
   RegisteredTask,
   RunJobOptions,
 } from '../pool/types.js'
-import { forgetWaitingJob, saveWaitingJob } from '../pool/waiting-jobs.js'
+import { forgetWaitingJob, saveWaitingJob, waitingJob } from '../pool/waiting-jobs.js'
 import { zodIssues } from '../util/zod-issues.js'
 import { withCurrent } from './current.js'
 import { deadline } from './deadline.js'
@@ -108,7 +108,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     const { agentId } = job
     const current = await activity.store.get(agentId)
     if (!current) return outcome(job, 'error', 0, { error: new ActivityNotFoundError(agentId) })
-    if (isTerminalStatus(current.status)) return settleFromTerminal(job, current, undefined, 0)
+    if (isTerminalStatus(current.status)) return settledAlready(job, current)
     const { metadata } = current
     let last: AttemptResult | undefined
 
@@ -149,7 +149,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     }
 
     const maxAttempts = task.retries + 1
-    if (current.status === 'waiting' && job.resumed === undefined) {
+    if (current.status === 'waiting' && (await staleDelivery(job))) {
       // Still waiting for decisions (an old delivery of a job that suspended): nothing to run.
       const record = await activity.store.getRun(agentId)
       return {
@@ -251,6 +251,29 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     } finally {
       mirror?.()
     }
+  }
+
+  /**
+   * The outcome of a job whose activity is final before it ran (a redelivery after its worker
+   * completed it, and the engine lost the value): a complete one carries the result stored with
+   * the activity.
+   */
+  async function settledAlready(job: PoolJob, current: Activity): Promise<JobOutcome> {
+    const settled = settleFromTerminal(job, current, undefined, 0)
+    if (settled.status !== 'complete') return settled
+    const record = await activity.store.getRun(job.agentId).catch(() => undefined)
+    if (!record?.result) return settled
+    return { ...settled, attempts: lastAttempt(current), result: record.result.value }
+  }
+
+  /**
+   * Whether a delivery of a waiting task is an old one (not the submission that continues it after
+   * its decisions): a first delivery, or one older than the job kept for the resume.
+   */
+  async function staleDelivery(job: PoolJob): Promise<boolean> {
+    if (job.resumed === undefined) return true
+    const kept = await waitingJob(activity.store, job.agentId).catch(() => undefined)
+    return kept?.resumed !== undefined && job.resumed < kept.resumed
   }
 
   /** Runs the handler once; ends at once on cancel or timeout, whatever the handler does. */
