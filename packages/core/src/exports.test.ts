@@ -209,6 +209,7 @@ const surfaces = {
     'PendingRequest',
     'PendingRequestInput',
     'QueuedJob',
+    'RecordToolCallOptions',
     'RunRecord',
     'ScopeOptions',
     'StoredDocument',

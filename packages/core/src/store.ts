@@ -84,6 +84,7 @@ export type {
   PendingRequest,
   PendingRequestInput,
   QueuedJob,
+  RecordToolCallOptions,
   RunRecord,
   ScopeOptions,
   StoredDocument,

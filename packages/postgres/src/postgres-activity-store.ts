@@ -34,6 +34,7 @@ import {
   type JsonValue,
   logEntryOf,
   type PendingRequest,
+  type RecordToolCallOptions,
   type RunRecord,
   type ScopeOptions,
   sortKeyOf,
@@ -451,7 +452,11 @@ export class PostgresActivityStore implements ActivityStore {
    * tool_call_id)`: the first record of a call wins, also between processes). Refused like
    * `saveCheckpoint`.
    */
-  async recordToolCall(agentId: string, entry: JournalEntryInput): Promise<void> {
+  async recordToolCall(
+    agentId: string,
+    entry: JournalEntryInput,
+    options: RecordToolCallOptions = {},
+  ): Promise<void> {
     this.#assertOpen()
     if (!isStorableId(agentId)) throw new ActivityNotFoundError(String(agentId))
     await this.#ready()
@@ -459,6 +464,9 @@ export class PostgresActivityStore implements ActivityStore {
       const now = await this.#lockWritable(client, agentId)
       const encoded = encodeJournalEntry(agentId, entry, now, this.#options.maxRecordBytes)
       assertStorable({ toolCallId: encoded.toolCallId }, 'journal entry')
+      const checkpoint = options.checkpoint
+        ? encodeCheckpoint(agentId, options.checkpoint, now, this.#options.maxRecordBytes)
+        : undefined
       await this.#query(
         client,
         `INSERT INTO ${this.#names.journal} (agent_id, tool_call_id, entry) VALUES ($1::text, $2::text, $3::text)
@@ -466,6 +474,16 @@ export class PostgresActivityStore implements ActivityStore {
         [agentId, encoded.toolCallId, encoded.text],
         true,
       )
+      if (checkpoint !== undefined) {
+        await this.#query(
+          client,
+          `INSERT INTO ${this.#names.runs} AS r (agent_id, checkpoint, updated_at)
+           VALUES ($1::text, $2::text, $3::timestamptz)
+           ON CONFLICT (agent_id) DO UPDATE SET checkpoint = excluded.checkpoint, updated_at = excluded.updated_at`,
+          [agentId, checkpoint, now],
+          true,
+        )
+      }
     })
   }
 

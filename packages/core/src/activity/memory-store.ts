@@ -44,6 +44,7 @@ import type {
   ListActivitiesOptions,
   ListActivitiesResult,
   PendingRequest,
+  RecordToolCallOptions,
   RunRecord,
   ScopeOptions,
   Trajectory,
@@ -222,12 +223,22 @@ export class MemoryActivityStore implements ActivityStore {
     row.checkpoint = encodeCheckpoint(agentId, checkpoint, nowIso(), this.#maxRecordBytes)
   }
 
-  async recordToolCall(agentId: string, entry: JournalEntryInput): Promise<void> {
+  async recordToolCall(
+    agentId: string,
+    entry: JournalEntryInput,
+    options: RecordToolCallOptions = {},
+  ): Promise<void> {
     this.#assertOpen()
     const row = this.#writableRow(agentId)
-    const encoded = encodeJournalEntry(agentId, entry, nowIso(), this.#maxRecordBytes)
+    const at = nowIso()
+    // Both encoded before anything changes: a refused part writes neither.
+    const encoded = encodeJournalEntry(agentId, entry, at, this.#maxRecordBytes)
+    const checkpoint = options.checkpoint
+      ? encodeCheckpoint(agentId, options.checkpoint, at, this.#maxRecordBytes)
+      : undefined
     row.journal ??= new Map()
     if (!row.journal.has(encoded.toolCallId)) row.journal.set(encoded.toolCallId, encoded.text)
+    if (checkpoint !== undefined) row.checkpoint = checkpoint
   }
 
   async decide(agentId: string, requestId: string, decision: DecisionInput): Promise<RunRecord> {

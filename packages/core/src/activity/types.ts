@@ -170,6 +170,12 @@ export interface CheckpointInput {
   attempt: number
 }
 
+/** Options of `ActivityStore.recordToolCall`. */
+export interface RecordToolCallOptions {
+  /** A checkpoint to save with the entry, in the same transaction. */
+  checkpoint?: CheckpointInput
+}
+
 /** A stored checkpoint. */
 export interface Checkpoint extends CheckpointInput {
   /** When it was saved (ISO 8601). */
@@ -363,9 +369,11 @@ export interface ActivityStore {
   saveCheckpoint(agentId: string, checkpoint: CheckpointInput): Promise<void>
   /**
    * Records a completed tool call in the run's journal. The first record of a `toolCallId` wins:
-   * a second one is ignored (a journaled call never changes). Same failures as `saveCheckpoint`.
+   * a second one is ignored (a journaled call never changes). With `options.checkpoint`, saves it
+   * in the same transaction (both or neither): a runner checkpoints the answer whose tools run
+   * with the first of them to complete, one write instead of two. Same failures as `saveCheckpoint`.
    */
-  recordToolCall(agentId: string, entry: JournalEntryInput): Promise<void>
+  recordToolCall(agentId: string, entry: JournalEntryInput, options?: RecordToolCallOptions): Promise<void>
   /**
    * Records a decision on one pending request of a `waiting` run, atomically: refused with
    * `DecisionError` (nothing changes) when the run is not waiting, the request is not pending, or

@@ -1,4 +1,11 @@
-import type { Decision, JournalEntry, JsonValue, PendingRequestInput, Usage } from '../activity/types.js'
+import type {
+  CheckpointInput,
+  Decision,
+  JournalEntry,
+  JsonValue,
+  PendingRequestInput,
+  Usage,
+} from '../activity/types.js'
 import { CapabilityUnsupportedError } from '../errors/capability-unsupported-error.js'
 import { MaxTurnsExceededError } from '../errors/max-turns-exceeded-error.js'
 import { RunCanceledError } from '../errors/run-canceled-error.js'
@@ -36,6 +43,8 @@ export class AttemptContext<TOutput> implements RunContext {
   #modelCallStarted = 0
   /** Text and reasoning deltas the reader has been sent during this attempt. */
   #shown = 0
+  /** A checkpoint to save with the next journaled tool call (`withNextToolResult`). */
+  #pendingCheckpoint: CheckpointInput | undefined
 
   constructor(run: RunState<TOutput>) {
     this.#run = run
@@ -299,16 +308,22 @@ export class AttemptContext<TOutput> implements RunContext {
     return this.#run.resume?.state
   }
 
-  async checkpoint(state: JsonValue): Promise<void> {
+  async checkpoint(state: JsonValue, options: { withNextToolResult?: boolean } = {}): Promise<void> {
     const run = this.#run
     if (!run.options.durable) return
-    await run.execution.tracker.store.saveCheckpoint(run.agentId, {
+    const checkpoint: CheckpointInput = {
       state,
       runner: run.runner,
       turn: run.turn,
       usage: { ...run.usage },
       attempt: Math.max(1, run.execution.attempt),
-    })
+    }
+    if (options.withNextToolResult) {
+      this.#pendingCheckpoint = checkpoint
+      return
+    }
+    this.#pendingCheckpoint = undefined
+    await run.execution.tracker.store.saveCheckpoint(run.agentId, checkpoint)
   }
 
   journaled(toolCallId: string): JournalEntry | undefined {
@@ -319,7 +334,14 @@ export class AttemptContext<TOutput> implements RunContext {
     const run = this.#run
     if (!run.options.durable) return
     const attempt = Math.max(1, run.execution.attempt)
-    await run.execution.tracker.store.recordToolCall(run.agentId, { ...entry, attempt })
+    // The checkpoint of the answer these tools belong to goes with the first of them.
+    const checkpoint = this.#pendingCheckpoint
+    this.#pendingCheckpoint = undefined
+    await run.execution.tracker.store.recordToolCall(
+      run.agentId,
+      { ...entry, attempt },
+      checkpoint ? { checkpoint } : undefined,
+    )
     if (!run.journal.has(entry.toolCallId))
       run.journal.set(entry.toolCallId, { ...entry, attempt, at: new Date().toISOString() })
   }

@@ -286,8 +286,12 @@ export interface RunContext {
   /**
    * Saves a checkpoint: `state` is what the runner needs to continue (its conversation, JSON), with
    * the run's turn, usage and attempt. Latest wins. Does nothing when the run is not durable.
+   * `withNextToolResult: true` saves it with the next tool call journaled (one store write
+   * instead of two): for the checkpoint of an answer whose tools run next. If no call of it is
+   * journaled (all replayed or refused), it is not saved, and a resume goes on from the one
+   * before (asking the model again: nothing it did had an effect).
    */
-  checkpoint(state: JsonValue): Promise<void>
+  checkpoint(state: JsonValue, options?: { withNextToolResult?: boolean }): Promise<void>
   /** The journaled outcome of a tool call that completed before (in an earlier process), if any. */
   journaled(toolCallId: string): JournalEntry | undefined
   /** Records a completed tool call in the journal (the tool-call protocol does it for every tool it runs). */

@@ -43,6 +43,7 @@ import type {
   ListActivitiesResult,
   MetadataFilter,
   PendingRequest,
+  RecordToolCallOptions,
   RunRecord,
   ScopeOptions,
   Trajectory,
@@ -524,16 +525,33 @@ export class SqliteActivityStore implements ActivityStore {
     })
   }
 
-  async recordToolCall(agentId: string, entry: JournalEntryInput): Promise<void> {
+  async recordToolCall(
+    agentId: string,
+    entry: JournalEntryInput,
+    options: RecordToolCallOptions = {},
+  ): Promise<void> {
     this.#assertOpen()
-    const encoded = attempt(() => encodeJournalEntry(agentId, entry, nowIso(), this.#maxRecordBytes))
+    const at = nowIso()
+    const encoded = attempt(() => encodeJournalEntry(agentId, entry, at, this.#maxRecordBytes))
+    const checkpoint = options.checkpoint
+      ? attempt(() =>
+          encodeCheckpoint(agentId, options.checkpoint as CheckpointInput, at, this.#maxRecordBytes),
+        )
+      : undefined
     this.#write(() => {
       this.#assertWritable(agentId)
       const { toolCallId, text } = encoded()
+      const checkpointText = checkpoint?.()
       // The first record of a call wins: a second one (a retried write, a replay) is ignored.
       this.#statement(
         'INSERT OR IGNORE INTO run_journal (agent_id, tool_call_id, entry) VALUES (?, ?, ?)',
       ).run(agentId, toolCallId, text)
+      if (checkpointText !== undefined) {
+        this.#statement(
+          `INSERT INTO run_records (agent_id, checkpoint) VALUES (?, ?)
+           ON CONFLICT (agent_id) DO UPDATE SET checkpoint = excluded.checkpoint`,
+        ).run(agentId, checkpointText)
+      }
     })
   }
 

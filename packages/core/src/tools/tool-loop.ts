@@ -80,7 +80,8 @@ interface LoopCheckpoint {
  * into the conversation; or the answer; or another call. `endTurn` closes each turn.
  *
  * Durable runs (a driver with `snapshot`/`restore`): after each answer that calls tools the loop
- * checkpoints the conversation and the calls; each call is journaled as it completes. A resumed
+ * checkpoints the conversation and the calls, saved with the first call to complete; each call is
+ * journaled as it completes. A resumed
  * run restores the conversation and runs that answer's calls again, journaled ones replayed, so
  * that no completed tool runs twice; the model call that was in flight is made again. A tool with
  * `needsApproval` suspends the run until a person decides (the other calls of the turn run first).
@@ -138,7 +139,8 @@ export async function runToolLoop<TNative, TRequest, TOutput>(
       return driver.result(answer)
     }
     if (runsTools) {
-      if (durable) await context.checkpoint(snapshot(toolCalls))
+      // Saved with the first of its tool calls to complete: one store write, not two.
+      if (durable) await context.checkpoint(snapshot(toolCalls), { withNextToolResult: true })
       driver.addToolResults(
         await runTurnTools(context, tools, toolCalls, () => snapshot(toolCalls), durable, false),
       )

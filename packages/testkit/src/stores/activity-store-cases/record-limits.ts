@@ -98,6 +98,27 @@ export function recordLimitCases(suite: StoreSuite): void {
       ).toEqual(recordBefore)
     })
 
+    it('writes neither the entry nor the checkpoint of a recordToolCall when either is over the limit', async () => {
+      await suite.createIn('a1', 'running')
+      await suite.store.saveCheckpoint('a1', checkpointOf(1))
+      const before = await suite.store.getRun('a1')
+      await expectTooLarge(
+        suite.store.recordToolCall('a1', journalEntryOf('c1'), {
+          checkpoint: checkpointOf(2, 'x'.repeat(suite.maxRecordBytes)),
+        }),
+        'recordToolCall with a checkpoint over the limit',
+        'a1',
+      )
+      await expectTooLarge(
+        suite.store.recordToolCall('a1', journalEntryOf('c2', 'x'.repeat(suite.maxRecordBytes)), {
+          checkpoint: checkpointOf(3),
+        }),
+        'recordToolCall with an entry over the limit and a checkpoint',
+        'a1',
+      )
+      expect(await suite.store.getRun('a1'), 'a refused recordToolCall writes neither part').toEqual(before)
+    })
+
     it('refuses a journal entry over the limit, keeping the others', async () => {
       await suite.createIn('a1', 'running')
       await suite.store.recordToolCall('a1', journalEntryOf('c1'))

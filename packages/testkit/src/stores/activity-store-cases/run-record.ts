@@ -277,6 +277,23 @@ export function runRecordCases(suite: StoreSuite): void {
       for (const entry of journal) expectIsoTime(entry.at, 'journal entry at')
     })
 
+    it('saves a checkpoint given with recordToolCall in the same write as the entry', async () => {
+      await suite.createIn('a1', 'running')
+      await suite.store.saveCheckpoint('a1', checkpointOf(1))
+      await suite.store.recordToolCall('a1', journalEntryOf('c1'), { checkpoint: checkpointOf(2) })
+      const record = (await suite.store.getRun('a1'))!
+      expect(record.checkpoint?.turn, 'the checkpoint given with the entry replaces the previous one').toBe(2)
+      expect(
+        record.journal.map((entry) => entry.toolCallId),
+        'and the entry is journaled',
+      ).toEqual(['c1'])
+      await suite.store.recordToolCall('a1', journalEntryOf('c2'))
+      expect(
+        (await suite.store.getRun('a1'))?.checkpoint?.turn,
+        'an entry without a checkpoint leaves the checkpoint as it was',
+      ).toBe(2)
+    })
+
     it('keeps the journal across later checkpoints and moves', async () => {
       await suite.createIn('a1', 'running')
       await suite.store.recordToolCall('a1', journalEntryOf('c1'))
