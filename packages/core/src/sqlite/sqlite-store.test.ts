@@ -58,6 +58,7 @@ describe('SqliteActivityStore', () => {
           'job_queue',
           'run_journal',
           'run_records',
+          'run_results',
           'trajectories',
         ])
       } finally {

@@ -188,8 +188,12 @@ const migrations: readonly Migration[] = [
       agent_id TEXT PRIMARY KEY REFERENCES activities (agent_id) ON DELETE CASCADE,
       checkpoint TEXT,
       pending TEXT CHECK (pending IS NULL OR json_valid(pending)),
-      expires_at TEXT,
-      result TEXT
+      expires_at TEXT
+    );
+    -- Apart from the checkpoint: writing a result never rewrites the (large) checkpoint row.
+    CREATE TABLE run_results (
+      agent_id TEXT PRIMARY KEY REFERENCES activities (agent_id) ON DELETE CASCADE,
+      result TEXT NOT NULL
     );
     CREATE TABLE run_journal (
       id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -413,19 +417,18 @@ export class SqliteActivityStore implements ActivityStore {
       )
       // The run record changes with the entry, in this transaction: a checkpoint or a result given
       // with it, the pending requests of a wait, and their removal once the run leaves `waiting`.
-      if (checkpointText !== undefined || result !== null || pending !== null || from === 'waiting') {
+      if (checkpointText !== undefined || pending !== null || from === 'waiting') {
         this.#statement(
-          `INSERT INTO run_records (agent_id, checkpoint, pending, expires_at, result) VALUES (?, ?, ?, ?, ?)
+          `INSERT INTO run_records (agent_id, checkpoint, pending, expires_at) VALUES (?, ?, ?, ?)
            ON CONFLICT (agent_id) DO UPDATE SET
              checkpoint = coalesce(excluded.checkpoint, run_records.checkpoint),
              pending = excluded.pending,
-             expires_at = excluded.expires_at,
-             result = coalesce(excluded.result, run_records.result)`,
-        ).run(
+             expires_at = excluded.expires_at`,
+        ).run(agentId, checkpointText ?? null, pending, pending === null ? null : (valid.expiresAt ?? null))
+      }
+      if (result !== null) {
+        this.#statement('INSERT OR REPLACE INTO run_results (agent_id, result) VALUES (?, ?)').run(
           agentId,
-          checkpointText ?? null,
-          pending,
-          pending === null ? null : (valid.expiresAt ?? null),
           result,
         )
       }
@@ -730,8 +733,9 @@ export class SqliteActivityStore implements ActivityStore {
     where.add('a.agent_id = ?', idParameter(agentId))
     where.addMetadata('a.metadata', filter)
     const row = this.#statement(
-      `SELECT a.status, r.checkpoint, r.pending, r.expires_at, r.result
-       FROM activities a LEFT JOIN run_records r ON r.agent_id = a.agent_id${where.sql}`,
+      `SELECT a.status, r.checkpoint, r.pending, r.expires_at, s.result
+       FROM activities a LEFT JOIN run_records r ON r.agent_id = a.agent_id
+       LEFT JOIN run_results s ON s.agent_id = a.agent_id${where.sql}`,
     ).get(...where.parameters)
     if (!row) return undefined
     const record: RunRecord = {
