@@ -58,6 +58,7 @@ export function aiSdkContenders(AISDKRunner: RunnerClass): Contender[] {
     },
     runnerContender('runner', new AISDKRunner()),
     runnerContender('runner-no-trajectory', new AISDKRunner({ recordTrajectory: false })),
+    runnerContender('runner-not-durable', new AISDKRunner({ durable: false })),
   ]
 }
 

@@ -79,6 +79,7 @@ export function claudeContenders(fake: FakeServer, caseId: string): Contender[] 
   const client = new Anthropic({ apiKey: 'bench', baseURL: fake.anthropicBaseURL, maxRetries: 0 })
   const runner = new ClaudeRunner({ client })
   const runnerNoTrajectory = new ClaudeRunner({ client, recordTrajectory: false })
+  const runnerNotDurable = new ClaudeRunner({ client, durable: false })
   const play = async (name: string, runs: number, tag: string) => {
     const model = `${caseId}-${name}-${tag}`
     await fake.play(model, { kind: 'tool-then-text', runs })
@@ -119,6 +120,7 @@ export function claudeContenders(fake: FakeServer, caseId: string): Contender[] 
     },
     runnerContender('runner', runner),
     runnerContender('runner-no-trajectory', runnerNoTrajectory),
+    runnerContender('runner-not-durable', runnerNotDurable),
     {
       name: 'peer',
       async prepare(runs, tag) {

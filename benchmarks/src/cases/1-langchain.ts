@@ -80,6 +80,7 @@ export function langchainContenders(LangChainRunner: RunnerClass): Contender[] {
     },
     runnerContender('runner', new LangChainRunner()),
     runnerContender('runner-no-trajectory', new LangChainRunner({ recordTrajectory: false })),
+    runnerContender('runner-not-durable', new LangChainRunner({ durable: false })),
   ]
 }
 

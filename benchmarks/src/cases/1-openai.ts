@@ -79,6 +79,7 @@ export function openaiContenders(fake: FakeServer, caseId: string): Contender[] 
   const client = new OpenAI({ apiKey: 'bench', baseURL: fake.openaiBaseURL, maxRetries: 0 })
   const runner = new OpenAIRunner({ client })
   const runnerNoTrajectory = new OpenAIRunner({ client, recordTrajectory: false })
+  const runnerNotDurable = new OpenAIRunner({ client, durable: false })
   const play = async (name: string, runs: number, tag: string) => {
     const model = `${caseId}-${name}-${tag}`
     await fake.play(model, { kind: 'tool-then-text', runs })
@@ -112,6 +113,7 @@ export function openaiContenders(fake: FakeServer, caseId: string): Contender[] 
     },
     runnerContender('runner', runner),
     runnerContender('runner-no-trajectory', runnerNoTrajectory),
+    runnerContender('runner-not-durable', runnerNotDurable),
     {
       name: 'peer',
       async prepare(runs, tag) {

@@ -2,7 +2,7 @@ import { compareRow, type Row, targets } from './results.ts'
 import { type Samples, series } from './rounds.ts'
 import { differences, median, ratios } from './stats.ts'
 
-/** What to call the contenders `bare`, `runner`, `runner-no-trajectory` and `peer` in the table. */
+/** What to call the contenders `bare`, `runner`, `runner-no-trajectory`, `runner-not-durable` and `peer` in the table. */
 export interface AdapterNames {
   runner: string
   bare: string
@@ -50,6 +50,19 @@ export function adapterRows(samples: Samples, names: AdapterNames): Row[] {
       note: added(samples, 'runner-no-trajectory', 'bare'),
     }),
   ]
+  if (samples['runner-not-durable']) {
+    rows.push(
+      compareRow({
+        measure: `${names.runner}, durable: false, vs ${names.bare}`,
+        unit: 'ms/run',
+        subject: series(samples, 'runner-not-durable'),
+        reference: bare,
+        referenceName: names.bare,
+        cpu: cpuOf(samples, 'runner-not-durable', 'bare'),
+        note: added(samples, 'runner-not-durable', 'bare'),
+      }),
+    )
+  }
   if (names.peer) {
     const peer = series(samples, 'peer')
     rows.push(

@@ -220,6 +220,22 @@ describe('approvals (needsApproval)', () => {
     )
   })
 
+  it('a resume with an agent that lacks the tool of a call still to run is refused, naming the call and the tool', async () => {
+    const store = new MemoryActivityStore()
+    const effects = sideEffects()
+    const runner = runnerOn(store)
+    const waiting = await runner.run(
+      { model: new ScriptedModel(askThenAnswer.slice(0, 1)), tools: effects.tools },
+      'Email Ada',
+    )
+    await runner.approve(waiting.agentId, 'call-email')
+    const withoutEmail = { model: new ScriptedModel(askThenAnswer.slice(1)), tools: [effects.tools[1]!] }
+    const refused = await rejectionOf(runner.resume(withoutEmail, waiting.agentId))
+    expect(RunNotResumableError.isInstance(refused) && refused.reason).toBe('mismatch')
+    expect(String(refused)).toContain('"send_email" (call call-email)')
+    expect(effects.sent).toEqual([])
+  })
+
   it('a wait past approvalTimeoutMs ends the run in error and refuses the late decision', async () => {
     const store = new MemoryActivityStore()
     const effects = sideEffects()

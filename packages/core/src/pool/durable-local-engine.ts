@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { DurableJobQueue, JsonValue } from '../activity/types.js'
 import { RunCanceledError } from '../errors/run-canceled-error.js'
 import { RunnerError } from '../errors/runner-error.js'
+import { crashedOutcome, OutcomeBook, type RunningJob, stopRunning } from './engine-parts.js'
 import type { EngineCloseOptions, JobOutcome, PoolEngine, PoolEngineContext, PoolJob } from './types.js'
 
 /** Settings of the durable mode of `localEngine`. */
@@ -9,11 +10,6 @@ export interface DurableLocalSettings {
   keepResults: number
   leaseMs: number
   pollMs: number
-}
-
-interface RunningEntry {
-  controller: AbortController
-  done: Promise<JobOutcome>
 }
 
 /**
@@ -32,9 +28,8 @@ export class DurableLocalEngine implements PoolEngine {
   readonly #owner = `local-${randomUUID()}`
   #context: PoolEngineContext | undefined
   #queue: DurableJobQueue | undefined
-  readonly #running = new Map<string, RunningEntry>()
-  readonly #outcomes = new Map<string, JobOutcome>()
-  readonly #waiters = new Map<string, Set<(outcome: JobOutcome) => void>>()
+  readonly #running = new Map<string, RunningJob>()
+  readonly #book: OutcomeBook
   #pumping: Promise<void> | undefined
   #pumpAgain = false
   #poll: NodeJS.Timeout | undefined
@@ -47,6 +42,7 @@ export class DurableLocalEngine implements PoolEngine {
   constructor(settings: DurableLocalSettings, queue: DurableJobQueue) {
     this.#settings = settings
     this.#queue = queue
+    this.#book = new OutcomeBook(settings.keepResults)
   }
 
   start(context: PoolEngineContext): void {
@@ -111,28 +107,11 @@ export class DurableLocalEngine implements PoolEngine {
   }
 
   result(agentId: string, signal: AbortSignal): Promise<JobOutcome | undefined> {
-    const outcome = this.#outcomes.get(agentId)
+    const outcome = this.#book.get(agentId)
     if (outcome) return Promise.resolve(outcome)
     // Only a job running here can be waited for here; the pool reads the others from the store.
     if (!this.#running.has(agentId)) return Promise.resolve(undefined)
-    if (signal.aborted) return Promise.reject(signal.reason)
-    return new Promise((resolve, reject) => {
-      let waiters = this.#waiters.get(agentId)
-      if (!waiters) {
-        waiters = new Set()
-        this.#waiters.set(agentId, waiters)
-      }
-      const onAbort = () => {
-        this.#waiters.get(agentId)?.delete(waiter)
-        reject(signal.reason)
-      }
-      const waiter = (finished: JobOutcome) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(finished)
-      }
-      waiters.add(waiter)
-      signal.addEventListener('abort', onAbort, { once: true })
-    })
+    return this.#book.wait(agentId, signal)
   }
 
   close(options: EngineCloseOptions): Promise<void> {
@@ -145,22 +124,7 @@ export class DurableLocalEngine implements PoolEngine {
     clearTimeout(this.#readyTimer)
     await this.#pumping
     // Queued jobs stay in the store: the next process on it runs them.
-    const running = [...this.#running.values()]
-    if (running.length > 0) {
-      let timer: NodeJS.Timeout | undefined
-      const timedOut = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), timeoutMs)
-      })
-      const finished = await Promise.race([Promise.all(running.map((entry) => entry.done)), timedOut])
-      clearTimeout(timer)
-      if (finished === 'timeout') {
-        const error = new RunCanceledError(
-          `The pool closed and the task did not finish within timeoutMs (${timeoutMs} ms).`,
-        )
-        for (const entry of this.#running.values()) entry.controller.abort(error)
-        await Promise.all([...this.#running.values()].map((entry) => entry.done))
-      }
-    }
+    await stopRunning(this.#running, timeoutMs)
     clearInterval(this.#heartbeat)
   }
 
@@ -247,24 +211,6 @@ export class DurableLocalEngine implements PoolEngine {
   }
 
   #finish(outcome: JobOutcome): void {
-    const waiters = this.#waiters.get(outcome.agentId)
-    this.#waiters.delete(outcome.agentId)
-    for (const waiter of waiters ?? []) waiter(outcome)
-    if (outcome.status === 'waiting') return
-    this.#outcomes.set(outcome.agentId, outcome)
-    while (this.#outcomes.size > this.#settings.keepResults) {
-      const oldest = this.#outcomes.keys().next().value as string
-      this.#outcomes.delete(oldest)
-    }
-  }
-}
-
-function crashedOutcome(job: PoolJob, error: unknown): JobOutcome {
-  return {
-    agentId: job.agentId,
-    task: job.task,
-    status: 'error',
-    attempts: job.attempt,
-    error: error instanceof Error ? error : new RunnerError(String(error), { cause: error }),
+    this.#book.finish(outcome)
   }
 }

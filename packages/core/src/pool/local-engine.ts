@@ -4,6 +4,7 @@ import { RunCanceledError } from '../errors/run-canceled-error.js'
 import { RunnerError } from '../errors/runner-error.js'
 import { parseOrThrow } from '../util/zod-issues.js'
 import { DurableLocalEngine } from './durable-local-engine.js'
+import { crashedOutcome, OutcomeBook, type RunningJob, stopRunning } from './engine-parts.js'
 import { PriorityQueue } from './priority-queue.js'
 import type { EngineCloseOptions, JobOutcome, PoolEngine, PoolEngineContext, PoolJob } from './types.js'
 
@@ -111,28 +112,21 @@ interface ReadyEntry {
   seq: number
 }
 
-interface RunningEntry {
-  controller: AbortController
-  done: Promise<JobOutcome>
-}
-
 class LocalEngine implements PoolEngine {
   readonly name = 'local'
-  readonly #keepResults: number
   #context: PoolEngineContext | undefined
   readonly #ready = new PriorityQueue<ReadyEntry>((a, b) => b.job.priority - a.job.priority || a.seq - b.seq)
   readonly #queued = new Map<string, ReadyEntry>()
   readonly #delayed = new Map<string, { job: PoolJob; timer: NodeJS.Timeout }>()
-  readonly #running = new Map<string, RunningEntry>()
+  readonly #running = new Map<string, RunningJob>()
   readonly #canceling = new Map<string, Promise<JobOutcome>>()
-  readonly #outcomes = new Map<string, JobOutcome>()
-  readonly #waiters = new Map<string, Set<(outcome: JobOutcome) => void>>()
+  readonly #book: OutcomeBook
   #seq = 0
   #pumpScheduled = false
   #closing: Promise<void> | undefined
 
   constructor(keepResults: number) {
-    this.#keepResults = keepResults
+    this.#book = new OutcomeBook(keepResults)
   }
 
   start(context: PoolEngineContext): void {
@@ -149,7 +143,7 @@ class LocalEngine implements PoolEngine {
     if (this.#closing) {
       throw new RunnerError('This localEngine() is closed and accepts no more jobs. Create a new pool.')
     }
-    if (this.#isPending(job.agentId) || this.#outcomes.has(job.agentId)) {
+    if (this.#isPending(job.agentId) || this.#book.get(job.agentId)) {
       throw new InvalidOptionsError(
         [
           {
@@ -209,27 +203,10 @@ class LocalEngine implements PoolEngine {
   }
 
   result(agentId: string, signal: AbortSignal): Promise<JobOutcome | undefined> {
-    const outcome = this.#outcomes.get(agentId)
+    const outcome = this.#book.get(agentId)
     if (outcome) return Promise.resolve(outcome)
     if (!this.#isPending(agentId)) return Promise.resolve(undefined)
-    if (signal.aborted) return Promise.reject(signal.reason)
-    return new Promise((resolve, reject) => {
-      let waiters = this.#waiters.get(agentId)
-      if (!waiters) {
-        waiters = new Set()
-        this.#waiters.set(agentId, waiters)
-      }
-      const onAbort = () => {
-        this.#waiters.get(agentId)?.delete(waiter)
-        reject(signal.reason)
-      }
-      const waiter = (finished: JobOutcome) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(finished)
-      }
-      waiters.add(waiter)
-      signal.addEventListener('abort', onAbort, { once: true })
-    })
+    return this.#book.wait(agentId, signal)
   }
 
   close(options: EngineCloseOptions): Promise<void> {
@@ -251,22 +228,7 @@ class LocalEngine implements PoolEngine {
       unstarted.map((job) => this.#endUnstarted(job, 'The pool closed before the task started.')),
     )
 
-    const running = [...this.#running.values()]
-    if (running.length > 0) {
-      let timer: NodeJS.Timeout | undefined
-      const timedOut = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), timeoutMs)
-      })
-      const finished = await Promise.race([Promise.all(running.map((entry) => entry.done)), timedOut])
-      clearTimeout(timer)
-      if (finished === 'timeout') {
-        const error = new RunCanceledError(
-          `The pool closed and the task did not finish within timeoutMs (${timeoutMs} ms).`,
-        )
-        for (const entry of this.#running.values()) entry.controller.abort(error)
-        await Promise.all([...this.#running.values()].map((entry) => entry.done))
-      }
-    }
+    await stopRunning(this.#running, timeoutMs)
     await Promise.all(this.#canceling.values())
   }
 
@@ -341,26 +303,6 @@ class LocalEngine implements PoolEngine {
   }
 
   #finish(outcome: JobOutcome): void {
-    const waiters = this.#waiters.get(outcome.agentId)
-    this.#waiters.delete(outcome.agentId)
-    for (const waiter of waiters ?? []) waiter(outcome)
-    // A waiting job has no final outcome yet: it comes back (submitted again) once decided.
-    if (outcome.status === 'waiting') return
-    this.#outcomes.set(outcome.agentId, outcome)
-    while (this.#outcomes.size > this.#keepResults) {
-      const oldest = this.#outcomes.keys().next().value as string
-      this.#outcomes.delete(oldest)
-    }
-  }
-}
-
-/** The outcome of a job whose runner broke its promise never to reject (a bug): never drop the job silently. */
-function crashedOutcome(job: PoolJob, error: unknown): JobOutcome {
-  return {
-    agentId: job.agentId,
-    task: job.task,
-    status: 'error',
-    attempts: job.attempt,
-    error: error instanceof Error ? error : new RunnerError(String(error), { cause: error }),
+    this.#book.finish(outcome)
   }
 }

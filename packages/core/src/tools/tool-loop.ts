@@ -1,4 +1,5 @@
 import type { JsonValue, PendingRequestInput, Usage } from '../activity/types.js'
+import { RunNotResumableError } from '../errors/run-not-resumable-error.js'
 import type { ToolCallInfo } from '../runner/hooks.js'
 import type { ExecuteResult, RunContext } from '../runner/types.js'
 import type { AnyToolDefinition } from './define-tool.js'
@@ -97,6 +98,17 @@ export async function runToolLoop<TNative, TRequest, TOutput>(
   const resumed = context.resumed
   if (resumed && driver.restore) {
     const state = resumed.state as unknown as LoopCheckpoint
+    // A call still to run needs its tool: an agent whose tools changed since cannot continue it.
+    const missing = state.toolCalls.filter(
+      (call) => !context.journaled?.(call.toolCallId) && !tools.some((tool) => tool.name === call.toolName),
+    )
+    if (missing.length > 0) {
+      throw new RunNotResumableError(
+        context.agentId,
+        'mismatch',
+        `its checkpoint calls ${missing.map((call) => `"${call.toolName}" (call ${call.toolCallId})`).join(', ')}, which this agent does not have (its tools: ${tools.map((tool) => tool.name).join(', ') || 'none'}). Resume it with the agent's tools as they were.`,
+      )
+    }
     driver.restore(state.conversation)
     wrapUpAsked = state.wrapUpAsked
     carried = state.toolCalls
