@@ -230,8 +230,15 @@ describe.skipIf(!(redisUrl && databaseUrl))('chaos', () => {
 
       // SIGKILLs at random instants, each worker replaced at once as an orchestrator would.
       const killing = (async () => {
+        // The first kill lands mid-work, once some tool calls have run (a fast machine may finish
+        // the whole batch before a random first delay); the others at random instants.
+        while (!finished && (await executions.rows()).length < Math.min(20, agentRuns)) {
+          await new Promise((resolve) => setTimeout(resolve, 25))
+        }
+        let first = true
         while (!finished && kills.length < maxKills) {
-          await new Promise((resolve) => setTimeout(resolve, 300 + Math.random() * 1700))
+          if (!first) await new Promise((resolve) => setTimeout(resolve, 300 + Math.random() * 1700))
+          first = false
           const candidates = alive()
           if (finished || candidates.length < workerCount) continue
           const victim = candidates[Math.floor(Math.random() * candidates.length)] as WorkerProcess
