@@ -17,21 +17,26 @@ export async function decide(
 ): Promise<RunRecord> {
   const store = tracker.store
   const record = await store.getRun(agentId)
-  if (
-    record?.status === 'waiting' &&
-    record.expiresAt !== undefined &&
-    Date.parse(record.expiresAt) <= Date.now()
-  ) {
-    await tracker
-      .update(agentId, `Failed: ${expiredError().message}`, { status: 'error', kind: 'approval' })
-      .catch(() => {})
-    throw new RunNotResumableError(
-      agentId,
-      'expired',
-      `its wait for decisions expired at ${record.expiresAt}; the run ended in error.`,
-    )
-  }
+  if (record) await expireIfDue(tracker, record)
   return store.decide(agentId, requestId, decision)
+}
+
+/**
+ * Ends a run whose wait for decisions is past its `expiresAt` (`error`, "Approval expired") and
+ * throws `RunNotResumableError` (`reason: 'expired'`); does nothing for any other run. Called
+ * whenever a decision or a resume comes: nothing sweeps expired waits in the background.
+ */
+export async function expireIfDue(tracker: ActivityTracker, record: RunRecord): Promise<void> {
+  if (record.status !== 'waiting' || record.expiresAt === undefined) return
+  if (Date.parse(record.expiresAt) > Date.now()) return
+  await tracker.error(record.agentId, expiredError(), { kind: 'approval' }).catch(() => {
+    // Ended meanwhile (a decision that raced this one): the refusal stands all the same.
+  })
+  throw new RunNotResumableError(
+    record.agentId,
+    'expired',
+    `its wait for decisions expired at ${record.expiresAt}; the run ended in error.`,
+  )
 }
 
 /** Why a run whose wait expired ended. */

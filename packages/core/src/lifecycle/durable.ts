@@ -12,6 +12,7 @@ import type {
 import { DecisionError } from '../errors/decision-error.js'
 import { RunNotResumableError } from '../errors/run-not-resumable-error.js'
 import type { ResumeState } from '../runner/types.js'
+import { expireIfDue } from './decide.js'
 import type { Execution } from './execution.js'
 
 const suspensionMarker = Symbol.for('runner.RunSuspension')
@@ -84,6 +85,7 @@ export async function loadResume(
       `it already ended (${record.status}); a finished run cannot continue. Start a new run instead.`,
     )
   }
+  await expireIfDue(tracker, record)
   if (options.decisions) {
     for (const [requestId, decision] of Object.entries(options.decisions)) {
       try {
@@ -95,13 +97,6 @@ export async function loadResume(
     }
   }
   if (record.status === 'waiting') {
-    if (record.expiresAt !== undefined && Date.parse(record.expiresAt) <= Date.now()) {
-      throw new RunNotResumableError(
-        agentId,
-        'expired',
-        `its wait for decisions expired at ${record.expiresAt}; the run ended in error.`,
-      )
-    }
     const undecided = (record.pending ?? []).filter((request) => !request.decision)
     if (undecided.length > 0) {
       throw new RunNotResumableError(

@@ -68,8 +68,6 @@ export class Execution {
    * write with the task's end of attempt.
    */
   suspension: PendingSuspension | undefined
-  /** True once this execution moved the activity to `waiting`. */
-  waiting = false
   /**
    * The run record as read before this work moved a waiting activity back to running: its
    * decisions are what a joined runner resumes with (the store clears them on leaving `waiting`).
@@ -220,7 +218,6 @@ export class Execution {
         }),
       'approval',
     )
-    this.waiting = true
   }
 
   /**

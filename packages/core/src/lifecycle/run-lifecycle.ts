@@ -4,7 +4,6 @@ import type { DecisionInput, JsonValue } from '../activity/types.js'
 import { ActivityTransitionError } from '../errors/activity-transition-error.js'
 import { CapabilityUnsupportedError } from '../errors/capability-unsupported-error.js'
 import { RunCanceledError } from '../errors/run-canceled-error.js'
-import { RunNotResumableError } from '../errors/run-not-resumable-error.js'
 import { RunnerError } from '../errors/runner-error.js'
 import type { RunnerPrompts } from '../prompts.js'
 import type { RunEvent } from '../runner/events.js'
@@ -23,7 +22,6 @@ import { abortReason } from '../util/abort.js'
 import { AttemptContext } from './attempt-context.js'
 import { currentWork, withCurrent } from './current.js'
 import { deadline } from './deadline.js'
-import { expiredError } from './decide.js'
 import { expiryOf, type LoadedResume, loadResume, RunSuspension, resumeMessage } from './durable.js'
 import { Execution } from './execution.js'
 import { RunState } from './run-state.js'
@@ -317,16 +315,11 @@ async function resumeActivity(
   runner: string,
   decisions: Record<string, DecisionInput> | undefined,
 ): Promise<LoadedResume> {
-  let loaded: LoadedResume | undefined
-  try {
-    loaded = await loadResume(execution, { explicit: true, runner, ...(decisions ? { decisions } : {}) })
-  } catch (error) {
-    if (RunNotResumableError.isInstance(error) && error.reason === 'expired') {
-      await execution.fail(expiredError()).catch(() => {})
-    }
-    throw error
-  }
-  const found = loaded as LoadedResume
+  const found = (await loadResume(execution, {
+    explicit: true,
+    runner,
+    ...(decisions ? { decisions } : {}),
+  })) as LoadedResume
   execution.beginAttempt(found.checkpoint.attempt)
   await execution.note(resumeMessage(found), 'resume')
   return found

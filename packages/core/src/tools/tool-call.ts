@@ -195,8 +195,8 @@ function replay(
   return { call, input: recorded.input, refused: undefined, outcome, replayed: true, end: ended, fail: ended }
 }
 
-/** A value as JSON for the journal (`null` for what JSON cannot hold). */
-function jsonValueOf(value: unknown): JsonValue {
+/** A value as JSON for the journal and pending requests (`null` for `undefined`, its string for what JSON cannot hold). */
+export function jsonValueOf(value: unknown): JsonValue {
   if (value === undefined) return null
   try {
     const text = JSON.stringify(value)

@@ -3,7 +3,7 @@ import { RunNotResumableError } from '../errors/run-not-resumable-error.js'
 import type { ToolCallInfo } from '../runner/hooks.js'
 import type { ExecuteResult, RunContext } from '../runner/types.js'
 import type { AnyToolDefinition } from './define-tool.js'
-import { beginToolCall, deniedToolText, runToolCall, type ToolCallOutcome } from './tool-call.js'
+import { beginToolCall, deniedToolText, jsonValueOf, runToolCall, type ToolCallOutcome } from './tool-call.js'
 
 /** One model call's answer, in the loop's terms, whatever the API. */
 export interface ModelAnswer<TNative> {
@@ -197,7 +197,7 @@ async function runTurnTools(
           id: call.toolCallId,
           kind: 'approval',
           toolName: call.toolName,
-          input: jsonOf(call.input),
+          input: jsonValueOf(call.input),
         })
         return undefined
       }
@@ -224,8 +224,8 @@ async function runTurnTools(
         await context.journal({
           toolCallId: call.toolCallId,
           toolName: call.toolName,
-          input: jsonOf(call.input),
-          output: jsonOf(outcome.output),
+          input: jsonValueOf(call.input),
+          output: jsonValueOf(outcome.output),
           isError: true,
         })
       return outcome
@@ -238,13 +238,4 @@ async function runTurnTools(
     await context.suspend(pending, snapshot())
   }
   return outcomes as ToolCallOutcome[]
-}
-
-function jsonOf(value: unknown): JsonValue {
-  if (value === undefined) return null
-  try {
-    return JSON.parse(JSON.stringify(value)) as JsonValue
-  } catch {
-    return null
-  }
 }
