@@ -20,7 +20,6 @@ import {
   parseOutcome,
   readPoolJob,
   resumeJobId,
-  trustedOutcome,
 } from './job-data.js'
 import { type RunnerKeys, runnerKeys } from './keys.js'
 import { engineOptionsSchema } from './options.js'
@@ -249,17 +248,17 @@ class BullMQEngineImpl implements WorkerCapableEngine {
   }
 
   /**
-   * The task's outcome as BullMQ keeps it: `waiting` while it waits for decisions, and `undefined`
-   * when BullMQ does not have a trustworthy one (the job is gone, or BullMQ lost the return value
-   * and kept the outcome of a later delivery that did not run the handler): the pool then reads
-   * the activity store, where the result is kept with the activity.
+   * The task's outcome as BullMQ keeps it: `waiting` while it waits for decisions, `undefined` when
+   * the job is gone. Where BullMQ lost the return value and kept the outcome of a later delivery
+   * that did not run the handler, that outcome carries the result stored with the activity (or,
+   * without one, the pool reads the store itself).
    */
   async result(agentId: string, signal: AbortSignal): Promise<JobOutcome | undefined> {
     const { watcher } = this.#use()
     const local = this.#engineWorker?.outcomeOf(agentId)
-    if (local) return trustedOutcome(await raceAbort(local, signal))
+    if (local) return raceAbort(local, signal)
     if (!isValidJobId(agentId)) return undefined
-    return trustedOutcome(await watcher.wait(agentId, signal))
+    return watcher.wait(agentId, signal)
   }
 
   close(options: EngineCloseOptions): Promise<void> {

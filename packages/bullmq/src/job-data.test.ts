@@ -2,15 +2,7 @@ import { RunCanceledError, RunTimeoutError } from '@runner/core'
 import { type JobOutcome, serializeJobOutcome } from '@runner/core/engine'
 import type { Job } from 'bullmq'
 import { describe, expect, it } from 'vitest'
-import {
-  agentIdOf,
-  describeFailure,
-  isValidJobId,
-  jobIdOf,
-  parseOutcome,
-  readPoolJob,
-  trustedOutcome,
-} from './job-data.js'
+import { agentIdOf, describeFailure, isValidJobId, jobIdOf, parseOutcome, readPoolJob } from './job-data.js'
 
 describe('isValidJobId', () => {
   it('accepts UUIDs and names, refuses what BullMQ cannot take as a job id', () => {
@@ -133,27 +125,6 @@ describe('parseOutcome', () => {
     expect(
       parseOutcome({ agentId: 'a', task: 't', status: 'error', attempts: 1, error: 'boom' }),
     ).toBeUndefined()
-  })
-})
-
-describe('trustedOutcome', () => {
-  it('drops a complete outcome of a delivery that did not run the handler (its result is in the store)', () => {
-    const base = { agentId: 'a', task: 't' }
-    expect(trustedOutcome({ ...base, status: 'complete', attempts: 0 })).toBeUndefined()
-    expect(trustedOutcome({ ...base, status: 'complete', attempts: 1, result: 1 })).toEqual({
-      ...base,
-      status: 'complete',
-      attempts: 1,
-      result: 1,
-    })
-    const canceled: JobOutcome = {
-      ...base,
-      status: 'canceled',
-      attempts: 0,
-      error: new RunCanceledError('x'),
-    }
-    expect(trustedOutcome(canceled)).toBe(canceled)
-    expect(trustedOutcome(undefined)).toBeUndefined()
   })
 })
 

@@ -98,18 +98,6 @@ export function parseOutcome(value: unknown): JobOutcome | undefined {
   return deserializeJobOutcome(value as unknown as SerializedJobOutcome)
 }
 
-/**
- * What `pool.result` may take from an outcome BullMQ kept, or `undefined` when the pool must read
- * the activity store instead (it keeps the result written with `complete`). A `complete` outcome
- * with `attempts: 0` comes from a delivery that did not run the handler: the activity was already
- * complete when the job came back, because the worker that completed it was lost (killed, or cut
- * off from Redis past its lock) before BullMQ recorded the return value. It has no result.
- */
-export function trustedOutcome(outcome: JobOutcome | undefined): JobOutcome | undefined {
-  if (outcome?.status === 'complete' && outcome.attempts === 0) return undefined
-  return outcome
-}
-
 /** BullMQ's reason for failing a job whose workers kept dying (see `maxStalledCount`). */
 const stalledTooOften = 'job stalled more than allowable limit'
 

@@ -157,9 +157,10 @@ export function createPool(options: PoolOptions = {}): Pool {
       let outcome: JobOutcome | undefined
       try {
         outcome = await engine.result(id, controller.signal)
-        // Not kept by the engine (evicted, another process's, lost in an outage), or waiting for
-        // decisions: the store has the activity and, once complete, the result written with it.
-        if (!outcome || outcome.status === 'waiting')
+        // Not kept by the engine (evicted, another process's, lost in an outage), waiting for
+        // decisions, or complete without its value (a delivery that found the activity complete and
+        // did not run the handler): the store has the activity and the result written with it.
+        if (!outcome || outcome.status === 'waiting' || unrun(outcome))
           return (await resultFromStore(activity, id, controller.signal)) as T
       } finally {
         clearTimeout(timer)
@@ -299,6 +300,11 @@ export function createPool(options: PoolOptions = {}): Pool {
     }
     return { agentId }
   }
+}
+
+/** A complete outcome of a delivery that did not run the handler, whose value the engine lost. */
+function unrun(outcome: JobOutcome): boolean {
+  return outcome.status === 'complete' && outcome.attempts === 0 && !('result' in outcome)
 }
 
 /**

@@ -8,7 +8,7 @@ import { ScriptedModel, ScriptedRunner, type ScriptStep } from '../test/scripted
 import { waitForStatus } from '../test/wait-for-activity.js'
 import { defineTool } from '../tools/define-tool.js'
 import { createPool } from './create-pool.js'
-import type { PoolJob, RegisteredTask } from './types.js'
+import type { PoolEngine, PoolJob, RegisteredTask } from './types.js'
 
 function emailTool(sent: string[]) {
   return defineTool({
@@ -89,6 +89,29 @@ describe('pool tasks that wait for decisions', () => {
     expect(RunCanceledError.isInstance(await result)).toBe(true)
     expect(sent).toEqual([])
     expect(await pool.resume(agentId)).toBe(false)
+    await pool.close()
+  })
+
+  it('pool.result reads the stored result when the engine kept only a complete outcome of a delivery that did not run the handler', async () => {
+    const activity = createActivityTracker({ store: new MemoryActivityStore() })
+    const agentId = await activity.create('echo')
+    await activity.update(agentId, 'Started')
+    await activity.store.append(agentId, { status: 'complete', message: 'Complete', result: 42 })
+    // An engine that lost the handler's value: a later delivery found the activity complete.
+    const engine: PoolEngine = {
+      name: 'lossy',
+      start() {},
+      async submit() {},
+      async cancel() {
+        return false
+      },
+      async result(id) {
+        return { agentId: id, task: 'echo', status: 'complete', attempts: 0 }
+      },
+      async close() {},
+    }
+    const pool = createPool({ activity, engine })
+    await expect(pool.result(agentId)).resolves.toBe(42)
     await pool.close()
   })
 
