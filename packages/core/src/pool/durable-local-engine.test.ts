@@ -83,7 +83,7 @@ describe('localEngine on a SQLite store (durable queue)', () => {
       await sleep(150 + Math.floor(Math.random() * 350))
       if (current.process.pid !== undefined) killed.add(current.process.pid)
       current.process.kill('SIGKILL')
-      expect(await current.exited).toBe('SIGKILL')
+      expect(await current.exited, `the process was killed, not ended: ${current.output()}`).toBe('SIGKILL')
       current = start(file, 'work')
     }
     const last = await Promise.race([current.exited, sleep(60_000).then(() => 'timeout' as const)])
