@@ -63,7 +63,7 @@ interface Execution {
 }
 
 function executionsOf(file: string): Execution[] {
-  const db = new DatabaseSync(file, { readOnly: true })
+  const db = new DatabaseSync(file, { readOnly: true, timeout: 5000 })
   try {
     return db.prepare('SELECT key, pid, at FROM executions ORDER BY at').all() as unknown as Execution[]
   } finally {
@@ -74,13 +74,20 @@ function executionsOf(file: string): Execution[] {
 describe('localEngine on a SQLite store (durable queue)', () => {
   it('keeps queued tasks across restarts and resumes orphaned runs: 5 SIGKILLs, every task completes, every completed tool ran once', async () => {
     const file = tempDatabase()
-    const tasks = 12
+    const tasks = 20
     const killed = new Set<number>()
     const first = start(file, `enqueue:${tasks}`)
     await until(first, 'enqueued', 20_000)
     let current = first
     for (let round = 0; round < 5; round++) {
-      await sleep(150 + Math.floor(Math.random() * 350))
+      // Each kill lands mid-work: once this process has run tools of its own, at a random instant.
+      const ranBefore = executionsOf(file).length
+      const deadline = Date.now() + 20_000
+      while (executionsOf(file).length === ranBefore) {
+        if (Date.now() > deadline) throw new Error(`no tool ran in round ${round}: ${current.output()}`)
+        await sleep(10)
+      }
+      await sleep(Math.floor(Math.random() * 150))
       if (current.process.pid !== undefined) killed.add(current.process.pid)
       current.process.kill('SIGKILL')
       expect(await current.exited, `the process was killed, not ended: ${current.output()}`).toBe('SIGKILL')
