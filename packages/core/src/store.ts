@@ -94,3 +94,4 @@ export type {
   WatchFilter,
 } from './activity/types.js'
 export { EventHub } from './util/event-hub.js'
+export { type BatchOutcome, GroupCommit, type GroupCommitOptions } from './util/group-commit.js'
