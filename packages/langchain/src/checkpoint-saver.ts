@@ -57,6 +57,8 @@ type StoredBlob = StoredValue | { t: 'empty' }
 const DEFAULT_NAMESPACE = 'langgraph'
 /** Documents read per request while listing. */
 const PAGE = 100
+/** Checkpoints whose written pending-write keys a saver remembers (the most recently put). */
+const REMEMBERED_CHECKPOINTS = 256
 
 /** Escapes one key part so that the separator never appears in it (prefixes stay exact). */
 function part(value: string): string {
@@ -170,6 +172,12 @@ export class RunnerCheckpointSaver extends BaseCheckpointSaver {
   readonly documents: DocumentTable
   /** The table's namespace for this saver's records. */
   readonly namespace: string
+  /**
+   * The checkpoints this saver put most recently, by writes prefix, with the write keys stored
+   * for them since: a checkpoint's id is new when LangGraph puts it, so it had no writes then,
+   * and its writes need no read of the table to keep the first one at each index.
+   */
+  readonly #ownWrites = new Map<string, Set<string>>()
 
   constructor(store: ActivityStore | DocumentTable, options: RunnerCheckpointSaverOptions = {}) {
     super(options.serde)
@@ -280,6 +288,11 @@ export class RunnerCheckpointSaver extends BaseCheckpointSaver {
     const thread = threadOf(config, 'save a checkpoint')
     const ns = idOf(config.configurable.checkpoint_ns, 'configurable.checkpoint_ns') ?? ''
     const parent = idOf(config.configurable.checkpoint_id, 'configurable.checkpoint_id') ?? null
+    // Read while the values are serialized: whether the checkpoint is new (it has no writes then).
+    const isNew = this.documents.get(this.namespace, checkpointKey(thread, ns, checkpoint.id)).then(
+      (found) => found === undefined,
+      () => false,
+    )
     const { channel_values: values, ...rest } = copyCheckpoint(checkpoint)
     const documents: StoredDocument[] = []
     for (const [channel, version] of Object.entries(newVersions)) {
@@ -294,7 +307,18 @@ export class RunnerCheckpointSaver extends BaseCheckpointSaver {
       metadata: await this.#dump(metadata),
     }
     documents.push({ key: checkpointKey(thread, ns, checkpoint.id), value: stored as unknown as JsonValue })
+    const prefix = writesPrefix(thread, ns, checkpoint.id)
+    this.#ownWrites.delete(prefix)
+    // A checkpoint put again (the same id) may have writes already: those are read as before.
+    const wasNew = await isNew
     await this.documents.putMany(this.namespace, documents)
+    if (wasNew) {
+      this.#ownWrites.set(prefix, new Set())
+      if (this.#ownWrites.size > REMEMBERED_CHECKPOINTS) {
+        const [oldest] = this.#ownWrites.keys()
+        if (oldest !== undefined) this.#ownWrites.delete(oldest)
+      }
+    }
     return { configurable: { thread_id: thread, checkpoint_ns: ns, checkpoint_id: checkpoint.id } }
   }
 
@@ -323,15 +347,19 @@ export class RunnerCheckpointSaver extends BaseCheckpointSaver {
         { subject: 'checkpoint config' },
       )
     }
-    const prefix = `${writesPrefix(thread, ns, id)}${part(taskId)}|`
-    const existing = new Set(
-      (await this.documents.list(this.namespace, { prefix })).map((document) => document.key),
-    )
+    const checkpointWrites = writesPrefix(thread, ns, id)
+    const prefix = `${checkpointWrites}${part(taskId)}|`
+    // The keys written so far: remembered for a checkpoint this saver put, else read.
+    const own = this.#ownWrites.get(checkpointWrites)
+    const existing =
+      own ?? new Set((await this.documents.list(this.namespace, { prefix })).map((document) => document.key))
     const documents: StoredDocument[] = []
     for (const [index, [channel, value]] of writes.entries()) {
       const idx = WRITES_IDX_MAP[channel] ?? index
       const key = `${prefix}${idx}`
       if (idx >= 0 && existing.has(key)) continue
+      // Claimed before the write: a concurrent call for the same task and index keeps the first.
+      own?.add(key)
       const write: StoredWrite = {
         task: taskId,
         channel,
@@ -341,12 +369,20 @@ export class RunnerCheckpointSaver extends BaseCheckpointSaver {
       }
       documents.push({ key, value: write as unknown as JsonValue })
     }
-    if (documents.length > 0) await this.documents.putMany(this.namespace, documents)
+    if (documents.length === 0) return
+    try {
+      await this.documents.putMany(this.namespace, documents)
+    } catch (error) {
+      for (const document of documents) own?.delete(document.key)
+      throw error
+    }
   }
 
   async deleteThread(threadId: string): Promise<void> {
     const thread = idOf(threadId, 'threadId')
     if (thread === undefined) return
+    const writes = `w|${part(thread)}|`
+    for (const prefix of this.#ownWrites.keys()) if (prefix.startsWith(writes)) this.#ownWrites.delete(prefix)
     // Checkpoints first: a thread half deleted has no checkpoint left to read.
     await this.documents.deletePrefix(this.namespace, checkpointPrefix(thread))
     await this.documents.deletePrefix(this.namespace, `w|${part(thread)}|`)

@@ -121,17 +121,21 @@ export class DurableGraphRun {
   readonly state: GraphRunState
   /** Whether the checkpointer is lent to the graph for the call (the graph has none of its own). */
   readonly #lent: boolean
+  /** The thread's latest checkpoint id when `open` read it (a run's first attempt), else `undefined`. */
+  readonly #latestRead: string | null | undefined
 
   private constructor(
     context: RunContext,
     checkpointer: BaseCheckpointSaver,
     lent: boolean,
     state: GraphRunState,
+    latestRead: string | null | undefined,
   ) {
     this.context = context
     this.checkpointer = checkpointer
     this.#lent = lent
     this.state = state
+    this.#latestRead = latestRead
   }
 
   /**
@@ -168,15 +172,17 @@ export class DurableGraphRun {
     }
     const thread = resumed?.thread ?? configuredThreadOf(agent) ?? context.agentId
     let from: string | null
+    let latestRead: string | null | undefined
     if (resumed) {
       from = resumed.from
     } else if (startedFrom.has(context.agentId)) {
       from = startedFrom.get(context.agentId) ?? null
     } else {
       from = (await latestOf(checkpointer, thread))?.checkpoint.id ?? null
+      latestRead = from
       startedFrom.set(context.agentId, from)
     }
-    return new DurableGraphRun(context, checkpointer, !isSaver(own), { thread, from })
+    return new DurableGraphRun(context, checkpointer, !isSaver(own), { thread, from }, latestRead)
   }
 
   /** The config the call adds: the thread, the lent checkpointer, and checkpoints written before each next step. */
@@ -197,8 +203,10 @@ export class DurableGraphRun {
    */
   async input(given: () => unknown, hasInput: boolean): Promise<unknown> {
     const { context, state } = this
-    const latest = await latestOf(this.checkpointer, state.thread)
-    const latestId = latest?.checkpoint.id ?? null
+    // Read by open() on a run's first attempt (not resumed): nothing has written to the thread since.
+    const latest =
+      this.#latestRead === undefined ? await latestOf(this.checkpointer, state.thread) : undefined
+    const latestId = this.#latestRead === undefined ? (latest?.checkpoint.id ?? null) : this.#latestRead
     const resumed = context.resumed
     const waited = resumed?.state as unknown as GraphRunState | undefined
     if (
