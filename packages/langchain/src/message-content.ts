@@ -5,6 +5,7 @@ interface MessageLike {
   content?: unknown
   contentBlocks?: unknown
   additional_kwargs?: { reasoning_content?: unknown }
+  response_metadata?: { model_provider?: unknown; output_version?: unknown }
   tool_calls?: Array<{ id?: string; name: string; args: unknown }>
   usage_metadata?: unknown
   getType?: () => string
@@ -12,6 +13,15 @@ interface MessageLike {
 }
 
 function blocksOf(message: MessageLike): unknown[] {
+  // Text as a string, no provider translator: the standard blocks are that one text block (the
+  // translation would build and walk arrays for each streamed token to say so).
+  const metadata = message.response_metadata
+  if (
+    typeof message.content === 'string' &&
+    typeof metadata?.model_provider !== 'string' &&
+    metadata?.output_version !== 'v1'
+  )
+    return [{ type: 'text', text: message.content }]
   try {
     // `contentBlocks` translates each provider's content (Anthropic thinking, OpenAI reasoning...) into standard blocks.
     const blocks = message.contentBlocks
