@@ -20,6 +20,7 @@ import {
   searchWeb,
 } from '../lib/fixtures.ts'
 import { loadOptional } from '../lib/optional.ts'
+import { targets } from '../lib/results.ts'
 import { type Contender, interleavedRounds, sequential } from '../lib/rounds.ts'
 import type { RunnerClass, RunnerLike } from '../lib/runner-like.ts'
 
@@ -101,7 +102,11 @@ export const langchainCase: BenchCase = {
     const samples = await interleavedRounds(langchainContenders(loaded.module.LangChainRunner), settings)
     return {
       settings: { ...settings, turnsPerRun: 2 },
-      rows: adapterRows(samples, { runner: 'LangChainRunner', bare: 'bare createAgent().invoke' }),
+      rows: adapterRows(samples, {
+        runner: 'LangChainRunner',
+        bare: 'bare createAgent().invoke',
+        runnerTarget: targets.langchainOverhead,
+      }),
       notes: [
         "The model is a scripted `BaseChatModel` answering at once, in process: the ratio is CPU time only. The runner and the bare call run the same kind of graph (the runner's with its own `report_status` tool).",
       ],

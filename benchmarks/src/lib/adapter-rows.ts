@@ -1,4 +1,4 @@
-import { compareRow, type Row, targets } from './results.ts'
+import { compareRow, type Row, type Target, targets } from './results.ts'
 import { type Samples, series } from './rounds.ts'
 import { differences, median, ratios } from './stats.ts'
 
@@ -8,6 +8,8 @@ export interface AdapterNames {
   bare: string
   /** Absent when the framework has no peer to compare with. */
   peer?: string
+  /** The target of the runner vs bare rows. Default: `targets.adapterOverhead` (≤ 1.05×). */
+  runnerTarget?: Target
 }
 
 /** The note of a row: wall time added per run, and the ratio of this process's CPU time. */
@@ -36,7 +38,7 @@ export function adapterRows(samples: Samples, names: AdapterNames): Row[] {
       reference: bare,
       referenceName: names.bare,
       cpu: cpuOf(samples, 'runner', 'bare'),
-      target: targets.adapterOverhead,
+      target: names.runnerTarget ?? targets.adapterOverhead,
       note: added(samples, 'runner', 'bare'),
     }),
     compareRow({
@@ -46,7 +48,7 @@ export function adapterRows(samples: Samples, names: AdapterNames): Row[] {
       reference: bare,
       referenceName: names.bare,
       cpu: cpuOf(samples, 'runner-no-trajectory', 'bare'),
-      target: targets.adapterOverhead,
+      target: names.runnerTarget ?? targets.adapterOverhead,
       note: added(samples, 'runner-no-trajectory', 'bare'),
     }),
   ]

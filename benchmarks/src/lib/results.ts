@@ -111,6 +111,10 @@ export function valueRow(options: {
 /** The issue's targets, worded once. */
 export const targets = {
   adapterOverhead: { on: 'ratio', op: '<=', limit: 1.05, text: '≤ 1.05× bare' },
+  /** Issue 14: LangChainRunner vs the bare `createAgent().invoke` (case 1). */
+  langchainOverhead: { on: 'ratio', op: '<=', limit: 1.2, text: '≤ 1.20× bare' },
+  /** Issue 14: LangChainRunner.runStreamed vs the bare graph's `streamEvents`, total time (case 2). */
+  langchainStreamTotal: { on: 'ratio', op: '<=', limit: 1.15, text: '≤ 1.15× bare' },
   fasterThanPeer: { on: 'ratio', op: '<', limit: 1, text: '< 1× (faster than the peer)' },
   corePerRun: { on: 'value', op: '<', limit: 50, text: '< 50 µs' },
   scaleWall: { on: 'ratio', op: '<=', limit: 1.5, text: '≤ 1.5× the 20 ms ideal' },
