@@ -1,10 +1,14 @@
 /**
  * Case 1, LangChain: N sequential two-turn tool runs of a `createAgent` graph on a scripted chat
  * model (in process, instant). `LangChainRunner` running the graph against the bare
- * `graph.invoke(...)`. No peer: LangGraph is its own loop.
+ * `graph.invoke(...)`, and the bare graph with LangGraph's own `MemorySaver` (what checkpointing
+ * costs in LangGraph itself: the runner's runs are durable by default). No peer: LangGraph is its
+ * own loop.
  */
 
+import { randomUUID } from 'node:crypto'
 import { tool } from '@langchain/core/tools'
+import { MemorySaver } from '@langchain/langgraph'
 import { reportStatusInputSchema } from '@runner/core/adapter'
 import { createAgent } from 'langchain'
 import { ScriptedChatModel } from '../fakes/langchain-model.ts'
@@ -20,9 +24,10 @@ import {
   searchWeb,
 } from '../lib/fixtures.ts'
 import { loadOptional } from '../lib/optional.ts'
-import { targets } from '../lib/results.ts'
-import { type Contender, interleavedRounds, sequential } from '../lib/rounds.ts'
+import { compareRow, type Row, targets } from '../lib/results.ts'
+import { type Contender, interleavedRounds, type Samples, sequential, series } from '../lib/rounds.ts'
 import type { RunnerClass, RunnerLike } from '../lib/runner-like.ts'
+import { median, ratios } from '../lib/stats.ts'
 
 export const search = tool(searchWeb, {
   name: 'search',
@@ -48,11 +53,12 @@ export function finalText(state: { messages: Array<{ content: unknown }> }): str
   return typeof content === 'string' ? content : JSON.stringify(content)
 }
 
-function graph(reportStatus: typeof bareReportStatus) {
+function graph(reportStatus: typeof bareReportStatus, checkpointer?: MemorySaver) {
   return createAgent({
     model: new ScriptedChatModel(),
     tools: [reportStatus, search],
     systemPrompt: INSTRUCTIONS,
+    ...(checkpointer ? { checkpointer } : {}),
   })
 }
 
@@ -79,9 +85,58 @@ export function langchainContenders(LangChainRunner: RunnerClass): Contender[] {
           ),
         ),
     },
+    {
+      // What LangGraph's own checkpointing costs: the bare graph with its in-memory saver, a new
+      // thread per run, each step saved before the next (`durability: 'sync'`, as a durable run).
+      name: 'bare-checkpointed',
+      prepare: (runs) => {
+        const checkpointed = graph(bareReportStatus, new MemorySaver())
+        return sequential(runs, async () =>
+          expectAnswer(
+            finalText(
+              await checkpointed.invoke(
+                { messages: [{ role: 'user', content: PROMPT }] },
+                { configurable: { thread_id: randomUUID() }, durability: 'sync' },
+              ),
+            ),
+            'graph.invoke (MemorySaver)',
+          ),
+        )
+      },
+    },
     runnerContender('runner', new LangChainRunner()),
     runnerContender('runner-no-trajectory', new LangChainRunner({ recordTrajectory: false })),
     runnerContender('runner-not-durable', new LangChainRunner({ durable: false })),
+  ]
+}
+
+/** LangGraph's own checkpointing against the bare graph, and the (durable) runner against it. */
+function checkpointedRows(samples: Samples): Row[] {
+  const bare = series(samples, 'bare')
+  const checkpointed = series(samples, 'bare-checkpointed')
+  const cpu = (subject: string, reference: string) => ({
+    subject: series(samples, subject, 'cpuMs'),
+    reference: series(samples, reference, 'cpuMs'),
+  })
+  return [
+    compareRow({
+      measure: 'bare createAgent().invoke with a MemorySaver checkpointer vs bare createAgent().invoke',
+      unit: 'ms/run',
+      subject: checkpointed,
+      reference: bare,
+      referenceName: 'bare createAgent().invoke',
+      cpu: cpu('bare-checkpointed', 'bare'),
+      note: `client CPU ${median(ratios(cpu('bare-checkpointed', 'bare').subject, cpu('bare-checkpointed', 'bare').reference)).toFixed(2)}×`,
+    }),
+    compareRow({
+      measure: 'LangChainRunner vs bare createAgent().invoke with a MemorySaver checkpointer',
+      unit: 'ms/run',
+      subject: series(samples, 'runner'),
+      reference: checkpointed,
+      referenceName: 'bare createAgent().invoke (MemorySaver)',
+      cpu: cpu('runner', 'bare-checkpointed'),
+      note: `client CPU ${median(ratios(cpu('runner', 'bare-checkpointed').subject, cpu('runner', 'bare-checkpointed').reference)).toFixed(2)}×`,
+    }),
   ]
 }
 
@@ -102,13 +157,17 @@ export const langchainCase: BenchCase = {
     const samples = await interleavedRounds(langchainContenders(loaded.module.LangChainRunner), settings)
     return {
       settings: { ...settings, turnsPerRun: 2 },
-      rows: adapterRows(samples, {
-        runner: 'LangChainRunner',
-        bare: 'bare createAgent().invoke',
-        runnerTarget: targets.langchainOverhead,
-      }),
+      rows: [
+        ...adapterRows(samples, {
+          runner: 'LangChainRunner',
+          bare: 'bare createAgent().invoke',
+          runnerTarget: targets.langchainOverhead,
+        }),
+        ...checkpointedRows(samples),
+      ],
       notes: [
         "The model is a scripted `BaseChatModel` answering at once, in process: the ratio is CPU time only. The runner and the bare call run the same kind of graph (the runner's with its own `report_status` tool).",
+        "The runner's runs are durable by default: LangGraph checkpoints each step in the runner's store (`RunnerCheckpointSaver`, `durability: 'sync'`). The MemorySaver rows show what LangGraph's own checkpointing costs on the bare graph, and the runner against that.",
       ],
     }
   },
