@@ -11,7 +11,7 @@ import { reportStatusTool, runToolLoop, toolsWithReportStatus } from '@runner/co
 import type OpenAI from 'openai'
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions'
 import type { ResponseInputItem } from 'openai/resources/responses/responses'
-import { type OpenAIAgent, resolveAgent } from './agent.js'
+import { type OpenAIAgent, type ResolvedAgent, resolveAgent } from './agent.js'
 import { ChatConversation } from './chat-api.js'
 import { inputMessages, type OpenAIInput, type OpenAIOutput } from './conversation.js'
 import { isRetryableOpenAIError } from './map-error.js'
@@ -43,6 +43,8 @@ export class OpenAIRunner extends BaseAgentRunner<OpenAIAgent, OpenAIInput, Open
   readonly #requests: OpenAI
   readonly #reportStatus: ReportStatusMode
   readonly #model: string | undefined
+  /** The agent as `validate` resolved it, for the run's first `execute` (by agent object). */
+  readonly #validated = new WeakMap<object, { resolved: ResolvedAgent; fields: unknown[] }>()
 
   constructor(settings: OpenAIRunnerSettings = {}) {
     const { client, runnerOptions, reportStatus, model } = splitSettings(settings)
@@ -86,7 +88,10 @@ export class OpenAIRunner extends BaseAgentRunner<OpenAIAgent, OpenAIInput, Open
 
   /** Refuses a bad agent before the run starts (no activity is created): `InvalidOptionsError` naming the field. */
   protected override validate(agent: OpenAIAgent): void {
-    toolsWithReportStatus(resolveAgent(agent, this.#model).tools, this.#reportStatus)
+    const resolved = resolveAgent(agent, this.#model)
+    toolsWithReportStatus(resolved.tools, this.#reportStatus)
+    if (typeof agent === 'object' && agent !== null)
+      this.#validated.set(agent, { resolved, fields: fieldsOf(agent) })
   }
 
   /**
@@ -99,7 +104,12 @@ export class OpenAIRunner extends BaseAgentRunner<OpenAIAgent, OpenAIInput, Open
     agent: OpenAIAgent,
     input: OpenAIInput | undefined,
   ): Promise<ExecuteResult<OpenAIOutput>> {
-    const resolved = resolveAgent(agent, this.#model)
+    // Validated moments ago when this is the run's first attempt; resolved again otherwise.
+    const validated = this.#validated.get(agent)
+    if (validated) this.#validated.delete(agent)
+    const now = validated ? fieldsOf(agent) : []
+    const same = validated?.fields.every((field, index) => Object.is(field, now[index])) === true
+    const resolved = validated && same ? validated.resolved : resolveAgent(agent, this.#model)
     const tools = toolsWithReportStatus(resolved.tools, this.#reportStatus)
     const instructions = instructionsOf(resolved.instructions, context.prompts, this.#reportStatus)
     const resumed = context.resumed !== undefined
@@ -115,6 +125,12 @@ export class OpenAIRunner extends BaseAgentRunner<OpenAIAgent, OpenAIInput, Open
 }
 
 /** The agent's instructions, with `prompts.reportStatus` appended when the mode asks for it. */
+/** What an agent was resolved from: a field replaced since (or a tool added) means resolving again. */
+function fieldsOf(agent: OpenAIAgent): unknown[] {
+  const { model, name, instructions, tools, api, modelSettings } = agent
+  return [model, name, instructions, tools, tools?.length, api, modelSettings]
+}
+
 function instructionsOf(
   instructions: string | undefined,
   prompts: RunnerPrompts,
