@@ -7,9 +7,15 @@ import {
 } from './store-helpers.js'
 import type { DocumentTable, JsonValue, ListDocumentsOptions, StoredDocument } from './types.js'
 
-/** The document table of `MemoryActivityStore`: values kept as JSON text, keys sorted on read. */
+/** One namespace: values by key, and the keys in binary order (a list reads a range, not every key). */
+interface Namespace {
+  values: Map<string, string>
+  keys: string[]
+}
+
+/** The document table of `MemoryActivityStore`: values kept as JSON text, keys kept sorted. */
 export class MemoryDocumentTable implements DocumentTable {
-  readonly #namespaces = new Map<string, Map<string, string>>()
+  readonly #namespaces = new Map<string, Namespace>()
   readonly #maxRecordBytes: number
 
   /** `maxRecordBytes`: the largest value accepted, as UTF-8 JSON. */
@@ -27,16 +33,19 @@ export class MemoryDocumentTable implements DocumentTable {
     const encoded = encodeDocuments(namespace, documents, this.#maxRecordBytes)
     let table = this.#namespaces.get(namespace)
     if (!table) {
-      table = new Map()
+      table = { values: new Map(), keys: [] }
       this.#namespaces.set(namespace, table)
     }
-    for (const [key, text] of encoded) table.set(key, text)
+    for (const [key, text] of encoded) {
+      if (!table.values.has(key)) table.keys.splice(lowerBound(table.keys, key), 0, key)
+      table.values.set(key, text)
+    }
   }
 
   async get(namespace: string, key: string): Promise<JsonValue | undefined> {
     validateDocumentKey(namespace, 'namespace')
     validateDocumentKey(key, 'key')
-    const text = this.#namespaces.get(namespace)?.get(key)
+    const text = this.#namespaces.get(namespace)?.values.get(key)
     return text === undefined ? undefined : (JSON.parse(text) as JsonValue)
   }
 
@@ -45,12 +54,13 @@ export class MemoryDocumentTable implements DocumentTable {
     const { prefix, before, reverse, limit } = validateListDocumentsOptions(options)
     const table = this.#namespaces.get(namespace)
     if (!table) return []
-    const keys = [...table.keys()]
-      .filter((key) => key.startsWith(prefix) && (before === undefined || compareKeys(key, before) < 0))
-      .sort(compareKeys)
-    if (reverse) keys.reverse()
-    const chosen = limit === undefined ? keys : keys.slice(0, limit)
-    return chosen.map((key) => ({ key, value: JSON.parse(table.get(key) as string) as JsonValue }))
+    let [first, end] = prefixRange(table.keys, prefix)
+    if (before !== undefined) end = Math.max(first, Math.min(end, lowerBound(table.keys, before)))
+    const count = limit === undefined ? end - first : Math.min(limit, end - first)
+    const chosen = reverse
+      ? table.keys.slice(end - count, end).reverse()
+      : table.keys.slice(first, first + count)
+    return chosen.map((key) => ({ key, value: JSON.parse(table.values.get(key) as string) as JsonValue }))
   }
 
   async deletePrefix(namespace: string, prefix: string): Promise<number> {
@@ -58,15 +68,30 @@ export class MemoryDocumentTable implements DocumentTable {
     validateDocumentPrefix(prefix)
     const table = this.#namespaces.get(namespace)
     if (!table) return 0
-    let count = 0
-    for (const key of [...table.keys()]) {
-      if (key.startsWith(prefix)) {
-        table.delete(key)
-        count++
-      }
-    }
-    return count
+    const [first, end] = prefixRange(table.keys, prefix)
+    for (const key of table.keys.splice(first, end - first)) table.values.delete(key)
+    return end - first
   }
+}
+
+/** The keys starting with `prefix` are one run of the sorted list: its bounds, `[first, end)`. */
+function prefixRange(keys: readonly string[], prefix: string): [number, number] {
+  const first = lowerBound(keys, prefix)
+  let end = first
+  while (end < keys.length && keys[end]!.startsWith(prefix)) end++
+  return [first, end]
+}
+
+/** The index of the first key not before `key` in binary order. */
+function lowerBound(keys: readonly string[], key: string): number {
+  let low = 0
+  let high = keys.length
+  while (low < high) {
+    const middle = (low + high) >>> 1
+    if (compareKeys(keys[middle]!, key) < 0) low = middle + 1
+    else high = middle
+  }
+  return low
 }
 
 /**
