@@ -91,3 +91,42 @@ export function adapterRows(samples: Samples, names: AdapterNames): Row[] {
   }
   return rows
 }
+
+/** A peer of a lane: its contender's name in the samples and its name in the table. */
+export interface PeerName {
+  contender: string
+  name: string
+}
+
+/**
+ * The rows of peers measured in the same rounds as `adapterRows`' contenders: each peer vs the bare
+ * SDK (information), and the runner vs each peer (target: faster than the peer).
+ */
+export function peerRows(samples: Samples, names: AdapterNames, peers: readonly PeerName[]): Row[] {
+  const rows: Row[] = []
+  for (const peer of peers) {
+    if (!samples[peer.contender]) continue
+    rows.push(
+      compareRow({
+        measure: `${peer.name} vs ${names.bare}`,
+        unit: 'ms/run',
+        subject: series(samples, peer.contender),
+        reference: series(samples, 'bare'),
+        referenceName: names.bare,
+        cpu: cpuOf(samples, peer.contender, 'bare'),
+        note: added(samples, peer.contender, 'bare'),
+      }),
+      compareRow({
+        measure: `${names.runner} vs ${peer.name}`,
+        unit: 'ms/run',
+        subject: series(samples, 'runner'),
+        reference: series(samples, peer.contender),
+        referenceName: peer.name,
+        cpu: cpuOf(samples, 'runner', peer.contender),
+        target: targets.fasterThanPeer,
+        note: added(samples, 'runner', peer.contender),
+      }),
+    )
+  }
+  return rows
+}

@@ -120,4 +120,11 @@ export const targets = {
   scaleWall: { on: 'ratio', op: '<=', limit: 1.5, text: '≤ 1.5× the 20 ms ideal' },
   scaleMemory: { on: 'value', op: '<', limit: 50, text: '< 50 MB per 1,000 runs' },
   bullmqThroughput: { on: 'ratio', op: '>=', limit: 0.8, text: '≥ 0.8× bare BullMQ' },
+  aiSdkOverhead: { on: 'ratio', op: '<=', limit: 1.15, text: '≤ 1.15× bare' },
+  aiSdkStreamTotal: { on: 'ratio', op: '<=', limit: 1.15, text: '≤ 1.15× bare streamText' },
 } as const satisfies Record<string, Target>
+
+/** The row with another target than the one it was built with, and the verdict for it. */
+export function withTarget(row: Row, target: Target): Row {
+  return { ...row, target, verdict: verdict(target, row.value.median, row.ratio?.median) }
+}

@@ -201,6 +201,59 @@ describe.each(modes)('input and output ($label)', ({ kind, streamed }) => {
     await runIn(streamed, runner, agent, 'go')
     expect(seen).toEqual(['model:tool-calls', 'tool:report_status', 'step:0', 'model:stop', 'step:1'])
   })
+
+  it('the agent’s own onEnd (settings: its deprecated alias too) runs once; the output is the SDK’s', async () => {
+    const runner = new AISDKRunner()
+    const script = scenario().toolCall('report_status', { message: 'Working', percentage: 50 }).text('Done.')
+    const ends: Array<{ text: string; steps: number }> = []
+    const onEnd = ({ text, steps }: { text: string; steps: unknown[] }) =>
+      void ends.push({ text, steps: steps.length })
+    for (const callback of kind === 'settings' ? ['onEnd', 'onFinish'] : ['onEnd']) {
+      ends.length = 0
+      const { agent } = agentOf(kind, runner, script, { [callback]: onEnd })
+      const { result } = await runIn(streamed, runner, agent, 'go')
+      expect(ends).toEqual([{ text: 'Done.', steps: 2 }])
+      expect(result.text).toBe('Done.')
+      const output = result.output
+      expect(output.steps).toHaveLength(2)
+      expect(output.finishReason).toBe('stop')
+      expect(output.responseMessages.map((message) => message.role)).toEqual([
+        'assistant',
+        'tool',
+        'assistant',
+      ])
+      if (output.mode === 'stream') {
+        // What the runner read from the end of the stream is what the SDK's own promises say.
+        expect(output.steps).toEqual(await output.result.steps)
+        expect(output.responseMessages).toEqual(await output.result.responseMessages)
+        expect(output.totalUsage).toEqual(await output.result.totalUsage)
+        expect(result.text).toBe(await output.result.text)
+      }
+    }
+  })
+
+  it('each tool’s input schema reaches the model as the AI SDK converts it', async () => {
+    const runner = new AISDKRunner()
+    const { asSchema, tool } = await import('ai')
+    const { z } = await import('zod')
+    const lookup = tool({
+      description: 'Looks a word up.',
+      inputSchema: z.object({ word: z.string().min(1), limit: z.number().int().optional() }),
+      execute: async ({ word }) => `${word}: found`,
+    })
+    const script = scenario()
+      .toolCall('lookup', { word: 'otter' })
+      .text('Done.')
+      .toolCall('lookup', { word: 'seal' })
+      .text('Done.')
+    const { agent, player } = agentOf(kind, runner, script, { tools: { lookup } })
+    for (let run = 0; run < 2; run++) await runIn(streamed, runner, agent, 'go')
+    const expected = await asSchema(lookup.inputSchema).jsonSchema
+    for (const call of player.calls) {
+      const sent = (call.request as { tools?: Array<{ name: string; inputSchema: unknown }> }).tools
+      expect(sent?.find((each) => each.name === 'lookup')?.inputSchema).toEqual(expected)
+    }
+  })
 })
 
 describe('the AI SDK’s own console output', () => {

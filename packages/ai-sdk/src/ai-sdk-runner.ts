@@ -31,7 +31,7 @@ import { DurableConversation } from './durable-conversation.js'
 import { type AISDKInput, type AISDKPrompt, checkInput } from './input.js'
 import { withPrompt } from './instructions.js'
 import { isRetryableAISDKError } from './map-error.js'
-import { type AISDKOutput, generateOutput, streamOutput } from './output.js'
+import { type AISDKOutput, generateOutput, StreamEnd, streamOutput } from './output.js'
 import { readStream } from './read-stream.js'
 import { reportStatusTool } from './report-status-tool.js'
 import { type AISDKRunnerSettings, splitSettings } from './settings.js'
@@ -142,14 +142,13 @@ export class AISDKRunner extends BaseAgentRunner<
         ? await this.#runToolLoopAgent(context, agent, prompt, controls)
         : await this.#runSettings(context, agent, prompt, controls)
       const output = {
-        ...generated,
-        responseMessages: conversation.responseMessages(generated.responseMessages),
+        ...generated.output,
+        responseMessages: conversation.responseMessages(generated.output.responseMessages),
       }
       // Tool calls that wait for a person: the run suspends (resolves `waiting`).
       await conversation.suspendIfWaiting(output.steps.at(-1), output.responseMessages)
       controls.settle(output.finishReason)
-      const text = output.mode === 'generate' ? output.result.text : await output.result.text
-      return { output, text }
+      return { output, text: generated.text }
     } catch (error) {
       throw controls.errorFor(error)
     }
@@ -161,7 +160,7 @@ export class AISDKRunner extends BaseAgentRunner<
     agent: AISDKSettings<ToolSet>,
     prompt: AISDKPrompt,
     controls: AttemptControls,
-  ): Promise<AISDKOutput> {
+  ): Promise<Generated> {
     const {
       instructions,
       system,
@@ -176,6 +175,8 @@ export class AISDKRunner extends BaseAgentRunner<
       experimental_onLanguageModelCallEnd,
       onError,
       onAbort,
+      onEnd,
+      onFinish,
       prompt: _prompt,
       messages: _messages,
       abortSignal: _abortSignal,
@@ -203,15 +204,24 @@ export class AISDKRunner extends BaseAgentRunner<
       abortSignal: context.signal,
     }
     if (context.streaming) {
-      const result = streamText({
+      const end = new StreamEnd(onEnd ?? onFinish)
+      const streamOptions: LooseOptions = {
         ...options,
         onError: onError ?? quiet,
         ...(onAbort === undefined ? {} : { onAbort }),
-      } as Parameters<typeof streamText<ToolSet>>[0])
+        onEnd: end.onEnd,
+      }
+      const result = streamText(streamOptions as Parameters<typeof streamText<ToolSet>>[0])
       await readStream(result.stream, context, controls)
-      return streamOutput(result)
+      return streamOutput(result, end)
     }
-    return generateOutput(await generateText(options as Parameters<typeof generateText<ToolSet>>[0]))
+    return generated(
+      await generateText({
+        ...options,
+        ...(onEnd === undefined ? {} : { onEnd }),
+        ...(onFinish === undefined ? {} : { onFinish }),
+      } as Parameters<typeof generateText<ToolSet>>[0]),
+    )
   }
 
   /**
@@ -224,7 +234,7 @@ export class AISDKRunner extends BaseAgentRunner<
     agent: AnyToolLoopAgent,
     prompt: AISDKPrompt,
     controls: AttemptControls,
-  ): Promise<AISDKOutput> {
+  ): Promise<Generated> {
     const settings = toolLoopSettingsOf(agent) as LooseOptions
     const { experimental_onLanguageModelCallEnd, ...own } = settings
     const controlled = new ToolLoopAgent({
@@ -249,11 +259,13 @@ export class AISDKRunner extends BaseAgentRunner<
       onStepEnd: controls.onStepEnd(undefined),
     } as Parameters<typeof controlled.generate>[0]
     if (context.streaming) {
-      const result = await controlled.stream(call)
+      // Merged by the agent with its own onEnd.
+      const end = new StreamEnd()
+      const result = await controlled.stream({ ...call, onEnd: end.onEnd } as typeof call)
       await readStream(result.stream, context, controls)
-      return streamOutput(result)
+      return streamOutput(result, end)
     }
-    return generateOutput(await controlled.generate(call))
+    return generated(await controlled.generate(call))
   }
 
   /** The agent's tools with `report_status` added, unless the runner's `reportStatus` is off or the agent has its own. */
@@ -262,6 +274,16 @@ export class AISDKRunner extends BaseAgentRunner<
     if (tools && REPORT_STATUS_TOOL_NAME in tools) return tools
     return { [REPORT_STATUS_TOOL_NAME]: reportStatusTool, ...tools }
   }
+}
+
+/** What an attempt generated: the output and the final text. */
+interface Generated {
+  output: AISDKOutput
+  text: string
+}
+
+function generated(result: Parameters<typeof generateOutput>[0]): Generated {
+  return { output: generateOutput(result), text: result.text }
 }
 
 /**

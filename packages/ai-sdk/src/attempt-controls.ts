@@ -17,6 +17,7 @@ import { usageOf } from './map-usage.js'
 import { requestsInPlace } from './model-requests.js'
 import { overridesLostError } from './overrides-lost-error.js'
 import { replayModel } from './replay-model.js'
+import { withPreparedSchema } from './tool-schema.js'
 import { wrapTool } from './tool-wrapper.js'
 import { wrapUpMessages } from './wrap-up.js'
 
@@ -258,10 +259,14 @@ export class AttemptControls {
     }
   }
 
-  /** The tools with each `execute` run through core's tool-call protocol (tools without one pass as they are). */
+  /**
+   * The tools with each `execute` run through core's tool-call protocol (tools without one pass
+   * as they are), each input schema converted to JSON Schema once (`withPreparedSchema`).
+   */
   wrapTools(tools: ToolSet | undefined): ToolSet {
     const wrapped: ToolSet = {}
-    for (const [name, tool] of Object.entries(tools ?? {})) {
+    for (const [name, own] of Object.entries(tools ?? {})) {
+      const tool = withPreparedSchema(own)
       wrapped[name] = typeof tool.execute === 'function' ? wrapTool(name, tool, this) : tool
       this.#wrappedTools.add(wrapped[name])
     }

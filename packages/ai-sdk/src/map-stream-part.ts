@@ -17,47 +17,52 @@ import type { TextStreamPart, ToolSet } from 'ai'
  */
 export function eventsOf(
   part: TextStreamPart<ToolSet>,
-  deniedText: (toolCallId: string) => string | undefined = () => undefined,
+  deniedText: (toolCallId: string) => string | undefined = noDenial,
 ): AdapterEvent[] {
+  const event = eventOf(part, deniedText)
+  return event === undefined ? [] : [event]
+}
+
+/** The run event of one part (each part maps to one event at most): `eventsOf` without the array, for the read loop. */
+export function eventOf(
+  part: TextStreamPart<ToolSet>,
+  deniedText: (toolCallId: string) => string | undefined = noDenial,
+): AdapterEvent | undefined {
   switch (part.type) {
     case 'text-delta':
-      return part.text === '' ? [] : [{ type: 'text-delta', text: part.text }]
+      return part.text === '' ? undefined : { type: 'text-delta', text: part.text }
     case 'reasoning-delta':
-      return part.text === '' ? [] : [{ type: 'reasoning-delta', text: part.text }]
+      return part.text === '' ? undefined : { type: 'reasoning-delta', text: part.text }
     case 'tool-call':
-      return [{ type: 'tool-call', toolCallId: part.toolCallId, toolName: part.toolName, input: part.input }]
+      return { type: 'tool-call', toolCallId: part.toolCallId, toolName: part.toolName, input: part.input }
     case 'tool-result':
-      if (part.preliminary) return []
-      return [
-        {
-          type: 'tool-result',
-          toolCallId: part.toolCallId,
-          toolName: part.toolName,
-          output: part.output,
-          isError: false,
-        },
-      ]
+      if (part.preliminary) return undefined
+      return {
+        type: 'tool-result',
+        toolCallId: part.toolCallId,
+        toolName: part.toolName,
+        output: part.output,
+        isError: false,
+      }
     case 'tool-error':
-      return [
-        {
-          type: 'tool-result',
-          toolCallId: part.toolCallId,
-          toolName: part.toolName,
-          output: errorMessage(part.error),
-          isError: true,
-        },
-      ]
+      return {
+        type: 'tool-result',
+        toolCallId: part.toolCallId,
+        toolName: part.toolName,
+        output: errorMessage(part.error),
+        isError: true,
+      }
     case 'tool-output-denied':
-      return [
-        {
-          type: 'tool-result',
-          toolCallId: part.toolCallId,
-          toolName: part.toolName,
-          output: deniedText(part.toolCallId) ?? 'Tool execution denied.',
-          isError: true,
-        },
-      ]
+      return {
+        type: 'tool-result',
+        toolCallId: part.toolCallId,
+        toolName: part.toolName,
+        output: deniedText(part.toolCallId) ?? 'Tool execution denied.',
+        isError: true,
+      }
     default:
-      return []
+      return undefined
   }
 }
+
+const noDenial = (): undefined => undefined

@@ -4,6 +4,8 @@ import type {
   GenerateTextResult,
   LanguageModelUsage,
   StepResult,
+  StreamTextEndEvent,
+  StreamTextOnEndCallback,
   StreamTextResult,
   ToolModelMessage,
   ToolSet,
@@ -63,13 +65,62 @@ export function generateOutput(result: GenerateTextResult<ToolSet, any, any>): A
   }
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: any runtime context and structured output
-export async function streamOutput(result: StreamTextResult<ToolSet, any, any>): Promise<AISDKStreamOutput> {
-  const [steps, responseMessages, finishReason, totalUsage] = await Promise.all([
+/**
+ * The output of a streamed attempt whose stream was read to its end. Read from the `onEnd` event
+ * (`StreamEnd`) when the AI SDK sent one: each of the result's promises (`steps`, `text`,
+ * `totalUsage`...) starts another full replay of the stream in the background, for nothing once
+ * it was read. Without the event, from those promises.
+ */
+export async function streamOutput(
+  // biome-ignore lint/suspicious/noExplicitAny: any runtime context and structured output
+  result: StreamTextResult<ToolSet, any, any>,
+  end: StreamEnd,
+): Promise<{ output: AISDKStreamOutput; text: string }> {
+  const event = end.event
+  if (event) {
+    const { steps, responseMessages, finishReason, totalUsage, text } = event
+    const output: AISDKStreamOutput = {
+      mode: 'stream',
+      result,
+      steps: steps as StepResult<ToolSet>[],
+      responseMessages: responseMessages as AISDKStreamOutput['responseMessages'],
+      finishReason,
+      totalUsage,
+    }
+    return { output, text }
+  }
+  const [steps, responseMessages, finishReason, totalUsage, text] = await Promise.all([
     result.steps,
     result.responseMessages,
     result.finishReason,
     result.totalUsage,
+    result.text,
   ])
-  return { mode: 'stream', result, steps, responseMessages, finishReason, totalUsage }
+  return { output: { mode: 'stream', result, steps, responseMessages, finishReason, totalUsage }, text }
+}
+
+/** A streamed attempt's `onEnd` (the user's own, if any, called after), keeping its event for `streamOutput`. */
+export class StreamEnd {
+  // biome-ignore lint/suspicious/noExplicitAny: any runtime context and structured output
+  #event: StreamTextEndEvent<ToolSet, any, any> | undefined
+  // biome-ignore lint/suspicious/noExplicitAny: any runtime context and structured output
+  readonly #user: StreamTextOnEndCallback<ToolSet, any, any> | undefined
+
+  // biome-ignore lint/suspicious/noExplicitAny: any runtime context and structured output
+  constructor(user?: StreamTextOnEndCallback<ToolSet, any, any>) {
+    this.#user = user
+  }
+
+  /** The event of the generation's end, once the AI SDK sent it. */
+  // biome-ignore lint/suspicious/noExplicitAny: any runtime context and structured output
+  get event(): StreamTextEndEvent<ToolSet, any, any> | undefined {
+    return this.#event
+  }
+
+  /** The `onEnd` callback to give the AI SDK. */
+  // biome-ignore lint/suspicious/noExplicitAny: any runtime context and structured output
+  readonly onEnd = async (event: StreamTextEndEvent<ToolSet, any, any>): Promise<void> => {
+    this.#event = event
+    await this.#user?.(event)
+  }
 }

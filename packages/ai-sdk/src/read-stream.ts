@@ -1,11 +1,11 @@
 import type { RunContext } from '@runner/core'
 import { NoOutputGeneratedError, type TextStreamPart, type ToolSet } from 'ai'
 import type { AttemptControls } from './attempt-controls.js'
-import { eventsOf } from './map-stream-part.js'
+import { eventOf } from './map-stream-part.js'
 
 /**
  * Reads a streamed attempt to its end, in order: every part as a `native` event (with
- * `includeNative`), its run events (`eventsOf`), and:
+ * `includeNative`), its run event (`eventOf`), and:
  * - `tool-call` lets the tool start (`AttemptControls.beforeTool`);
  * - `abort` ends the attempt as canceled (the run's own reason, or `RunCanceledError` for the AI
  *   SDK's own abort), never as a completed run;
@@ -19,9 +19,12 @@ export async function readStream(
   controls: AttemptControls,
 ): Promise<void> {
   let finished = false
+  const native = context.includeNative
+  const deniedText = (toolCallId: string) => controls.deniedText(toolCallId)
   for await (const part of stream) {
-    context.emit({ type: 'native', event: part })
-    for (const event of eventsOf(part, (toolCallId) => controls.deniedText(toolCallId))) context.emit(event)
+    if (native) context.emit({ type: 'native', event: part })
+    const event = eventOf(part, deniedText)
+    if (event !== undefined) context.emit(event)
     switch (part.type) {
       case 'tool-call':
         controls.readToolCall(part.toolCallId)
