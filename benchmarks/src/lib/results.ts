@@ -116,4 +116,5 @@ export const targets = {
   scaleWall: { on: 'ratio', op: '<=', limit: 1.5, text: '≤ 1.5× the 20 ms ideal' },
   scaleMemory: { on: 'value', op: '<', limit: 50, text: '< 50 MB per 1,000 runs' },
   bullmqThroughput: { on: 'ratio', op: '>=', limit: 0.8, text: '≥ 0.8× bare BullMQ' },
+  enqueue10k: { on: 'value', op: '<=', limit: 3000, text: '≤ 3 s for 10,000' },
 } as const satisfies Record<string, Target>

@@ -376,7 +376,9 @@ class BullMQEngineImpl implements WorkerCapableEngine {
    */
   async #read(agentId: string): Promise<OutcomeRead> {
     const { queue, redis } = this.#use()
-    const job = await queue.getJob(await this.#currentJobId(agentId))
+    // The first job and the resume counter are read at once: most tasks are never resumed.
+    const [first, resumed] = await Promise.all([queue.getJob(agentId), this.#currentJobId(agentId)])
+    const job = resumed === agentId ? first : await queue.getJob(resumed)
     if (job) {
       if (!job.finishedOn) return { kind: 'pending' }
       const outcome = parseOutcome(job.returnvalue)

@@ -2,6 +2,7 @@ import { RunnerError } from '@runner/core'
 import type { JobOutcome } from '@runner/core/engine'
 import { type ConnectionOptions, QueueEvents } from 'bullmq'
 import type { Redis } from 'ioredis'
+import { parseOutcome } from './job-data.js'
 
 /** What is known about a job's outcome. */
 export type OutcomeRead =
@@ -118,7 +119,18 @@ export class OutcomeWatcher {
         const agentId = options.agentIdOf(jobId)
         if (this.#waiters.has(agentId)) this.#check(agentId, { settleUnknown: false, failOnError: false })
       }
-      events.on('completed', moved)
+      // A completed job's event carries its return value: a final outcome (complete, error,
+      // canceled) settles the task from the event, with no read. Any job of a task may bring it:
+      // a task is resumed only while it waits, so a final outcome is the task's last. A `waiting`
+      // outcome (or anything else) is read again as above.
+      const completed = ({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }) => {
+        const agentId = options.agentIdOf(jobId)
+        if (!this.#waiters.has(agentId)) return
+        const outcome = parseOutcome(returnvalue)
+        if (outcome && outcome.status !== 'waiting') this.#settle(agentId, outcome)
+        else this.#check(agentId, { settleUnknown: false, failOnError: false })
+      }
+      events.on('completed', completed)
       events.on('failed', moved)
       events.on('removed', moved)
       await events.waitUntilReady()
