@@ -376,9 +376,15 @@ class BullMQEngineImpl implements WorkerCapableEngine {
    */
   async #read(agentId: string): Promise<OutcomeRead> {
     const { queue, redis } = this.#use()
-    // The first job and the resume counter are read at once: most tasks are never resumed.
-    const [first, resumed] = await Promise.all([queue.getJob(agentId), this.#currentJobId(agentId)])
-    const job = resumed === agentId ? first : await queue.getJob(resumed)
+    // One round trip first: whether the first job exists and has finished (two fields of its
+    // hash, not the whole job), and the resume counter. Most waits find a job not finished yet.
+    const [peek, counter] = await Promise.all([
+      redis.hmget(queue.toKey(agentId), 'finishedOn', 'name'),
+      redis.get(this.#keys.resumed(agentId)),
+    ])
+    const resumed = currentJobId(agentId, counter)
+    if (resumed === agentId && peek[1] !== null && peek[0] === null) return { kind: 'pending' }
+    const job = resumed === agentId && peek[1] === null ? undefined : await queue.getJob(resumed)
     if (job) {
       if (!job.finishedOn) return { kind: 'pending' }
       const outcome = parseOutcome(job.returnvalue)
@@ -393,8 +399,7 @@ class BullMQEngineImpl implements WorkerCapableEngine {
   /** The BullMQ job id of the task's latest submission: `agentId`, or its latest resume. */
   async #currentJobId(agentId: string): Promise<string> {
     const { redis } = this.#use()
-    const resumed = Number(await redis.get(this.#keys.resumed(agentId)))
-    return Number.isInteger(resumed) && resumed >= 1 ? resumeJobId(agentId, resumed) : agentId
+    return currentJobId(agentId, await redis.get(this.#keys.resumed(agentId)))
   }
 
   #use(): Started {
@@ -411,6 +416,12 @@ if tonumber(ARGV[1]) > current then
 end
 return 1
 `
+
+/** The BullMQ job id of a task whose resume counter (`RunnerKeys.resumed`) holds `counter`. */
+function currentJobId(agentId: string, counter: string | null): string {
+  const resumed = Number(counter)
+  return Number.isInteger(resumed) && resumed >= 1 ? resumeJobId(agentId, resumed) : agentId
+}
 
 function asError(value: unknown): Error {
   return value instanceof Error ? value : new RunnerError(String(value), { cause: value })

@@ -24,7 +24,7 @@ const cancelSweepIntervalMs = 5000
 const heardCancelTtlMs = 60_000
 
 /**
- * How long after (re)subscribing a starting job still reads its cancel marker: a cancel published
+ * How long after a reconnection a starting job still reads its cancel marker: a cancel published
  * while the subscriber was reconnecting was lost, and its job may start just after.
  */
 const listeningGraceMs = 2000
@@ -106,8 +106,8 @@ export class EngineWorker implements RunnerWorker {
   #closing: Promise<void> | undefined
   /** Cancels heard on the channel for jobs not running here (yet), with when they were heard. */
   readonly #heardCancels = new Map<string, number>()
-  /** When the subscriber last (re)subscribed: messages published before may have been lost. */
-  #subscribedAt = 0
+  /** When the subscriber last reconnected: messages published while it was away were lost. */
+  #reconnectedAt = 0
 
   constructor(options: EngineWorkerOptions) {
     this.#options = options
@@ -128,11 +128,13 @@ export class EngineWorker implements RunnerWorker {
       // can be just before its processor starts): remembered for the job's start.
       if (!this.abortLocal(agentId)) this.#heard(agentId)
     })
+    // A reconnection (every `ready` after the first) may have lost messages: see #listening.
+    let connected = false
     subscriber.on('ready', () => {
-      this.#subscribedAt = Date.now()
+      if (connected) this.#reconnectedAt = Date.now()
+      connected = true
     })
     await subscriber.subscribe(options.keys.cancelChannel)
-    this.#subscribedAt = Date.now()
     if (this.#closing) return
 
     const bull = new Worker<PoolJob, SerializedJobOutcome>(
@@ -319,9 +321,13 @@ export class EngineWorker implements RunnerWorker {
     return Date.now() - at < heardCancelTtlMs
   }
 
-  /** Whether the cancel subscriber has been listening long enough that no cancel of a job starting now was missed. */
+  /**
+   * Whether no cancel of a job starting now can have been missed: the subscriber is connected,
+   * and did not just reconnect. (Subscribed before the first job was taken, a cancel published
+   * earlier concerns a job another worker held: it comes here only redelivered.)
+   */
   #listening(): boolean {
-    return this.#subscriber?.status === 'ready' && Date.now() - this.#subscribedAt >= listeningGraceMs
+    return this.#subscriber?.status === 'ready' && Date.now() - this.#reconnectedAt >= listeningGraceMs
   }
 
   /** Whether `cancel(agentId)` was called; a Redis failure counts as no (pub/sub still reaches the job). */
