@@ -166,10 +166,18 @@ class BullMQEngineImpl implements WorkerCapableEngine {
   }
 
   async submit(job: PoolJob): Promise<void> {
-    const { queue } = this.#use()
+    const { queue, watcher } = this.#use()
     this.#assertAccepts([job])
     const { name, data, opts } = this.#bullJob(job)
-    await queue.add(name, data, opts)
+    // Expected before the add: its end may be told by an event before the add returns.
+    const expected = (await watcher.listen()) ? fresh([job]) : []
+    watcher.expect(expected)
+    try {
+      await queue.add(name, data, opts)
+    } catch (error) {
+      watcher.forget(expected)
+      throw error
+    }
     await this.#raiseResumed([job])
   }
 
@@ -180,12 +188,15 @@ class BullMQEngineImpl implements WorkerCapableEngine {
    * worker that took one meanwhile finds its activity ended by the pool and does not run it).
    */
   async submitMany(jobs: PoolJob[]): Promise<void> {
-    const { queue } = this.#use()
+    const { queue, watcher } = this.#use()
     this.#assertAccepts(jobs)
     if (jobs.length === 0) return
+    const expected = (await watcher.listen()) ? fresh(jobs) : []
+    watcher.expect(expected)
     try {
       await queue.addBulk(jobs.map((job) => this.#bullJob(job)))
     } catch (error) {
+      watcher.forget(expected)
       await Promise.all(jobs.map((job) => queue.remove(jobIdOf(job)).catch(() => 0)))
       throw error
     }
@@ -416,6 +427,14 @@ if tonumber(ARGV[1]) > current then
 end
 return 1
 `
+
+/**
+ * The agentIds of the first submissions among `jobs`: their job is the task's current one. (A
+ * resume is read when waited for: its task's earlier job ended with events of its own.)
+ */
+function fresh(jobs: readonly PoolJob[]): string[] {
+  return jobs.flatMap((job) => (job.resumed === undefined ? [job.agentId] : []))
+}
 
 /** The BullMQ job id of a task whose resume counter (`RunnerKeys.resumed`) holds `counter`. */
 function currentJobId(agentId: string, counter: string | null): string {
