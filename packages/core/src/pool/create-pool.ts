@@ -112,7 +112,7 @@ export function createPool(options: PoolOptions = {}): Pool {
     async enqueue(name, input, enqueueOptions = {}) {
       if (closed) throw closedError()
       const task = taskNamed(name, 'task', 'enqueue')
-      const settings = parseOrThrow(enqueueOptionsSchema, enqueueOptions, 'enqueue options')
+      const settings = parseOptions(enqueueOptionsSchema, enqueueOptions, 'enqueue options')
       const jobInput = validateInput(task, input)
       const work = submit(task, jobInput, settings)
       inFlight.add(work)
@@ -137,8 +137,8 @@ export function createPool(options: PoolOptions = {}): Pool {
     },
 
     async result<T>(agentId: string, resultOptions = {}) {
-      const settings = parseOrThrow(resultOptionsSchema, resultOptions, 'result options')
-      const id = parseOrThrow(taskNameSchema, agentId, 'result', 'agentId')
+      const settings = parseOptions(resultOptionsSchema, resultOptions, 'result options')
+      const id = parseId(agentId, 'result')
       await started
       const controller = new AbortController()
       const onAbort = () => controller.abort(settings.signal?.reason)
@@ -316,7 +316,7 @@ export function createPool(options: PoolOptions = {}): Pool {
       }
       const { task: name, input, options: enqueueOptions = {} } = item as EnqueueManyItem
       const task = taskNamed(name, `${at}.task`, subject)
-      const settings = parseOrThrow(enqueueOptionsSchema, enqueueOptions, subject, `${at}.options`)
+      const settings = parseOptions(enqueueOptionsSchema, enqueueOptions, subject, `${at}.options`)
       const jobInput = validateInput(task, input, `${at}.input`, subject)
       if (settings.agentId !== undefined) {
         const first = ids.get(settings.agentId)
@@ -486,6 +486,33 @@ function createFailure(reason: unknown, index: number, count: number): Error {
 
 function messageOf(value: unknown): string {
   return value instanceof Error ? value.message : String(value)
+}
+
+/**
+ * `parseOrThrow` for per-call options, without running zod for the common call that passes none
+ * (an empty plain object: every option is optional and has no default, so it parses to itself).
+ */
+function parseOptions<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+  subject: string,
+  prefix?: string,
+): z.output<T> {
+  if (isEmptyPlainObject(value)) return {} as z.output<T>
+  return parseOrThrow(schema, value, subject, prefix)
+}
+
+function isEmptyPlainObject(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype)
+    return false
+  for (const _ in value) return false
+  return true
+}
+
+/** An agentId argument: checked by hand when valid (the common case), by zod to name the problem. */
+function parseId(value: unknown, subject: string): string {
+  if (typeof value === 'string' && value.length >= 1 && value.length <= 200) return value
+  return parseOrThrow(taskNameSchema, value, subject, 'agentId')
 }
 
 /** A complete outcome of a delivery that did not run the handler, whose value the engine lost. */
