@@ -122,6 +122,7 @@ export const targets = {
   bullmqThroughput: { on: 'ratio', op: '>=', limit: 0.8, text: '≥ 0.8× bare BullMQ' },
   aiSdkOverhead: { on: 'ratio', op: '<=', limit: 1.15, text: '≤ 1.15× bare' },
   aiSdkStreamTotal: { on: 'ratio', op: '<=', limit: 1.15, text: '≤ 1.15× bare streamText' },
+  enqueue10k: { on: 'value', op: '<=', limit: 3000, text: '≤ 3 s for 10,000' },
 } as const satisfies Record<string, Target>
 
 /** The row with another target than the one it was built with, and the verdict for it. */

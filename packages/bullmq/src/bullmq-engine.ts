@@ -8,7 +8,7 @@ import {
   type SerializedJobOutcome,
   serializeJobOutcome,
 } from '@runner/core/engine'
-import { type ConnectionOptions, Queue } from 'bullmq'
+import { type ConnectionOptions, type JobsOptions, Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { createRedis, toBullMQConnection } from './connection.js'
 import { cancelReason, EngineWorker } from './engine-worker.js'
@@ -166,39 +166,94 @@ class BullMQEngineImpl implements WorkerCapableEngine {
   }
 
   async submit(job: PoolJob): Promise<void> {
-    const { queue, redis } = this.#use()
+    const { queue, watcher } = this.#use()
+    this.#assertAccepts([job])
+    const { name, data, opts } = this.#bullJob(job)
+    // Expected before the add: its end may be told by an event before the add returns.
+    const expected = (await watcher.listen()) ? fresh([job]) : []
+    watcher.expect(expected)
+    try {
+      await queue.add(name, data, opts)
+    } catch (error) {
+      watcher.forget(expected)
+      throw error
+    }
+    await this.#raiseResumed([job])
+  }
+
+  /**
+   * All jobs in one `Queue.addBulk` (one pipeline: one round trip to Redis). Checked first, none
+   * sent if one is refused. BullMQ pipelines the adds without a transaction: when Redis fails
+   * mid-batch, the jobs of the batch that reached it are removed again before this rejects (a
+   * worker that took one meanwhile finds its activity ended by the pool and does not run it).
+   */
+  async submitMany(jobs: PoolJob[]): Promise<void> {
+    const { queue, watcher } = this.#use()
+    this.#assertAccepts(jobs)
+    if (jobs.length === 0) return
+    const expected = (await watcher.listen()) ? fresh(jobs) : []
+    watcher.expect(expected)
+    try {
+      await queue.addBulk(jobs.map((job) => this.#bullJob(job)))
+    } catch (error) {
+      watcher.forget(expected)
+      await Promise.all(jobs.map((job) => queue.remove(jobIdOf(job)).catch(() => 0)))
+      throw error
+    }
+    await this.#raiseResumed(jobs)
+  }
+
+  #assertAccepts(jobs: readonly PoolJob[]): void {
     if (this.#closing) {
       throw new RunnerError('This bullmqEngine() is closed and accepts no more jobs. Create a new pool.')
     }
-    if (!isValidJobId(job.agentId)) {
-      throw new InvalidOptionsError(
-        [
-          {
-            field: 'agentId',
-            message: `"${job.agentId}" cannot be a BullMQ job id: with bullmqEngine, an agentId must not contain ":" nor be an integer`,
-          },
-        ],
-        { subject: 'job' },
-      )
-    }
+    jobs.forEach((job, index) => {
+      if (!isValidJobId(job.agentId)) {
+        throw new InvalidOptionsError(
+          [
+            {
+              field: jobs.length === 1 ? 'agentId' : `jobs[${index}].agentId`,
+              message: `"${job.agentId}" cannot be a BullMQ job id: with bullmqEngine, an agentId must not contain ":" nor be an integer`,
+            },
+          ],
+          { subject: 'job' },
+        )
+      }
+    })
+  }
+
+  /** The BullMQ job of a pool job: name, data and options. */
+  #bullJob(job: PoolJob): { name: string; data: PoolJob; opts: JobsOptions } {
     const keep = { age: Math.ceil(this.#keepMs / 1000), count: this.#keepCount }
     const resumed = job.resumed !== undefined
-    await queue.add(job.task, job, {
-      // A task that waited for decisions comes back as a job of its own (the first one is kept with
-      // its `waiting` outcome); two processes submitting the same resume add it once.
-      jobId: jobIdOf(job),
-      priority: toBullMQPriority(job.priority),
-      // The delay was the first start's; a resume runs as soon as a worker is free.
-      ...(job.delayMs > 0 && !resumed ? { delay: job.delayMs } : {}),
-      // Retries belong to the task (the pool's job runner); BullMQ only redelivers lost jobs.
-      attempts: 1,
-      removeOnComplete: keep,
-      removeOnFail: keep,
-    })
-    if (job.resumed !== undefined) {
-      // From now on the task's cancel, result and progress go to this job (never back to an older one).
-      await redis.eval(raiseResumed, 1, this.#keys.resumed(job.agentId), job.resumed, this.#keepMs)
+    return {
+      name: job.task,
+      data: job,
+      opts: {
+        // A task that waited for decisions comes back as a job of its own (the first one is kept
+        // with its `waiting` outcome); two processes submitting the same resume add it once.
+        jobId: jobIdOf(job),
+        priority: toBullMQPriority(job.priority),
+        // The delay was the first start's; a resume runs as soon as a worker is free.
+        ...(job.delayMs > 0 && !resumed ? { delay: job.delayMs } : {}),
+        // Retries belong to the task (the pool's job runner); BullMQ only redelivers lost jobs.
+        attempts: 1,
+        removeOnComplete: keep,
+        removeOnFail: keep,
+      },
     }
+  }
+
+  /** From now on the task's cancel, result and progress go to its resumed job (never back to an older one). */
+  async #raiseResumed(jobs: readonly PoolJob[]): Promise<void> {
+    const { redis } = this.#use()
+    await Promise.all(
+      jobs.flatMap((job) =>
+        job.resumed === undefined
+          ? []
+          : [redis.eval(raiseResumed, 1, this.#keys.resumed(job.agentId), job.resumed, this.#keepMs)],
+      ),
+    )
   }
 
   async cancel(agentId: string): Promise<boolean> {
@@ -332,7 +387,15 @@ class BullMQEngineImpl implements WorkerCapableEngine {
    */
   async #read(agentId: string): Promise<OutcomeRead> {
     const { queue, redis } = this.#use()
-    const job = await queue.getJob(await this.#currentJobId(agentId))
+    // One round trip first: whether the first job exists and has finished (two fields of its
+    // hash, not the whole job), and the resume counter. Most waits find a job not finished yet.
+    const [peek, counter] = await Promise.all([
+      redis.hmget(queue.toKey(agentId), 'finishedOn', 'name'),
+      redis.get(this.#keys.resumed(agentId)),
+    ])
+    const resumed = currentJobId(agentId, counter)
+    if (resumed === agentId && peek[1] !== null && peek[0] === null) return { kind: 'pending' }
+    const job = resumed === agentId && peek[1] === null ? undefined : await queue.getJob(resumed)
     if (job) {
       if (!job.finishedOn) return { kind: 'pending' }
       const outcome = parseOutcome(job.returnvalue)
@@ -347,8 +410,7 @@ class BullMQEngineImpl implements WorkerCapableEngine {
   /** The BullMQ job id of the task's latest submission: `agentId`, or its latest resume. */
   async #currentJobId(agentId: string): Promise<string> {
     const { redis } = this.#use()
-    const resumed = Number(await redis.get(this.#keys.resumed(agentId)))
-    return Number.isInteger(resumed) && resumed >= 1 ? resumeJobId(agentId, resumed) : agentId
+    return currentJobId(agentId, await redis.get(this.#keys.resumed(agentId)))
   }
 
   #use(): Started {
@@ -365,6 +427,20 @@ if tonumber(ARGV[1]) > current then
 end
 return 1
 `
+
+/**
+ * The agentIds of the first submissions among `jobs`: their job is the task's current one. (A
+ * resume is read when waited for: its task's earlier job ended with events of its own.)
+ */
+function fresh(jobs: readonly PoolJob[]): string[] {
+  return jobs.flatMap((job) => (job.resumed === undefined ? [job.agentId] : []))
+}
+
+/** The BullMQ job id of a task whose resume counter (`RunnerKeys.resumed`) holds `counter`. */
+function currentJobId(agentId: string, counter: string | null): string {
+  const resumed = Number(counter)
+  return Number.isInteger(resumed) && resumed >= 1 ? resumeJobId(agentId, resumed) : agentId
+}
 
 function asError(value: unknown): Error {
   return value instanceof Error ? value : new RunnerError(String(value), { cause: value })

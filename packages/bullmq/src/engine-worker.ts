@@ -20,6 +20,15 @@ export const cancelReason = 'The task was canceled with pool.cancel().'
 /** How often a worker re-reads the cancel markers of its running jobs: a safety net under pub/sub. */
 const cancelSweepIntervalMs = 5000
 
+/** How long a cancel heard for a job not running here is remembered for its start. */
+const heardCancelTtlMs = 60_000
+
+/**
+ * How long after a reconnection a starting job still reads its cancel marker: a cancel published
+ * while the subscriber was reconnecting was lost, and its job may start just after.
+ */
+const listeningGraceMs = 2000
+
 /** Default of `RunnerWorker.close({ timeoutMs })`. */
 const defaultCloseTimeoutMs = 30_000
 
@@ -95,6 +104,10 @@ export class EngineWorker implements RunnerWorker {
   #subscriber: Redis | undefined
   #sweep: NodeJS.Timeout | undefined
   #closing: Promise<void> | undefined
+  /** Cancels heard on the channel for jobs not running here (yet), with when they were heard. */
+  readonly #heardCancels = new Map<string, number>()
+  /** When the subscriber last reconnected: messages published while it was away were lost. */
+  #reconnectedAt = 0
 
   constructor(options: EngineWorkerOptions) {
     this.#options = options
@@ -110,7 +123,16 @@ export class EngineWorker implements RunnerWorker {
     this.#subscriber = subscriber
     subscriber.on('error', (error: Error) => options.onError(error))
     subscriber.on('message', (channel: string, agentId: string) => {
-      if (channel === options.keys.cancelChannel) this.abortLocal(agentId)
+      if (channel !== options.keys.cancelChannel) return
+      // Heard before the job is registered here (a cancel publishes once the job is active, which
+      // can be just before its processor starts): remembered for the job's start.
+      if (!this.abortLocal(agentId)) this.#heard(agentId)
+    })
+    // A reconnection (every `ready` after the first) may have lost messages: see #listening.
+    let connected = false
+    subscriber.on('ready', () => {
+      if (connected) this.#reconnectedAt = Date.now()
+      connected = true
     })
     await subscriber.subscribe(options.keys.cancelChannel)
     if (this.#closing) return
@@ -238,13 +260,18 @@ export class EngineWorker implements RunnerWorker {
     }
     entries.add(entry)
     try {
-      // Registered before this check: a cancel either set its marker before (seen here) or
-      // publishes after (the subscriber finds this job running).
-      if (await this.#cancelRequested(agentId)) controller.abort(new RunCanceledError(cancelReason))
       // Delivered again: the worker that ran it was lost (killed, crashed, cut off from Redis) or
       // handed it back at shutdown. The job runner reads from the activity's log entries which
       // attempt that worker had reached, resumes from the next one and logs it.
       const redelivered = job.attemptsStarted > 1 || job.stalledCounter > 0
+      // Registered before this check: a cancel publishes once the job is active, so its message
+      // either came before (remembered) or finds this job running. The marker is read instead for
+      // a redelivered job (its cancel may have been published long before, to the lost worker),
+      // and while the subscriber is not connected or just reconnected (a message may be lost).
+      const canceled =
+        this.#cancelHeard(agentId) ||
+        ((redelivered || !this.#listening()) && (await this.#cancelRequested(agentId)))
+      if (canceled) controller.abort(new RunCanceledError(cancelReason))
       const progress = mirrorProgress(await this.#progressJobs(job, data))
       const outcome = await this.#options.context.runJob(data, {
         signal: controller.signal,
@@ -273,6 +300,34 @@ export class EngineWorker implements RunnerWorker {
     if (data.resumed === undefined || !this.#bull) return [job]
     const first = await Job.fromId(this.#bull, data.agentId).catch(() => undefined)
     return first ? [job, first] : [job]
+  }
+
+  #heard(agentId: string): void {
+    const now = Date.now()
+    // Deleted first, so that the map stays in the order heard (the pruning below relies on it).
+    this.#heardCancels.delete(agentId)
+    this.#heardCancels.set(agentId, now)
+    // Kept long enough for a job that was active when its cancel was published to start here.
+    for (const [id, at] of this.#heardCancels) {
+      if (now - at < heardCancelTtlMs) break
+      this.#heardCancels.delete(id)
+    }
+  }
+
+  #cancelHeard(agentId: string): boolean {
+    const at = this.#heardCancels.get(agentId)
+    if (at === undefined) return false
+    this.#heardCancels.delete(agentId)
+    return Date.now() - at < heardCancelTtlMs
+  }
+
+  /**
+   * Whether no cancel of a job starting now can have been missed: the subscriber is connected,
+   * and did not just reconnect. (Subscribed before the first job was taken, a cancel published
+   * earlier concerns a job another worker held: it comes here only redelivered.)
+   */
+  #listening(): boolean {
+    return this.#subscriber?.status === 'ready' && Date.now() - this.#reconnectedAt >= listeningGraceMs
   }
 
   /** Whether `cancel(agentId)` was called; a Redis failure counts as no (pub/sub still reaches the job). */

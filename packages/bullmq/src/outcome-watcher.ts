@@ -2,6 +2,7 @@ import { RunnerError } from '@runner/core'
 import type { JobOutcome } from '@runner/core/engine'
 import { type ConnectionOptions, QueueEvents } from 'bullmq'
 import type { Redis } from 'ioredis'
+import { parseOutcome } from './job-data.js'
 
 /** What is known about a job's outcome. */
 export type OutcomeRead =
@@ -31,6 +32,9 @@ export interface OutcomeWatcherOptions {
   recheckIntervalMs?: number
 }
 
+/** Most jobs `expect` keeps track of. */
+const maxExpected = 100_000
+
 interface Waiter {
   resolve(outcome: JobOutcome | undefined): void
   reject(error: unknown): void
@@ -46,6 +50,8 @@ interface Waiter {
 export class OutcomeWatcher {
   readonly #options: OutcomeWatcherOptions
   readonly #waiters = new Map<string, Set<Waiter>>()
+  /** Jobs submitted here while listening whose end no event has told yet (see `expect`). */
+  readonly #expected = new Set<string>()
   #events: QueueEvents | undefined
   #started: Promise<void> | undefined
   #timer: NodeJS.Timeout | undefined
@@ -84,9 +90,48 @@ export class OutcomeWatcher {
       }
       waiters.add(waiter)
       this.#scheduleRecheck()
+      // A job submitted here after the watcher started, whose end no event has told yet: its end
+      // is still to come through the event stream, so there is nothing to read.
+      if (this.#expected.has(agentId)) return
       // Subscribed first: whatever happens from now on is either read here or pushed by an event.
       this.#check(agentId, { settleUnknown: true, failOnError: true })
     })
+  }
+
+  /**
+   * Starts listening (once) before the engine submits jobs, so that every event of the jobs it
+   * submits from then on reaches this watcher: `expect` them. Resolves `false` if it cannot start
+   * (the jobs are then read when waited for, as any other).
+   */
+  async listen(): Promise<boolean> {
+    if (this.#closed) return false
+    try {
+      await this.#start()
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  /**
+   * Notes jobs this process is about to submit, once `listen` resolved `true` (noted before the
+   * add: an event may tell their end before the add returns): their end comes as an event, so a
+   * wait for one that has not ended reads nothing. At most `maxExpected` are noted (the oldest
+   * forgotten first: those are read when waited for).
+   */
+  expect(agentIds: readonly string[]): void {
+    for (const agentId of agentIds) {
+      this.#expected.delete(agentId)
+      this.#expected.add(agentId)
+    }
+    while (this.#expected.size > maxExpected) {
+      this.#expected.delete(this.#expected.values().next().value as string)
+    }
+  }
+
+  /** Forgets jobs noted by `expect` that were not submitted after all. */
+  forget(agentIds: readonly string[]): void {
+    for (const agentId of agentIds) this.#expected.delete(agentId)
   }
 
   /** Rejects every pending waiter with `error` and stops listening. */
@@ -116,9 +161,22 @@ export class OutcomeWatcher {
       // removed by anyone else is settled `undefined` by the next recheck.
       const moved = ({ jobId }: { jobId: string }) => {
         const agentId = options.agentIdOf(jobId)
+        this.#expected.delete(agentId)
         if (this.#waiters.has(agentId)) this.#check(agentId, { settleUnknown: false, failOnError: false })
       }
-      events.on('completed', moved)
+      // A completed job's event carries its return value: a final outcome (complete, error,
+      // canceled) settles the task from the event, with no read. Any job of a task may bring it:
+      // a task is resumed only while it waits, so a final outcome is the task's last. A `waiting`
+      // outcome (or anything else) is read again as above.
+      const completed = ({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }) => {
+        const agentId = options.agentIdOf(jobId)
+        this.#expected.delete(agentId)
+        if (!this.#waiters.has(agentId)) return
+        const outcome = parseOutcome(returnvalue)
+        if (outcome && outcome.status !== 'waiting') this.#settle(agentId, outcome)
+        else this.#check(agentId, { settleUnknown: false, failOnError: false })
+      }
+      events.on('completed', completed)
       events.on('failed', moved)
       events.on('removed', moved)
       await events.waitUntilReady()

@@ -54,6 +54,7 @@ const surfaces = {
     'ConfigError',
     'DecisionError',
     'DecisionInput',
+    'EnqueueManyItem',
     'EnqueueOptions',
     'ExecuteResult',
     'FallbackEntry',

@@ -49,6 +49,7 @@ export type { RetryOptions } from './lifecycle/retry-policy.js'
 export { createPool } from './pool/create-pool.js'
 export { localEngine } from './pool/local-engine.js'
 export type {
+  EnqueueManyItem,
   EnqueueOptions,
   Pool,
   PoolEngine,

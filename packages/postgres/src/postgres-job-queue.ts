@@ -86,6 +86,73 @@ export class PostgresJobQueue implements DurableJobQueue {
     }
   }
 
+  /**
+   * All jobs in one statement (one transaction): validated first, and none stored if one is
+   * refused (invalid, given twice, or already queued: `InvalidOptionsError` naming `jobs[index]`).
+   * Their `seq` follows the array's order, so equal priorities are claimed in that order.
+   */
+  async pushMany(jobs: QueuedJob[]): Promise<void> {
+    if (!Array.isArray(jobs)) {
+      throw new InvalidOptionsError([{ field: 'jobs', message: 'must be an array of queued jobs' }], {
+        subject: 'queued jobs',
+      })
+    }
+    const seen = new Map<string, number>()
+    const valid = jobs.map((job, index) => {
+      const prefix = `jobs[${index}]`
+      const parsed = parseOrThrow(pushSchema, job, 'queued jobs', prefix)
+      assertStorable({ [`${prefix}.agentId`]: parsed.agentId }, 'queued jobs')
+      const text = jsonText(parsed.job, `${prefix}.job`, 'queued jobs')
+      const first = seen.get(parsed.agentId)
+      if (first !== undefined) {
+        throw new InvalidOptionsError(
+          [
+            {
+              field: `${prefix}.agentId`,
+              message: `"${parsed.agentId}" is also the agentId of jobs[${first}]; each job of a batch needs its own`,
+            },
+          ],
+          { subject: 'queued jobs' },
+        )
+      }
+      seen.set(parsed.agentId, index)
+      return { ...parsed, text }
+    })
+    if (valid.length === 0) return
+    const { names } = this.#database
+    await this.#database.transaction(async (query) => {
+      const inserted = await query<{ agent_id: string }>(
+        `INSERT INTO ${names.jobs} (agent_id, job, priority, ready_at)
+         SELECT agent_id, job, priority, ready_at
+         FROM unnest($1::text[], $2::text[], $3::integer[], $4::double precision[])
+              WITH ORDINALITY AS batch(agent_id, job, priority, ready_at, position)
+         ORDER BY position
+         ON CONFLICT (agent_id) DO NOTHING
+         RETURNING agent_id`,
+        [
+          valid.map((job) => job.agentId),
+          valid.map((job) => job.text),
+          valid.map((job) => job.priority),
+          valid.map((job) => job.readyAt),
+        ],
+        true,
+      )
+      if (inserted.rows.length === valid.length) return
+      const stored = new Set(inserted.rows.map((row) => row.agent_id))
+      const index = valid.findIndex((job) => !stored.has(job.agentId))
+      // Thrown inside the transaction: it rolls back, and none of the batch is stored.
+      throw new InvalidOptionsError(
+        [
+          {
+            field: `jobs[${index}].agentId`,
+            message: `a job with agentId "${valid[index]?.agentId}" is already queued; remove it first or use a new id (no job of the batch was stored)`,
+          },
+        ],
+        { subject: 'queued jobs' },
+      )
+    })
+  }
+
   async claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedJob[]> {
     const valid = parseOrThrow(claimSchema, { owner, limit, leaseMs }, 'job claim')
     assertStorable({ owner: valid.owner }, 'job claim')
@@ -166,13 +233,13 @@ export class PostgresJobQueue implements DurableJobQueue {
 }
 
 /** JSON text of `value`, refusing what JSON cannot hold with an error naming `field`. */
-function jsonText(value: unknown, field: string): string {
+function jsonText(value: unknown, field: string, subject = 'queued job'): string {
   try {
     return JSON.stringify(value) ?? 'null'
   } catch (error) {
     throw new InvalidOptionsError(
       [{ field, message: `is not JSON (${error instanceof Error ? error.message : String(error)})` }],
-      { subject: 'queued job' },
+      { subject },
     )
   }
 }

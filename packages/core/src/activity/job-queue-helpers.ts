@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { parseOrThrow } from '../util/zod-issues.js'
 import { jsonOf } from './run-record.js'
 import type { QueuedJob } from './types.js'
@@ -67,6 +68,56 @@ export function validateQueuedJob(job: QueuedJob): QueuedJob {
     priority: valid.priority,
     readyAt: valid.readyAt,
   }
+}
+
+/**
+ * Validates the jobs of `pushMany`, all of them before any is stored: the first bad one throws
+ * `InvalidOptionsError` naming `jobs[index]` and its field; an agentId given twice is refused too.
+ */
+export function validateQueuedJobs(jobs: QueuedJob[]): QueuedJob[] {
+  return validateEach(jobs, validateQueuedJob)
+}
+
+/**
+ * Runs `validate` on each job of a `pushMany` batch, naming the index in the fields of the error it
+ * throws (`jobs[3].priority`), then refuses an agentId that appears twice in the batch.
+ */
+export function validateEach<T extends { agentId: string }>(
+  jobs: unknown,
+  validate: (job: QueuedJob) => T,
+): T[] {
+  if (!Array.isArray(jobs)) {
+    throw new InvalidOptionsError([{ field: 'jobs', message: 'must be an array of queued jobs' }], {
+      subject: 'queued jobs',
+    })
+  }
+  const seen = new Map<string, number>()
+  return jobs.map((job: QueuedJob, index) => {
+    let valid: T
+    try {
+      valid = validate(job)
+    } catch (error) {
+      if (!InvalidOptionsError.isInstance(error)) throw error
+      throw new InvalidOptionsError(
+        error.issues.map((issue) => ({ ...issue, field: `jobs[${index}].${issue.field}` })),
+        { subject: 'queued jobs' },
+      )
+    }
+    const first = seen.get(valid.agentId)
+    if (first !== undefined) {
+      throw new InvalidOptionsError(
+        [
+          {
+            field: `jobs[${index}].agentId`,
+            message: `"${valid.agentId}" is also the agentId of jobs[${first}]; each job of a batch needs its own`,
+          },
+        ],
+        { subject: 'queued jobs' },
+      )
+    }
+    seen.set(valid.agentId, index)
+    return valid
+  })
 }
 
 /** Validates the arguments of `claim`. */

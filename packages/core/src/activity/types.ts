@@ -282,6 +282,12 @@ export interface DurableJobQueue {
   /** Stores a job. Fails with `InvalidOptionsError` if a job with its agentId is queued. */
   push(job: QueuedJob): Promise<void>
   /**
+   * Stores several jobs at once, all or none: every job is validated, and none is stored if one is
+   * invalid, already queued or given twice (`InvalidOptionsError` naming `jobs[index]` and the
+   * field), or if the store fails (one transaction). Optional: an engine falls back to `push`.
+   */
+  pushMany?(jobs: QueuedJob[]): Promise<void>
+  /**
    * Claims up to `limit` ready jobs (ready time passed; unclaimed, or their lease expired) for
    * `owner` until `leaseMs` from now, highest priority first, then oldest. Atomic across processes.
    */

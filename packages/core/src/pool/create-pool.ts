@@ -19,6 +19,7 @@ import {
 import { resultFromStore } from './result-from-store.js'
 import { toJson } from './to-json.js'
 import type {
+  EnqueueManyItem,
   EnqueueResult,
   JobOutcome,
   JsonValue,
@@ -110,20 +111,8 @@ export function createPool(options: PoolOptions = {}): Pool {
 
     async enqueue(name, input, enqueueOptions = {}) {
       if (closed) throw closedError()
-      const task = typeof name === 'string' ? tasks.get(name) : undefined
-      if (!task) {
-        const known = [...tasks.keys()].map((key) => `"${key}"`).join(', ') || 'none'
-        throw new InvalidOptionsError(
-          [
-            {
-              field: 'task',
-              message: `no task named ${JSON.stringify(name)} is registered on this pool (registered: ${known}); register it with pool.task() first`,
-            },
-          ],
-          { subject: 'enqueue' },
-        )
-      }
-      const settings = parseOrThrow(enqueueOptionsSchema, enqueueOptions, 'enqueue options')
+      const task = taskNamed(name, 'task', 'enqueue')
+      const settings = parseOptions(enqueueOptionsSchema, enqueueOptions, 'enqueue options')
       const jobInput = validateInput(task, input)
       const work = submit(task, jobInput, settings)
       inFlight.add(work)
@@ -134,9 +123,22 @@ export function createPool(options: PoolOptions = {}): Pool {
       }
     },
 
+    async enqueueMany(items) {
+      if (closed) throw closedError()
+      const prepared = prepareMany(items)
+      if (prepared.length === 0) return []
+      const work = submitMany(prepared)
+      inFlight.add(work)
+      try {
+        return await work
+      } finally {
+        inFlight.delete(work)
+      }
+    },
+
     async result<T>(agentId: string, resultOptions = {}) {
-      const settings = parseOrThrow(resultOptionsSchema, resultOptions, 'result options')
-      const id = parseOrThrow(taskNameSchema, agentId, 'result', 'agentId')
+      const settings = parseOptions(resultOptionsSchema, resultOptions, 'result options')
+      const id = parseId(agentId, 'result')
       await started
       const controller = new AbortController()
       const onAbort = () => controller.abort(settings.signal?.reason)
@@ -266,6 +268,137 @@ export function createPool(options: PoolOptions = {}): Pool {
     return true
   }
 
+  /** The registered task `name`, or `InvalidOptionsError` naming `field`. */
+  function taskNamed(name: unknown, field: string, subject: string): RegisteredTask {
+    const task = typeof name === 'string' ? tasks.get(name) : undefined
+    if (task) return task
+    const known = [...tasks.keys()].map((key) => `"${key}"`).join(', ') || 'none'
+    throw new InvalidOptionsError(
+      [
+        {
+          field,
+          message: `no task named ${JSON.stringify(name)} is registered on this pool (registered: ${known}); register it with pool.task() first`,
+        },
+      ],
+      { subject },
+    )
+  }
+
+  /**
+   * Validates every task of `enqueueMany` before anything is written; the first bad one throws
+   * `InvalidOptionsError` naming `tasks[index]` and its field.
+   */
+  function prepareMany(items: unknown): Prepared[] {
+    const subject = 'enqueueMany tasks'
+    if (!Array.isArray(items)) {
+      throw new InvalidOptionsError(
+        [{ field: 'tasks', message: 'must be an array of { task, input, options }' }],
+        { subject },
+      )
+    }
+    const ids = new Map<string, number>()
+    return items.map((item: unknown, index): Prepared => {
+      const at = `tasks[${index}]`
+      if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+        throw new InvalidOptionsError(
+          [{ field: at, message: 'must be an object { task, input, options }' }],
+          {
+            subject,
+          },
+        )
+      }
+      const unknownKey = Object.keys(item).find((key) => !itemKeys.has(key))
+      if (unknownKey !== undefined) {
+        throw new InvalidOptionsError(
+          [{ field: `${at}.${unknownKey}`, message: 'is not a field (known: task, input, options)' }],
+          { subject },
+        )
+      }
+      const { task: name, input, options: enqueueOptions = {} } = item as EnqueueManyItem
+      const task = taskNamed(name, `${at}.task`, subject)
+      const settings = parseOptions(enqueueOptionsSchema, enqueueOptions, subject, `${at}.options`)
+      const jobInput = validateInput(task, input, `${at}.input`, subject)
+      if (settings.agentId !== undefined) {
+        const first = ids.get(settings.agentId)
+        if (first !== undefined) {
+          throw new InvalidOptionsError(
+            [
+              {
+                field: `${at}.options.agentId`,
+                message: `"${settings.agentId}" is also the agentId of tasks[${first}]; each task needs its own`,
+              },
+            ],
+            { subject },
+          )
+        }
+        ids.set(settings.agentId, index)
+      }
+      return { task, input: jobInput, settings }
+    })
+  }
+
+  /**
+   * Creates the activities concurrently, then hands the jobs to the engine, all or none: when a
+   * create or the submission fails, the activities created end `error` and no job runs.
+   */
+  async function submitMany(prepared: Prepared[]): Promise<EnqueueResult[]> {
+    await started
+    const created = await Promise.allSettled(
+      prepared.map(({ task, settings }) => activity.create(task.name, createOptions(settings))),
+    )
+    const agentIds = created.map((result) => (result.status === 'fulfilled' ? result.value : undefined))
+    const failed = created.findIndex((result) => result.status === 'rejected')
+    if (failed !== -1 || closed) {
+      const error =
+        failed === -1
+          ? closedError()
+          : createFailure((created[failed] as PromiseRejectedResult).reason, failed, prepared.length)
+      await withdraw(agentIds, error)
+      throw error
+    }
+    const enqueuedAt = new Date().toISOString()
+    const jobs = prepared.map(({ task, input, settings }, index) =>
+      jobOf(agentIds[index] as string, task, input, settings, enqueuedAt),
+    )
+    if (engine.submitMany) {
+      try {
+        await engine.submitMany(jobs)
+      } catch (error) {
+        // Nothing of the batch was stored: none of it will run.
+        await withdraw(agentIds, error)
+        throw error
+      }
+    } else {
+      const submitted = await Promise.allSettled(jobs.map((job) => engine.submit(job)))
+      const refused = submitted.findIndex((result) => result.status === 'rejected')
+      if (refused !== -1) {
+        const error = (submitted[refused] as PromiseRejectedResult).reason
+        // Taken back from the engine where it accepted the job; the others never ran.
+        await Promise.all(
+          jobs.map(async (job, index) => {
+            if (submitted[index]?.status === 'fulfilled') await engine.cancel(job.agentId).catch(() => false)
+          }),
+        )
+        await withdraw(agentIds, error)
+        throw error
+      }
+    }
+    return (agentIds as string[]).map((agentId) => ({ agentId }))
+  }
+
+  /** Ends the activities of a batch that will not run (those not ended already stay as they are). */
+  async function withdraw(agentIds: ReadonlyArray<string | undefined>, cause: unknown): Promise<void> {
+    const error = new RunnerError(
+      `Not enqueued: enqueueMany enqueues all of its tasks or none, and this batch failed (${messageOf(cause)}).`,
+      { cause },
+    )
+    await Promise.all(
+      agentIds.map((agentId) =>
+        agentId === undefined ? undefined : activity.error(agentId, error).catch(() => {}),
+      ),
+    )
+  }
+
   /** Creates the activity, then hands the job to the engine. */
   async function submit(
     task: RegisteredTask,
@@ -273,24 +406,13 @@ export function createPool(options: PoolOptions = {}): Pool {
     settings: z.output<typeof enqueueOptionsSchema>,
   ): Promise<EnqueueResult> {
     await started
-    const agentId = await activity.create(task.name, {
-      ...(settings.agentId === undefined ? {} : { agentId: settings.agentId }),
-      ...(settings.metadata === undefined ? {} : { metadata: settings.metadata }),
-    })
+    const agentId = await activity.create(task.name, createOptions(settings))
     if (closed) {
       // close() began while the activity was being created: never leave it queued.
       await activity.cancel(agentId).catch(() => {})
       throw closedError()
     }
-    const job: PoolJob = {
-      agentId,
-      task: task.name,
-      ...(input === undefined ? {} : { input }),
-      priority: settings.priority ?? 0,
-      delayMs: settings.delayMs ?? 0,
-      attempt: 1,
-      enqueuedAt: new Date().toISOString(),
-    }
+    const job = jobOf(agentId, task, input, settings, new Date().toISOString())
     try {
       await engine.submit(job)
     } catch (error) {
@@ -302,6 +424,97 @@ export function createPool(options: PoolOptions = {}): Pool {
   }
 }
 
+/** The fields of an `enqueueMany` item. */
+const itemKeys = new Set(['task', 'input', 'options'])
+
+/** One task of `enqueueMany`, validated. */
+interface Prepared {
+  task: RegisteredTask
+  input: JsonValue | undefined
+  settings: z.output<typeof enqueueOptionsSchema>
+}
+
+/** What `activity.create` takes from the enqueue options. */
+function createOptions(settings: z.output<typeof enqueueOptionsSchema>): {
+  agentId?: string
+  metadata?: Record<string, unknown>
+} {
+  return {
+    ...(settings.agentId === undefined ? {} : { agentId: settings.agentId }),
+    ...(settings.metadata === undefined ? {} : { metadata: settings.metadata }),
+  }
+}
+
+/** The job of a task whose activity `agentId` was created. */
+function jobOf(
+  agentId: string,
+  task: RegisteredTask,
+  input: JsonValue | undefined,
+  settings: z.output<typeof enqueueOptionsSchema>,
+  enqueuedAt: string,
+): PoolJob {
+  return {
+    agentId,
+    task: task.name,
+    ...(input === undefined ? {} : { input }),
+    priority: settings.priority ?? 0,
+    delayMs: settings.delayMs ?? 0,
+    attempt: 1,
+    enqueuedAt,
+  }
+}
+
+/**
+ * The error of an `enqueueMany` whose create of `tasks[index]` failed: a refusal by the store
+ * (an agentId in use) names the task's field; any other failure says which task it was.
+ */
+function createFailure(reason: unknown, index: number, count: number): Error {
+  if (InvalidOptionsError.isInstance(reason)) {
+    return new InvalidOptionsError(
+      reason.issues.map((issue) => ({
+        field: `tasks[${index}].${issue.field === 'agentId' ? 'options.agentId' : issue.field}`,
+        message: `${issue.message} (no task of the batch was enqueued)`,
+      })),
+      { subject: 'enqueueMany tasks', cause: reason },
+    )
+  }
+  return new RunnerError(
+    `enqueueMany: creating the activity of tasks[${index}] (of ${count}) failed: ${messageOf(reason)}. No task of the batch was enqueued.`,
+    { cause: reason },
+  )
+}
+
+function messageOf(value: unknown): string {
+  return value instanceof Error ? value.message : String(value)
+}
+
+/**
+ * `parseOrThrow` for per-call options, without running zod for the common call that passes none
+ * (an empty plain object: every option is optional and has no default, so it parses to itself).
+ */
+function parseOptions<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+  subject: string,
+  prefix?: string,
+): z.output<T> {
+  if (isEmptyPlainObject(value)) return {} as z.output<T>
+  return parseOrThrow(schema, value, subject, prefix)
+}
+
+function isEmptyPlainObject(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype)
+    return false
+  for (const _ in value) return false
+  return true
+}
+
+/** An agentId argument: checked by hand when valid (the common case), by zod to name the problem. */
+function parseId(value: unknown, subject: string): string {
+  if (typeof value === 'string' && value.length >= 1 && value.length <= 200) return value
+  return parseOrThrow(taskNameSchema, value, subject, 'agentId')
+}
+
 /** A complete outcome of a delivery that did not run the handler, whose value the engine lost. */
 function unrun(outcome: JobOutcome): boolean {
   return outcome.status === 'complete' && outcome.attempts === 0 && !('result' in outcome)
@@ -311,16 +524,20 @@ function unrun(outcome: JobOutcome): boolean {
  * Validates the input with the task's schema, then checks that it survives the JSON round trip
  * every job goes through (the job runner validates it again on the other side).
  */
-function validateInput(task: RegisteredTask, input: unknown): JsonValue | undefined {
-  const subject = `input of task "${task.name}"`
+function validateInput(
+  task: RegisteredTask,
+  input: unknown,
+  field = 'input',
+  subject = `input of task "${task.name}"`,
+): JsonValue | undefined {
   const first = task.input.safeParse(input)
-  if (!first.success) throw new InvalidOptionsError(zodIssues(first.error, 'input'), { subject })
+  if (!first.success) throw new InvalidOptionsError(zodIssues(first.error, field), { subject })
   const json = toJson(input)
   if (!json.ok) {
     throw new InvalidOptionsError(
       [
         {
-          field: json.path === '' ? 'input' : `input.${json.path}`,
+          field: json.path === '' ? field : `${field}.${json.path}`,
           message: `${json.problem}; task inputs must be JSON`,
         },
       ],
@@ -330,7 +547,7 @@ function validateInput(task: RegisteredTask, input: unknown): JsonValue | undefi
   const again = task.input.safeParse(json.value)
   if (!again.success) {
     throw new InvalidOptionsError(
-      zodIssues(again.error, 'input').map((issue) => ({
+      zodIssues(again.error, field).map((issue) => ({
         ...issue,
         message: `${issue.message} (after the JSON round trip every task input goes through: pass JSON values, such as an ISO string instead of a Date)`,
       })),

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { DurableJobQueue, JsonValue } from '../activity/types.js'
+import type { DurableJobQueue, JsonValue, QueuedJob } from '../activity/types.js'
 import { RunCanceledError } from '../errors/run-canceled-error.js'
 import { RunnerError } from '../errors/runner-error.js'
 import { crashedOutcome, OutcomeBook, type RunningJob, stopRunning } from './engine-parts.js'
@@ -59,17 +59,42 @@ export class DurableLocalEngine implements PoolEngine {
   }
 
   async submit(job: PoolJob): Promise<void> {
+    const queue = this.#accepting()
+    await queue.push(queuedJob(job, Date.now()))
+    this.#schedulePump()
+  }
+
+  /**
+   * All jobs or none: in one transaction where the store's queue has `pushMany`; otherwise one
+   * `push` each, and those pushed are removed again when one is refused.
+   */
+  async submitMany(jobs: PoolJob[]): Promise<void> {
+    const queue = this.#accepting()
+    const now = Date.now()
+    const queued = jobs.map((job) => queuedJob(job, now))
+    if (queue.pushMany) {
+      await queue.pushMany(queued)
+    } else {
+      const pushed = await Promise.allSettled(queued.map((job) => queue.push(job)))
+      const failed = pushed.find((result) => result.status === 'rejected')
+      if (failed) {
+        await Promise.all(
+          queued.map((job, index) =>
+            pushed[index]?.status === 'fulfilled' ? queue.remove(job.agentId).catch(() => false) : false,
+          ),
+        )
+        throw failed.reason
+      }
+    }
+    this.#schedulePump()
+  }
+
+  #accepting(): DurableJobQueue {
     const queue = this.#queue
     if (!queue) throw new RunnerError('This localEngine() was not started: pass it to createPool().')
     if (this.#closing)
       throw new RunnerError('This localEngine() is closed and accepts no more jobs. Create a new pool.')
-    await queue.push({
-      agentId: job.agentId,
-      job: JSON.parse(JSON.stringify(job)) as JsonValue,
-      priority: job.priority,
-      readyAt: Date.now() + job.delayMs,
-    })
-    this.#schedulePump()
+    return queue
   }
 
   async cancel(agentId: string): Promise<boolean> {
@@ -212,5 +237,15 @@ export class DurableLocalEngine implements PoolEngine {
 
   #finish(outcome: JobOutcome): void {
     this.#book.finish(outcome)
+  }
+}
+
+/** A job as the store's queue keeps it: a JSON copy, ready `delayMs` after `now`. */
+function queuedJob(job: PoolJob, now: number): QueuedJob {
+  return {
+    agentId: job.agentId,
+    job: JSON.parse(JSON.stringify(job)) as JsonValue,
+    priority: job.priority,
+    readyAt: now + job.delayMs,
   }
 }

@@ -95,6 +95,12 @@ class AutoLocalEngine implements PoolEngine {
   submit(job: PoolJob): Promise<void> {
     return this.#started().submit(job)
   }
+  submitMany(jobs: PoolJob[]): Promise<void> {
+    const inner = this.#started()
+    return inner.submitMany
+      ? inner.submitMany(jobs)
+      : Promise.all(jobs.map((job) => inner.submit(job))).then(() => {})
+  }
   cancel(agentId: string): Promise<boolean> {
     return this.#started().cancel(agentId)
   }
@@ -139,21 +145,39 @@ class LocalEngine implements PoolEngine {
   }
 
   async submit(job: PoolJob): Promise<void> {
+    this.#assertAccepts([job])
+    this.#accept(job)
+  }
+
+  /** All jobs or none: every check is made before the first job is queued. */
+  async submitMany(jobs: PoolJob[]): Promise<void> {
+    this.#assertAccepts(jobs)
+    for (const job of jobs) this.#accept(job)
+  }
+
+  #assertAccepts(jobs: readonly PoolJob[]): void {
     if (!this.#context) throw new RunnerError('This localEngine() was not started: pass it to createPool().')
     if (this.#closing) {
       throw new RunnerError('This localEngine() is closed and accepts no more jobs. Create a new pool.')
     }
-    if (this.#isPending(job.agentId) || this.#book.get(job.agentId)) {
-      throw new InvalidOptionsError(
-        [
-          {
-            field: 'agentId',
-            message: `a job with agentId "${job.agentId}" was already submitted; use a new id`,
-          },
-        ],
-        { subject: 'job' },
-      )
-    }
+    const seen = new Set<string>()
+    jobs.forEach((job, index) => {
+      if (this.#isPending(job.agentId) || this.#book.get(job.agentId) || seen.has(job.agentId)) {
+        throw new InvalidOptionsError(
+          [
+            {
+              field: jobs.length === 1 ? 'agentId' : `jobs[${index}].agentId`,
+              message: `a job with agentId "${job.agentId}" was already submitted; use a new id`,
+            },
+          ],
+          { subject: 'job' },
+        )
+      }
+      seen.add(job.agentId)
+    })
+  }
+
+  #accept(job: PoolJob): void {
     const copy = JSON.parse(JSON.stringify(job)) as PoolJob
     if (copy.delayMs > 0) {
       const timer = setTimeout(() => {

@@ -192,6 +192,14 @@ export interface PoolEngine {
    */
   submit(job: PoolJob): Promise<void>
   /**
+   * Optional: accepts several jobs at once (`pool.enqueueMany`), their activities already created,
+   * all or none: resolves once every job is stored; rejects with none of them stored (nothing runs)
+   * when one cannot be (a duplicate id, the queue unreachable). Same rules as `submit` otherwise.
+   * An engine without it gets one `submit` per job, and the pool cancels those that were accepted
+   * when another one was refused.
+   */
+  submitMany?(jobs: PoolJob[]): Promise<void>
+  /**
    * Cancels a job wherever it is. Queued or delayed: removed, then ended with `context.cancelJob`.
    * Running: the signal given to `runJob` aborts. Resolves once the job has ended, with `true` if it
    * ended `canceled` because of this call, `false` if it was unknown, finished, or finished anyway.
@@ -278,6 +286,16 @@ export interface EnqueueOptions {
   agentId?: string
 }
 
+/** One task of `pool.enqueueMany`: what `pool.enqueue(task, input, options)` takes, as one object. */
+export interface EnqueueManyItem {
+  /** Name of a registered task. */
+  task: string
+  /** The task's input, validated with its schema. */
+  input?: unknown
+  /** Same options as `pool.enqueue`: priority, metadata, delayMs, agentId. */
+  options?: EnqueueOptions
+}
+
 /** What `pool.enqueue` resolves with, as soon as the job is queued. */
 export interface EnqueueResult {
   /** Id of the job and of its activity: give it to `result`, `cancel`, or the activity tracker. */
@@ -339,6 +357,17 @@ export interface Pool extends AsyncDisposable {
    * unknown task, an invalid input or bad options, and `RunnerError` once the pool is closed.
    */
   enqueue(task: string, input: unknown, options?: EnqueueOptions): Promise<EnqueueResult>
+  /**
+   * Enqueues many tasks at once, all or none, and resolves with their ids in the order given.
+   * Every task is validated before anything is written (`InvalidOptionsError` naming the index and
+   * the field, `tasks[3].input.topic`; an agentId given twice is refused too). The activities are
+   * then created concurrently (a store that groups concurrent writes commits them together), and
+   * the jobs handed to the engine in one call where it can (`submitMany`: one transaction on a
+   * durable local queue, one `addBulk` on BullMQ). If a create or the submission fails, no job of
+   * the batch runs: the activities already created end `error` (the message says why), and the
+   * call rejects with the first failure, naming the task's index.
+   */
+  enqueueMany(tasks: readonly EnqueueManyItem[]): Promise<EnqueueResult[]>
   /**
    * Resolves with the task's return value (after the JSON round trip). Rejects with the task's
    * error, `RunCanceledError` if it was canceled, `RunTimeoutError` if it timed out,

@@ -1,6 +1,7 @@
 import {
   validateClaimArguments,
   validateQueuedJob,
+  validateQueuedJobs,
   validateRenewArguments,
 } from '../activity/job-queue-helpers.js'
 import type { ClaimedJob, DurableJobQueue, JsonValue, QueuedJob } from '../activity/types.js'
@@ -24,35 +25,56 @@ export class SqliteJobQueue implements DurableJobQueue {
 
   async push(job: QueuedJob): Promise<void> {
     const valid = validateQueuedJob(job)
+    const text = this.#jobText(valid, 'job', 'queued job')
+    this.#db.write(() => this.#insert(valid, text, 'agentId', 'queued job'))
+  }
+
+  /** All jobs in one transaction: validated first, and none stored if one is refused. */
+  async pushMany(jobs: QueuedJob[]): Promise<void> {
+    const valid = validateQueuedJobs(jobs)
+    const texts = valid.map((job, index) => this.#jobText(job, `jobs[${index}].job`, 'queued jobs'))
+    if (valid.length === 0) return
+    this.#db.write(() => {
+      valid.forEach((job, index) => {
+        this.#insert(job, texts[index] as string, `jobs[${index}].agentId`, 'queued jobs')
+      })
+    })
+  }
+
+  /** The job as JSON text, refused above the store's `maxRecordBytes`. */
+  #jobText(valid: QueuedJob, field: string, subject: string): string {
     const text = JSON.stringify(valid.job)
     const bytes = Buffer.byteLength(text, 'utf8')
     if (bytes > this.#db.maxRecordBytes) {
       throw new InvalidOptionsError(
         [
           {
-            field: 'job',
+            field,
             message: `is ${bytes.toLocaleString('en-US')} bytes as JSON, over the store's limit of ${this.#db.maxRecordBytes.toLocaleString('en-US')} bytes (maxRecordBytes); keep large inputs elsewhere and queue a reference`,
           },
         ],
-        { subject: 'queued job' },
+        { subject },
       )
     }
-    this.#db.write(() => {
-      if (this.#db.statement('SELECT 1 FROM job_queue WHERE agent_id = ?').get(valid.agentId)) {
-        throw new InvalidOptionsError(
-          [
-            {
-              field: 'agentId',
-              message: `a job with agentId "${valid.agentId}" is already queued; remove it first, or use a new id`,
-            },
-          ],
-          { subject: 'queued job' },
-        )
-      }
-      this.#db
-        .statement('INSERT INTO job_queue (agent_id, job, priority, ready_at) VALUES (?, ?, ?, ?)')
-        .run(valid.agentId, text, valid.priority, valid.readyAt)
-    })
+    return text
+  }
+
+  /** Inserts one job, inside a write transaction; refuses an agentId already queued. */
+  #insert(valid: QueuedJob, text: string, field: string, subject: string): void {
+    if (this.#db.statement('SELECT 1 FROM job_queue WHERE agent_id = ?').get(valid.agentId)) {
+      throw new InvalidOptionsError(
+        [
+          {
+            field,
+            message: `a job with agentId "${valid.agentId}" is already queued; remove it first, or use a new id`,
+          },
+        ],
+        { subject },
+      )
+    }
+    this.#db
+      .statement('INSERT INTO job_queue (agent_id, job, priority, ready_at) VALUES (?, ?, ?, ?)')
+      .run(valid.agentId, text, valid.priority, valid.readyAt)
   }
 
   async claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedJob[]> {

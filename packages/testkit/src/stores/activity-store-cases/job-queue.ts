@@ -2,7 +2,7 @@ import { InvalidOptionsError } from '@runner/core'
 import type { DurableJobQueue, QueuedJob } from '@runner/core/store'
 import { describe, expect, it, type TestContext } from 'vitest'
 import type { StoreSuite } from './context.js'
-import { expectRefused } from './expectations.js'
+import { expectInvalidOptions, expectRefused } from './expectations.js'
 import { sleep } from './fixtures.js'
 
 /** A lease long enough never to run out during a test. */
@@ -178,6 +178,52 @@ export function jobQueueCases(suite: StoreSuite): void {
         await queue.claim('owner-b', 10, LONG_LEASE_MS),
         'a renewed lease holds past its first term',
       ).toEqual([])
+    })
+
+    /** The queue's `pushMany`, or skips the test for a queue without one (it is optional). */
+    const pushManyOf = (context: TestContext) => {
+      const queue = queueOf(context)
+      if (!queue.pushMany) context.skip('this store’s jobQueue has no pushMany')
+      return {
+        queue,
+        pushMany: (jobs: QueuedJob[]) => (queue.pushMany as (jobs: QueuedJob[]) => Promise<void>)(jobs),
+      }
+    }
+
+    it('pushMany stores a batch, each job as given, claimed in the batch’s order within a priority', async (context) => {
+      const { queue, pushMany } = pushManyOf(context)
+      await queue.push(jobOf('before', 0))
+      const batch = [jobOf('b1', 0), jobOf('b2', 3), jobOf('b3', 0), jobOf('b4', 0)]
+      await pushMany(batch)
+      await pushMany([])
+      const claimed = await queue.claim('owner-a', 10, LONG_LEASE_MS)
+      expect(
+        claimed.map((job) => job.agentId),
+        'pushMany keeps the batch’s order as push order (after jobs pushed before it)',
+      ).toEqual(['b2', 'before', 'b1', 'b3', 'b4'])
+      for (const job of batch) {
+        expect(
+          claimed.find((item) => item.agentId === job.agentId),
+          `a job of a batch is returned as pushed (${job.agentId})`,
+        ).toEqual({ ...job, redelivered: false })
+      }
+    })
+
+    it('pushMany stores none of a batch that has a refused job, and names its index', async (context) => {
+      const { queue, pushMany } = pushManyOf(context)
+      await queue.push(jobOf('queued'))
+      const refusals: Array<[QueuedJob[], string, string]> = [
+        [[jobOf('x1'), jobOf('queued'), jobOf('x3')], 'jobs[1].agentId', 'a job already queued'],
+        [[jobOf('x1'), jobOf('x2'), jobOf('x1')], 'jobs[2].agentId', 'an agentId given twice'],
+        [[jobOf('x1'), { ...jobOf('x2'), priority: 1.5 }], 'jobs[1].priority', 'an invalid job'],
+      ]
+      for (const [jobs, field, what] of refusals) {
+        await expectInvalidOptions(pushMany(jobs), field, `pushMany with ${what}`)
+      }
+      expect(
+        (await queue.claim('owner-a', 10, LONG_LEASE_MS)).map((job) => job.agentId),
+        'no job of a refused batch was stored',
+      ).toEqual(['queued'])
     })
 
     it('removes a job: true once, then false, and a removed job is never claimed', async (context) => {
