@@ -54,7 +54,8 @@ import type {
 interface Row {
   seq: number
   activity: Activity
-  trajectory?: Trajectory
+  /** The trajectory as its JSON text: one string to keep, copied out on read. */
+  trajectory?: string
   /** The durable record, each part as its stored JSON text. */
   checkpoint?: string
   journal?: Map<string, string>
@@ -117,7 +118,7 @@ export class MemoryActivityStore implements ActivityStore {
       status: 'queued',
       message: valid.message,
       percentage: 0,
-      metadata: cloneJson(valid.metadata ?? {}),
+      metadata: valid.metadata ? copyMetadata(valid.metadata) : {},
       createdAt: at,
       updatedAt: at,
       log: [entry],
@@ -207,14 +208,14 @@ export class MemoryActivityStore implements ActivityStore {
     this.#assertOpen()
     const row = this.#rows.get(agentId)
     if (!row) throw new ActivityNotFoundError(agentId)
-    row.trajectory = cloneJson(trajectory)
+    row.trajectory = JSON.stringify(trajectory)
   }
 
   async getTrajectory(agentId: string, options: ScopeOptions = {}): Promise<Trajectory | undefined> {
     const filter = validateMetadataFilter(options.metadata)
     const row = this.#rows.get(agentId)
     if (!row || !matchesMetadata(row.activity.metadata, filter)) return undefined
-    return cloneJson(row.trajectory)
+    return row.trajectory === undefined ? undefined : (JSON.parse(row.trajectory) as Trajectory)
   }
 
   async saveCheckpoint(agentId: string, checkpoint: CheckpointInput): Promise<void> {
