@@ -11,6 +11,7 @@ import type {
   ActivityStatus,
   ActivityStore,
   AppendActivityInput,
+  CreateActivityInput,
   ListActivitiesOptions,
   ListActivitiesResult,
   ScopeOptions,
@@ -135,8 +136,13 @@ export function createActivityTracker(options: ActivityTrackerOptions = {}): Act
     messages,
     async create(agentType, createOptions = {}) {
       const agentId = createOptions.agentId ?? randomId()
-      const input = { agentId, agentType, message: createOptions.message ?? messages.queued }
-      await store.create(createOptions.metadata ? { ...input, metadata: createOptions.metadata } : input)
+      const input: CreateActivityInput = {
+        agentId,
+        agentType,
+        message: createOptions.message ?? messages.queued,
+      }
+      if (createOptions.metadata) input.metadata = createOptions.metadata
+      await store.create(input)
       return agentId
     },
     update(agentId, message, updateOptions = {}) {
