@@ -242,6 +242,7 @@ export const coreCase: BenchCase = {
           subject: series(eventRounds, 'runner', 'perSecond'),
           reference: series(eventRounds, 'bare', 'perSecond'),
           referenceName: 'a bare async generator',
+          target: targets.runStreamThroughput,
           note: `${events.toLocaleString('en-US')} events per stream; ratio < 1 is slower than bare`,
         }),
       )

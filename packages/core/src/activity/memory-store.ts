@@ -54,7 +54,8 @@ import type {
 interface Row {
   seq: number
   activity: Activity
-  trajectory?: Trajectory
+  /** The trajectory as its JSON text: one string to keep, copied out on read. */
+  trajectory?: string
   /** The durable record, each part as its stored JSON text. */
   checkpoint?: string
   journal?: Map<string, string>
@@ -77,6 +78,8 @@ export interface MemoryActivityStoreOptions {
  */
 export class MemoryActivityStore implements ActivityStore {
   readonly #rows = new Map<string, Row>()
+  /** The rows in creation order (`seq` ascending): the list order without a sort. */
+  readonly #order: Row[] = []
   readonly #hub = new EventHub<ActivityEvent>()
   readonly #maxRecordBytes: number
   /** Documents kept beside the runs (the LangGraph checkpointer's records). */
@@ -117,12 +120,14 @@ export class MemoryActivityStore implements ActivityStore {
       status: 'queued',
       message: valid.message,
       percentage: 0,
-      metadata: cloneJson(valid.metadata ?? {}),
+      metadata: valid.metadata ? copyMetadata(valid.metadata) : {},
       createdAt: at,
       updatedAt: at,
       log: [entry],
     }
-    this.#rows.set(valid.agentId, { seq: ++this.#seq, activity })
+    const row: Row = { seq: ++this.#seq, activity }
+    this.#rows.set(valid.agentId, row)
+    this.#order.push(row)
     this.#publish(activity, entry)
     return copyActivity(activity)
   }
@@ -175,22 +180,28 @@ export class MemoryActivityStore implements ActivityStore {
     const statuses = statusList(valid.status)
     const limit = valid.limit ?? 50
     const after = valid.cursor === undefined ? undefined : decodeCursor(valid.cursor)
-    const matching = [...this.#rows.values()]
-      .filter(
-        (row) =>
-          (!statuses || statuses.includes(row.activity.status)) &&
-          matchesMetadata(row.activity.metadata, valid.metadata),
-      )
-      .map((row) => ({ row, key: sortKeyOf(row.activity.status, row.seq) }))
-      .sort((a, b) => compareSortKeys(a.key, b.key))
-    const remaining = after ? matching.filter((item) => compareSortKeys(item.key, after) > 0) : matching
-    const page = remaining.slice(0, limit)
-    const last = page.at(-1)
-    const result: ListActivitiesResult = {
-      items: page.map((item) => summaryOf(item.row.activity)),
-      total: matching.length,
+    // One pass per group of the list order (unfinished, then finished), newest first: `#order`
+    // is in creation order, so nothing is sorted and no row is copied until it is on the page.
+    const rows = this.#order
+    const page: Row[] = []
+    let total = 0
+    let more = false
+    for (const active of [1, 0] as const) {
+      for (let index = rows.length - 1; index >= 0; index--) {
+        const row = rows[index]!
+        const { status, metadata } = row.activity
+        if ((isActiveStatus(status) ? 1 : 0) !== active) continue
+        if (statuses && !statuses.includes(status)) continue
+        if (!matchesMetadata(metadata, valid.metadata)) continue
+        total++
+        if (after && compareSortKeys({ active, seq: row.seq }, after) <= 0) continue
+        if (page.length < limit) page.push(row)
+        else more = true
+      }
     }
-    if (last && remaining.length > limit) result.nextCursor = encodeCursor(last.key)
+    const last = page.at(-1)
+    const result: ListActivitiesResult = { items: page.map((row) => summaryOf(row.activity)), total }
+    if (last && more) result.nextCursor = encodeCursor(sortKeyOf(last.activity.status, last.seq))
     return result
   }
 
@@ -207,14 +218,14 @@ export class MemoryActivityStore implements ActivityStore {
     this.#assertOpen()
     const row = this.#rows.get(agentId)
     if (!row) throw new ActivityNotFoundError(agentId)
-    row.trajectory = cloneJson(trajectory)
+    row.trajectory = JSON.stringify(trajectory)
   }
 
   async getTrajectory(agentId: string, options: ScopeOptions = {}): Promise<Trajectory | undefined> {
     const filter = validateMetadataFilter(options.metadata)
     const row = this.#rows.get(agentId)
     if (!row || !matchesMetadata(row.activity.metadata, filter)) return undefined
-    return cloneJson(row.trajectory)
+    return row.trajectory === undefined ? undefined : (JSON.parse(row.trajectory) as Trajectory)
   }
 
   async saveCheckpoint(agentId: string, checkpoint: CheckpointInput): Promise<void> {

@@ -101,7 +101,70 @@ const watchSchema = z.object({
 
 /** Validates `create` input; throws `InvalidOptionsError` naming the field. */
 export function validateCreateInput(input: CreateActivityInput): CreateActivityInput {
-  return parseOrThrow(createSchema, input, 'activity') as CreateActivityInput
+  return simpleCreateInput(input) ?? (parseOrThrow(createSchema, input, 'activity') as CreateActivityInput)
+}
+
+const isIdString = (value: unknown) => typeof value === 'string' && value.length >= 1 && value.length <= 200
+
+/** An object literal (or `Object.create(null)`) with string keys only. */
+function isPlainRecord(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false
+  const prototype = Object.getPrototypeOf(value)
+  return (
+    (prototype === Object.prototype || prototype === null) && Object.getOwnPropertySymbols(value).length === 0
+  )
+}
+
+/**
+ * `create` input checked without the schema, in the shape the schema returns, when it is plainly
+ * valid (the common case); `undefined` sends it through the schema, which names what is wrong.
+ */
+function simpleCreateInput(input: CreateActivityInput): CreateActivityInput | undefined {
+  if (typeof input !== 'object' || input === null) return undefined
+  const { agentId, agentType, message, metadata } = input
+  if (!isIdString(agentId) || !isIdString(agentType) || typeof message !== 'string') return undefined
+  const valid: CreateActivityInput = { agentId, agentType, message }
+  if (metadata === undefined) return 'metadata' in input ? { ...valid, metadata } : valid
+  if (!isPlainRecord(metadata)) return undefined
+  try {
+    JSON.stringify(metadata)
+  } catch {
+    return undefined
+  }
+  valid.metadata = { ...metadata }
+  return valid
+}
+
+const STATUSES = new Set<unknown>(statusSchema.options)
+const KINDS = new Set<unknown>(ACTIVITY_LOG_KINDS)
+
+/**
+ * `append` input checked without the schema when it is a plain entry (status, message,
+ * percentage, attempt, kind, result): a new object with the keys given, as the schema returns it.
+ * `undefined` for anything else (checkpoints, pending requests, a value to refuse): the schema
+ * then checks it and names what is wrong.
+ */
+function simpleAppendInput(input: AppendActivityInput): AppendActivityInput | undefined {
+  if (typeof input !== 'object' || input === null) return undefined
+  const { status, message, percentage, attempt, kind } = input
+  if (!STATUSES.has(status) || typeof message !== 'string') return undefined
+  if (input.checkpoint !== undefined || input.pending !== undefined || input.expiresAt !== undefined)
+    return undefined
+  const valid: AppendActivityInput = { status, message }
+  if (percentage !== undefined && percentage !== null) {
+    if (!Number.isInteger(percentage) || percentage < 0 || percentage > 100) return undefined
+    valid.percentage = percentage
+  } else if ('percentage' in input) valid.percentage = percentage
+  if (attempt !== undefined) {
+    if (!Number.isInteger(attempt) || attempt < 1 || attempt > MAX_LOG_ATTEMPT) return undefined
+    valid.attempt = attempt
+  }
+  if (kind !== undefined) {
+    if (!KINDS.has(kind)) return undefined
+    valid.kind = kind
+  }
+  if (input.result !== undefined) valid.result = input.result
+  return valid
 }
 
 /**
@@ -109,7 +172,8 @@ export function validateCreateInput(input: CreateActivityInput): CreateActivityI
  * given as `undefined` are dropped, so they stay absent in what the store writes.
  */
 export function validateAppendInput(input: AppendActivityInput): AppendActivityInput {
-  const valid = parseOrThrow(appendSchema, input, 'activity update') as AppendActivityInput
+  const valid =
+    simpleAppendInput(input) ?? (parseOrThrow(appendSchema, input, 'activity update') as AppendActivityInput)
   if (valid.attempt === undefined) delete valid.attempt
   if (valid.kind === undefined) delete valid.kind
   if (valid.checkpoint === undefined) delete valid.checkpoint

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto'
 import { z } from 'zod'
 import { ActivityNotFoundError } from '../errors/activity-not-found-error.js'
+import { randomId } from '../util/random-id.js'
 import { parseOrThrow } from '../util/zod-issues.js'
 import { MemoryActivityStore } from './memory-store.js'
 import { percentageSchema } from './store-helpers.js'
@@ -10,6 +10,8 @@ import type {
   ActivityLogKind,
   ActivityStatus,
   ActivityStore,
+  AppendActivityInput,
+  CreateActivityInput,
   ListActivitiesOptions,
   ListActivitiesResult,
   ScopeOptions,
@@ -133,47 +135,39 @@ export function createActivityTracker(options: ActivityTrackerOptions = {}): Act
     store,
     messages,
     async create(agentType, createOptions = {}) {
-      const agentId = createOptions.agentId ?? randomUUID()
-      const input = { agentId, agentType, message: createOptions.message ?? messages.queued }
-      await store.create(createOptions.metadata ? { ...input, metadata: createOptions.metadata } : input)
+      const agentId = createOptions.agentId ?? randomId()
+      const input: CreateActivityInput = {
+        agentId,
+        agentType,
+        message: createOptions.message ?? messages.queued,
+      }
+      if (createOptions.metadata) input.metadata = createOptions.metadata
+      await store.create(input)
       return agentId
     },
-    async update(agentId, message, updateOptions = {}) {
-      const valid = parseOrThrow(
-        updateSchema,
-        { message, percentage: updateOptions.percentage },
-        'activity update',
+    update(agentId, message, updateOptions = {}) {
+      const { percentage } = updateOptions
+      // The schema only when the cheap check fails: it names what is wrong.
+      if (typeof message !== 'string' || (percentage !== undefined && !isPercentage(percentage))) {
+        try {
+          parseOrThrow(updateSchema, { message, percentage }, 'activity update')
+        } catch (error) {
+          return Promise.reject(error)
+        }
+      }
+      return store.append(
+        agentId,
+        entryInput(updateOptions.status ?? 'running', message, percentage ?? null, updateOptions),
       )
-      return store.append(agentId, {
-        status: updateOptions.status ?? 'running',
-        message: valid.message,
-        percentage: valid.percentage ?? null,
-        ...entryFields(updateOptions),
-      })
     },
     complete(agentId, message, entryOptions) {
-      return store.append(agentId, {
-        status: 'complete',
-        message: message ?? messages.complete,
-        percentage: 100,
-        ...entryFields(entryOptions),
-      })
+      return store.append(agentId, entryInput('complete', message ?? messages.complete, 100, entryOptions))
     },
     error(agentId, error, entryOptions) {
-      return store.append(agentId, {
-        status: 'error',
-        message: messages.error(error),
-        percentage: null,
-        ...entryFields(entryOptions),
-      })
+      return store.append(agentId, entryInput('error', messages.error(error), null, entryOptions))
     },
     cancel(agentId, message, entryOptions) {
-      return store.append(agentId, {
-        status: 'canceled',
-        message: message ?? messages.canceled,
-        percentage: null,
-        ...entryFields(entryOptions),
-      })
+      return store.append(agentId, entryInput('canceled', message ?? messages.canceled, null, entryOptions))
     },
     async detail(agentId, scope) {
       const activity = await store.get(agentId, scope)
@@ -189,10 +183,20 @@ export function createActivityTracker(options: ActivityTrackerOptions = {}): Act
   }
 }
 
-/** The `attempt` and `kind` given, and no key for the ones that are not. */
-function entryFields(options: LogEntryOptions | undefined): LogEntryOptions {
-  const fields: LogEntryOptions = {}
-  if (options?.attempt !== undefined) fields.attempt = options.attempt
-  if (options?.kind !== undefined) fields.kind = options.kind
-  return fields
+/** An integer from 0 to 100. */
+function isPercentage(value: unknown): boolean {
+  return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 100
+}
+
+/** An append with the `attempt` and `kind` given, and no key for the ones that are not. */
+function entryInput(
+  status: ActivityStatus,
+  message: string,
+  percentage: number | null,
+  options: LogEntryOptions | undefined,
+): AppendActivityInput {
+  const input: AppendActivityInput = { status, message, percentage }
+  if (options?.attempt !== undefined) input.attempt = options.attempt
+  if (options?.kind !== undefined) input.kind = options.kind
+  return input
 }

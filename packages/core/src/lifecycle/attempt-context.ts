@@ -12,7 +12,7 @@ import { RunCanceledError } from '../errors/run-canceled-error.js'
 import type { RunnerPrompts } from '../prompts.js'
 import type { AdapterEvent } from '../runner/events.js'
 import type { HookFirer, ResumeState, RunContext, StepInput, TurnInfo } from '../runner/types.js'
-import { abortReason } from '../util/abort.js'
+import { abortReason, neverAborted } from '../util/abort.js'
 import { RunSuspension } from './durable.js'
 import { addUsage, emptyUsage, jsonOrUndefined, type RunState } from './run-state.js'
 
@@ -34,10 +34,11 @@ export class AttemptContext<TOutput> implements RunContext {
   wrappingUp = false
   readonly #run: RunState<TOutput>
   #controller: AbortController | undefined
-  #unlink: (() => void) | undefined
+  /** The listener on the run's signal (at most one per attempt; none on a signal that never aborts). */
+  #onRunAbort: (() => void) | undefined
   #hooks: HookFirer | undefined
-  /** The lifecycle waiting for this attempt: told at once when it fails from inside. */
-  #onFail: ((error: unknown) => void) | undefined
+  /** The lifecycle waiting for this attempt (`race`): failed at once when the attempt fails from inside. */
+  #waiting: { reject(error: unknown): void } | undefined
   #failure: { error: unknown } | undefined
   #turnUsage: Usage | undefined
   #modelCallStarted = 0
@@ -46,8 +47,13 @@ export class AttemptContext<TOutput> implements RunContext {
   /** A checkpoint to save with the next journaled tool call (`withNextToolResult`). */
   #pendingCheckpoint: CheckpointInput | undefined
 
+  /** Whether the run's signal aborted (kept by the listener: `emit` checks it for every event). */
+  #runAborted: boolean
+
   constructor(run: RunState<TOutput>) {
     this.#run = run
+    this.#runAborted = run.signal.aborted
+    if (!this.#runAborted) this.#listenToRun()
   }
 
   /**
@@ -56,32 +62,33 @@ export class AttemptContext<TOutput> implements RunContext {
    */
   race<T>(work: Promise<T>): Promise<T> {
     const { signal } = this.#run
-    if (this.#failure) {
+    if (this.#failure || signal.aborted) {
       work.catch(() => {})
-      return Promise.reject(this.#failure.error)
+      return Promise.reject(this.#failure ? this.#failure.error : abortReason(signal))
     }
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = () => settle(() => reject(abortReason(signal)))
-      const settle = (finish: () => void) => {
-        this.#onFail = undefined
-        signal.removeEventListener('abort', onAbort)
-        finish()
-      }
-      this.#onFail = (error) => {
-        work.catch(() => {})
-        settle(() => reject(error))
-      }
-      if (signal.aborted) {
-        work.catch(() => {})
-        onAbort()
-        return
-      }
-      signal.addEventListener('abort', onAbort, { once: true })
-      work.then(
-        (value) => settle(() => resolve(value)),
-        (error: unknown) => settle(() => reject(error)),
-      )
-    })
+    const waiting = Promise.withResolvers<T>()
+    this.#waiting = waiting
+    this.#listenToRun()
+    // Whichever settles it first wins: `work`, a failure from inside, or the run's signal.
+    work.then(waiting.resolve, waiting.reject)
+    return waiting.promise
+  }
+
+  /**
+   * Listens to the run's signal once for the attempt (its signal and `race` both follow it); not
+   * at all when the run's signal never aborts. Released by `close`.
+   */
+  #listenToRun(): void {
+    const runSignal = this.#run.signal
+    if (this.#onRunAbort || runSignal === neverAborted) return
+    this.#onRunAbort = () => {
+      this.#runAborted = true
+      const reason = abortReason(runSignal)
+      this.#waiting?.reject(reason)
+      this.#waiting = undefined
+      this.#controller?.abort(reason)
+    }
+    runSignal.addEventListener('abort', this.#onRunAbort, { once: true })
   }
 
   get hooks(): HookFirer {
@@ -95,6 +102,7 @@ export class AttemptContext<TOutput> implements RunContext {
     return {
       async modelCallStart(event) {
         context.#modelCallStarted = performance.now()
+        if (!run.hasHook('onModelCallStart')) return
         await run.fire('onModelCallStart', () => ({ ...run.info(), request: event.request }))
       },
       async modelCallEnd(event) {
@@ -103,16 +111,15 @@ export class AttemptContext<TOutput> implements RunContext {
           : 0
         context.#modelCallStarted = 0
         const toolCalls = event.toolCalls ?? []
-        run.recordStep({
-          kind: 'model-call',
-          durationMs,
-          data: {
-            text: event.text,
-            toolCalls,
-            usage: event.usage,
-            response: jsonOrUndefined(event.response),
-          },
-        })
+        if (run.options.recordTrajectory) {
+          const data = { text: event.text, toolCalls, usage: event.usage, response: event.response }
+          // One JSON copy of the whole step; a response JSON cannot hold is left out, the rest kept.
+          let copy = jsonOrUndefined(data)
+          if (copy === undefined)
+            copy = jsonOrUndefined({ ...data, response: jsonOrUndefined(event.response) })
+          run.recordCopiedStep('model-call', copy, durationMs)
+        }
+        if (!run.hasHook('onModelCallEnd')) return
         await run.fire('onModelCallEnd', () => {
           const hookEvent = {
             ...run.info(),
@@ -140,7 +147,7 @@ export class AttemptContext<TOutput> implements RunContext {
             isError: event.isError,
           },
         })
-        await run.fire('onToolCallEnd', () => ({ ...run.info(), ...event }))
+        if (run.hasHook('onToolCallEnd')) await run.fire('onToolCallEnd', () => ({ ...run.info(), ...event }))
       },
     }
   }
@@ -181,19 +188,13 @@ export class AttemptContext<TOutput> implements RunContext {
     const runSignal = this.#run.signal
     if (this.#failure) controller.abort(this.#failure.error)
     else if (runSignal.aborted) controller.abort(abortReason(runSignal))
-    else {
-      const onAbort = () => controller.abort(abortReason(runSignal))
-      runSignal.addEventListener('abort', onAbort, { once: true })
-      this.#unlink = () => runSignal.removeEventListener('abort', onAbort)
-    }
+    else this.#listenToRun()
     return controller
   }
 
   /** Whether the attempt is over or failing: its signal aborted, or the run's. */
   #stopped(): boolean {
-    return (
-      this.#failure !== undefined || this.#run.signal.aborted || this.#controller?.signal.aborted === true
-    )
+    return this.#failure !== undefined || this.#runAborted || this.#controller?.signal.aborted === true
   }
   get streaming(): boolean {
     return this.#run.streaming
@@ -238,7 +239,9 @@ export class AttemptContext<TOutput> implements RunContext {
     if (this.#stopped()) return
     this.#failure = { error }
     if (this.#controller) this.#controller.abort(error)
-    this.#onFail?.(error)
+    const waiting = this.#waiting
+    this.#waiting = undefined
+    waiting?.reject(error)
   }
 
   nextTurn(): TurnInfo | undefined {
@@ -270,7 +273,8 @@ export class AttemptContext<TOutput> implements RunContext {
     }
     this.#run.turn = next.turn
     this.#turnUsage = emptyUsage()
-    this.#run.push({ type: 'turn-start', turn: next.turn, attempt: this.attempt, wrapUp: next.wrapUp })
+    if (this.#run.emits)
+      this.#run.push({ type: 'turn-start', turn: next.turn, attempt: this.attempt, wrapUp: next.wrapUp })
     return next
   }
 
@@ -278,7 +282,7 @@ export class AttemptContext<TOutput> implements RunContext {
     if (!this.#turnUsage) return
     const usage = this.#turnUsage
     this.#turnUsage = undefined
-    this.#run.push({ type: 'turn-end', turn: this.#run.turn, usage })
+    if (this.#run.emits) this.#run.push({ type: 'turn-end', turn: this.#run.turn, usage })
   }
 
   async modelRequest<T>(send: () => PromiseLike<T>): Promise<T> {
@@ -327,7 +331,7 @@ export class AttemptContext<TOutput> implements RunContext {
   }
 
   journaled(toolCallId: string): JournalEntry | undefined {
-    return this.#run.journal.get(toolCallId)
+    return this.#run.journaled(toolCallId)
   }
 
   async journal(entry: Omit<JournalEntry, 'at' | 'attempt'>): Promise<void> {
@@ -380,10 +384,12 @@ export class AttemptContext<TOutput> implements RunContext {
    * succeeded: a shared "attempt ended" cancel), its listener on the run's signal is released.
    */
   close(reason: unknown = attemptEnded): void {
-    this.#unlink?.()
-    this.#unlink = undefined
+    if (this.#onRunAbort) {
+      this.#run.signal.removeEventListener('abort', this.#onRunAbort)
+      this.#onRunAbort = undefined
+    }
     if (this.#controller && !this.#controller.signal.aborted) this.#controller.abort(reason)
     this.#failure ??= { error: reason }
-    this.#onFail = undefined
+    this.#waiting = undefined
   }
 }

@@ -14,9 +14,13 @@ export interface CurrentWork {
 
 const storage = new AsyncLocalStorage<CurrentWork>()
 
-/** Runs `work` with `current` as what `currentRun()` and a joining runner see. */
-export function withCurrent<T>(current: CurrentWork, work: () => T): T {
-  return storage.run(current, work)
+/** Runs `work(...args)` with `current` as what `currentRun()` and a joining runner see. */
+export function withCurrent<T, TArgs extends unknown[]>(
+  current: CurrentWork,
+  work: (...args: TArgs) => T,
+  ...args: TArgs
+): T {
+  return storage.run(current, work, ...args)
 }
 
 /** The execution and run the calling code belongs to, if any. */

@@ -1,10 +1,14 @@
 import { RunCanceledError } from '../errors/run-canceled-error.js'
 import { RunTimeoutError } from '../errors/run-timeout-error.js'
+import { neverAborted } from '../util/abort.js'
 
 /** A signal that aborts at a deadline or when its parents abort, and the way to release its timer. */
 export interface Deadline {
   readonly signal: AbortSignal
-  /** Aborts it now with `reason`; no effect when the signal is a single parent's own (see `deadline`). */
+  /**
+   * Aborts it now with `reason`; no effect when the signal is a single parent's own, or
+   * `neverAborted` when there is neither a parent nor a timeout (see `deadline`).
+   */
   abort(reason: unknown): void
   /** Clears the timer and the listeners on the parents; the signal stays as it is. */
   release(): void
@@ -19,8 +23,21 @@ export function toCanceled(reason: unknown): RunCanceledError | RunTimeoutError 
   })
 }
 
+/** Options of `deadline`. */
+export interface DeadlineOptions {
+  /**
+   * Whether a single parent (and no timeout) serves as the signal itself, its reason as it is.
+   * Default true; false when that parent may abort with any reason (a caller's signal), which the
+   * deadline's own signal turns into a `RunCanceledError`.
+   */
+  shareSingleParent?: boolean
+}
+
 /** What a single parent's own signal does on `abort` and `release`: nothing. */
 const ignore = () => {}
+
+/** The deadline of work that nothing can cancel: `neverAborted`, which `abort` leaves alone. */
+const never: Deadline = { signal: neverAborted, abort: ignore, release: ignore }
 
 /**
  * Where every timeout of a run or a task comes from. The signal aborts:
@@ -29,12 +46,27 @@ const ignore = () => {}
  * - when `timeoutMs` passes, with `RunTimeoutError(timeoutMs)`;
  * - when `abort(reason)` is called.
  */
-export function deadline(parents: ReadonlyArray<AbortSignal | undefined>, timeoutMs?: number): Deadline {
+export function deadline(
+  parents: ReadonlyArray<AbortSignal | undefined>,
+  timeoutMs?: number,
+  options: DeadlineOptions = {},
+): Deadline {
+  if (timeoutMs === undefined) {
+    let only: AbortSignal | undefined
+    let count = 0
+    for (const parent of parents) {
+      if (parent === undefined) continue
+      only = parent
+      count++
+    }
+    // No parent and no timer: a signal that never aborts, and nothing to release.
+    if (count === 0) return never
+    // One parent and no timer: its signal serves as it is (a run's own cancel signal, a job's), and
+    // `abort` leaves it alone: the parent's owner aborts it.
+    if (count === 1 && options.shareSingleParent !== false)
+      return { signal: only!, abort: ignore, release: ignore }
+  }
   const given = parents.filter((parent): parent is AbortSignal => parent !== undefined)
-  // One parent and no timer: its signal serves as it is (a run's own cancel signal, a job's), and
-  // `abort` leaves it alone: the parent's owner aborts it.
-  const only = given.length === 1 && timeoutMs === undefined ? given[0] : undefined
-  if (only) return { signal: only, abort: ignore, release: ignore }
   const controller = new AbortController()
   const cleanups: Array<() => void> = []
   const abort = (reason: unknown) => {

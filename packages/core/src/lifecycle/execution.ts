@@ -4,9 +4,17 @@ import {
   errorMessage,
   type LogEntryOptions,
   timedOutMessage,
+  type UpdateOptions,
 } from '../activity/tracker.js'
 import { isTerminalStatus } from '../activity/transitions.js'
-import type { Activity, ActivityLogEntry, ActivityLogKind, JsonValue, RunRecord } from '../activity/types.js'
+import type {
+  Activity,
+  ActivityLogEntry,
+  ActivityLogKind,
+  AppendActivityInput,
+  JsonValue,
+  RunRecord,
+} from '../activity/types.js'
 import { ActivityTransitionError } from '../errors/activity-transition-error.js'
 import { RunCanceledError } from '../errors/run-canceled-error.js'
 import { RunTimeoutError } from '../errors/run-timeout-error.js'
@@ -73,7 +81,8 @@ export class Execution {
    * decisions are what a joined runner resumes with (the store clears them on leaving `waiting`).
    */
   resumeRecord: RunRecord | undefined
-  readonly #listeners = new Set<ExecutionListener>()
+  /** In the order they started listening (usually one: the run). */
+  #listeners: ExecutionListener[] = []
   /** Errors that the layer that saw them judged not worth another attempt. */
   #declined: WeakSet<object> | undefined
 
@@ -84,33 +93,38 @@ export class Execution {
     this.metadata = init.metadata ?? {}
   }
 
-  /** Starts telling `listener` of every entry written; returns the way to stop. */
+  /** Starts telling `listener` of every entry written; returns the way to stop (or call `unlisten`). */
   listen(listener: ExecutionListener): () => void {
-    this.#listeners.add(listener)
-    return () => this.#listeners.delete(listener)
+    if (!this.#listeners.includes(listener)) this.#listeners = [...this.#listeners, listener]
+    return () => this.unlisten(listener)
+  }
+
+  /** Stops telling `listener`. */
+  unlisten(listener: ExecutionListener): void {
+    if (this.#listeners.includes(listener))
+      this.#listeners = this.#listeners.filter((told) => told !== listener)
   }
 
   /** Creates the activity, `queued` with `messages.queued`. */
   async create(): Promise<void> {
     const { tracker } = this
     await tracker.create(this.agentType, { agentId: this.agentId, metadata: this.metadata })
-    if (this.#listeners.size === 0) return
-    await this.#tell({
+    if (this.#listeners.length === 0) return
+    const told = this.#tell({
       status: 'queued',
       message: tracker.messages.queued,
       percentage: 0,
       at: nowIso(),
       kind: 'lifecycle',
     })
+    if (told) await told
   }
 
   /** Moves the activity to running (`messages.started`). */
   async start(): Promise<void> {
-    await this.#write(
-      (fields) =>
-        this.tracker.update(this.agentId, this.tracker.messages.started, { status: 'running', ...fields }),
-      'lifecycle',
-    )
+    const { tracker } = this
+    const options = this.#stamp<UpdateOptions>({ status: 'running' }, 'lifecycle')
+    await this.#written(tracker.update(this.agentId, tracker.messages.started, options))
   }
 
   /** Makes `attempt` (at least 1) the current attempt, unless the counter is already past it. */
@@ -121,19 +135,14 @@ export class Execution {
 
   /** Progress from the agent or the task (status `running`, kind `progress`). */
   async report(message: string, percentage?: number): Promise<void> {
-    await this.#write(
-      (fields) =>
-        this.tracker.update(this.agentId, message, {
-          ...fields,
-          ...(percentage === undefined ? {} : { percentage }),
-        }),
-      'progress',
-    )
+    const options = this.#stamp<UpdateOptions>({}, 'progress')
+    if (percentage !== undefined) options.percentage = percentage
+    await this.#written(this.tracker.update(this.agentId, message, options))
   }
 
   /** A line of the given kind that does not change the status (a fallback, a worker lost...). */
   async note(message: string, kind: ActivityLogKind, attempt?: number): Promise<void> {
-    await this.#write((fields) => this.tracker.update(this.agentId, message, fields), kind, attempt)
+    await this.#written(this.tracker.update(this.agentId, message, this.#stamp({}, kind, attempt)))
   }
 
   /**
@@ -185,19 +194,17 @@ export class Execution {
 
   /** Ends the activity `complete` at 100%, with the run's `result` stored in the same write when given. */
   async complete(result?: JsonValue): Promise<void> {
+    const { tracker } = this
     if (result === undefined) {
-      await this.#end((fields) => this.tracker.complete(this.agentId, undefined, fields))
+      await this.#end(tracker.complete(this.agentId, undefined, this.#stamp({}, 'lifecycle')))
       return
     }
-    await this.#end((fields) =>
-      this.tracker.store.append(this.agentId, {
-        status: 'complete',
-        message: this.tracker.messages.complete,
-        percentage: 100,
-        ...fields,
-        result,
-      }),
+    const input = this.#stamp<AppendActivityInput>(
+      { status: 'complete', message: tracker.messages.complete, percentage: 100 },
+      'lifecycle',
     )
+    input.result = result
+    await this.#end(tracker.store.append(this.agentId, input))
   }
 
   /**
@@ -205,19 +212,14 @@ export class Execution {
    * in one write (kind `approval`).
    */
   async suspend(suspension: PendingSuspension): Promise<void> {
-    await this.#write(
-      (fields) =>
-        this.tracker.store.append(this.agentId, {
-          status: 'waiting',
-          message: waitingMessage(suspension.requests),
-          percentage: null,
-          ...fields,
-          checkpoint: suspension.checkpoint,
-          pending: suspension.requests,
-          ...(suspension.expiresAt === undefined ? {} : { expiresAt: suspension.expiresAt }),
-        }),
+    const input = this.#stamp<AppendActivityInput>(
+      { status: 'waiting', message: waitingMessage(suspension.requests), percentage: null },
       'approval',
     )
+    input.checkpoint = suspension.checkpoint
+    input.pending = suspension.requests
+    if (suspension.expiresAt !== undefined) input.expiresAt = suspension.expiresAt
+    await this.#written(this.tracker.store.append(this.agentId, input))
   }
 
   /**
@@ -228,44 +230,45 @@ export class Execution {
   async fail(error: unknown): Promise<void> {
     const { tracker, agentId } = this
     if (RunCanceledError.isInstance(error)) {
-      await this.#end((fields) => tracker.cancel(agentId, undefined, fields))
-    } else if (RunTimeoutError.isInstance(error)) {
-      const message = timedOutMessage(tracker.messages, error.timeoutMs)
-      await this.#end((fields) => tracker.update(agentId, message, { status: 'error', ...fields }))
-    } else {
-      await this.#end(async (fields) => {
-        let message: string
-        try {
-          message = tracker.messages.error(error)
-        } catch {
-          message = `Failed: ${errorMessage(error)}`
-        }
-        return tracker.update(agentId, message, { status: 'error', ...fields })
-      })
+      await this.#end(tracker.cancel(agentId, undefined, this.#stamp({}, 'lifecycle')))
+      return
     }
+    let message: string
+    if (RunTimeoutError.isInstance(error)) message = timedOutMessage(tracker.messages, error.timeoutMs)
+    else {
+      try {
+        message = tracker.messages.error(error)
+      } catch {
+        message = `Failed: ${errorMessage(error)}`
+      }
+    }
+    await this.#end(
+      tracker.update(agentId, message, this.#stamp<UpdateOptions>({ status: 'error' }, 'lifecycle')),
+    )
   }
 
-  async #end(write: Write): Promise<void> {
-    await this.#write(write, 'lifecycle', undefined, 'ignore')
+  async #end(write: Promise<Activity>): Promise<void> {
+    await this.#written(write, 'ignore')
     this.ended = true
   }
 
-  /**
-   * Performs one write through the tracker, with the entry's kind and attempt (the current one
-   * unless given), then tells the listeners. A write refused because the activity is terminal
-   * records the activity as found (`endedElsewhere`) and rethrows.
-   */
-  async #write(
-    write: Write,
-    kind: ActivityLogKind,
-    attempt?: number,
-    listenerErrors: 'throw' | 'ignore' = 'throw',
-  ): Promise<void> {
+  /** `options` with the entry's kind and attempt (the current one unless given; none before the first). */
+  #stamp<T extends LogEntryOptions>(options: T, kind: ActivityLogKind, attempt?: number): T {
     const at = attempt ?? this.attempt
-    const fields: LogEntryOptions = at > 0 ? { kind, attempt: at } : { kind }
+    options.kind = kind
+    if (at > 0) options.attempt = at
+    return options
+  }
+
+  /**
+   * Waits for one write made through the tracker (its entry stamped by `#stamp`), then tells the
+   * listeners. A write refused because the activity is terminal records the activity as found
+   * (`endedElsewhere`) and rethrows.
+   */
+  async #written(write: Promise<Activity>, listenerErrors: 'throw' | 'ignore' = 'throw'): Promise<void> {
     let activity: Activity
     try {
-      activity = await write(fields)
+      activity = await write
     } catch (error) {
       if (ActivityTransitionError.isInstance(error)) {
         const current = await this.tracker.store.get(this.agentId).catch(() => undefined)
@@ -274,16 +277,18 @@ export class Execution {
       throw error
     }
     const entry = activity.log.at(-1)
-    if (!entry || this.#listeners.size === 0) return
+    if (!entry || this.#listeners.length === 0) return
     const told = this.#tell(entry)
     if (!told) return
     if (listenerErrors === 'throw') await told
-    else await told.catch(() => {})
+    else await told.catch(ignore)
   }
 
   /** Tells every listener, in order; a promise only when some listener returned one. */
   #tell(entry: ActivityLogEntry): Promise<void> | undefined {
-    const listeners = [...this.#listeners]
+    // Never changed in place (listen and unlisten replace it): a listener that stops listening
+    // while told does not disturb this loop.
+    const listeners = this.#listeners
     for (let index = 0; index < listeners.length; index++) {
       const pending = listeners[index]!(entry)
       if (pending) return this.#tellRest(pending, listeners.slice(index + 1), entry)
@@ -297,5 +302,4 @@ export class Execution {
   }
 }
 
-/** One tracker call that writes an entry with the given structured fields. */
-type Write = (fields: LogEntryOptions) => Promise<Activity>
+const ignore = () => {}

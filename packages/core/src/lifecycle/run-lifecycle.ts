@@ -21,7 +21,7 @@ import type {
 import { abortReason } from '../util/abort.js'
 import { AttemptContext } from './attempt-context.js'
 import { currentWork, withCurrent } from './current.js'
-import { deadline } from './deadline.js'
+import { type DeadlineOptions, deadline } from './deadline.js'
 import { expiryOf, type LoadedResume, loadResume, RunSuspension, resumeMessage } from './durable.js'
 import { Execution } from './execution.js'
 import { RunState } from './run-state.js'
@@ -56,21 +56,29 @@ export interface RunStart<TOutput> {
   agentId: string
   /** True when `agentId` was made up here (a new activity for sure: no read needed). */
   generatedId: boolean
-  /** Aborted by `RunStream.abort()` and by a reader that stopped. */
-  signal: AbortSignal
+  /** Aborted by `RunStream.abort()` and by a reader that stopped; none for `run()`, which nothing outside cancels but the run's own `signal` and `timeoutMs`. */
+  signal?: AbortSignal
   streaming: boolean
-  push: (event: RunEvent<TOutput>) => void
+  /** Takes the run's events; none when nobody reads them (`run()`): no event is then made. */
+  push?: (event: RunEvent<TOutput>) => void
   /** Set by `runner.resume`: continue the unfinished run `agentId` from its checkpoint. */
   resume?: { decisions?: Record<string, DecisionInput> }
 }
 
+/** Where the events of a run nobody reads would go. */
+const dropEvent = () => {}
+const ignore = () => {}
+const shareOwnSignal: DeadlineOptions = { shareSingleParent: true }
+const ownSignal: DeadlineOptions = { shareSingleParent: false }
+
 /** Checks what the runner declares it cannot do against what the run asks. */
 function checkCapabilities<TOutput>(
   executor: Executor<unknown, unknown, TOutput>,
+  capabilities: RunnerCapabilities,
   resolved: ResolvedRunOptions<TOutput>,
   resuming: boolean,
 ): void {
-  const { capabilities, name } = executor
+  const { name } = executor
   if (resolved.maxTurnsRecovery && !capabilities.maxTurnsRecovery) {
     throw new CapabilityUnsupportedError(
       'maxTurnsRecovery',
@@ -94,6 +102,20 @@ function checkCapabilities<TOutput>(
   }
 }
 
+/** Calls the framework's `execute` for one attempt (a synchronous throw becomes a rejection). */
+function execute<TAgent, TInput, TOutput>(
+  executor: Executor<TAgent, TInput, TOutput>,
+  attempt: AttemptContext<TOutput>,
+  agent: TAgent,
+  input: TInput,
+): Promise<ExecuteResult<TOutput>> {
+  try {
+    return executor.execute(attempt, agent, input)
+  } catch (error) {
+    return Promise.reject(error)
+  }
+}
+
 /**
  * The lifecycle of one run, the only one there is: resolve and check the options, open the
  * activity (or join the pool task the run is inside), run the attempts (`Execution.retry` decides
@@ -109,16 +131,18 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
   start: RunStart<TOutput>,
 ): Promise<RunResult<TOutput>> {
   const started = performance.now()
-  const { agentId, push } = start
+  const { agentId } = start
+  const push = start.push ?? dropEvent
   let resolved: ResolvedRunOptions<TOutput>
   const explicitResume = start.resume !== undefined
   try {
-    resolved = resolveRunOptions(executor.defaults, options, executor.capabilities.durable)
-    checkCapabilities(executor as Executor<unknown, unknown, TOutput>, resolved, explicitResume)
+    const capabilities = executor.capabilities
+    resolved = resolveRunOptions(executor.defaults, options, capabilities.durable)
+    checkCapabilities(executor as Executor<unknown, unknown, TOutput>, capabilities, resolved, explicitResume)
     // A resume continues a conversation: there is no input to check.
     if (!explicitResume) executor.validate(agent, input)
   } catch (error) {
-    push({ type: 'run-error', error })
+    if (start.push) push({ type: 'run-error', error })
     throw error
   }
   const agentType = resolved.agentType ?? executor.agentTypeOf(agent)
@@ -130,6 +154,8 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
   const runDeadline = deadline(
     [start.signal, resolved.signal, joined ? (joined.signal ?? joined.run?.signal) : undefined],
     resolved.timeoutMs,
+    // Only the run's own cancel signal aborts with a `RunCanceledError` already.
+    start.signal ? shareOwnSignal : ownSignal,
   )
   const signal = runDeadline.signal
   const run = new RunState<TOutput>({
@@ -140,22 +166,25 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
     execution,
     signal,
     streaming: start.streaming,
-    push,
+    push: start.push,
     runnerHooks: executor.defaults.hooks,
     isRetryable: executor.isRetryable,
     runner: executor.name,
   })
-  const unlisten = execution.listen(run.onEntry)
+  // The run hears of activity changes only to tell a reader or a hook.
+  const listening = start.push !== undefined || run.hasHook('onStatusUpdate')
+  if (listening) execution.listen(run.onEntry)
   let context: AttemptContext<TOutput> | undefined
   let activityOpen = false
-  push({ type: 'run-start', agentId, agentType })
+  if (start.push) push({ type: 'run-start', agentId, agentType })
   try {
     let loaded: LoadedResume | undefined
     if (explicitResume) {
       loaded = await resumeActivity(execution, executor.name, start.resume?.decisions)
       activityOpen = true
     } else if (!joined) {
-      await openActivity(execution, start.generatedId)
+      // A new id is a new activity for sure: no read needed.
+      if (start.generatedId || !(await reuseQueued(execution))) await execution.create()
       activityOpen = true
       if (signal.aborted) throw abortReason(signal)
       execution.beginAttempt()
@@ -173,7 +202,7 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
         if (previous) run.steps.push(...previous.steps)
       }
     }
-    await run.fire('onRunStart', () => ({ ...run.info(), input }))
+    if (run.hasHook('onRunStart')) await run.fire('onRunStart', () => ({ ...run.info(), input }))
 
     let executed!: ExecuteResult<TOutput>
     let suspension: RunSuspension | undefined
@@ -185,9 +214,8 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
       run.current = attempt
       run.attempts++
       try {
-        const work = withCurrent({ execution, run: attempt }, () =>
-          Promise.resolve().then(() => executor.execute(attempt, agent, input)),
-        )
+        // Called at once, inside the attempt's `currentRun()`.
+        const work = withCurrent({ execution, run: attempt }, execute, executor, attempt, agent, input)
         executed = await attempt.race(work)
         if (signal.aborted) throw abortReason(signal)
         break
@@ -213,8 +241,8 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
     run.current = undefined
 
     if (suspension) {
-      const waiting = await suspend(suspension)
-      push({ type: 'run-end', result: waiting })
+      const waiting = await suspend(executor, run, resolved, joined !== undefined, suspension, started)
+      if (start.push) push({ type: 'run-end', result: waiting })
       return waiting
     }
 
@@ -232,11 +260,11 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
     const trajectory = resolved.recordTrajectory ? run.trajectory('complete') : undefined
     if (trajectory) result.trajectory = trajectory
     result.durationMs = Math.round(performance.now() - started)
-    await run.fire('onRunEnd', () => ({ ...run.info(), result }))
+    if (run.hasHook('onRunEnd')) await run.fire('onRunEnd', () => ({ ...run.info(), result }))
     if (signal.aborted) throw abortReason(signal)
     if (trajectory) await executor.activity.store.saveTrajectory(agentId, trajectory)
     if (!joined) await execution.complete(storedResult(result))
-    push({ type: 'run-end', result })
+    if (start.push) push({ type: 'run-end', result })
     return result
   } catch (caught) {
     run.current = undefined
@@ -251,53 +279,61 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
       await executor.activity.store.saveTrajectory(agentId, run.trajectory(status)).catch(() => {})
     }
     await run.fire('onRunError', () => ({ ...run.info(), error }))?.catch(() => {})
-    push({ type: 'run-error', error })
+    if (start.push) push({ type: 'run-error', error })
     throw error
   } finally {
-    unlisten()
+    if (listening) execution.unlisten(run.onEntry)
     runDeadline.release()
-    await executor.postRun(context).catch(() => {})
+    await executor.postRun(context).catch(ignore)
   }
+}
 
-  /**
-   * Ends the run's part as `waiting`: the activity moves to `waiting` with the checkpoint and the
-   * requests in one write (a pool task writes it itself, after its handler returns), the
-   * trajectory so far is saved, `onRunEnd` fires with the waiting result.
-   */
-  async function suspend(found: RunSuspension): Promise<WaitingRunResult> {
-    const expiresAt = expiryOf(resolved.approvalTimeoutMs)
-    const pending = {
-      requests: found.requests,
-      checkpoint: {
-        state: found.state,
-        runner: executor.name,
-        turn: run.turn,
-        usage: { ...run.usage },
-        attempt: Math.max(1, execution.attempt),
-      },
-      ...(expiresAt === undefined ? {} : { expiresAt }),
-    }
-    if (joined) execution.suspension = pending
-    else await execution.suspend(pending)
-    const waiting: WaitingRunResult = {
-      agentId,
-      status: 'waiting',
-      pending: found.requests.map((request) => ({ ...request })),
-      turns: run.turn,
+/**
+ * Ends the run's part as `waiting`: the activity moves to `waiting` with the checkpoint and the
+ * requests in one write (a pool task writes it itself, after its handler returns), the
+ * trajectory so far is saved, `onRunEnd` fires with the waiting result.
+ */
+async function suspend<TOutput>(
+  executor: { readonly name: string; readonly activity: ActivityTracker },
+  run: RunState<TOutput>,
+  resolved: ResolvedRunOptions<TOutput>,
+  joined: boolean,
+  found: RunSuspension,
+  started: number,
+): Promise<WaitingRunResult> {
+  const { execution, agentId } = run
+  const expiresAt = expiryOf(resolved.approvalTimeoutMs)
+  const pending = {
+    requests: found.requests,
+    checkpoint: {
+      state: found.state,
+      runner: executor.name,
+      turn: run.turn,
       usage: { ...run.usage },
-      attempts: run.attempts,
-      durationMs: Math.round(performance.now() - started),
-      maxTurnsReached: false,
-    }
-    if (expiresAt !== undefined) waiting.expiresAt = expiresAt
-    if (resolved.recordTrajectory) {
-      const trajectory = run.trajectory('waiting')
-      waiting.trajectory = trajectory
-      await executor.activity.store.saveTrajectory(agentId, trajectory)
-    }
-    await run.fire('onRunEnd', () => ({ ...run.info(), result: waiting }))
-    return waiting
+      attempt: Math.max(1, execution.attempt),
+    },
+    ...(expiresAt === undefined ? {} : { expiresAt }),
   }
+  if (joined) execution.suspension = pending
+  else await execution.suspend(pending)
+  const waiting: WaitingRunResult = {
+    agentId,
+    status: 'waiting',
+    pending: found.requests.map((request) => ({ ...request })),
+    turns: run.turn,
+    usage: { ...run.usage },
+    attempts: run.attempts,
+    durationMs: Math.round(performance.now() - started),
+    maxTurnsReached: false,
+  }
+  if (expiresAt !== undefined) waiting.expiresAt = expiresAt
+  if (resolved.recordTrajectory) {
+    const trajectory = run.trajectory('waiting')
+    waiting.trajectory = trajectory
+    await executor.activity.store.saveTrajectory(agentId, trajectory)
+  }
+  await run.fire('onRunEnd', () => ({ ...run.info(), result: waiting }))
+  return waiting
 }
 
 /** What a complete run stores with its terminal status: its text, turns and usage (its native output stays in process). */
@@ -326,24 +362,21 @@ async function resumeActivity(
 }
 
 /**
- * Creates the run's activity, or reuses one that is `queued` (made by a UI, say). A terminal one is
- * refused (`ActivityTransitionError`); a running one belongs to another run or task and is refused too.
+ * Whether the run's given id names an activity that is `queued` (made by a UI, say), which the run
+ * then reuses; false when there is none (the run creates it). A terminal one is refused
+ * (`ActivityTransitionError`); a running one belongs to another run or task and is refused too.
  */
-async function openActivity(execution: Execution, generatedId: boolean): Promise<void> {
-  if (!generatedId) {
-    const existing = await execution.tracker.store.get(execution.agentId)
-    if (existing) {
-      if (isTerminalStatus(existing.status)) {
-        throw new ActivityTransitionError(execution.agentId, existing.status, 'running')
-      }
-      if (existing.status !== 'queued') {
-        throw new RunnerError(
-          `Activity ${execution.agentId} is already ${existing.status}: another run or pool task owns it. ` +
-            'Run the runner inside that pool task (with the task’s agentId) to join it, or give this run a new agentId.',
-        )
-      }
-      return
-    }
+async function reuseQueued(execution: Execution): Promise<boolean> {
+  const existing = await execution.tracker.store.get(execution.agentId)
+  if (!existing) return false
+  if (isTerminalStatus(existing.status)) {
+    throw new ActivityTransitionError(execution.agentId, existing.status, 'running')
   }
-  await execution.create()
+  if (existing.status !== 'queued') {
+    throw new RunnerError(
+      `Activity ${execution.agentId} is already ${existing.status}: another run or pool task owns it. ` +
+        'Run the runner inside that pool task (with the task’s agentId) to join it, or give this run a new agentId.',
+    )
+  }
+  return true
 }

@@ -9,6 +9,8 @@ import type { LoadedResume } from './durable.js'
 import type { Execution, RetryPlan } from './execution.js'
 import type { AttemptPolicy } from './retry-policy.js'
 
+const dropEvent = () => {}
+
 /** Sums token counts; optional counters stay absent until some call reports them. */
 export function addUsage(total: Usage, usage: Partial<Usage>): void {
   const input = usage.inputTokens ?? 0
@@ -47,7 +49,8 @@ export interface RunStateInit<TOutput> {
   /** Aborts on cancel, timeout or a consumer that stopped; every attempt's signal follows it. */
   signal: AbortSignal
   streaming: boolean
-  push: (event: RunEvent<TOutput>) => void
+  /** Takes the run's events; none when nobody reads them. */
+  push: ((event: RunEvent<TOutput>) => void) | undefined
   runnerHooks: RunHooks<TOutput> | undefined
   /** The runner's classification of errors (its `isRetryable`), used unless `retry.retryOn` is set. */
   isRetryable: (error: unknown) => boolean
@@ -68,6 +71,8 @@ export class RunState<TOutput> {
   readonly signal: AbortSignal
   readonly streaming: boolean
   readonly push: (event: RunEvent<TOutput>) => void
+  /** Whether anybody reads the run's events: when not, the lifecycle makes none. */
+  readonly emits: boolean
   readonly usage = emptyUsage()
   readonly steps: TrajectoryStep[] = []
   readonly startedAt = nowIso()
@@ -76,15 +81,15 @@ export class RunState<TOutput> {
   turn = 0
   readonly #isRetryable: (error: unknown) => boolean
   #policy: AttemptPolicy | undefined
-  readonly #hookSets: ReadonlyArray<RunHooks | undefined>
+  readonly #runnerHooks: RunHooks | undefined
+  readonly #runHooks: RunHooks | undefined
   /** The attempt running now, failed by a hook that throws. */
   current: { fail(error: unknown): void } | undefined
   /** Name of the runner (written on checkpoints). */
   readonly runner: string
   /** What this run continues from, when it resumes. */
   resume: LoadedResume | undefined
-  /** Completed tool calls: the journal read on resume, and every call this run completed. */
-  readonly journal = new Map<string, JournalEntry>()
+  #journal: Map<string, JournalEntry> | undefined
 
   constructor(init: RunStateInit<TOutput>) {
     this.agentId = init.agentId
@@ -94,8 +99,10 @@ export class RunState<TOutput> {
     this.execution = init.execution
     this.signal = init.signal
     this.streaming = init.streaming
-    this.push = init.push
-    this.#hookSets = [init.runnerHooks as RunHooks | undefined, init.options.hooks as RunHooks | undefined]
+    this.push = init.push ?? dropEvent
+    this.emits = init.push !== undefined
+    this.#runnerHooks = init.runnerHooks as RunHooks | undefined
+    this.#runHooks = init.options.hooks as RunHooks | undefined
     this.#isRetryable = init.isRetryable
     this.runner = init.runner
   }
@@ -106,6 +113,17 @@ export class RunState<TOutput> {
     this.turn = loaded.checkpoint.turn
     Object.assign(this.usage, loaded.checkpoint.usage)
     for (const [id, entry] of loaded.journal) this.journal.set(id, entry)
+  }
+
+  /** Completed tool calls: the journal read on resume, and every call this run completed. */
+  get journal(): Map<string, JournalEntry> {
+    this.#journal ??= new Map()
+    return this.#journal
+  }
+
+  /** The journaled call `toolCallId`, if any (without making the journal). */
+  journaled(toolCallId: string): JournalEntry | undefined {
+    return this.#journal?.get(toolCallId)
   }
 
   /** The retry policy of this run, on the execution's attempt counter (made when first needed). */
@@ -147,8 +165,13 @@ export class RunState<TOutput> {
     event: () => Parameters<NonNullable<RunHooks[K]>>[0],
   ): Promise<void> | undefined {
     // Most runs set few hooks: no promise, no event object for a hook nobody set.
-    if (!this.#hookSets[0]?.[name] && !this.#hookSets[1]?.[name]) return undefined
+    if (!this.hasHook(name)) return undefined
     return this.#fire(name, event)
+  }
+
+  /** Whether the runner or the run set hook `name` (callers skip building its event when not). */
+  hasHook(name: HookName): boolean {
+    return this.#runnerHooks?.[name] !== undefined || this.#runHooks?.[name] !== undefined
   }
 
   async #fire<K extends HookName>(
@@ -156,7 +179,8 @@ export class RunState<TOutput> {
     event: () => Parameters<NonNullable<RunHooks[K]>>[0],
   ): Promise<void> {
     let built: unknown
-    for (const hooks of this.#hookSets) {
+    for (let index = 0; index < 2; index++) {
+      const hooks = index === 0 ? this.#runnerHooks : this.#runHooks
       const hook = hooks?.[name] as ((event: unknown) => unknown) | undefined
       if (!hook) continue
       built ??= event()
@@ -171,7 +195,7 @@ export class RunState<TOutput> {
   /** Runs `onToolCallStart` of the runner, then of the run: a denial stops, a new input passes on. */
   async decideToolCall(call: ToolCallInfo): Promise<{ deny: string } | { input: unknown }> {
     let input = call.input
-    for (const hooks of this.#hookSets) {
+    for (const hooks of [this.#runnerHooks, this.#runHooks]) {
       const hook = hooks?.onToolCallStart
       if (!hook) continue
       let decision: unknown
@@ -195,13 +219,22 @@ export class RunState<TOutput> {
   }
 
   /** Tells the stream and `onStatusUpdate` of an activity change written during the run. */
-  readonly onEntry = (entry: ActivityLogEntry): Promise<void> | undefined => {
-    this.push({
-      type: 'status-update',
-      status: entry.status,
-      message: entry.message,
-      percentage: entry.percentage,
-    })
+  get onEntry(): (entry: ActivityLogEntry) => Promise<void> | undefined {
+    // Made when first asked for: a run that nobody streams and no hook watches never listens.
+    this.#onEntry ??= (entry) => this.#tellEntry(entry)
+    return this.#onEntry
+  }
+
+  #onEntry: ((entry: ActivityLogEntry) => Promise<void> | undefined) | undefined
+
+  #tellEntry(entry: ActivityLogEntry): Promise<void> | undefined {
+    if (this.emits)
+      this.push({
+        type: 'status-update',
+        status: entry.status,
+        message: entry.message,
+        percentage: entry.percentage,
+      })
     return this.fire('onStatusUpdate', () => ({
       ...this.info(),
       status: entry.status,
@@ -213,14 +246,15 @@ export class RunState<TOutput> {
   /** Tells the stream, the trajectory and `onRetry` of a retry the execution is about to make. */
   async announceRetry(error: unknown, plan: RetryPlan, restart: boolean): Promise<void> {
     this.recordStep({ kind: 'retry', data: { error: plan.reason, delayMs: plan.delayMs, restart } })
-    this.push({
-      type: 'retry',
-      attempt: plan.attempt,
-      maxAttempts: plan.maxAttempts,
-      delayMs: plan.delayMs,
-      restart,
-      error,
-    })
+    if (this.emits)
+      this.push({
+        type: 'retry',
+        attempt: plan.attempt,
+        maxAttempts: plan.maxAttempts,
+        delayMs: plan.delayMs,
+        restart,
+        error,
+      })
     await this.fire('onRetry', () => ({
       ...this.info(),
       error,
@@ -232,15 +266,21 @@ export class RunState<TOutput> {
 
   recordStep(step: StepInput): void {
     if (!this.options.recordTrajectory) return
+    this.recordCopiedStep(step.kind, jsonOrUndefined(step.data), step.durationMs)
+  }
+
+  /** `recordStep` with `data` already a JSON copy (or `undefined` when it had none). */
+  recordCopiedStep(kind: StepInput['kind'], data: unknown, durationMs: number | undefined): void {
+    if (!this.options.recordTrajectory) return
     const recorded: TrajectoryStep = {
       index: this.steps.length,
-      kind: step.kind,
+      kind,
       attempt: this.execution.attempt,
       turn: this.turn,
       at: nowIso(),
-      data: (jsonOrUndefined(step.data) as Record<string, unknown> | undefined) ?? {},
+      data: (data as Record<string, unknown> | undefined) ?? {},
     }
-    if (step.durationMs !== undefined) recorded.durationMs = step.durationMs
+    if (durationMs !== undefined) recorded.durationMs = durationMs
     this.steps.push(recorded)
   }
 

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import { type ActivityTracker, createActivityTracker } from '../activity/tracker.js'
 import type { ActivityStore, DecisionInput, JsonValue, RunRecord } from '../activity/types.js'
 import { CapabilityUnsupportedError } from '../errors/capability-unsupported-error.js'
@@ -6,10 +5,11 @@ import { hasMarker } from '../errors/runner-error.js'
 import { toCanceled } from '../lifecycle/deadline.js'
 import { decide } from '../lifecycle/decide.js'
 import { isTransientError } from '../lifecycle/retry-policy.js'
-import { type Executor, runLifecycle } from '../lifecycle/run-lifecycle.js'
+import { type Executor, type RunStart, runLifecycle } from '../lifecycle/run-lifecycle.js'
 import { defaultPrompts, type RunnerPrompts } from '../prompts.js'
 import type { ToolDefinition } from '../tools/define-tool.js'
 import { type ReportStatusInput, reportStatusTool } from '../tools/report-status.js'
+import { randomId } from '../util/random-id.js'
 import { validateRunnerOptions } from './options.js'
 import { RunStream } from './run-stream.js'
 import type {
@@ -97,7 +97,7 @@ export abstract class BaseAgentRunner<
 
   /** Runs the agent to completion. Rejects with the run's error; the activity is never left running. */
   run(agent: TAgent, input: TInput, options?: RunOptions<TOutput>): Promise<RunResult<TOutput>> {
-    return this.#start(agent, input, options, false).result
+    return this.#run(agent, input, options)
   }
 
   /** Runs the agent and streams its events. The run starts at once; see `RunStream`. */
@@ -117,8 +117,7 @@ export abstract class BaseAgentRunner<
    * checkpoint of another runner) and `CapabilityUnsupportedError` when the runner is not durable.
    */
   resume(agent: TAgent, agentId: string, options: ResumeOptions<TOutput> = {}): Promise<RunResult<TOutput>> {
-    return this.#start(agent, undefined as TInput, { ...options, agentId }, false, options.decisions ?? {})
-      .result
+    return this.#run(agent, undefined as TInput, { ...options, agentId }, options.decisions ?? {})
   }
 
   /** `resume`, streamed. */
@@ -224,6 +223,28 @@ export abstract class BaseAgentRunner<
     }
   }
 
+  /**
+   * A run without a stream (`run`, `resume`): no reader can stop it and nobody reads its events,
+   * so it has no cancel signal of its own (only the caller's `signal` and `timeoutMs`) and its
+   * events go nowhere.
+   */
+  #run(
+    agent: TAgent,
+    input: TInput,
+    options: RunOptions<TOutput> | undefined,
+    resume?: Record<string, DecisionInput>,
+  ): Promise<RunResult<TOutput>> {
+    const given = options?.agentId
+    const generatedId = !(typeof given === 'string' && given !== '')
+    const start: RunStart<TOutput> = {
+      agentId: generatedId ? randomId() : (given as string),
+      generatedId,
+      streaming: false,
+    }
+    if (resume) start.resume = { decisions: resume }
+    return runLifecycle(this[executorKey](), agent, input, options, start)
+  }
+
   #start(
     agent: TAgent,
     input: TInput,
@@ -234,7 +255,7 @@ export abstract class BaseAgentRunner<
     const controller = new AbortController()
     const given = options?.agentId
     const generatedId = !(typeof given === 'string' && given !== '')
-    const agentId = generatedId ? randomUUID() : (given as string)
+    const agentId = generatedId ? randomId() : (given as string)
     const executor = this[executorKey]()
     return new RunStream<TOutput>({
       agentId,

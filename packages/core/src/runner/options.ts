@@ -92,13 +92,89 @@ export function validateRunnerOptions<TOutput>(options: RunnerOptions<TOutput>):
   return options
 }
 
+const hookNames = new Set(Object.keys(hooksSchema.unwrap().shape))
+const retryKeys = new Set(Object.keys(retrySchema.unwrap().shape))
+
+const isPositiveInt = (value: unknown) => Number.isSafeInteger(value) && (value as number) > 0
+const isNonNegativeInt = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0
+const isIdString = (value: unknown) => typeof value === 'string' && value.length >= 1 && value.length <= 200
+const isBoolean = (value: unknown) => typeof value === 'boolean'
+
+/** An object literal (or `Object.create(null)`): what the schemas' object and record checks accept. */
+function isPlainRecord(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false
+  const prototype = Object.getPrototypeOf(value)
+  return prototype === Object.prototype || prototype === null
+}
+
+function isHooks(value: unknown): boolean {
+  if (!isPlainRecord(value)) return false
+  for (const key in value) {
+    const hook = value[key]
+    if (!hookNames.has(key) || (hook !== undefined && typeof hook !== 'function')) return false
+  }
+  return true
+}
+
+function isRetry(value: unknown): boolean {
+  if (!isPlainRecord(value)) return false
+  for (const key in value) {
+    const field = value[key]
+    if (!retryKeys.has(key)) return false
+    if (field === undefined) continue
+    if (
+      key === 'attempts'
+        ? !isPositiveInt(field) || (field as number) > 100
+        : key === 'retryOn'
+          ? typeof field !== 'function'
+          : !isNonNegativeInt(field)
+    )
+      return false
+  }
+  return true
+}
+
+/** Cheap checks of the run options that need no schema: each accepts a subset of what the schema accepts. */
+const simpleChecks = new Map<string, (value: unknown) => boolean>(
+  Object.entries({
+    agentId: isIdString,
+    agentType: isIdString,
+    signal: (value) => value instanceof AbortSignal,
+    timeoutMs: isPositiveInt,
+    maxTurns: isPositiveInt,
+    maxTurnsRecovery: isBoolean,
+    recoveryTurns: isPositiveInt,
+    retry: isRetry,
+    hooks: isHooks,
+    metadata: isPlainRecord,
+    recordTrajectory: isBoolean,
+    includeNative: isBoolean,
+    durable: isBoolean,
+    approvalTimeoutMs: isPositiveInt,
+  }),
+)
+
+/**
+ * Whether the run options are valid by the cheap checks alone (the common case: none, or a few
+ * plain fields). Anything else goes through the schema, which names what is wrong.
+ */
+function isSimpleRunOptions(options: unknown): boolean {
+  if (!isPlainRecord(options)) return false
+  for (const key in options) {
+    const check = simpleChecks.get(key)
+    const value = options[key]
+    if (!check || (value !== undefined && !check(value))) return false
+  }
+  return true
+}
+
 /** Applies runner defaults under per-run options and validates the result. */
 export function resolveRunOptions<TOutput>(
   defaults: RunnerOptions<TOutput>,
   options: RunOptions<TOutput> = {},
   durableCapable = false,
 ): ResolvedRunOptions<TOutput> {
-  parseOrThrow(runOptionsSchema, options, 'run options')
+  if (!isSimpleRunOptions(options)) parseOrThrow(runOptionsSchema, options, 'run options')
   const retry = { ...defaultRetryOptions, ...defaults.retry, ...options.retry }
   if (retry.maxDelayMs < retry.initialDelayMs) {
     throw new InvalidOptionsError(

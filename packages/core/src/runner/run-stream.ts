@@ -17,11 +17,13 @@ export class RunStream<TOutput = unknown> implements AsyncIterable<RunEvent<TOut
   /** Settles when the run ends: the result, or the run's error. */
   readonly result: Promise<RunResult<TOutput>>
 
-  readonly #events: RunEvent<TOutput>[] = []
+  /** Every event so far (each reader replays from the start). */
+  readonly #events = new EventLog<RunEvent<TOutput>>()
   readonly #buffer: boolean
   readonly #abort: (reason?: unknown) => void
   #done = false
-  #waiters: Array<() => void> = []
+  /** Readers waiting for an event (each with a read pending on an empty buffer). */
+  #waiting: RunStreamReader<TOutput>[] = []
 
   /** @internal Created by `BaseAgentRunner.runStreamed`. */
   constructor(init: {
@@ -73,7 +75,7 @@ export class RunStream<TOutput = unknown> implements AsyncIterable<RunEvent<TOut
       async cancel() {
         // A pending read may wait for the next event: abort first, then release the reader.
         if (!stream.#done) stream.#abort(new RunCanceledError('The stream reader was canceled.'))
-        await iterator.return?.()
+        await iterator.return()
       },
     })
   }
@@ -102,38 +104,151 @@ export class RunStream<TOutput = unknown> implements AsyncIterable<RunEvent<TOut
   #push(event: RunEvent<TOutput>): void {
     if (this.#done) return
     if (this.#buffer) this.#events.push(event)
-    this.#wake()
+    if (this.#waiting.length > 0) this.#wake()
   }
 
   #end(): void {
     this.#done = true
-    this.#wake()
+    if (this.#waiting.length > 0) this.#wake()
   }
 
+  /** Hands what arrived to the readers that wait for it. */
   #wake(): void {
-    const waiters = this.#waiters
-    this.#waiters = []
-    for (const wake of waiters) wake()
+    const waiting = this.#waiting
+    this.#waiting = []
+    for (const reader of waiting) reader.deliver()
   }
 
-  async *#reader(): AsyncGenerator<RunEvent<TOutput>, void, undefined> {
-    let index = 0
-    let finished = false
-    try {
-      while (true) {
-        if (index < this.#events.length) {
-          yield this.#events[index++]!
-          continue
-        }
-        if (this.#done) {
-          finished = true
-          return
-        }
-        await new Promise<void>((resolve) => this.#waiters.push(resolve))
-      }
-    } finally {
-      if (!finished && !this.#done) this.#abort(new RunCanceledError('The stream consumer stopped reading.'))
+  #reader(): RunStreamReader<TOutput> {
+    return new RunStreamReader<TOutput>({
+      events: this.#events,
+      done: () => this.#done,
+      wait: (reader) => this.#waiting.push(reader),
+      stop: () => {
+        if (!this.#done) this.#abort(new RunCanceledError('The stream consumer stopped reading.'))
+      },
+    })
+  }
+}
+
+const CHUNK_BITS = 10
+const CHUNK_SIZE = 1 << CHUNK_BITS
+
+/**
+ * An append-only list kept in chunks of 1,024: a stream of many thousand events never copies a
+ * large array to grow it, and each chunk is small for the garbage collector.
+ */
+class EventLog<T> {
+  readonly #chunks: T[][] = []
+  #last: T[] = []
+  length = 0
+
+  push(value: T): void {
+    if (this.#last.length === 0) this.#chunks.push(this.#last)
+    this.#last.push(value)
+    this.length++
+    if (this.#last.length === CHUNK_SIZE) this.#last = []
+  }
+
+  /** The value at `index` (below `length`). */
+  at(index: number): T {
+    return this.#chunks[index >>> CHUNK_BITS]![index & (CHUNK_SIZE - 1)]!
+  }
+}
+
+/** What a reader needs of its stream. */
+interface ReaderSource<TOutput> {
+  /** The stream's events (only ever appended to). */
+  events: EventLog<RunEvent<TOutput>>
+  /** Whether the run has ended (no event follows). */
+  done(): boolean
+  /** Asks to be woken (`deliver`) when an event arrives or the run ends. */
+  wait(reader: RunStreamReader<TOutput>): void
+  /** The reader stopped before the end: the run is aborted. */
+  stop(): void
+}
+
+/**
+ * One reader of a `RunStream`: an async iterator over the stream's events from the first. An
+ * event already buffered is handed out at once (an already-resolved promise, no wait); only a read
+ * on an empty buffer waits, with one pending promise, until the next event or the end. Reads made
+ * without waiting for the previous one are answered in order. Stopping early (`return`, `throw`:
+ * a `break` in a for-await loop, an error in its body) aborts the run.
+ */
+class RunStreamReader<TOutput> implements AsyncIterableIterator<RunEvent<TOutput>> {
+  readonly #source: ReaderSource<TOutput>
+  #index = 0
+  /** Set once the reader has read the end or stopped. */
+  #finished = false
+  /** Reads waiting for an event, oldest first. */
+  #pending: Array<(result: IteratorResult<RunEvent<TOutput>, undefined>) => void> = []
+
+  constructor(source: ReaderSource<TOutput>) {
+    this.#source = source
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this
+  }
+
+  next(): Promise<IteratorResult<RunEvent<TOutput>, undefined>> {
+    if (this.#pending.length === 0) {
+      const result = this.#take()
+      if (result) return Promise.resolve(result)
     }
+    const { promise, resolve } = Promise.withResolvers<IteratorResult<RunEvent<TOutput>, undefined>>()
+    if (this.#pending.push(resolve) === 1) this.#source.wait(this)
+    return promise
+  }
+
+  return(): Promise<IteratorResult<RunEvent<TOutput>, undefined>> {
+    this.#stop()
+    return Promise.resolve({ value: undefined, done: true })
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<RunEvent<TOutput>, undefined>> {
+    this.#stop()
+    return Promise.reject(error)
+  }
+
+  /** @internal Called by the stream when an event arrived or the run ended. */
+  deliver(): void {
+    const pending = this.#pending
+    let served = 0
+    while (served < pending.length) {
+      const result = this.#take()
+      if (!result) break
+      pending[served++]!(result)
+    }
+    if (served === 0) {
+      if (pending.length > 0) this.#source.wait(this)
+      return
+    }
+    this.#pending = served === pending.length ? [] : pending.slice(served)
+    if (this.#pending.length > 0) this.#source.wait(this)
+  }
+
+  /** The next result if there is one now: a buffered event, or the end; `undefined` to wait. */
+  #take(): IteratorResult<RunEvent<TOutput>, undefined> | undefined {
+    if (this.#finished) return { value: undefined, done: true }
+    const events = this.#source.events
+    if (this.#index < events.length) return { value: events.at(this.#index++), done: false }
+    if (this.#source.done()) {
+      this.#finished = true
+      return { value: undefined, done: true }
+    }
+    return undefined
+  }
+
+  #stop(): void {
+    if (!this.#finished) {
+      this.#finished = true
+      this.#source.stop()
+    }
+    // Reads still waiting end now.
+    const pending = this.#pending
+    this.#pending = []
+    for (const resolve of pending) resolve({ value: undefined, done: true })
   }
 }
 

@@ -1,5 +1,11 @@
 import { RunCanceledError } from '../errors/run-canceled-error.js'
 
+/**
+ * A signal that never aborts (nobody holds its controller): what a run that cannot be canceled
+ * (no caller signal, no timeout, no stream reader) runs with. Nothing needs to listen to it.
+ */
+export const neverAborted: AbortSignal = new AbortController().signal
+
 /** The error a signal was aborted with, as a `RunCanceledError` unless it already is a runner error. */
 export function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new RunCanceledError()
