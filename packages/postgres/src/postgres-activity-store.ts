@@ -2,12 +2,9 @@ import { createHash } from 'node:crypto'
 import {
   type Activity,
   type ActivityEvent,
-  type ActivityLogEntry,
   ActivityNotFoundError,
   type ActivityStatus,
   type ActivityStore,
-  type ActivitySummary,
-  ActivityTransitionError,
   InvalidOptionsError,
   type ListActivitiesOptions,
   type ListActivitiesResult,
@@ -18,21 +15,17 @@ import {
 import {
   type AppendActivityInput,
   applyDecision,
-  applyEntry,
-  assertTransition,
+  type BatchOutcome,
   type CheckpointInput,
   type CreateActivityInput,
   type DecisionInput,
   decodeCheckpoint,
   decodeCursor,
   decodeJournalEntry,
-  encodeCheckpoint,
   encodeCursor,
-  encodeJournalEntry,
-  isTerminalStatus,
+  GroupCommit,
   type JournalEntryInput,
   type JsonValue,
-  logEntryOf,
   type PendingRequest,
   type RecordToolCallOptions,
   type RunRecord,
@@ -48,21 +41,14 @@ import {
   type WatchFilter,
 } from '@runner/core/store'
 import pg, { type Pool, type PoolClient, type QueryConfig, type QueryResultRow } from 'pg'
+import { BatchConflict, type WriteItem, type WriteResult, writeBatch } from './batch-write.js'
 import { LogListener } from './log-listener.js'
 import { type PostgresActivityStoreOptions, type ResolvedOptions, resolveOptions } from './options.js'
 import { PostgresDocumentTable } from './postgres-document-table.js'
 import { PostgresJobQueue } from './postgres-job-queue.js'
 import { logColumn, logOfRow, type SummaryRow, summaryColumns, summaryOfRow } from './rows.js'
 import { prepareSchema, rollback, SCHEMA_VERSION } from './schema.js'
-import {
-  ACTIVE_KEY_SQL,
-  ACTIVE_SQL,
-  isoText,
-  LOCK_CLASS_LOG,
-  NOW_MS,
-  type SchemaNames,
-  schemaNames,
-} from './sql.js'
+import { ACTIVE_KEY_SQL, ACTIVE_SQL, isoText, NOW_MS, type SchemaNames, schemaNames } from './sql.js'
 import { assertStorable } from './storable.js'
 import type { Query, StoreDatabase } from './store-database.js'
 import { WatchSubscription } from './watch-subscription.js'
@@ -106,6 +92,8 @@ export class PostgresActivityStore implements ActivityStore {
   /** Starts of watchers in progress: calls made after `watch()` wait for them (see `watch`). */
   readonly #watchStarts = new Set<Promise<void>>()
   #closing: Promise<void> | undefined
+  /** Group commit of every write that changes an activity or its run record. */
+  readonly #commits: GroupCommit<WriteItem, WriteResult>
 
   constructor(options: string | PostgresActivityStoreOptions) {
     const resolved = resolveOptions(options)
@@ -157,6 +145,10 @@ export class PostgresActivityStore implements ActivityStore {
         )
       },
     }
+    this.#commits = new GroupCommit({
+      maxBatch: MAX_BATCH,
+      write: (batch) => this.#writeBatch(batch),
+    })
     this.jobQueue = new PostgresJobQueue(database)
     this.documents = new PostgresDocumentTable(database)
   }
@@ -166,6 +158,10 @@ export class PostgresActivityStore implements ActivityStore {
     return this.#names.schema
   }
 
+  /**
+   * Creates an activity (queued). Goes out with the other writes of its batch (group commit, see
+   * the class comment); resolves once that batch has committed.
+   */
   async create(input: CreateActivityInput): Promise<Activity> {
     this.#assertOpen()
     const valid = validateCreateInput(input)
@@ -178,60 +174,23 @@ export class PostgresActivityStore implements ActivityStore {
       },
       'activity',
     )
-    const metadata = valid.metadata ?? {}
-    const metadataJson = JSON.stringify(metadata)
+    const metadataJson = JSON.stringify(valid.metadata ?? {})
     await this.#ready()
-    return this.#transaction(async (client) => {
-      const inserted = await this.#query<{ at: string }>(
-        client,
-        `INSERT INTO ${this.#names.activities}
-           (agent_id, agent_type, status, message, percentage, metadata, created_at, updated_at)
-         SELECT $1::text, $2::text, 'queued', $3::text, 0, $4::jsonb, now_ms.at, now_ms.at
-         FROM (SELECT ${NOW_MS} AS at) now_ms
-         ON CONFLICT (agent_id) DO NOTHING
-         RETURNING ${isoText('created_at')} AS at`,
-        [valid.agentId, valid.agentType, valid.message, metadataJson],
-        true,
-      )
-      const at = inserted.rows[0]?.at
-      if (at === undefined) {
-        throw new InvalidOptionsError(
-          [
-            {
-              field: 'agentId',
-              message: `an activity with agentId "${valid.agentId}" already exists; use a new id`,
-            },
-          ],
-          { subject: 'activity' },
-        )
-      }
-      const entry = logEntryOf({
-        status: 'queued',
-        message: valid.message,
-        percentage: 0,
-        at,
-        kind: 'lifecycle',
-      })
-      await this.#writeLog(client, valid.agentId, entry, { percentage: 0 })
-      return {
-        agentId: valid.agentId,
-        agentType: valid.agentType,
-        status: 'queued',
-        message: valid.message,
-        percentage: 0,
-        metadata: JSON.parse(metadataJson) as Record<string, unknown>,
-        createdAt: at,
-        updatedAt: at,
-        log: [entry],
-      }
-    })
+    return (await this.#commits.submit({
+      kind: 'create',
+      agentId: valid.agentId,
+      agentType: valid.agentType,
+      message: valid.message,
+      metadataJson,
+    })) as Activity
   }
 
   /**
-   * Appends an entry in one transaction, with the parts of the run record it carries: the
-   * checkpoint, the pending requests (with `waiting`; cleared by any move out of it), their expiry
-   * and the result (with `complete`). A refused part (an illegal move, a checkpoint over
-   * `maxRecordBytes`) or a failure at any point writes nothing.
+   * Appends an entry with the parts of the run record it carries: the checkpoint, the pending
+   * requests (with `waiting`; cleared by any move out of it), their expiry and the result (with
+   * `complete`), in the transaction of its batch. A refused part (an illegal move, a checkpoint over
+   * `maxRecordBytes`) writes nothing of this append; a failed transaction writes nothing of its
+   * batch. Resolves once the batch has committed.
    */
   async append(agentId: string, input: AppendActivityInput): Promise<Activity> {
     this.#assertOpen()
@@ -239,60 +198,7 @@ export class PostgresActivityStore implements ActivityStore {
     assertStorable({ message: valid.message, pending: valid.pending }, 'activity update')
     if (!isStorableId(agentId)) throw new ActivityNotFoundError(String(agentId))
     await this.#ready()
-    return this.#transaction(async (client) => {
-      const current = await this.#query<
-        SummaryRow & { log: string; now: string; last_log_id: string; log_last_id: string }
-      >(
-        client,
-        `SELECT ${summaryColumns('a')}, ${logColumn(this.#names.log, 'a')},
-                ${isoText(`greatest(${NOW_MS}, a.updated_at)`)} AS now,
-                a.last_log_id::text AS last_log_id,
-                (SELECT coalesce(max(l.id), 0) FROM ${this.#names.log} l WHERE l.agent_id = a.agent_id)::text AS log_last_id
-         FROM ${this.#names.activities} a WHERE a.agent_id = $1::text
-         FOR UPDATE OF a`,
-        [agentId],
-        true,
-      )
-      const row = current.rows[0]
-      if (!row) throw new ActivityNotFoundError(agentId)
-      assertTransition(agentId, row.status, valid.status)
-      // Encoded before anything is written: a checkpoint over the limit is refused here.
-      const checkpoint =
-        valid.checkpoint === undefined
-          ? null
-          : encodeCheckpoint(agentId, valid.checkpoint, row.now, this.#options.maxRecordBytes)
-      let log = logOfRow(row)
-      if (row.log_last_id !== row.last_log_id) {
-        // This statement waited for the row lock while another writer committed: the row is the
-        // latest version, but the log subquery read the snapshot taken before. Read it again.
-        const fresh = await this.#query<{ log: string }>(
-          client,
-          `SELECT ${logColumn(this.#names.log, 'a')} FROM ${this.#names.activities} a WHERE a.agent_id = $1::text`,
-          [agentId],
-          true,
-        )
-        log = logOfRow(fresh.rows[0]!)
-      }
-      // The database clock, never behind the previous entry: one clock for every writer.
-      const entry = logEntryOf({ ...valid, percentage: valid.percentage ?? null, at: row.now })
-      const summary = summaryOfRow(row)
-      const next = applyEntry(summary, entry)
-      const result = valid.result === undefined ? null : JSON.stringify(valid.result)
-      // The run record first: a large checkpoint travels before the log lock is taken (it is held
-      // until commit by every writer of the schema).
-      if (checkpoint !== null || result !== null || valid.status === 'waiting' || row.status === 'waiting') {
-        await this.#writeRun(client, agentId, {
-          checkpoint,
-          pending: valid.status === 'waiting' ? JSON.stringify(valid.pending ?? []) : null,
-          expiresAt: valid.status === 'waiting' ? (valid.expiresAt ?? null) : null,
-          result,
-          at: row.now,
-        })
-      }
-      await this.#writeLog(client, agentId, entry, next)
-      const activity: Activity = { ...summary, ...next, log: [...log, entry] }
-      return activity
-    })
+    return (await this.#commits.submit({ kind: 'append', agentId, input: valid })) as Activity
   }
 
   async get(agentId: string, options: ScopeOptions = {}): Promise<Activity | undefined> {
@@ -433,18 +339,7 @@ export class PostgresActivityStore implements ActivityStore {
     this.#assertOpen()
     if (!isStorableId(agentId)) throw new ActivityNotFoundError(String(agentId))
     await this.#ready()
-    await this.#transaction(async (client) => {
-      const now = await this.#lockWritable(client, agentId)
-      const text = encodeCheckpoint(agentId, checkpoint, now, this.#options.maxRecordBytes)
-      await this.#query(
-        client,
-        `INSERT INTO ${this.#names.runs} AS r (agent_id, checkpoint, updated_at)
-         VALUES ($1::text, $2::text, $3::timestamptz)
-         ON CONFLICT (agent_id) DO UPDATE SET checkpoint = excluded.checkpoint, updated_at = excluded.updated_at`,
-        [agentId, text, now],
-        true,
-      )
-    })
+    await this.#commits.submit({ kind: 'checkpoint', agentId, checkpoint })
   }
 
   /**
@@ -460,31 +355,7 @@ export class PostgresActivityStore implements ActivityStore {
     this.#assertOpen()
     if (!isStorableId(agentId)) throw new ActivityNotFoundError(String(agentId))
     await this.#ready()
-    await this.#transaction(async (client) => {
-      const now = await this.#lockWritable(client, agentId)
-      const encoded = encodeJournalEntry(agentId, entry, now, this.#options.maxRecordBytes)
-      assertStorable({ toolCallId: encoded.toolCallId }, 'journal entry')
-      const checkpoint = options.checkpoint
-        ? encodeCheckpoint(agentId, options.checkpoint, now, this.#options.maxRecordBytes)
-        : undefined
-      await this.#query(
-        client,
-        `INSERT INTO ${this.#names.journal} (agent_id, tool_call_id, entry) VALUES ($1::text, $2::text, $3::text)
-         ON CONFLICT (agent_id, tool_call_id) DO NOTHING`,
-        [agentId, encoded.toolCallId, encoded.text],
-        true,
-      )
-      if (checkpoint !== undefined) {
-        await this.#query(
-          client,
-          `INSERT INTO ${this.#names.runs} AS r (agent_id, checkpoint, updated_at)
-           VALUES ($1::text, $2::text, $3::timestamptz)
-           ON CONFLICT (agent_id) DO UPDATE SET checkpoint = excluded.checkpoint, updated_at = excluded.updated_at`,
-          [agentId, checkpoint, now],
-          true,
-        )
-      }
-    })
+    await this.#commits.submit({ kind: 'tool-call', agentId, entry, checkpoint: options.checkpoint })
   }
 
   /**
@@ -580,6 +451,8 @@ export class PostgresActivityStore implements ActivityStore {
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      // Writes already submitted go out (or fail) before the pool ends.
+      await this.#commits.idle()
       await this.#listener.close()
       if (this.#ownsPool) await this.#pool.end()
     })()
@@ -639,103 +512,6 @@ export class PostgresActivityStore implements ActivityStore {
     }
   }
 
-  /**
-   * The single statement that appends an entry: takes the schema's log lock (held until commit,
-   * so log ids are assigned in commit order, which `watch` relies on), inserts the log row, moves
-   * the current row to `next`, and notifies listeners with the row id.
-   */
-  async #writeLog(
-    client: PoolClient,
-    agentId: string,
-    entry: ActivityLogEntry,
-    next: Pick<ActivitySummary, 'percentage' | 'startedAt' | 'finishedAt'>,
-  ): Promise<void> {
-    await this.#query(
-      client,
-      `WITH locked AS (SELECT pg_advisory_xact_lock($1::int, $2::int)),
-       entry AS (
-         INSERT INTO ${this.#names.log}
-           (agent_id, status, message, percentage, activity_percentage, at, attempt, kind)
-         SELECT $3::text, $4::text, $5::text, $6::smallint, $7::smallint, $8::timestamptz,
-                $12::integer, $13::text
-         FROM locked
-         RETURNING id
-       ),
-       updated AS (
-         UPDATE ${this.#names.activities}
-         SET status = $4::text, message = $5::text, percentage = $7::smallint, updated_at = $8::timestamptz,
-             started_at = $10::timestamptz, finished_at = $11::timestamptz, last_log_id = entry.id
-         FROM entry WHERE agent_id = $3::text
-       )
-       SELECT pg_notify($9::text, json_build_object('agentId', $3::text, 'id', entry.id)::text) FROM entry`,
-      [
-        LOCK_CLASS_LOG,
-        this.#names.lockKey,
-        agentId,
-        entry.status,
-        entry.message,
-        entry.percentage,
-        next.percentage,
-        entry.at,
-        this.#names.channel,
-        next.startedAt ?? null,
-        next.finishedAt ?? null,
-        entry.attempt ?? null,
-        entry.kind ?? null,
-      ],
-      true,
-    )
-  }
-
-  /**
-   * Writes the run record's part of an `append` (in its transaction): the checkpoint and the
-   * result when given (kept otherwise), the pending requests and their expiry (`NULL` unless the
-   * run is waiting).
-   */
-  async #writeRun(
-    client: PoolClient,
-    agentId: string,
-    run: {
-      checkpoint: string | null
-      pending: string | null
-      expiresAt: string | null
-      result: string | null
-      at: string
-    },
-  ): Promise<void> {
-    await this.#query(
-      client,
-      `INSERT INTO ${this.#names.runs} AS r (agent_id, checkpoint, pending, expires_at, result, updated_at)
-       VALUES ($1::text, $2::text, $3::jsonb, $4::text, $5::text, $6::timestamptz)
-       ON CONFLICT (agent_id) DO UPDATE SET
-         checkpoint = coalesce(excluded.checkpoint, r.checkpoint),
-         pending = excluded.pending,
-         expires_at = excluded.expires_at,
-         result = coalesce(excluded.result, r.result),
-         updated_at = excluded.updated_at`,
-      [agentId, run.checkpoint, run.pending, run.expiresAt, run.result, run.at],
-      true,
-    )
-  }
-
-  /**
-   * Locks an activity against status changes until commit (`FOR SHARE`: writers of the run record
-   * do not wait for each other) and returns the database time; refuses an unknown or final one.
-   */
-  async #lockWritable(client: PoolClient, agentId: string): Promise<string> {
-    const locked = await this.#query<{ status: ActivityStatus; now: string }>(
-      client,
-      `SELECT status, ${isoText(NOW_MS)} AS now FROM ${this.#names.activities}
-       WHERE agent_id = $1::text FOR SHARE`,
-      [agentId],
-      true,
-    )
-    const row = locked.rows[0]
-    if (!row) throw new ActivityNotFoundError(agentId)
-    if (isTerminalStatus(row.status)) throw new ActivityTransitionError(agentId, row.status, row.status)
-    return row.now
-  }
-
   /** The record of a run, in one statement; `undefined` when the activity is absent or out of scope. */
   async #readRun(
     on: Pool | PoolClient,
@@ -778,6 +554,30 @@ export class PostgresActivityStore implements ActivityStore {
   }
 
   /**
+   * Writes one batch in one transaction (see `writeBatch`). A batch is written again, whole, when
+   * a create lost its id to another process after the lock read, or when PostgreSQL broke a
+   * deadlock by failing it (only possible with writers outside this store's batches).
+   */
+  async #writeBatch(batch: readonly WriteItem[]): Promise<readonly BatchOutcome<WriteResult>[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#transaction(async (client) =>
+          writeBatch(
+            (text, values, prepared) => this.#query(client, text, values, prepared),
+            this.#names,
+            this.#options.maxRecordBytes,
+            batch,
+          ),
+        )
+      } catch (error) {
+        const retry =
+          error instanceof BatchConflict || (error as { code?: unknown } | null)?.code === DEADLOCK_DETECTED
+        if (!retry || attempt >= MAX_BATCH_ATTEMPTS) throw error
+      }
+    }
+  }
+
+  /**
    * Runs one statement. `prepared` statements (fixed text) are named, so each connection parses
    * and plans them once.
    */
@@ -802,6 +602,12 @@ export class PostgresActivityStore implements ActivityStore {
     }
   }
 }
+
+/** The most writes in one batch (one transaction). */
+const MAX_BATCH = 1000
+/** Attempts of a batch that met a conflict or a deadlock, before its writes fail. */
+const MAX_BATCH_ATTEMPTS = 5
+const DEADLOCK_DETECTED = '40P01'
 
 /** The metadata scope as `@>` containment (type-exact for primitives), or undefined for none. */
 function metadataSql(
