@@ -46,6 +46,8 @@ export type BatchQuery = <R extends QueryResultRow = QueryResultRow>(
   prepared?: boolean,
 ) => Promise<QueryResult<R>>
 
+const CONFLICT_MARK = 'runner: a create of this batch lost its id'
+
 /** The batch must be written again: a create lost its id to a concurrent writer of another process. */
 export class BatchConflict extends Error {}
 
@@ -96,7 +98,8 @@ class Columns {
  * and applied in submission order in memory (several items for one activity apply in turn, and an
  * item refused on its own changes nothing); one statement writes the rest: the log rows (under the
  * schema's log lock, held until commit), the new and changed activity rows, the run records and the
- * journal, and sends one `NOTIFY` naming the batch's last log row. The caller commits.
+ * journal, and sends one `NOTIFY` naming the batch's last log row; `COMMIT` is queued right behind
+ * it. The caller has queued `BEGIN` and rolls back on an error.
  */
 export async function writeBatch(
   query: BatchQuery,
@@ -165,13 +168,16 @@ export async function writeBatch(
   const created = [...touched.entries()].filter(([, state]) => state.createdHere)
   const changed = [...touched.entries()].filter(([, state]) => state.changed && !state.createdHere)
   const runs = [...touched.entries()].filter(([, state]) => state.runTouched)
-  if (columns.log.agentId.length + columns.journal.agentId.length + runs.length === 0) return outcomes
+  if (columns.log.agentId.length + columns.journal.agentId.length + runs.length === 0) {
+    await query('COMMIT', [])
+    return outcomes
+  }
 
   const runsOf = (fromAppend: boolean) => runs.filter(([, state]) => state.runFromAppend === fromAppend)
   const appendRuns = runsOf(true)
   const checkpointRuns = runsOf(false)
   const timeOrNull = (value: string | undefined) => value ?? null
-  const written = await query<{ created: number }>(
+  const write = query<{ created: number }>(
     `WITH locked AS MATERIALIZED (SELECT pg_advisory_xact_lock($1::int, $2::int)),
      entry AS (
        INSERT INTO ${names.log} (agent_id, status, message, percentage, activity_percentage, at, attempt, kind)
@@ -230,7 +236,10 @@ export async function writeBatch(
        ORDER BY j.ord
        ON CONFLICT (agent_id, tool_call_id) DO NOTHING
      )
-     SELECT (SELECT count(*)::int FROM created) AS created,
+     SELECT CASE WHEN (SELECT count(*) FROM created) = $41::int THEN 0
+              -- A create lost its id to a concurrent writer (see BatchConflict): fail the statement,
+              -- which turns the COMMIT queued behind it into a rollback.
+              ELSE CAST(format('${CONFLICT_MARK} %s', $41::int) AS int) END AS created,
             (SELECT pg_notify($40::text, json_build_object('agentId', e.agent_id, 'id', e.id)::text)
              FROM (SELECT agent_id, id FROM entry ORDER BY id DESC LIMIT 1) e)::text AS notified`,
     [
@@ -274,12 +283,20 @@ export async function writeBatch(
       columns.journal.toolCallId,
       columns.journal.entry,
       names.channel,
+      created.length,
     ],
     true,
   )
-  // Another process created one of these ids after the lock read (an insert does not wait for a
-  // row lock that does not exist yet): write the batch again, which then refuses that create.
-  if (written.rows[0]!.created !== created.length) throw new BatchConflict('a create lost its id')
+  const commit = query('COMMIT', [])
+  try {
+    await Promise.all([write, commit])
+  } catch (error) {
+    // Another process created one of these ids after the lock read (an insert does not wait for a
+    // row lock that does not exist yet): write the batch again, which then refuses that create.
+    if (String((error as Error | null)?.message).includes(CONFLICT_MARK))
+      throw new BatchConflict(CONFLICT_MARK)
+    throw error
+  }
   return outcomes
 }
 

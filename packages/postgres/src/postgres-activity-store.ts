@@ -561,19 +561,44 @@ export class PostgresActivityStore implements ActivityStore {
   async #writeBatch(batch: readonly WriteItem[]): Promise<readonly BatchOutcome<WriteResult>[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#transaction(async (client) =>
-          writeBatch(
-            (text, values, prepared) => this.#query(client, text, values, prepared),
-            this.#names,
-            this.#options.maxRecordBytes,
-            batch,
-          ),
-        )
+        return await this.#batchTransaction(batch)
       } catch (error) {
         const retry =
           error instanceof BatchConflict || (error as { code?: unknown } | null)?.code === DEADLOCK_DETECTED
         if (!retry || attempt >= MAX_BATCH_ATTEMPTS) throw error
       }
+    }
+  }
+
+  /**
+   * One batch's transaction. `BEGIN` is queued with the lock read and `COMMIT` with the write
+   * statement (pg sends each as soon as the one before is answered, without waiting for this
+   * process's event loop): the log lock is held for the write and the commit only.
+   */
+  async #batchTransaction(batch: readonly WriteItem[]): Promise<readonly BatchOutcome<WriteResult>[]> {
+    const client = await this.#whileOpen(this.#pool.connect())
+    const swallow = () => {}
+    client.on('error', swallow)
+    let broken: Error | undefined
+    try {
+      const begin = this.#query(client, 'BEGIN', [])
+      begin.catch(swallow)
+      const outcomes = await writeBatch(
+        (text, values, prepared) => this.#query(client, text, values, prepared),
+        this.#names,
+        this.#options.maxRecordBytes,
+        batch,
+      )
+      await begin
+      return outcomes
+    } catch (error) {
+      // After a failed write the queued COMMIT already ended the transaction (as a rollback): this
+      // one only finds out whether the connection is still usable.
+      broken = await rollback(client)
+      throw error
+    } finally {
+      client.off('error', swallow)
+      client.release(broken)
     }
   }
 
