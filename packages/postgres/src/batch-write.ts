@@ -53,6 +53,7 @@ export class BatchConflict extends Error {}
 
 interface LockedRow extends SummaryRow {
   now: string
+  seq: string
   last_log_id: string | null
   log_last_id: string | null
   log: string | null
@@ -61,6 +62,9 @@ interface LockedRow extends SummaryRow {
 /** An activity touched by the batch, as it stands after the items applied so far. */
 interface Touched {
   summary: ActivitySummary
+  /** The row's `seq` and status before the batch (undefined for an activity the batch creates). */
+  seq: string | undefined
+  initialStatus: string | undefined
   metadataJson: string
   /** The whole log (only read for activities the batch appends to; a create starts it). */
   log: ActivityLogEntry[] | undefined
@@ -111,7 +115,7 @@ export async function writeBatch(
   const logIds = [...new Set(items.filter((item) => item.kind === 'append').map((item) => item.agentId))]
   const locked = await query<LockedRow>(
     `SELECT ${isoText(NOW_MS)} AS now, r.* FROM (SELECT 1) one LEFT JOIN LATERAL (
-       SELECT ${summaryColumns('a')}, a.last_log_id::text AS last_log_id,
+       SELECT ${summaryColumns('a')}, a.seq::text AS seq, a.last_log_id::text AS last_log_id,
               CASE WHEN a.agent_id = ANY($2::text[]) THEN
                 (SELECT coalesce(max(l.id), 0) FROM ${names.log} l WHERE l.agent_id = a.agent_id)::text
               END AS log_last_id,
@@ -130,6 +134,8 @@ export async function writeBatch(
     if (row.now > now) now = row.now
     touched.set(row.agent_id, {
       summary: summaryOfRow(row),
+      seq: row.seq,
+      initialStatus: row.status,
       metadataJson: row.metadata,
       log: row.log === null ? undefined : logOfRow({ log: row.log }),
       createdHere: false,
@@ -173,6 +179,33 @@ export async function writeBatch(
     return outcomes
   }
 
+  // The metadata index: rows of the activities created, and the status of those whose status moved.
+  const keys = { agentId: [] as string[], key: [] as string[], value: [] as string[], status: [] as string[] }
+  for (const [agentId, state] of created) {
+    for (const [key, value] of indexedEntries(state.metadataJson)) {
+      keys.agentId.push(agentId)
+      keys.key.push(key)
+      keys.value.push(value)
+      keys.status.push(state.summary.status)
+    }
+  }
+  const moved = {
+    key: [] as string[],
+    value: [] as string[],
+    from: [] as string[],
+    to: [] as string[],
+    seq: [] as string[],
+  }
+  for (const [, state] of changed) {
+    if (state.summary.status === state.initialStatus) continue
+    for (const [key, value] of indexedEntries(state.metadataJson)) {
+      moved.key.push(key)
+      moved.value.push(value)
+      moved.from.push(state.initialStatus!)
+      moved.to.push(state.summary.status)
+      moved.seq.push(state.seq!)
+    }
+  }
   const runsOf = (fromAppend: boolean) => runs.filter(([, state]) => state.runFromAppend === fromAppend)
   const appendRuns = runsOf(true)
   const checkpointRuns = runsOf(false)
@@ -202,7 +235,18 @@ export async function writeBatch(
          LEFT JOIN last ON last.agent_id = c.agent_id
        ORDER BY c.ord
        ON CONFLICT (agent_id) DO NOTHING
-       RETURNING agent_id
+       RETURNING agent_id, seq
+     ),
+     created_keys AS (
+       INSERT INTO ${names.metadata} (key, value, status, seq)
+       SELECT k.key, k.value::jsonb, k.status, created.seq
+       FROM unnest($42::text[], $43::text[], $44::text[], $45::text[]) AS k(agent_id, key, value, status)
+         JOIN created ON created.agent_id = k.agent_id
+     ),
+     moved_keys AS (
+       UPDATE ${names.metadata} m SET status = k.status
+       FROM unnest($46::text[], $47::text[], $48::text[], $49::text[], $50::bigint[]) AS k(key, value, status_before, status, seq)
+       WHERE m.key = k.key AND m.value = k.value::jsonb AND m.status = k.status_before AND m.seq = k.seq
      ),
      updated AS (
        UPDATE ${names.activities} a
@@ -284,6 +328,15 @@ export async function writeBatch(
       columns.journal.entry,
       names.channel,
       created.length,
+      keys.agentId,
+      keys.key,
+      keys.value,
+      keys.status,
+      moved.key,
+      moved.value,
+      moved.from,
+      moved.to,
+      moved.seq,
     ],
     true,
   )
@@ -336,6 +389,8 @@ function apply(
     }
     touched.set(agentId, {
       summary,
+      seq: undefined,
+      initialStatus: undefined,
       metadataJson: item.metadataJson,
       log: [entry],
       createdHere: true,
@@ -416,6 +471,25 @@ function apply(
     state.runAt = now
   }
   return undefined
+}
+
+/**
+ * The metadata entries the index keeps: keys whose value is a string, number, boolean or null
+ * (what a filter can ask for), the value as JSON text.
+ */
+export function indexedEntries(metadataJson: string): [string, string][] {
+  const entries: [string, string][] = []
+  for (const [key, value] of Object.entries(JSON.parse(metadataJson) as Record<string, unknown>)) {
+    if (
+      value === null ||
+      typeof value === 'string' ||
+      typeof value === 'number' ||
+      typeof value === 'boolean'
+    ) {
+      entries.push([key, JSON.stringify(value)])
+    }
+  }
+  return entries
 }
 
 function pushLog(

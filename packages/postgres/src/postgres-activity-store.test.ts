@@ -187,6 +187,7 @@ describe.skipIf(!databaseUrl)(
         expect(tables.map((row) => row.table_name)).toEqual([
           'activities',
           'activity_log',
+          'activity_metadata',
           'documents',
           'jobs',
           'run_journal',
@@ -203,7 +204,12 @@ describe.skipIf(!databaseUrl)(
           [store.schema],
         )
         expect(indexes.map((row) => row.indexname)).toEqual(
-          expect.arrayContaining(['activities_list_order', 'activities_metadata', 'activities_status_seq']),
+          expect.arrayContaining([
+            'activities_list_order',
+            'activities_metadata',
+            'activities_status_seq',
+            'activity_metadata_pkey',
+          ]),
         )
       })
 
@@ -461,7 +467,7 @@ describe.skipIf(!databaseUrl)(
           return schema
         }
 
-        it('keeps every row as it was, records version 4 and ends with the same schema as a new one', async () => {
+        it('keeps every row as it was, records every version and ends with the same schema as a new one', async () => {
           const schema = await versionThreeSchema()
           const { rows: before } = await adminPool().query(
             `SELECT a.*, (SELECT json_agg(l ORDER BY l.id) FROM "${schema}".activity_log l WHERE l.agent_id = a.agent_id) AS log
@@ -479,7 +485,6 @@ describe.skipIf(!databaseUrl)(
             `SELECT version FROM "${schema}".schema_version ORDER BY version`,
           )
           expect(rows).toEqual(allVersions())
-          expect(PostgresActivityStore.schemaVersion).toBe(4)
           const fresh = open()
           await fresh.countActive()
           expect(await schemaShape(adminPool(), schema)).toEqual(await schemaShape(adminPool(), fresh.schema))
@@ -555,6 +560,112 @@ describe.skipIf(!databaseUrl)(
           expect(String(refused), 'the database still refuses an unknown status').toMatch(
             /activities_status_check/,
           )
+        })
+      })
+
+      describe('a schema of version 4 (before the metadata index)', () => {
+        const at = (second: number) => `2025-05-01T10:00:${String(second).padStart(2, '0')}.000Z`
+        const queued = (second: number): ReleasedEntry => ({
+          status: 'queued',
+          message: 'Waiting to start',
+          percentage: 0,
+          at: at(second),
+        })
+        const released: Array<{ agentId: string; metadata: Record<string, unknown>; log: ReleasedEntry[] }> =
+          [
+            { agentId: 'q1', metadata: { tenant: 't1', tier: 2 }, log: [queued(0)] },
+            {
+              agentId: 'r1',
+              metadata: { tenant: 't1', nested: { tenant: 't2' } },
+              log: [queued(1), { status: 'running', message: 'Working', percentage: 10, at: at(2) }],
+            },
+            {
+              agentId: 'w1',
+              metadata: { tenant: 't2', flag: true, none: null },
+              log: [
+                queued(3),
+                { status: 'waiting', message: 'Waiting for approval', percentage: null, at: at(4) },
+              ],
+            },
+            {
+              agentId: 'c1',
+              metadata: { tenant: 't1', tier: '2' },
+              log: [
+                queued(5),
+                { status: 'running', message: 'Working', percentage: null, at: at(6) },
+                { status: 'complete', message: 'Done', percentage: 100, at: at(7) },
+              ],
+            },
+          ]
+
+        /** A schema as a version-4 store left it. */
+        async function versionFourSchema(): Promise<string> {
+          const schema = freshSchema('v4')
+          schemas.push(schema)
+          await createReleasedSchema(adminPool(), schema, 4)
+          for (const activity of released) {
+            await writeReleasedActivity(adminPool(), schema, 4, { ...activity, agentType: 'research' })
+          }
+          return schema
+        }
+
+        const ids = (page: { items: { agentId: string }[] }) => page.items.map((item) => item.agentId)
+
+        it('fills the metadata index from the existing rows: filters, totals and countActive as before', async () => {
+          const schema = await versionFourSchema()
+          const store = open({ schema })
+          expect(ids(await store.list({ metadata: { tenant: 't1' } }))).toEqual(['r1', 'q1', 'c1'])
+          expect(
+            await store.list({ status: ['queued', 'running'], metadata: { tenant: 't1' } }),
+          ).toMatchObject({
+            total: 2,
+          })
+          expect(
+            ids(await store.list({ status: 'complete', metadata: { tenant: 't1', tier: '2' } })),
+          ).toEqual(['c1'])
+          expect(ids(await store.list({ metadata: { tier: 2 } })), 'type-exact: 2 is not "2"').toEqual(['q1'])
+          expect(
+            ids(await store.list({ metadata: { tenant: 't2' } })),
+            'nested keys are not top-level keys',
+          ).toEqual(['w1'])
+          expect(ids(await store.list({ metadata: { flag: true, none: null } }))).toEqual(['w1'])
+          expect(await store.countActive({ metadata: { tenant: 't1' } })).toBe(2)
+          expect(await store.countActive({ metadata: { tenant: 't2' } })).toBe(1)
+          const { rows } = await adminPool().query(
+            `SELECT m.key, m.value::text AS value, m.status FROM "${schema}".activity_metadata m
+             JOIN "${schema}".activities a USING (seq) WHERE a.agent_id = 'w1' ORDER BY m.key`,
+          )
+          expect(rows, 'one row per key with a primitive value').toEqual([
+            { key: 'flag', value: 'true', status: 'waiting' },
+            { key: 'none', value: 'null', status: 'waiting' },
+            { key: 'tenant', value: '"t2"', status: 'waiting' },
+          ])
+        })
+
+        it('keeps the index in step with later writes, and ends with the same schema as a new one', async () => {
+          const schema = await versionFourSchema()
+          const store = open({ schema })
+          await store.append('q1', { status: 'running', message: 'Started' })
+          await store.append('r1', { status: 'error', message: 'Failed' })
+          await store.create({
+            agentId: 'n1',
+            agentType: 'research',
+            message: 'Waiting',
+            metadata: { tenant: 't1' },
+          })
+          expect(ids(await store.list({ status: 'running', metadata: { tenant: 't1' } }))).toEqual(['q1'])
+          expect(ids(await store.list({ status: ['error', 'queued'], metadata: { tenant: 't1' } }))).toEqual([
+            'n1',
+            'r1',
+          ])
+          expect(await store.countActive({ metadata: { tenant: 't1' } })).toBe(2)
+          const { rows } = await adminPool().query(
+            `SELECT version FROM "${schema}".schema_version ORDER BY version`,
+          )
+          expect(rows).toEqual(allVersions())
+          const fresh = open()
+          await fresh.countActive()
+          expect(await schemaShape(adminPool(), schema)).toEqual(await schemaShape(adminPool(), fresh.schema))
         })
       })
 

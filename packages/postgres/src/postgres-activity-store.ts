@@ -48,7 +48,7 @@ import { PostgresDocumentTable } from './postgres-document-table.js'
 import { PostgresJobQueue } from './postgres-job-queue.js'
 import { logColumn, logOfRow, type SummaryRow, summaryColumns, summaryOfRow } from './rows.js'
 import { prepareSchema, rollback, SCHEMA_VERSION } from './schema.js'
-import { ACTIVE_KEY_SQL, ACTIVE_SQL, isoText, NOW_MS, type SchemaNames, schemaNames } from './sql.js'
+import { ACTIVE_KEY_SQL, activeKeyOf, isoText, NOW_MS, type SchemaNames, schemaNames } from './sql.js'
 import { assertStorable } from './storable.js'
 import type { Query, StoreDatabase } from './store-database.js'
 import { WatchSubscription } from './watch-subscription.js'
@@ -56,10 +56,14 @@ import { WatchSubscription } from './watch-subscription.js'
 /**
  * Activities in PostgreSQL, shared by every process and machine that points at the same schema.
  *
- * Every change is one transaction: it locks the activity's row (`SELECT ... FOR UPDATE`), validates
- * the lifecycle move against the status read under that lock, then appends the log row, updates
- * the current row and sends a `NOTIFY` together, so concurrent writers (several workers updating
- * one activity) never lose an update or apply an illegal move, and a failure writes nothing.
+ * Writes go out by group commit: the creates, appends, checkpoints and journaled tool calls that
+ * arrive while a batch is being written form the next batch, written in one transaction that locks
+ * their rows (`SELECT ... FOR UPDATE`), validates each lifecycle move against the status read under
+ * that lock (items of one activity in submission order), then appends the log rows, updates the
+ * current rows and the run records and sends one `NOTIFY`. Each call resolves once its batch has
+ * committed. Concurrent writers (several workers updating one activity) never lose an update or
+ * apply an illegal move; a refused item writes nothing and leaves the others of its batch alone; a
+ * failed transaction writes nothing and fails every call of its batch.
  *
  * `watch` listens on one dedicated connection per store and reads the log after the last row it
  * delivered, so watchers in any process see every change, in commit order, exactly once, also
@@ -218,41 +222,51 @@ export class PostgresActivityStore implements ActivityStore {
     return row ? { ...summaryOfRow(row), log: logOfRow(row) } : undefined
   }
 
+  /**
+   * One statement (the total and the page from one snapshot). The page is read per status, newest
+   * first, from an index: `(status, seq)` of the activities, or with a metadata filter the primary
+   * key `(key, value, status, seq)` of the metadata index (its first key; further keys are checked
+   * on the activity row); the branches are merged in the list order. So a first page reads about
+   * `limit` index entries per status, however many activities the store holds. The total counts
+   * the matches in the same indexes (its cost grows with the number of matches).
+   */
   async list(options: ListActivitiesOptions = {}): Promise<ListActivitiesResult> {
     this.#assertOpen()
     const valid = validateListOptions(options)
     const limit = valid.limit ?? 50
     const after = valid.cursor === undefined ? undefined : decodeCursor(valid.cursor)
     await this.#ready()
-    const parameters: unknown[] = []
-    const where: string[] = []
-    const statuses = statusList(valid.status)
-    if (statuses) {
-      parameters.push(statuses)
-      where.push(`a.status = ANY($${parameters.length}::text[])`)
-    }
-    const scope = metadataSql('a', valid.metadata, parameters)
-    if (scope) where.push(scope)
-    const page = [...where]
-    if (after) {
-      parameters.push(after.active, after.seq)
-      page.push(
-        `(${ACTIVE_KEY_SQL}, a.seq) < ($${parameters.length - 1}::int, $${parameters.length}::bigint)`,
+    const statuses = statusList(valid.status) ?? ALL_STATUSES
+    const parameters: unknown[] = [statuses, limit + 1]
+    const source = this.#filteredSource(valid.metadata, parameters)
+    const branches: string[] = []
+    for (const status of statuses) {
+      const active = activeKeyOf(status)
+      // Branches wholly before the cursor are left out; the cursor's own group reads after its seq.
+      if (after && active > after.active) continue
+      parameters.push(status)
+      let where = `${source.status} = $${parameters.length}::text`
+      if (after && active === after.active) {
+        parameters.push(after.seq)
+        where += ` AND ${source.seq} < $${parameters.length}::bigint`
+      }
+      branches.push(
+        `(SELECT ${source.seq} AS seq FROM ${source.from} WHERE ${source.where}${where} ORDER BY ${source.seq} DESC LIMIT $2)`,
       )
     }
-    parameters.push(limit + 1)
-    const whereSql = (parts: string[]) => (parts.length === 0 ? '' : ` WHERE ${parts.join(' AND ')}`)
-    // One statement, so the total and the page come from the same snapshot.
+    const page =
+      branches.length === 0
+        ? `SELECT NULL::text AS seq, NULL::int AS active_key WHERE false`
+        : `SELECT a.seq::text AS seq, ${ACTIVE_KEY_SQL} AS active_key, ${summaryColumns('a')}
+           FROM (${branches.join(' UNION ALL ')}) b JOIN ${this.#names.activities} a ON a.seq = b.seq
+           ORDER BY ${ACTIVE_KEY_SQL} DESC, a.seq DESC LIMIT $2`
     const result = await this.#query<
       Partial<SummaryRow> & { total: number; seq: string | null; active_key: number | null }
     >(
       this.#pool,
-      `SELECT t.total, p.* FROM (SELECT count(*)::int AS total FROM ${this.#names.activities} a${whereSql(where)}) t
-       LEFT JOIN LATERAL (
-         SELECT a.seq::text AS seq, ${ACTIVE_KEY_SQL} AS active_key, ${summaryColumns('a')}
-         FROM ${this.#names.activities} a${whereSql(page)}
-         ORDER BY ${ACTIVE_KEY_SQL} DESC, a.seq DESC LIMIT $${parameters.length}
-       ) p ON true
+      `SELECT t.total, p.* FROM (
+         SELECT count(*)::int AS total FROM ${source.from} WHERE ${source.where}${source.status} = ANY($1::text[])
+       ) t LEFT JOIN LATERAL (${page}) p ON true
        ORDER BY p.active_key DESC, p.seq::bigint DESC`,
       parameters,
     )
@@ -267,18 +281,42 @@ export class PostgresActivityStore implements ActivityStore {
     return list
   }
 
+  /** Counts the unfinished activities in the indexes `list` reads (its cost grows with the count). */
   async countActive(options: ScopeOptions = {}): Promise<number> {
     this.#assertOpen()
     const filter = validateMetadataFilter(options.metadata)
     await this.#ready()
-    const parameters: unknown[] = []
-    const scope = metadataSql('a', filter, parameters)
+    const parameters: unknown[] = [ACTIVE_STATUSES]
+    const source = this.#filteredSource(filter, parameters)
     const result = await this.#query<{ count: number }>(
       this.#pool,
-      `SELECT count(*)::int AS count FROM ${this.#names.activities} a WHERE ${ACTIVE_SQL}${scope ? ` AND ${scope}` : ''}`,
+      `SELECT count(*)::int AS count FROM ${source.from} WHERE ${source.where}${source.status} = ANY($1::text[])`,
       parameters,
     )
     return result.rows[0]?.count ?? 0
+  }
+
+  /**
+   * Where `list` and `countActive` read matching activities: the activities themselves without a
+   * metadata filter, the metadata index with one (its first key; the others on the activity row).
+   * `where` ends with `AND ` when not empty.
+   */
+  #filteredSource(
+    filter: MetadataFilter | undefined,
+    parameters: unknown[],
+  ): { from: string; where: string; status: string; seq: string } {
+    const entries = filter ? Object.entries(filter) : []
+    const [first] = entries
+    if (!first) return { from: `${this.#names.activities} a`, where: '', status: 'a.status', seq: 'a.seq' }
+    parameters.push(first[0], JSON.stringify(first[1]))
+    let where = `m.key = $${parameters.length - 1}::text AND m.value = $${parameters.length}::jsonb AND `
+    let from = `${this.#names.metadata} m`
+    if (entries.length > 1) {
+      parameters.push(JSON.stringify(filter))
+      from += ` JOIN ${this.#names.activities} a ON a.seq = m.seq`
+      where += `a.metadata @> $${parameters.length}::jsonb AND `
+    }
+    return { from, where, status: 'm.status', seq: 'm.seq' }
   }
 
   async saveTrajectory(agentId: string, trajectory: Trajectory): Promise<void> {
@@ -627,6 +665,16 @@ export class PostgresActivityStore implements ActivityStore {
     }
   }
 }
+
+const ALL_STATUSES: readonly ActivityStatus[] = [
+  'queued',
+  'running',
+  'waiting',
+  'complete',
+  'error',
+  'canceled',
+]
+const ACTIVE_STATUSES: readonly ActivityStatus[] = ['queued', 'running', 'waiting']
 
 /** The most writes in one batch (one transaction). */
 const MAX_BATCH = 1000
