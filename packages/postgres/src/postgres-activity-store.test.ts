@@ -892,6 +892,72 @@ describe.skipIf(!databaseUrl)(
       })
     })
 
+    describe('group commit', () => {
+      it('applies the calls of one batch in submission order, each with its own outcome', async () => {
+        const store = open()
+        await store.create({ agentId: 'old', agentType: 'test', message: 'Waiting' })
+        // Submitted in one tick: one batch.
+        const outcomes = await Promise.allSettled([
+          store.create({ agentId: 'new', agentType: 'test', message: 'Waiting', metadata: { tenant: 't1' } }),
+          store.append('new', { status: 'running', message: 'Started', percentage: 5 }),
+          store.append('old', { status: 'canceled', message: 'Canceled' }),
+          store.append('old', { status: 'running', message: 'Too late' }),
+          store.create({ agentId: 'new', agentType: 'test', message: 'Again' }),
+          store.append('missing', { status: 'running', message: 'Nobody' }),
+          store.append('new', { status: 'running', message: 'Working', percentage: 50 }),
+        ])
+        expect(outcomes.map((outcome) => outcome.status)).toEqual([
+          'fulfilled',
+          'fulfilled',
+          'fulfilled',
+          'rejected',
+          'rejected',
+          'rejected',
+          'fulfilled',
+        ])
+        const reasons = outcomes.map((outcome) =>
+          outcome.status === 'rejected' ? outcome.reason : undefined,
+        )
+        expect(ActivityTransitionError.isInstance(reasons[3])).toBe(true)
+        expect(InvalidOptionsError.isInstance(reasons[4])).toBe(true)
+        expect((reasons[5] as Error).name).toBe('ActivityNotFoundError')
+        const values = outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : undefined))
+        expect(
+          values[0]!.log.map((entry) => entry.message),
+          'create returns the activity right after it',
+        ).toEqual(['Waiting'])
+        expect(values[1]!.log.map((entry) => entry.message)).toEqual(['Waiting', 'Started'])
+        expect(values[6]).toEqual(await store.get('new'))
+        expect(values[6]).toMatchObject({ status: 'running', percentage: 50, metadata: { tenant: 't1' } })
+        expect(values[2]).toEqual(await store.get('old'))
+        expect((await store.list({ status: 'running', metadata: { tenant: 't1' } })).items).toHaveLength(1)
+      })
+
+      it('sends one notification per batch, naming its last log row', async () => {
+        const store = open()
+        await store.countActive()
+        const client = new pg.Client({ connectionString: databaseUrl! })
+        await client.connect()
+        try {
+          const received: string[] = []
+          client.on('notification', (message) => received.push(message.payload!))
+          await client.query(`LISTEN "runner_activity_${store.schema}"`)
+          await Promise.all(
+            Array.from({ length: 10 }, (_, index) =>
+              store.create({ agentId: `a${index}`, agentType: 'test', message: 'Waiting' }),
+            ),
+          )
+          const { rows } = await adminPool().query(
+            `SELECT agent_id AS "agentId", id::int AS id FROM "${store.schema}".activity_log ORDER BY id DESC LIMIT 1`,
+          )
+          await eventually(() => received.length > 0, 'the notification arrived')
+          expect(received.map((payload) => JSON.parse(payload))).toEqual(rows)
+        } finally {
+          await client.end()
+        }
+      })
+    })
+
     describe('watch', () => {
       it('delivers changes written by another store instance, each with the summary right after it', async () => {
         const watching = open()
