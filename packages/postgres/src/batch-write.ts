@@ -404,7 +404,11 @@ function apply(
       runAt: now,
     })
     pushLog(columns, agentId, entry, 0)
-    return { ...summary, metadata: JSON.parse(item.metadataJson) as Record<string, unknown>, log: [entry] }
+    return {
+      ...summary,
+      metadata: JSON.parse(item.metadataJson) as Record<string, unknown>,
+      log: [{ ...entry }],
+    }
   }
   if (!state) throw new ActivityNotFoundError(agentId)
   if (item.kind === 'append') {
@@ -436,7 +440,8 @@ function apply(
     const activity: Activity = {
       ...summary,
       metadata: JSON.parse(state.metadataJson) as Record<string, unknown>,
-      log: state.log,
+      // Entries of its own: another call of the batch may return the same ones.
+      log: state.log.map((logged) => ({ ...logged })),
     }
     return activity
   }
