@@ -187,6 +187,7 @@ describe.skipIf(!databaseUrl)(
         expect(tables.map((row) => row.table_name)).toEqual([
           'activities',
           'activity_log',
+          'activity_metadata',
           'documents',
           'jobs',
           'run_journal',
@@ -203,7 +204,12 @@ describe.skipIf(!databaseUrl)(
           [store.schema],
         )
         expect(indexes.map((row) => row.indexname)).toEqual(
-          expect.arrayContaining(['activities_list_order', 'activities_metadata', 'activities_status_seq']),
+          expect.arrayContaining([
+            'activities_list_order',
+            'activities_metadata',
+            'activities_status_seq',
+            'activity_metadata_pkey',
+          ]),
         )
       })
 
@@ -461,7 +467,7 @@ describe.skipIf(!databaseUrl)(
           return schema
         }
 
-        it('keeps every row as it was, records version 4 and ends with the same schema as a new one', async () => {
+        it('keeps every row as it was, records every version and ends with the same schema as a new one', async () => {
           const schema = await versionThreeSchema()
           const { rows: before } = await adminPool().query(
             `SELECT a.*, (SELECT json_agg(l ORDER BY l.id) FROM "${schema}".activity_log l WHERE l.agent_id = a.agent_id) AS log
@@ -479,7 +485,6 @@ describe.skipIf(!databaseUrl)(
             `SELECT version FROM "${schema}".schema_version ORDER BY version`,
           )
           expect(rows).toEqual(allVersions())
-          expect(PostgresActivityStore.schemaVersion).toBe(4)
           const fresh = open()
           await fresh.countActive()
           expect(await schemaShape(adminPool(), schema)).toEqual(await schemaShape(adminPool(), fresh.schema))
@@ -555,6 +560,112 @@ describe.skipIf(!databaseUrl)(
           expect(String(refused), 'the database still refuses an unknown status').toMatch(
             /activities_status_check/,
           )
+        })
+      })
+
+      describe('a schema of version 4 (before the metadata index)', () => {
+        const at = (second: number) => `2025-05-01T10:00:${String(second).padStart(2, '0')}.000Z`
+        const queued = (second: number): ReleasedEntry => ({
+          status: 'queued',
+          message: 'Waiting to start',
+          percentage: 0,
+          at: at(second),
+        })
+        const released: Array<{ agentId: string; metadata: Record<string, unknown>; log: ReleasedEntry[] }> =
+          [
+            { agentId: 'q1', metadata: { tenant: 't1', tier: 2 }, log: [queued(0)] },
+            {
+              agentId: 'r1',
+              metadata: { tenant: 't1', nested: { tenant: 't2' } },
+              log: [queued(1), { status: 'running', message: 'Working', percentage: 10, at: at(2) }],
+            },
+            {
+              agentId: 'w1',
+              metadata: { tenant: 't2', flag: true, none: null },
+              log: [
+                queued(3),
+                { status: 'waiting', message: 'Waiting for approval', percentage: null, at: at(4) },
+              ],
+            },
+            {
+              agentId: 'c1',
+              metadata: { tenant: 't1', tier: '2' },
+              log: [
+                queued(5),
+                { status: 'running', message: 'Working', percentage: null, at: at(6) },
+                { status: 'complete', message: 'Done', percentage: 100, at: at(7) },
+              ],
+            },
+          ]
+
+        /** A schema as a version-4 store left it. */
+        async function versionFourSchema(): Promise<string> {
+          const schema = freshSchema('v4')
+          schemas.push(schema)
+          await createReleasedSchema(adminPool(), schema, 4)
+          for (const activity of released) {
+            await writeReleasedActivity(adminPool(), schema, 4, { ...activity, agentType: 'research' })
+          }
+          return schema
+        }
+
+        const ids = (page: { items: { agentId: string }[] }) => page.items.map((item) => item.agentId)
+
+        it('fills the metadata index from the existing rows: filters, totals and countActive as before', async () => {
+          const schema = await versionFourSchema()
+          const store = open({ schema })
+          expect(ids(await store.list({ metadata: { tenant: 't1' } }))).toEqual(['r1', 'q1', 'c1'])
+          expect(
+            await store.list({ status: ['queued', 'running'], metadata: { tenant: 't1' } }),
+          ).toMatchObject({
+            total: 2,
+          })
+          expect(
+            ids(await store.list({ status: 'complete', metadata: { tenant: 't1', tier: '2' } })),
+          ).toEqual(['c1'])
+          expect(ids(await store.list({ metadata: { tier: 2 } })), 'type-exact: 2 is not "2"').toEqual(['q1'])
+          expect(
+            ids(await store.list({ metadata: { tenant: 't2' } })),
+            'nested keys are not top-level keys',
+          ).toEqual(['w1'])
+          expect(ids(await store.list({ metadata: { flag: true, none: null } }))).toEqual(['w1'])
+          expect(await store.countActive({ metadata: { tenant: 't1' } })).toBe(2)
+          expect(await store.countActive({ metadata: { tenant: 't2' } })).toBe(1)
+          const { rows } = await adminPool().query(
+            `SELECT m.key, m.value::text AS value, m.status FROM "${schema}".activity_metadata m
+             JOIN "${schema}".activities a USING (seq) WHERE a.agent_id = 'w1' ORDER BY m.key`,
+          )
+          expect(rows, 'one row per key with a primitive value').toEqual([
+            { key: 'flag', value: 'true', status: 'waiting' },
+            { key: 'none', value: 'null', status: 'waiting' },
+            { key: 'tenant', value: '"t2"', status: 'waiting' },
+          ])
+        })
+
+        it('keeps the index in step with later writes, and ends with the same schema as a new one', async () => {
+          const schema = await versionFourSchema()
+          const store = open({ schema })
+          await store.append('q1', { status: 'running', message: 'Started' })
+          await store.append('r1', { status: 'error', message: 'Failed' })
+          await store.create({
+            agentId: 'n1',
+            agentType: 'research',
+            message: 'Waiting',
+            metadata: { tenant: 't1' },
+          })
+          expect(ids(await store.list({ status: 'running', metadata: { tenant: 't1' } }))).toEqual(['q1'])
+          expect(ids(await store.list({ status: ['error', 'queued'], metadata: { tenant: 't1' } }))).toEqual([
+            'n1',
+            'r1',
+          ])
+          expect(await store.countActive({ metadata: { tenant: 't1' } })).toBe(2)
+          const { rows } = await adminPool().query(
+            `SELECT version FROM "${schema}".schema_version ORDER BY version`,
+          )
+          expect(rows).toEqual(allVersions())
+          const fresh = open()
+          await fresh.countActive()
+          expect(await schemaShape(adminPool(), schema)).toEqual(await schemaShape(adminPool(), fresh.schema))
         })
       })
 
@@ -778,6 +889,72 @@ describe.skipIf(!databaseUrl)(
         expect(await fieldOf(store.saveTrajectory('a1', trajectory))).toBe('trajectory.steps.0.data.text')
         expect(await store.get('a1\u0000')).toBeUndefined()
         expect((await store.get('a1'))!.log).toHaveLength(1)
+      })
+    })
+
+    describe('group commit', () => {
+      it('applies the calls of one batch in submission order, each with its own outcome', async () => {
+        const store = open()
+        await store.create({ agentId: 'old', agentType: 'test', message: 'Waiting' })
+        // Submitted in one tick: one batch.
+        const outcomes = await Promise.allSettled([
+          store.create({ agentId: 'new', agentType: 'test', message: 'Waiting', metadata: { tenant: 't1' } }),
+          store.append('new', { status: 'running', message: 'Started', percentage: 5 }),
+          store.append('old', { status: 'canceled', message: 'Canceled' }),
+          store.append('old', { status: 'running', message: 'Too late' }),
+          store.create({ agentId: 'new', agentType: 'test', message: 'Again' }),
+          store.append('missing', { status: 'running', message: 'Nobody' }),
+          store.append('new', { status: 'running', message: 'Working', percentage: 50 }),
+        ])
+        expect(outcomes.map((outcome) => outcome.status)).toEqual([
+          'fulfilled',
+          'fulfilled',
+          'fulfilled',
+          'rejected',
+          'rejected',
+          'rejected',
+          'fulfilled',
+        ])
+        const reasons = outcomes.map((outcome) =>
+          outcome.status === 'rejected' ? outcome.reason : undefined,
+        )
+        expect(ActivityTransitionError.isInstance(reasons[3])).toBe(true)
+        expect(InvalidOptionsError.isInstance(reasons[4])).toBe(true)
+        expect((reasons[5] as Error).name).toBe('ActivityNotFoundError')
+        const values = outcomes.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value : undefined))
+        expect(
+          values[0]!.log.map((entry) => entry.message),
+          'create returns the activity right after it',
+        ).toEqual(['Waiting'])
+        expect(values[1]!.log.map((entry) => entry.message)).toEqual(['Waiting', 'Started'])
+        expect(values[6]).toEqual(await store.get('new'))
+        expect(values[6]).toMatchObject({ status: 'running', percentage: 50, metadata: { tenant: 't1' } })
+        expect(values[2]).toEqual(await store.get('old'))
+        expect((await store.list({ status: 'running', metadata: { tenant: 't1' } })).items).toHaveLength(1)
+      })
+
+      it('sends one notification per batch, naming its last log row', async () => {
+        const store = open()
+        await store.countActive()
+        const client = new pg.Client({ connectionString: databaseUrl! })
+        await client.connect()
+        try {
+          const received: string[] = []
+          client.on('notification', (message) => received.push(message.payload!))
+          await client.query(`LISTEN "runner_activity_${store.schema}"`)
+          await Promise.all(
+            Array.from({ length: 10 }, (_, index) =>
+              store.create({ agentId: `a${index}`, agentType: 'test', message: 'Waiting' }),
+            ),
+          )
+          const { rows } = await adminPool().query(
+            `SELECT agent_id AS "agentId", id::int AS id FROM "${store.schema}".activity_log ORDER BY id DESC LIMIT 1`,
+          )
+          await eventually(() => received.length > 0, 'the notification arrived')
+          expect(received.map((payload) => JSON.parse(payload))).toEqual(rows)
+        } finally {
+          await client.end()
+        }
       })
     })
 

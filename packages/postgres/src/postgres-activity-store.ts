@@ -2,12 +2,9 @@ import { createHash } from 'node:crypto'
 import {
   type Activity,
   type ActivityEvent,
-  type ActivityLogEntry,
   ActivityNotFoundError,
   type ActivityStatus,
   type ActivityStore,
-  type ActivitySummary,
-  ActivityTransitionError,
   InvalidOptionsError,
   type ListActivitiesOptions,
   type ListActivitiesResult,
@@ -18,21 +15,17 @@ import {
 import {
   type AppendActivityInput,
   applyDecision,
-  applyEntry,
-  assertTransition,
+  type BatchOutcome,
   type CheckpointInput,
   type CreateActivityInput,
   type DecisionInput,
   decodeCheckpoint,
   decodeCursor,
   decodeJournalEntry,
-  encodeCheckpoint,
   encodeCursor,
-  encodeJournalEntry,
-  isTerminalStatus,
+  GroupCommit,
   type JournalEntryInput,
   type JsonValue,
-  logEntryOf,
   type PendingRequest,
   type RecordToolCallOptions,
   type RunRecord,
@@ -48,21 +41,14 @@ import {
   type WatchFilter,
 } from '@runner/core/store'
 import pg, { type Pool, type PoolClient, type QueryConfig, type QueryResultRow } from 'pg'
+import { BatchConflict, type WriteItem, type WriteResult, writeBatch } from './batch-write.js'
 import { LogListener } from './log-listener.js'
 import { type PostgresActivityStoreOptions, type ResolvedOptions, resolveOptions } from './options.js'
 import { PostgresDocumentTable } from './postgres-document-table.js'
 import { PostgresJobQueue } from './postgres-job-queue.js'
 import { logColumn, logOfRow, type SummaryRow, summaryColumns, summaryOfRow } from './rows.js'
 import { prepareSchema, rollback, SCHEMA_VERSION } from './schema.js'
-import {
-  ACTIVE_KEY_SQL,
-  ACTIVE_SQL,
-  isoText,
-  LOCK_CLASS_LOG,
-  NOW_MS,
-  type SchemaNames,
-  schemaNames,
-} from './sql.js'
+import { ACTIVE_KEY_SQL, activeKeyOf, isoText, NOW_MS, type SchemaNames, schemaNames } from './sql.js'
 import { assertStorable } from './storable.js'
 import type { Query, StoreDatabase } from './store-database.js'
 import { WatchSubscription } from './watch-subscription.js'
@@ -70,10 +56,14 @@ import { WatchSubscription } from './watch-subscription.js'
 /**
  * Activities in PostgreSQL, shared by every process and machine that points at the same schema.
  *
- * Every change is one transaction: it locks the activity's row (`SELECT ... FOR UPDATE`), validates
- * the lifecycle move against the status read under that lock, then appends the log row, updates
- * the current row and sends a `NOTIFY` together, so concurrent writers (several workers updating
- * one activity) never lose an update or apply an illegal move, and a failure writes nothing.
+ * Writes go out by group commit: the creates, appends, checkpoints and journaled tool calls that
+ * arrive while a batch is being written form the next batch, written in one transaction that locks
+ * their rows (`SELECT ... FOR UPDATE`), validates each lifecycle move against the status read under
+ * that lock (items of one activity in submission order), then appends the log rows, updates the
+ * current rows and the run records and sends one `NOTIFY`. Each call resolves once its batch has
+ * committed. Concurrent writers (several workers updating one activity) never lose an update or
+ * apply an illegal move; a refused item writes nothing and leaves the others of its batch alone; a
+ * failed transaction writes nothing and fails every call of its batch.
  *
  * `watch` listens on one dedicated connection per store and reads the log after the last row it
  * delivered, so watchers in any process see every change, in commit order, exactly once, also
@@ -106,6 +96,8 @@ export class PostgresActivityStore implements ActivityStore {
   /** Starts of watchers in progress: calls made after `watch()` wait for them (see `watch`). */
   readonly #watchStarts = new Set<Promise<void>>()
   #closing: Promise<void> | undefined
+  /** Group commit of every write that changes an activity or its run record. */
+  readonly #commits: GroupCommit<WriteItem, WriteResult>
 
   constructor(options: string | PostgresActivityStoreOptions) {
     const resolved = resolveOptions(options)
@@ -157,6 +149,10 @@ export class PostgresActivityStore implements ActivityStore {
         )
       },
     }
+    this.#commits = new GroupCommit({
+      maxBatch: MAX_BATCH,
+      write: (batch) => this.#writeBatch(batch),
+    })
     this.jobQueue = new PostgresJobQueue(database)
     this.documents = new PostgresDocumentTable(database)
   }
@@ -166,6 +162,10 @@ export class PostgresActivityStore implements ActivityStore {
     return this.#names.schema
   }
 
+  /**
+   * Creates an activity (queued). Goes out with the other writes of its batch (group commit, see
+   * the class comment); resolves once that batch has committed.
+   */
   async create(input: CreateActivityInput): Promise<Activity> {
     this.#assertOpen()
     const valid = validateCreateInput(input)
@@ -178,60 +178,23 @@ export class PostgresActivityStore implements ActivityStore {
       },
       'activity',
     )
-    const metadata = valid.metadata ?? {}
-    const metadataJson = JSON.stringify(metadata)
+    const metadataJson = JSON.stringify(valid.metadata ?? {})
     await this.#ready()
-    return this.#transaction(async (client) => {
-      const inserted = await this.#query<{ at: string }>(
-        client,
-        `INSERT INTO ${this.#names.activities}
-           (agent_id, agent_type, status, message, percentage, metadata, created_at, updated_at)
-         SELECT $1::text, $2::text, 'queued', $3::text, 0, $4::jsonb, now_ms.at, now_ms.at
-         FROM (SELECT ${NOW_MS} AS at) now_ms
-         ON CONFLICT (agent_id) DO NOTHING
-         RETURNING ${isoText('created_at')} AS at`,
-        [valid.agentId, valid.agentType, valid.message, metadataJson],
-        true,
-      )
-      const at = inserted.rows[0]?.at
-      if (at === undefined) {
-        throw new InvalidOptionsError(
-          [
-            {
-              field: 'agentId',
-              message: `an activity with agentId "${valid.agentId}" already exists; use a new id`,
-            },
-          ],
-          { subject: 'activity' },
-        )
-      }
-      const entry = logEntryOf({
-        status: 'queued',
-        message: valid.message,
-        percentage: 0,
-        at,
-        kind: 'lifecycle',
-      })
-      await this.#writeLog(client, valid.agentId, entry, { percentage: 0 })
-      return {
-        agentId: valid.agentId,
-        agentType: valid.agentType,
-        status: 'queued',
-        message: valid.message,
-        percentage: 0,
-        metadata: JSON.parse(metadataJson) as Record<string, unknown>,
-        createdAt: at,
-        updatedAt: at,
-        log: [entry],
-      }
-    })
+    return (await this.#commits.submit({
+      kind: 'create',
+      agentId: valid.agentId,
+      agentType: valid.agentType,
+      message: valid.message,
+      metadataJson,
+    })) as Activity
   }
 
   /**
-   * Appends an entry in one transaction, with the parts of the run record it carries: the
-   * checkpoint, the pending requests (with `waiting`; cleared by any move out of it), their expiry
-   * and the result (with `complete`). A refused part (an illegal move, a checkpoint over
-   * `maxRecordBytes`) or a failure at any point writes nothing.
+   * Appends an entry with the parts of the run record it carries: the checkpoint, the pending
+   * requests (with `waiting`; cleared by any move out of it), their expiry and the result (with
+   * `complete`), in the transaction of its batch. A refused part (an illegal move, a checkpoint over
+   * `maxRecordBytes`) writes nothing of this append; a failed transaction writes nothing of its
+   * batch. Resolves once the batch has committed.
    */
   async append(agentId: string, input: AppendActivityInput): Promise<Activity> {
     this.#assertOpen()
@@ -239,60 +202,7 @@ export class PostgresActivityStore implements ActivityStore {
     assertStorable({ message: valid.message, pending: valid.pending }, 'activity update')
     if (!isStorableId(agentId)) throw new ActivityNotFoundError(String(agentId))
     await this.#ready()
-    return this.#transaction(async (client) => {
-      const current = await this.#query<
-        SummaryRow & { log: string; now: string; last_log_id: string; log_last_id: string }
-      >(
-        client,
-        `SELECT ${summaryColumns('a')}, ${logColumn(this.#names.log, 'a')},
-                ${isoText(`greatest(${NOW_MS}, a.updated_at)`)} AS now,
-                a.last_log_id::text AS last_log_id,
-                (SELECT coalesce(max(l.id), 0) FROM ${this.#names.log} l WHERE l.agent_id = a.agent_id)::text AS log_last_id
-         FROM ${this.#names.activities} a WHERE a.agent_id = $1::text
-         FOR UPDATE OF a`,
-        [agentId],
-        true,
-      )
-      const row = current.rows[0]
-      if (!row) throw new ActivityNotFoundError(agentId)
-      assertTransition(agentId, row.status, valid.status)
-      // Encoded before anything is written: a checkpoint over the limit is refused here.
-      const checkpoint =
-        valid.checkpoint === undefined
-          ? null
-          : encodeCheckpoint(agentId, valid.checkpoint, row.now, this.#options.maxRecordBytes)
-      let log = logOfRow(row)
-      if (row.log_last_id !== row.last_log_id) {
-        // This statement waited for the row lock while another writer committed: the row is the
-        // latest version, but the log subquery read the snapshot taken before. Read it again.
-        const fresh = await this.#query<{ log: string }>(
-          client,
-          `SELECT ${logColumn(this.#names.log, 'a')} FROM ${this.#names.activities} a WHERE a.agent_id = $1::text`,
-          [agentId],
-          true,
-        )
-        log = logOfRow(fresh.rows[0]!)
-      }
-      // The database clock, never behind the previous entry: one clock for every writer.
-      const entry = logEntryOf({ ...valid, percentage: valid.percentage ?? null, at: row.now })
-      const summary = summaryOfRow(row)
-      const next = applyEntry(summary, entry)
-      const result = valid.result === undefined ? null : JSON.stringify(valid.result)
-      // The run record first: a large checkpoint travels before the log lock is taken (it is held
-      // until commit by every writer of the schema).
-      if (checkpoint !== null || result !== null || valid.status === 'waiting' || row.status === 'waiting') {
-        await this.#writeRun(client, agentId, {
-          checkpoint,
-          pending: valid.status === 'waiting' ? JSON.stringify(valid.pending ?? []) : null,
-          expiresAt: valid.status === 'waiting' ? (valid.expiresAt ?? null) : null,
-          result,
-          at: row.now,
-        })
-      }
-      await this.#writeLog(client, agentId, entry, next)
-      const activity: Activity = { ...summary, ...next, log: [...log, entry] }
-      return activity
-    })
+    return (await this.#commits.submit({ kind: 'append', agentId, input: valid })) as Activity
   }
 
   async get(agentId: string, options: ScopeOptions = {}): Promise<Activity | undefined> {
@@ -312,41 +222,51 @@ export class PostgresActivityStore implements ActivityStore {
     return row ? { ...summaryOfRow(row), log: logOfRow(row) } : undefined
   }
 
+  /**
+   * One statement (the total and the page from one snapshot). The page is read per status, newest
+   * first, from an index: `(status, seq)` of the activities, or with a metadata filter the primary
+   * key `(key, value, status, seq)` of the metadata index (its first key; further keys are checked
+   * on the activity row); the branches are merged in the list order. So a first page reads about
+   * `limit` index entries per status, however many activities the store holds. The total counts
+   * the matches in the same indexes (its cost grows with the number of matches).
+   */
   async list(options: ListActivitiesOptions = {}): Promise<ListActivitiesResult> {
     this.#assertOpen()
     const valid = validateListOptions(options)
     const limit = valid.limit ?? 50
     const after = valid.cursor === undefined ? undefined : decodeCursor(valid.cursor)
     await this.#ready()
-    const parameters: unknown[] = []
-    const where: string[] = []
-    const statuses = statusList(valid.status)
-    if (statuses) {
-      parameters.push(statuses)
-      where.push(`a.status = ANY($${parameters.length}::text[])`)
-    }
-    const scope = metadataSql('a', valid.metadata, parameters)
-    if (scope) where.push(scope)
-    const page = [...where]
-    if (after) {
-      parameters.push(after.active, after.seq)
-      page.push(
-        `(${ACTIVE_KEY_SQL}, a.seq) < ($${parameters.length - 1}::int, $${parameters.length}::bigint)`,
+    const statuses = statusList(valid.status) ?? ALL_STATUSES
+    const parameters: unknown[] = [statuses, limit + 1]
+    const source = this.#filteredSource(valid.metadata, parameters)
+    const branches: string[] = []
+    for (const status of statuses) {
+      const active = activeKeyOf(status)
+      // Branches wholly before the cursor are left out; the cursor's own group reads after its seq.
+      if (after && active > after.active) continue
+      parameters.push(status)
+      let where = `${source.status} = $${parameters.length}::text`
+      if (after && active === after.active) {
+        parameters.push(after.seq)
+        where += ` AND ${source.seq} < $${parameters.length}::bigint`
+      }
+      branches.push(
+        `(SELECT ${source.seq} AS seq FROM ${source.from} WHERE ${source.where}${where} ORDER BY ${source.seq} DESC LIMIT $2)`,
       )
     }
-    parameters.push(limit + 1)
-    const whereSql = (parts: string[]) => (parts.length === 0 ? '' : ` WHERE ${parts.join(' AND ')}`)
-    // One statement, so the total and the page come from the same snapshot.
+    const page =
+      branches.length === 0
+        ? `SELECT NULL::text AS seq, NULL::int AS active_key WHERE false`
+        : `SELECT a.seq::text AS seq, ${ACTIVE_KEY_SQL} AS active_key, ${summaryColumns('a')}
+           FROM (${branches.join(' UNION ALL ')}) b JOIN ${this.#names.activities} a ON a.seq = b.seq
+           ORDER BY ${ACTIVE_KEY_SQL} DESC, a.seq DESC LIMIT $2`
     const result = await this.#query<
       Partial<SummaryRow> & { total: number; seq: string | null; active_key: number | null }
     >(
       this.#pool,
-      `SELECT t.total, p.* FROM (SELECT count(*)::int AS total FROM ${this.#names.activities} a${whereSql(where)}) t
-       LEFT JOIN LATERAL (
-         SELECT a.seq::text AS seq, ${ACTIVE_KEY_SQL} AS active_key, ${summaryColumns('a')}
-         FROM ${this.#names.activities} a${whereSql(page)}
-         ORDER BY ${ACTIVE_KEY_SQL} DESC, a.seq DESC LIMIT $${parameters.length}
-       ) p ON true
+      `SELECT t.total, p.* FROM (
+         SELECT count(*)::int AS total FROM ${source.from} WHERE ${source.where}${source.status} = ANY($1::text[])
+       ) t LEFT JOIN LATERAL (${page}) p ON true
        ORDER BY p.active_key DESC, p.seq::bigint DESC`,
       parameters,
     )
@@ -361,18 +281,42 @@ export class PostgresActivityStore implements ActivityStore {
     return list
   }
 
+  /** Counts the unfinished activities in the indexes `list` reads (its cost grows with the count). */
   async countActive(options: ScopeOptions = {}): Promise<number> {
     this.#assertOpen()
     const filter = validateMetadataFilter(options.metadata)
     await this.#ready()
-    const parameters: unknown[] = []
-    const scope = metadataSql('a', filter, parameters)
+    const parameters: unknown[] = [ACTIVE_STATUSES]
+    const source = this.#filteredSource(filter, parameters)
     const result = await this.#query<{ count: number }>(
       this.#pool,
-      `SELECT count(*)::int AS count FROM ${this.#names.activities} a WHERE ${ACTIVE_SQL}${scope ? ` AND ${scope}` : ''}`,
+      `SELECT count(*)::int AS count FROM ${source.from} WHERE ${source.where}${source.status} = ANY($1::text[])`,
       parameters,
     )
     return result.rows[0]?.count ?? 0
+  }
+
+  /**
+   * Where `list` and `countActive` read matching activities: the activities themselves without a
+   * metadata filter, the metadata index with one (its first key; the others on the activity row).
+   * `where` ends with `AND ` when not empty.
+   */
+  #filteredSource(
+    filter: MetadataFilter | undefined,
+    parameters: unknown[],
+  ): { from: string; where: string; status: string; seq: string } {
+    const entries = filter ? Object.entries(filter) : []
+    const [first] = entries
+    if (!first) return { from: `${this.#names.activities} a`, where: '', status: 'a.status', seq: 'a.seq' }
+    parameters.push(first[0], JSON.stringify(first[1]))
+    let where = `m.key = $${parameters.length - 1}::text AND m.value = $${parameters.length}::jsonb AND `
+    let from = `${this.#names.metadata} m`
+    if (entries.length > 1) {
+      parameters.push(JSON.stringify(filter))
+      from += ` JOIN ${this.#names.activities} a ON a.seq = m.seq`
+      where += `a.metadata @> $${parameters.length}::jsonb AND `
+    }
+    return { from, where, status: 'm.status', seq: 'm.seq' }
   }
 
   async saveTrajectory(agentId: string, trajectory: Trajectory): Promise<void> {
@@ -433,18 +377,7 @@ export class PostgresActivityStore implements ActivityStore {
     this.#assertOpen()
     if (!isStorableId(agentId)) throw new ActivityNotFoundError(String(agentId))
     await this.#ready()
-    await this.#transaction(async (client) => {
-      const now = await this.#lockWritable(client, agentId)
-      const text = encodeCheckpoint(agentId, checkpoint, now, this.#options.maxRecordBytes)
-      await this.#query(
-        client,
-        `INSERT INTO ${this.#names.runs} AS r (agent_id, checkpoint, updated_at)
-         VALUES ($1::text, $2::text, $3::timestamptz)
-         ON CONFLICT (agent_id) DO UPDATE SET checkpoint = excluded.checkpoint, updated_at = excluded.updated_at`,
-        [agentId, text, now],
-        true,
-      )
-    })
+    await this.#commits.submit({ kind: 'checkpoint', agentId, checkpoint })
   }
 
   /**
@@ -460,31 +393,7 @@ export class PostgresActivityStore implements ActivityStore {
     this.#assertOpen()
     if (!isStorableId(agentId)) throw new ActivityNotFoundError(String(agentId))
     await this.#ready()
-    await this.#transaction(async (client) => {
-      const now = await this.#lockWritable(client, agentId)
-      const encoded = encodeJournalEntry(agentId, entry, now, this.#options.maxRecordBytes)
-      assertStorable({ toolCallId: encoded.toolCallId }, 'journal entry')
-      const checkpoint = options.checkpoint
-        ? encodeCheckpoint(agentId, options.checkpoint, now, this.#options.maxRecordBytes)
-        : undefined
-      await this.#query(
-        client,
-        `INSERT INTO ${this.#names.journal} (agent_id, tool_call_id, entry) VALUES ($1::text, $2::text, $3::text)
-         ON CONFLICT (agent_id, tool_call_id) DO NOTHING`,
-        [agentId, encoded.toolCallId, encoded.text],
-        true,
-      )
-      if (checkpoint !== undefined) {
-        await this.#query(
-          client,
-          `INSERT INTO ${this.#names.runs} AS r (agent_id, checkpoint, updated_at)
-           VALUES ($1::text, $2::text, $3::timestamptz)
-           ON CONFLICT (agent_id) DO UPDATE SET checkpoint = excluded.checkpoint, updated_at = excluded.updated_at`,
-          [agentId, checkpoint, now],
-          true,
-        )
-      }
-    })
+    await this.#commits.submit({ kind: 'tool-call', agentId, entry, checkpoint: options.checkpoint })
   }
 
   /**
@@ -580,6 +489,8 @@ export class PostgresActivityStore implements ActivityStore {
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      // Writes already submitted go out (or fail) before the pool ends.
+      await this.#commits.idle()
       await this.#listener.close()
       if (this.#ownsPool) await this.#pool.end()
     })()
@@ -639,103 +550,6 @@ export class PostgresActivityStore implements ActivityStore {
     }
   }
 
-  /**
-   * The single statement that appends an entry: takes the schema's log lock (held until commit,
-   * so log ids are assigned in commit order, which `watch` relies on), inserts the log row, moves
-   * the current row to `next`, and notifies listeners with the row id.
-   */
-  async #writeLog(
-    client: PoolClient,
-    agentId: string,
-    entry: ActivityLogEntry,
-    next: Pick<ActivitySummary, 'percentage' | 'startedAt' | 'finishedAt'>,
-  ): Promise<void> {
-    await this.#query(
-      client,
-      `WITH locked AS (SELECT pg_advisory_xact_lock($1::int, $2::int)),
-       entry AS (
-         INSERT INTO ${this.#names.log}
-           (agent_id, status, message, percentage, activity_percentage, at, attempt, kind)
-         SELECT $3::text, $4::text, $5::text, $6::smallint, $7::smallint, $8::timestamptz,
-                $12::integer, $13::text
-         FROM locked
-         RETURNING id
-       ),
-       updated AS (
-         UPDATE ${this.#names.activities}
-         SET status = $4::text, message = $5::text, percentage = $7::smallint, updated_at = $8::timestamptz,
-             started_at = $10::timestamptz, finished_at = $11::timestamptz, last_log_id = entry.id
-         FROM entry WHERE agent_id = $3::text
-       )
-       SELECT pg_notify($9::text, json_build_object('agentId', $3::text, 'id', entry.id)::text) FROM entry`,
-      [
-        LOCK_CLASS_LOG,
-        this.#names.lockKey,
-        agentId,
-        entry.status,
-        entry.message,
-        entry.percentage,
-        next.percentage,
-        entry.at,
-        this.#names.channel,
-        next.startedAt ?? null,
-        next.finishedAt ?? null,
-        entry.attempt ?? null,
-        entry.kind ?? null,
-      ],
-      true,
-    )
-  }
-
-  /**
-   * Writes the run record's part of an `append` (in its transaction): the checkpoint and the
-   * result when given (kept otherwise), the pending requests and their expiry (`NULL` unless the
-   * run is waiting).
-   */
-  async #writeRun(
-    client: PoolClient,
-    agentId: string,
-    run: {
-      checkpoint: string | null
-      pending: string | null
-      expiresAt: string | null
-      result: string | null
-      at: string
-    },
-  ): Promise<void> {
-    await this.#query(
-      client,
-      `INSERT INTO ${this.#names.runs} AS r (agent_id, checkpoint, pending, expires_at, result, updated_at)
-       VALUES ($1::text, $2::text, $3::jsonb, $4::text, $5::text, $6::timestamptz)
-       ON CONFLICT (agent_id) DO UPDATE SET
-         checkpoint = coalesce(excluded.checkpoint, r.checkpoint),
-         pending = excluded.pending,
-         expires_at = excluded.expires_at,
-         result = coalesce(excluded.result, r.result),
-         updated_at = excluded.updated_at`,
-      [agentId, run.checkpoint, run.pending, run.expiresAt, run.result, run.at],
-      true,
-    )
-  }
-
-  /**
-   * Locks an activity against status changes until commit (`FOR SHARE`: writers of the run record
-   * do not wait for each other) and returns the database time; refuses an unknown or final one.
-   */
-  async #lockWritable(client: PoolClient, agentId: string): Promise<string> {
-    const locked = await this.#query<{ status: ActivityStatus; now: string }>(
-      client,
-      `SELECT status, ${isoText(NOW_MS)} AS now FROM ${this.#names.activities}
-       WHERE agent_id = $1::text FOR SHARE`,
-      [agentId],
-      true,
-    )
-    const row = locked.rows[0]
-    if (!row) throw new ActivityNotFoundError(agentId)
-    if (isTerminalStatus(row.status)) throw new ActivityTransitionError(agentId, row.status, row.status)
-    return row.now
-  }
-
   /** The record of a run, in one statement; `undefined` when the activity is absent or out of scope. */
   async #readRun(
     on: Pool | PoolClient,
@@ -778,6 +592,55 @@ export class PostgresActivityStore implements ActivityStore {
   }
 
   /**
+   * Writes one batch in one transaction (see `writeBatch`). A batch is written again, whole, when
+   * a create lost its id to another process after the lock read, or when PostgreSQL broke a
+   * deadlock by failing it (only possible with writers outside this store's batches).
+   */
+  async #writeBatch(batch: readonly WriteItem[]): Promise<readonly BatchOutcome<WriteResult>[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#batchTransaction(batch)
+      } catch (error) {
+        const retry =
+          error instanceof BatchConflict || (error as { code?: unknown } | null)?.code === DEADLOCK_DETECTED
+        if (!retry || attempt >= MAX_BATCH_ATTEMPTS) throw error
+      }
+    }
+  }
+
+  /**
+   * One batch's transaction. `BEGIN` is queued with the lock read and `COMMIT` with the write
+   * statement (pg sends each as soon as the one before is answered, without waiting for this
+   * process's event loop): the log lock is held for the write and the commit only.
+   */
+  async #batchTransaction(batch: readonly WriteItem[]): Promise<readonly BatchOutcome<WriteResult>[]> {
+    const client = await this.#whileOpen(this.#pool.connect())
+    const swallow = () => {}
+    client.on('error', swallow)
+    let broken: Error | undefined
+    try {
+      const begin = this.#query(client, 'BEGIN', [])
+      begin.catch(swallow)
+      const outcomes = await writeBatch(
+        (text, values, prepared) => this.#query(client, text, values, prepared),
+        this.#names,
+        this.#options.maxRecordBytes,
+        batch,
+      )
+      await begin
+      return outcomes
+    } catch (error) {
+      // After a failed write the queued COMMIT already ended the transaction (as a rollback): this
+      // one only finds out whether the connection is still usable.
+      broken = await rollback(client)
+      throw error
+    } finally {
+      client.off('error', swallow)
+      client.release(broken)
+    }
+  }
+
+  /**
    * Runs one statement. `prepared` statements (fixed text) are named, so each connection parses
    * and plans them once.
    */
@@ -802,6 +665,22 @@ export class PostgresActivityStore implements ActivityStore {
     }
   }
 }
+
+const ALL_STATUSES: readonly ActivityStatus[] = [
+  'queued',
+  'running',
+  'waiting',
+  'complete',
+  'error',
+  'canceled',
+]
+const ACTIVE_STATUSES: readonly ActivityStatus[] = ['queued', 'running', 'waiting']
+
+/** The most writes in one batch (one transaction). */
+const MAX_BATCH = 1000
+/** Attempts of a batch that met a conflict or a deadlock, before its writes fail. */
+const MAX_BATCH_ATTEMPTS = 5
+const DEADLOCK_DETECTED = '40P01'
 
 /** The metadata scope as `@>` containment (type-exact for primitives), or undefined for none. */
 function metadataSql(

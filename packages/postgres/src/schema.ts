@@ -9,7 +9,7 @@ import {
 } from './sql.js'
 
 /** The schema version this code creates and reads. */
-export const SCHEMA_VERSION = 4
+export const SCHEMA_VERSION = 5
 
 /** The status check of versions 1 to 3, as the first step wrote it (the step never changes). */
 const V1_STATUS_CHECK = `CHECK (status IN ('queued', 'running', 'complete', 'error', 'canceled'))`
@@ -126,6 +126,24 @@ const migrations: ReadonlyArray<(names: SchemaNames) => string> = [
   COMMENT ON TABLE ${names.journal} IS 'Completed tool calls of each @runner run (JSON text); the first record of a tool call id wins.';
   COMMENT ON TABLE ${names.jobs} IS 'Durable job queue of @runner pools; claims are leases (owner, lease_until).';
   COMMENT ON TABLE ${names.documents} IS 'JSON documents kept beside @runner runs, by namespace and key (binary key order).';
+  `,
+  // 4 -> 5: the metadata filters served by an index. One row per activity and metadata key whose
+  // value is a string, number, boolean or null (what a filter can ask for), with the activity's
+  // status, kept in step by the write path; its primary key (key, value, status, seq) gives each
+  // status's matches newest first. Filled from the existing rows.
+  (names) => `
+  CREATE TABLE ${names.metadata} (
+    key text NOT NULL,
+    value jsonb NOT NULL,
+    status text NOT NULL ${STATUS_CHECK},
+    seq bigint NOT NULL REFERENCES ${names.activities} (seq) ON DELETE CASCADE,
+    PRIMARY KEY (key, value, status, seq)
+  );
+  CREATE INDEX activity_metadata_seq ON ${names.metadata} (seq);
+  INSERT INTO ${names.metadata} (key, value, status, seq)
+  SELECT m.key, m.value, a.status, a.seq FROM ${names.activities} a, jsonb_each(a.metadata) m
+  WHERE jsonb_typeof(m.value) IN ('string', 'number', 'boolean', 'null');
+  COMMENT ON TABLE ${names.metadata} IS 'Metadata keys of each @runner activity with a primitive value, and its status: the index of list and countActive filters.';
   `,
 ]
 

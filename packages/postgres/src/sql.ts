@@ -18,6 +18,11 @@ export const NOW_MS = `date_trunc('milliseconds', clock_timestamp())`
 /** True for unfinished rows (queued, running, waiting): the first group of the list order. */
 export const ACTIVE_SQL = `(status IN ('queued', 'running', 'waiting'))`
 
+/** The list order's first key of a status, as `ACTIVE_KEY_SQL` computes it. */
+export function activeKeyOf(status: string): number {
+  return status === 'queued' || status === 'running' || status === 'waiting' ? 1 : 0
+}
+
 /** The list order's first key, as an integer (1 active, 0 final): the same text as its index. */
 export const ACTIVE_KEY_SQL = `(${ACTIVE_SQL}::int)`
 
@@ -48,6 +53,8 @@ export interface SchemaNames {
   activities: string
   log: string
   trajectories: string
+  /** One row per activity and metadata key with a primitive value: the indexed filters. */
+  metadata: string
   /** The durable record of each run: checkpoint, pending requests, result. */
   runs: string
   /** Completed tool calls of each run. */
@@ -70,6 +77,7 @@ export function schemaNames(schema: string, channel: string): SchemaNames {
     activities: `${quoted}.activities`,
     log: `${quoted}.activity_log`,
     trajectories: `${quoted}.trajectories`,
+    metadata: `${quoted}.activity_metadata`,
     runs: `${quoted}.runs`,
     journal: `${quoted}.run_journal`,
     jobs: `${quoted}.jobs`,

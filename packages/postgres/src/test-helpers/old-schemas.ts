@@ -56,12 +56,60 @@ const releasedSteps: ReadonlyArray<(schema: string) => string> = [
     ADD COLUMN kind text
       CHECK (kind IN ('lifecycle', 'progress', 'retry', 'fallback', 'resume', 'approval'));
   `,
+  // Version 4.
+  (schema) => `
+  ALTER TABLE "${schema}".activities
+    DROP CONSTRAINT activities_status_check,
+    ADD CONSTRAINT activities_status_check CHECK (status IN ('queued', 'running', 'waiting', 'complete', 'error', 'canceled')) NOT VALID;
+  ALTER TABLE "${schema}".activity_log
+    DROP CONSTRAINT activity_log_status_check,
+    ADD CONSTRAINT activity_log_status_check CHECK (status IN ('queued', 'running', 'waiting', 'complete', 'error', 'canceled')) NOT VALID;
+  DROP INDEX "${schema}".activities_list_order;
+  CREATE INDEX activities_list_order ON "${schema}".activities (((status IN ('queued', 'running', 'waiting'))::int), seq);
+  CREATE TABLE "${schema}".runs (
+    agent_id text PRIMARY KEY REFERENCES "${schema}".activities (agent_id) ON DELETE CASCADE,
+    checkpoint text,
+    pending jsonb CHECK (jsonb_typeof(pending) = 'array'),
+    expires_at text,
+    result text,
+    updated_at timestamptz NOT NULL
+  );
+  CREATE TABLE "${schema}".run_journal (
+    agent_id text NOT NULL REFERENCES "${schema}".activities (agent_id) ON DELETE CASCADE,
+    tool_call_id text NOT NULL,
+    seq bigserial NOT NULL,
+    entry text NOT NULL,
+    PRIMARY KEY (agent_id, tool_call_id)
+  );
+  CREATE TABLE "${schema}".jobs (
+    agent_id text PRIMARY KEY,
+    seq bigserial NOT NULL,
+    job text NOT NULL,
+    priority integer NOT NULL,
+    ready_at double precision NOT NULL,
+    owner text,
+    lease_until timestamptz,
+    pushed_at timestamptz NOT NULL DEFAULT now(),
+    CHECK ((owner IS NULL) = (lease_until IS NULL))
+  );
+  CREATE INDEX jobs_claim_order ON "${schema}".jobs (priority DESC, seq);
+  CREATE TABLE "${schema}".documents (
+    namespace text COLLATE "C" NOT NULL,
+    key text COLLATE "C" NOT NULL,
+    value text NOT NULL,
+    PRIMARY KEY (namespace, key)
+  );
+  COMMENT ON TABLE "${schema}".runs IS 'Durable record of each @runner run: checkpoint (JSON text), pending requests, result (JSON text).';
+  COMMENT ON TABLE "${schema}".run_journal IS 'Completed tool calls of each @runner run (JSON text); the first record of a tool call id wins.';
+  COMMENT ON TABLE "${schema}".jobs IS 'Durable job queue of @runner pools; claims are leases (owner, lease_until).';
+  COMMENT ON TABLE "${schema}".documents IS 'JSON documents kept beside @runner runs, by namespace and key (binary key order).';
+  `,
 ]
 
 /** A version of the schema that a released store left. */
-export type ReleasedVersion = 1 | 2 | 3
+export type ReleasedVersion = 1 | 2 | 3 | 4
 
-/** Creates `schema` as a released store of `version` (1, 2 or 3) left it on first use. */
+/** Creates `schema` as a released store of `version` (1 to 4) left it on first use. */
 export async function createReleasedSchema(
   pool: pg.Pool,
   schema: string,
@@ -82,7 +130,8 @@ export async function createReleasedSchema(
 
 /** One log entry as released versions stored it: no attempt or kind before version 3. */
 export interface ReleasedEntry {
-  status: 'queued' | 'running' | 'complete' | 'error' | 'canceled'
+  /** `waiting` from version 4 on. */
+  status: 'queued' | 'running' | 'waiting' | 'complete' | 'error' | 'canceled'
   message: string
   percentage: number | null
   at: string
