@@ -37,7 +37,7 @@ export class SqliteJobQueue implements DurableJobQueue {
         { subject: 'queued job' },
       )
     }
-    this.#db.write(() => {
+    await this.#db.write(() => {
       if (this.#db.statement('SELECT 1 FROM job_queue WHERE agent_id = ?').get(valid.agentId)) {
         throw new InvalidOptionsError(
           [

@@ -54,6 +54,7 @@ describe('SqliteActivityStore', () => {
         expect(tables).toEqual([
           'activities',
           'activity_log',
+          'activity_metadata',
           'documents',
           'job_queue',
           'run_journal',
@@ -250,7 +251,9 @@ describe('SqliteActivityStore', () => {
       await upgraded.close()
       const db = raw(file)
       try {
-        expect(db.prepare('PRAGMA user_version').get()).toEqual({ user_version: 3 })
+        expect(db.prepare('PRAGMA user_version').get()).toEqual({
+          user_version: SqliteActivityStore.schemaVersion,
+        })
         expect(db.prepare('PRAGMA integrity_check').all()).toEqual([{ integrity_check: 'ok' }])
       } finally {
         db.close()
