@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import fs from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { canTransition } from '../activity/transitions.js'
@@ -10,37 +11,36 @@ const { tempDatabase, open, raw } = useTempDatabases()
 const fixture = fileURLToPath(new URL('./test-helpers/batched-writers.ts', import.meta.url))
 
 /**
- * Runs the batched writers on `file` until they have printed `lines` resolved writes, kills the
- * process with SIGKILL, and returns every line it printed.
+ * Runs the batched writers on `file` until they have reported `lines` resolved writes, kills the
+ * process with SIGKILL, and returns every line it reported.
  */
 async function killMidWrites(file: string, lines: number): Promise<string[]> {
-  const child = spawn(process.execPath, [fixture, file], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
+  const output = `${file}.resolved`
+  const child = spawn(process.execPath, [fixture, file, output], { stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   child.stderr.on('data', (chunk) => {
     stderr += String(chunk)
   })
-  const killed = new Promise<NodeJS.Signals | number | null>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`The writers printed too little in time. stderr: ${stderr}`))
-    }, 30_000)
-    child.stdout.on('data', (chunk) => {
-      stdout += String(chunk)
-      if (stdout.split('\n').length > lines) child.kill('SIGKILL')
-    })
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer)
-      resolve(signal ?? code)
-    })
+  const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
+    child.once('exit', (code, signal) => resolve(signal ?? code)),
+  )
+  const reported = () => (fs.existsSync(output) ? fs.readFileSync(output, 'utf8') : '')
+  const deadline = Date.now() + 60_000
+  let running = true
+  void exited.then(() => {
+    running = false
   })
-  const ended = await killed
-  expect(ended, `the writers ended on their own. stderr: ${stderr}`).toBe('SIGKILL')
+  while (running && reported().split('\n').length <= lines) {
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL')
+      throw new Error(`The writers reported too little in time. stderr: ${stderr}`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+  child.kill('SIGKILL')
+  expect(await exited, `the writers ended on their own. stderr: ${stderr}`).toBe('SIGKILL')
   // The last piece is '' or a line cut by the kill: only whole lines count.
-  return stdout
-    .split('\n')
-    .slice(0, -1)
-    .filter((line) => line !== 'ready')
+  return reported().split('\n').slice(0, -1)
 }
 
 describe('SqliteActivityStore killed with SIGKILL during batched writes', () => {

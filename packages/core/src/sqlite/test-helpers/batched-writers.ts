@@ -1,13 +1,15 @@
 /**
  * Child process of `sqlite-crash.test.ts`: 16 concurrent writers on the database at
  * `process.argv[2]`, their writes batched by the store's group commit, until the process is killed.
- * Prints a line once each write's promise has resolved: `created <agentId>` or
+ * Writes a line to the file at `process.argv[3]` (a plain `write`, in the operating system's hands
+ * at once: it outlives the process) once each write's promise has resolved: `created <agentId>` or
  * `appended <agentId> <message>` (every message is unique). An append to an unknown activity,
  * refused inside a batch, prints nothing.
  *
  * Node runs this file with type stripping; a resolve hook maps the sources' `./x.js` imports to
  * their `.ts` files (as in `write-loop.ts`).
  */
+import fs from 'node:fs'
 import { registerHooks } from 'node:module'
 
 registerHooks({
@@ -25,10 +27,11 @@ registerHooks({
 
 const { SqliteActivityStore } = await import('../sqlite-store.js')
 
-const path = process.argv[2]
-if (!path) throw new Error('usage: batched-writers.ts <database file>')
+const [path, output] = process.argv.slice(2)
+if (!path || !output) throw new Error('usage: batched-writers.ts <database file> <output file>')
 const store = new SqliteActivityStore({ path })
-const print = (line: string) => process.stdout.write(`${line}\n`)
+const descriptor = fs.openSync(output, 'a')
+const print = (line: string) => fs.writeSync(descriptor, `${line}\n`)
 
 async function writer(writer: number): Promise<never> {
   for (let round = 0; ; round++) {
@@ -54,5 +57,4 @@ async function writer(writer: number): Promise<never> {
   }
 }
 
-print('ready')
 await Promise.all(Array.from({ length: 16 }, (_, index) => writer(index)))
