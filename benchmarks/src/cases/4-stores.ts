@@ -164,9 +164,10 @@ async function measureStore(
 }
 
 /**
- * The first page, unfiltered and filtered, at `listSmall` activities (created through the store:
- * 1 in 100 left running, the others complete) and again at `listLarge` (the rest added by
- * `bulkFill` with the same mix): a list served by indexes takes as long at both ends.
+ * The first page, unfiltered and filtered, at `listSmall` activities (the first 100 created
+ * through the store, the rest by `bulkFill`; 1 in 100 left running, the others complete) and again
+ * at `listLarge` (the rest added by `bulkFill` with the same mix): a list served by indexes takes
+ * as long at both ends.
  */
 async function measureListScaling(
   context: CaseContext,
