@@ -88,6 +88,9 @@ describe('SqliteActivityStore metadata index', () => {
       expect(await ids({ metadata: { region: null } })).toEqual(['globex-queued'])
       expect(await ids({ metadata: { tenant: 'globex', region: null } })).toEqual(['globex-queued'])
       expect(await store.countActive({ metadata: { tenant: 'acme' } })).toBe(2)
+      expect(await store.countActive()).toBe(4)
+      expect((await store.list({ status: ['queued', 'complete'] })).total).toBe(4)
+      expect((await store.list()).total).toBe(5)
       expect((await store.list({ metadata: { tenant: 'acme' }, limit: 1 })).total).toBe(3)
     })
 
@@ -210,8 +213,18 @@ describe('SqliteActivityStore metadata index', () => {
     expect(await ids({ metadata: { tenant: 't1' }, status: 'canceled' })).toEqual(['a1'])
     expect(await ids({ metadata: { tenant: 't1' }, status: 'queued' })).toEqual([])
     expect(await ids({ metadata: { tenant: 't2' } })).toEqual(['a2'])
+    const totals = async () => ({
+      all: (await store.list()).total,
+      canceled: (await store.list({ status: 'canceled' })).total,
+      t1: (await store.list({ metadata: { tenant: 't1' } })).total,
+      t2: (await store.list({ metadata: { tenant: 't2' } })).total,
+      active: await store.countActive(),
+      activeT2: await store.countActive({ metadata: { tenant: 't2' } }),
+    })
+    expect(await totals()).toEqual({ all: 2, canceled: 1, t1: 1, t2: 1, active: 1, activeT2: 1 })
     db.exec("DELETE FROM activities WHERE agent_id = 'a2'")
     expect(await ids({ metadata: { tenant: 't2' } })).toEqual([])
+    expect(await totals()).toEqual({ all: 1, canceled: 1, t1: 1, t2: 0, active: 0, activeT2: 0 })
     expect(db.prepare('SELECT count(*) AS rows FROM activity_metadata').get()).toEqual({ rows: 1 })
   })
 })

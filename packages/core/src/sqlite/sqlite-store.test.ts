@@ -53,6 +53,7 @@ describe('SqliteActivityStore', () => {
           .map((row) => row.name)
         expect(tables).toEqual([
           'activities',
+          'activity_counts',
           'activity_log',
           'activity_metadata',
           'documents',

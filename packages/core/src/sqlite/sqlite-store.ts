@@ -236,7 +236,9 @@ const migrations: readonly Migration[] = [
   // 3 -> 4: indexed metadata filters. One row per (activity, metadata key) whose value is a string,
   // a number, a boolean or null, with the activity's status: a list filtered by status and
   // metadata reads one index range per status, in list order, however many activities the file
-  // holds. Triggers keep it in step with `activities`, whichever process or tool writes the table.
+  // holds. `activity_counts` keeps how many activities each status has, overall (key '', type '*')
+  // and per metadata key and value, for `total` and `countActive`. Triggers keep both in step with
+  // `activities`, whichever process or tool writes the table.
   `
   CREATE TABLE activity_metadata (
     key TEXT NOT NULL,
@@ -272,6 +274,45 @@ const migrations: readonly Migration[] = [
     SELECT j.key, CASE WHEN j.type IN ('integer', 'real') THEN 'number' ELSE j.type END,
            CASE WHEN j.type IN ('integer', 'real', 'text') THEN j.atom ELSE '' END, a.status, a.seq
     FROM activities a, json_each(a.metadata) j WHERE j.type NOT IN ('object', 'array');
+  CREATE TABLE activity_counts (
+    key TEXT NOT NULL,
+    type TEXT NOT NULL,
+    value NOT NULL,
+    status TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (key, type, value, status)
+  ) WITHOUT ROWID;
+  INSERT INTO activity_counts (key, type, value, status, count)
+    SELECT '', '*', '', status, count(*) FROM activities GROUP BY status;
+  INSERT INTO activity_counts (key, type, value, status, count)
+    SELECT key, type, value, status, count(*) FROM activity_metadata GROUP BY key, type, value, status;
+  CREATE TRIGGER activity_counts_insert AFTER INSERT ON activities BEGIN
+    INSERT INTO activity_counts (key, type, value, status, count) VALUES ('', '*', '', NEW.status, 1)
+      ON CONFLICT (key, type, value, status) DO UPDATE SET count = count + 1;
+  END;
+  CREATE TRIGGER activity_counts_status AFTER UPDATE OF status ON activities
+  WHEN NEW.status IS NOT OLD.status BEGIN
+    UPDATE activity_counts SET count = count - 1 WHERE key = '' AND type = '*' AND value = '' AND status = OLD.status;
+    INSERT INTO activity_counts (key, type, value, status, count) VALUES ('', '*', '', NEW.status, 1)
+      ON CONFLICT (key, type, value, status) DO UPDATE SET count = count + 1;
+  END;
+  CREATE TRIGGER activity_counts_delete AFTER DELETE ON activities BEGIN
+    UPDATE activity_counts SET count = count - 1 WHERE key = '' AND type = '*' AND value = '' AND status = OLD.status;
+  END;
+  CREATE TRIGGER activity_metadata_counts_insert AFTER INSERT ON activity_metadata BEGIN
+    INSERT INTO activity_counts (key, type, value, status, count) VALUES (NEW.key, NEW.type, NEW.value, NEW.status, 1)
+      ON CONFLICT (key, type, value, status) DO UPDATE SET count = count + 1;
+  END;
+  CREATE TRIGGER activity_metadata_counts_update AFTER UPDATE ON activity_metadata BEGIN
+    UPDATE activity_counts SET count = count - 1
+      WHERE key = OLD.key AND type = OLD.type AND value = OLD.value AND status = OLD.status;
+    INSERT INTO activity_counts (key, type, value, status, count) VALUES (NEW.key, NEW.type, NEW.value, NEW.status, 1)
+      ON CONFLICT (key, type, value, status) DO UPDATE SET count = count + 1;
+  END;
+  CREATE TRIGGER activity_metadata_counts_delete AFTER DELETE ON activity_metadata BEGIN
+    UPDATE activity_counts SET count = count - 1
+      WHERE key = OLD.key AND type = OLD.type AND value = OLD.value AND status = OLD.status;
+  END;
   `,
 ]
 
@@ -575,7 +616,7 @@ export class SqliteActivityStore implements ActivityStore {
     const metadata = metadataTerms(valid.metadata)
     if (statuses === undefined && metadata.length === 0) {
       return this.#read(() => {
-        const total = this.#statement('SELECT count(*) AS total FROM activities').get()!.total as number
+        const total = this.#counted(undefined, ALL_STATUSES)
         const rows = this.#statement(
           `SELECT seq, ${SUMMARY_COLUMNS} FROM activities${after ? ` WHERE ${LIST_KEY} < ?` : ''}
            ORDER BY ${LIST_KEY} DESC LIMIT ?`,
@@ -588,10 +629,13 @@ export class SqliteActivityStore implements ActivityStore {
     const wanted = [...new Set(statuses ?? ALL_STATUSES)]
     return this.#read(() => {
       const query = new FilterQuery(metadata)
-      let total = 0
+      // Kept counts for a status and at most one metadata key; several keys are counted row by row.
+      let total = metadata.length <= 1 ? this.#counted(metadata[0], wanted) : 0
       const found: { active: 0 | 1; seq: number }[] = []
       for (const status of wanted) {
-        total += this.#statement(query.countSql()).get(...query.countParameters(status))!.count as number
+        if (metadata.length > 1) {
+          total += this.#statement(query.countSql()).get(...query.countParameters(status))!.count as number
+        }
         const active: 0 | 1 = ACTIVE_STATUSES.has(status) ? 1 : 0
         // After the cursor: the rows of this status that come later in the list order.
         if (after && active > after.active) continue
@@ -622,10 +666,7 @@ export class SqliteActivityStore implements ActivityStore {
   async countActive(options: ScopeOptions = {}): Promise<number> {
     this.#assertOpen()
     const metadata = metadataTerms(validateMetadataFilter(options.metadata))
-    if (metadata.length === 0) {
-      return this.#statement(`SELECT count(*) AS count FROM activities WHERE ${ACTIVE}`).get()!
-        .count as number
-    }
+    if (metadata.length <= 1) return this.#counted(metadata[0], [...ACTIVE_STATUSES])
     const query = new FilterQuery(metadata)
     return this.#read(() => {
       let count = 0
@@ -908,6 +949,18 @@ export class SqliteActivityStore implements ActivityStore {
       )
     }
     return error
+  }
+
+  /**
+   * How many activities have one of `statuses` (and the metadata `term`, if given), from the
+   * counts the triggers keep in `activity_counts`: one index lookup per status.
+   */
+  #counted(term: MetadataTerm | undefined, statuses: readonly ActivityStatus[]): number {
+    const row = this.#statement(
+      `SELECT coalesce(sum(count), 0) AS count FROM activity_counts
+       WHERE key = ? AND type = ? AND value = ? AND status IN (SELECT value FROM json_each(?))`,
+    ).get(term?.key ?? '', term?.type ?? '*', term?.value ?? '', JSON.stringify(statuses))!
+    return row.count as number
   }
 
   /** Inserts one log row; returns its id. */
