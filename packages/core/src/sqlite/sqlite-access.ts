@@ -7,8 +7,12 @@ import type { StatementSync } from 'node:sqlite'
 export interface SqliteAccess {
   /** A prepared statement for `sql` (cached); throws the store's RunnerError once it is closed. */
   statement(sql: string): StatementSync
-  /** Runs `work` in one `BEGIN IMMEDIATE` transaction: the write lock is taken before it reads. */
-  write<T>(work: () => T): T
+  /**
+   * Runs `work` in a `BEGIN IMMEDIATE` transaction (the write lock is taken before it reads),
+   * shared with the writes of concurrent callers, each in a savepoint of its own; resolves with
+   * its value once the transaction has committed, or rejects with its error (nothing of it written).
+   */
+  write<T>(work: () => T): Promise<T>
   /** The store's `maxRecordBytes`. */
   readonly maxRecordBytes: number
 }

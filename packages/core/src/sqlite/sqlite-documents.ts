@@ -29,7 +29,7 @@ export class SqliteDocumentTable implements DocumentTable {
     // Every document is checked before the transaction: all are written, or none.
     const encoded = encodeDocuments(namespace, documents, this.#db.maxRecordBytes)
     if (encoded.length === 0) return
-    this.#db.write(() => {
+    await this.#db.write(() => {
       const upsert = this.#db.statement(
         `INSERT INTO documents (namespace, key, value) VALUES (?, ?, ?)
          ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value`,

@@ -26,7 +26,7 @@ export class SqliteJobQueue implements DurableJobQueue {
   async push(job: QueuedJob): Promise<void> {
     const valid = validateQueuedJob(job)
     const text = this.#jobText(valid, 'job', 'queued job')
-    this.#db.write(() => this.#insert(valid, text, 'agentId', 'queued job'))
+    await this.#db.write(() => this.#insert(valid, text, 'agentId', 'queued job'))
   }
 
   /** All jobs in one transaction: validated first, and none stored if one is refused. */
@@ -34,7 +34,7 @@ export class SqliteJobQueue implements DurableJobQueue {
     const valid = validateQueuedJobs(jobs)
     const texts = valid.map((job, index) => this.#jobText(job, `jobs[${index}].job`, 'queued jobs'))
     if (valid.length === 0) return
-    this.#db.write(() => {
+    await this.#db.write(() => {
       valid.forEach((job, index) => {
         this.#insert(job, texts[index] as string, `jobs[${index}].agentId`, 'queued jobs')
       })

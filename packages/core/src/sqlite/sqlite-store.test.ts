@@ -53,7 +53,9 @@ describe('SqliteActivityStore', () => {
           .map((row) => row.name)
         expect(tables).toEqual([
           'activities',
+          'activity_counts',
           'activity_log',
+          'activity_metadata',
           'documents',
           'job_queue',
           'run_journal',
@@ -73,6 +75,7 @@ describe('SqliteActivityStore', () => {
         ['watchIntervalMs', { path: ':memory:', watchIntervalMs: 0 }],
         ['maxRecordBytes', { path: ':memory:', maxRecordBytes: 10 }],
         ['maxRecordBytes', { path: ':memory:', maxRecordBytes: 1024.5 }],
+        ['synchronous', { path: ':memory:', synchronous: 'off' as 'full' }],
       ] as const) {
         let error: unknown
         try {
@@ -83,6 +86,16 @@ describe('SqliteActivityStore', () => {
         expect(InvalidOptionsError.isInstance(error)).toBe(true)
         expect((error as InvalidOptionsError).field).toBe(field)
       }
+    })
+
+    it('writes with synchronous: full as with the default', async () => {
+      const file = tempDatabase()
+      const store = open({ path: file, synchronous: 'full' })
+      await Promise.all(
+        ['a1', 'a2', 'a3'].map((agentId) => store.create({ agentId, agentType: 'test', message: 'Waiting' })),
+      )
+      expect((await store.append('a2', { status: 'running', message: 'Started' })).status).toBe('running')
+      expect((await store.list()).total).toBe(3)
     })
 
     it('explains a path it cannot open', () => {
@@ -250,7 +263,9 @@ describe('SqliteActivityStore', () => {
       await upgraded.close()
       const db = raw(file)
       try {
-        expect(db.prepare('PRAGMA user_version').get()).toEqual({ user_version: 3 })
+        expect(db.prepare('PRAGMA user_version').get()).toEqual({
+          user_version: SqliteActivityStore.schemaVersion,
+        })
         expect(db.prepare('PRAGMA integrity_check').all()).toEqual([{ integrity_check: 'ok' }])
       } finally {
         db.close()

@@ -54,6 +54,7 @@ import { ActivityTransitionError } from '../errors/activity-transition-error.js'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { RunnerError } from '../errors/runner-error.js'
 import { EventHub } from '../util/event-hub.js'
+import { type BatchOutcome, GroupCommit } from '../util/group-commit.js'
 import { parseOrThrow } from '../util/zod-issues.js'
 import type { SqliteAccess } from './sqlite-access.js'
 import { SqliteDocumentTable } from './sqlite-documents.js'
@@ -83,6 +84,14 @@ export interface SqliteActivityStoreOptions {
    * `InvalidOptionsError` for a job or a document) and nothing is written. Default 16 MiB.
    */
   maxRecordBytes?: number
+  /**
+   * How hard a commit pushes to disk (`PRAGMA synchronous`). `'normal'` (default): a commit is in
+   * the write-ahead log before its call resolves, so it survives the process being killed; the last
+   * commits before a power loss or an operating-system crash may be lost (the file stays
+   * consistent). `'full'`: every commit is flushed to the disk (`fsync`) before its call resolves,
+   * so it survives those too, at the price of one flush per batch of writes.
+   */
+  synchronous?: 'normal' | 'full'
 }
 
 const optionsSchema = z.object({
@@ -95,10 +104,11 @@ const optionsSchema = z.object({
     .min(1024, 'must be at least 1024 bytes')
     .max(512 * 1024 * 1024, 'must be at most 512 MiB (SQLite keeps a value under 1 GB)')
     .optional(),
+  synchronous: z.enum(['normal', 'full'], { error: 'must be "normal" or "full"' }).optional(),
 })
 
 /** The schema version this code writes, kept in `PRAGMA user_version`. */
-const SCHEMA_VERSION = 3
+const SCHEMA_VERSION = 4
 
 /** A migration step: SQL text, or a function for a step that reads the schema first. */
 type Migration = string | ((db: DatabaseSync) => void)
@@ -223,10 +233,100 @@ const migrations: readonly Migration[] = [
     `)
     for (const sql of extras) db.exec(sql)
   },
+  // 3 -> 4: indexed metadata filters. One row per (activity, metadata key) whose value is a string,
+  // a number, a boolean or null, with the activity's status: a list filtered by status and
+  // metadata reads one index range per status, in list order, however many activities the file
+  // holds. `activity_counts` keeps how many activities each status has, overall (key '', type '*')
+  // and per metadata key and value, for `total` and `countActive`. Triggers keep both in step with
+  // `activities`, whichever process or tool writes the table.
+  `
+  CREATE TABLE activity_metadata (
+    key TEXT NOT NULL,
+    type TEXT NOT NULL CHECK (type IN ('text', 'number', 'true', 'false', 'null')),
+    value NOT NULL,
+    status TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (key, type, value, status, seq)
+  ) WITHOUT ROWID;
+  CREATE INDEX activity_metadata_seq ON activity_metadata (seq);
+  CREATE TRIGGER activity_metadata_insert AFTER INSERT ON activities BEGIN
+    INSERT OR IGNORE INTO activity_metadata (key, type, value, status, seq)
+      SELECT key, CASE WHEN type IN ('integer', 'real') THEN 'number' ELSE type END,
+             CASE WHEN type IN ('integer', 'real', 'text') THEN atom ELSE '' END, NEW.status, NEW.seq
+      FROM json_each(NEW.metadata) WHERE type NOT IN ('object', 'array');
+  END;
+  CREATE TRIGGER activity_metadata_status AFTER UPDATE OF status ON activities
+  WHEN NEW.status IS NOT OLD.status BEGIN
+    UPDATE activity_metadata SET status = NEW.status WHERE seq = NEW.seq;
+  END;
+  CREATE TRIGGER activity_metadata_change AFTER UPDATE OF metadata, seq ON activities
+  WHEN NEW.metadata IS NOT OLD.metadata OR NEW.seq IS NOT OLD.seq BEGIN
+    DELETE FROM activity_metadata WHERE seq = OLD.seq;
+    INSERT OR IGNORE INTO activity_metadata (key, type, value, status, seq)
+      SELECT key, CASE WHEN type IN ('integer', 'real') THEN 'number' ELSE type END,
+             CASE WHEN type IN ('integer', 'real', 'text') THEN atom ELSE '' END, NEW.status, NEW.seq
+      FROM json_each(NEW.metadata) WHERE type NOT IN ('object', 'array');
+  END;
+  CREATE TRIGGER activity_metadata_delete AFTER DELETE ON activities BEGIN
+    DELETE FROM activity_metadata WHERE seq = OLD.seq;
+  END;
+  INSERT OR IGNORE INTO activity_metadata (key, type, value, status, seq)
+    SELECT j.key, CASE WHEN j.type IN ('integer', 'real') THEN 'number' ELSE j.type END,
+           CASE WHEN j.type IN ('integer', 'real', 'text') THEN j.atom ELSE '' END, a.status, a.seq
+    FROM activities a, json_each(a.metadata) j WHERE j.type NOT IN ('object', 'array');
+  CREATE TABLE activity_counts (
+    key TEXT NOT NULL,
+    type TEXT NOT NULL,
+    value NOT NULL,
+    status TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (key, type, value, status)
+  ) WITHOUT ROWID;
+  INSERT INTO activity_counts (key, type, value, status, count)
+    SELECT '', '*', '', status, count(*) FROM activities GROUP BY status;
+  INSERT INTO activity_counts (key, type, value, status, count)
+    SELECT key, type, value, status, count(*) FROM activity_metadata GROUP BY key, type, value, status;
+  CREATE TRIGGER activity_counts_insert AFTER INSERT ON activities BEGIN
+    INSERT INTO activity_counts (key, type, value, status, count) VALUES ('', '*', '', NEW.status, 1)
+      ON CONFLICT (key, type, value, status) DO UPDATE SET count = count + 1;
+  END;
+  CREATE TRIGGER activity_counts_status AFTER UPDATE OF status ON activities
+  WHEN NEW.status IS NOT OLD.status BEGIN
+    UPDATE activity_counts SET count = count - 1 WHERE key = '' AND type = '*' AND value = '' AND status = OLD.status;
+    INSERT INTO activity_counts (key, type, value, status, count) VALUES ('', '*', '', NEW.status, 1)
+      ON CONFLICT (key, type, value, status) DO UPDATE SET count = count + 1;
+  END;
+  CREATE TRIGGER activity_counts_delete AFTER DELETE ON activities BEGIN
+    UPDATE activity_counts SET count = count - 1 WHERE key = '' AND type = '*' AND value = '' AND status = OLD.status;
+  END;
+  CREATE TRIGGER activity_metadata_counts_insert AFTER INSERT ON activity_metadata BEGIN
+    INSERT INTO activity_counts (key, type, value, status, count) VALUES (NEW.key, NEW.type, NEW.value, NEW.status, 1)
+      ON CONFLICT (key, type, value, status) DO UPDATE SET count = count + 1;
+  END;
+  CREATE TRIGGER activity_metadata_counts_update AFTER UPDATE ON activity_metadata BEGIN
+    UPDATE activity_counts SET count = count - 1
+      WHERE key = OLD.key AND type = OLD.type AND value = OLD.value AND status = OLD.status;
+    INSERT INTO activity_counts (key, type, value, status, count) VALUES (NEW.key, NEW.type, NEW.value, NEW.status, 1)
+      ON CONFLICT (key, type, value, status) DO UPDATE SET count = count + 1;
+  END;
+  CREATE TRIGGER activity_metadata_counts_delete AFTER DELETE ON activity_metadata BEGIN
+    UPDATE activity_counts SET count = count - 1
+      WHERE key = OLD.key AND type = OLD.type AND value = OLD.value AND status = OLD.status;
+  END;
+  `,
 ]
 
 /** Unfinished statuses (the same list as `isActiveStatus`): counted by `countActive`, listed first. */
 const ACTIVE = `(status IN ('queued', 'running', 'waiting'))`
+const ACTIVE_STATUSES: ReadonlySet<ActivityStatus> = new Set(['queued', 'running', 'waiting'])
+const ALL_STATUSES: readonly ActivityStatus[] = [
+  'queued',
+  'running',
+  'waiting',
+  'complete',
+  'error',
+  'canceled',
+]
 
 /**
  * The list order as one integer, `active * 2^52 + seq`, descending: active first, then newest. The
@@ -244,6 +344,24 @@ const DELIVERY_BATCH = 500
 
 /** Prepared statements kept for SQL built from filters (keyed by SQL text, which never holds values). */
 const MAX_CACHED_STATEMENTS = 200
+
+/** The most writes of concurrent callers committed in one transaction; the rest go in the next. */
+const MAX_BATCH = 512
+
+/** Activities whose log `append` keeps in memory (the most recently written ones). */
+const LOG_CACHE_SIZE = 1024
+
+/**
+ * Set on every connection (the README's SQLite section says why): 64 MiB of page cache (the
+ * default is 2 MiB: a list over a large file would go back to the operating system for index
+ * pages), temporary b-trees in memory, and reads through a memory map of up to 256 MiB of the file
+ * (no copy per page read). Writes still go through the write-ahead log.
+ */
+const TUNING_PRAGMAS = [
+  'PRAGMA cache_size = -65536',
+  'PRAGMA temp_store = MEMORY',
+  'PRAGMA mmap_size = 268435456',
+]
 
 type Row = Record<string, SQLOutputValue>
 
@@ -277,8 +395,18 @@ export class SqliteActivityStore implements ActivityStore {
   readonly #watchIntervalMs: number
   readonly #maxRecordBytes: number
   #db: DatabaseSync | undefined
+  /** Set by `close()`: every later call is refused, while the writes already queued finish. */
+  #closed = false
+  /** Every write goes through it: the writes of concurrent callers share one transaction. */
+  readonly #commit = new GroupCommit<() => unknown, unknown>({
+    write: (batch) => this.#writeBatch(batch),
+    maxBatch: MAX_BATCH,
+  })
+  #savepoint: { begin: StatementSync; release: StatementSync; rollback: StatementSync } | undefined
   readonly #statements = new Map<string, StatementSync>()
   readonly #hub = new EventHub<HubItem>()
+  /** The logs of the activities this store wrote last, so that `append` need not read them back. */
+  readonly #logs = new LogCache(LOG_CACHE_SIZE)
   #timer: ReturnType<typeof setInterval> | undefined
   /** Highest log id already published to watchers. */
   #lastLogId = 0
@@ -304,7 +432,7 @@ export class SqliteActivityStore implements ActivityStore {
     this.#maxRecordBytes = valid.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES
     const access: SqliteAccess = {
       statement: (sql) => this.#statement(sql),
-      write: (work) => this.#write(work),
+      write: (work) => this.#submit(work),
       maxRecordBytes: this.#maxRecordBytes,
     }
     this.jobQueue = new SqliteJobQueue(access)
@@ -321,10 +449,11 @@ export class SqliteActivityStore implements ActivityStore {
     try {
       db.exec(`PRAGMA busy_timeout = ${this.#busyTimeoutMs}`)
       db.prepare('PRAGMA journal_mode = WAL').get()
-      db.exec('PRAGMA synchronous = NORMAL')
+      db.exec(`PRAGMA synchronous = ${valid.synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
       db.exec('PRAGMA foreign_keys = OFF')
       migrate(db, valid.path)
       db.exec('PRAGMA foreign_keys = ON')
+      for (const pragma of TUNING_PRAGMAS) db.exec(pragma)
     } catch (error) {
       db.close()
       if (RunnerError.isInstance(error)) throw error
@@ -340,8 +469,14 @@ export class SqliteActivityStore implements ActivityStore {
     this.#assertOpen()
     const valid = validateCreateInput(input)
     const metadata = JSON.stringify(valid.metadata ?? {})
-    const activity = this.#write(() => {
-      if (this.#statement('SELECT 1 FROM activities WHERE agent_id = ?').get(valid.agentId)) {
+    return this.#submit(() => {
+      const at = nowIso()
+      // The unique agent_id refuses a second activity with the id (nothing written).
+      const inserted = this.#statement(
+        `INSERT INTO activities (agent_id, agent_type, status, message, percentage, metadata, created_at, updated_at)
+         VALUES (?, ?, 'queued', ?, 0, ?, ?, ?) ON CONFLICT (agent_id) DO NOTHING`,
+      ).run(valid.agentId, valid.agentType, valid.message, metadata, at, at)
+      if (Number(inserted.changes) === 0) {
         throw new InvalidOptionsError(
           [
             {
@@ -352,19 +487,29 @@ export class SqliteActivityStore implements ActivityStore {
           { subject: 'activity' },
         )
       }
-      const at = nowIso()
-      this.#statement(
-        `INSERT INTO activities (agent_id, agent_type, status, message, percentage, metadata, created_at, updated_at)
-         VALUES (?, ?, 'queued', ?, 0, ?, ?, ?)`,
-      ).run(valid.agentId, valid.agentType, valid.message, metadata, at, at)
-      this.#insertLog(
-        valid.agentId,
-        logEntryOf({ status: 'queued', message: valid.message, percentage: 0, at, kind: 'lifecycle' }),
-      )
-      return this.#readActivity(valid.agentId, undefined)!
-    })
-    this.#deliver()
-    return activity
+      const entry = logEntryOf({
+        status: 'queued',
+        message: valid.message,
+        percentage: 0,
+        at,
+        kind: 'lifecycle',
+      })
+      const logId = this.#insertLog(valid.agentId, entry)
+      const activity: Activity = {
+        agentId: valid.agentId,
+        agentType: valid.agentType,
+        status: 'queued',
+        message: valid.message,
+        percentage: 0,
+        metadata: JSON.parse(metadata) as Record<string, unknown>,
+        createdAt: at,
+        updatedAt: at,
+        log: [entry],
+      }
+      this.#logs.remember(valid.agentId, logId, [entry])
+      activity.log = [copyEntry(entry)]
+      return activity
+    }) as Promise<Activity>
   }
 
   async append(agentId: string, input: AppendActivityInput): Promise<Activity> {
@@ -378,9 +523,11 @@ export class SqliteActivityStore implements ActivityStore {
         : attempt(() => encodeCheckpoint(agentId, valid.checkpoint!, nowIso(), this.#maxRecordBytes))
     const result = valid.result === undefined ? null : JSON.stringify(valid.result)
     const pending = valid.status === 'waiting' ? JSON.stringify(valid.pending ?? []) : null
-    const activity = this.#write(() => {
+    return this.#submit(() => {
       const current = this.#statement(
-        'SELECT status, percentage, started_at, finished_at FROM activities WHERE agent_id = ?',
+        `SELECT ${SUMMARY_COLUMNS},
+                (SELECT max(id) FROM activity_log l WHERE l.agent_id = a.agent_id) AS last_log_id
+         FROM activities a WHERE agent_id = ?`,
       ).get(idParameter(agentId))
       if (!current) throw new ActivityNotFoundError(agentId)
       const from = current.status as ActivityStatus
@@ -402,12 +549,18 @@ export class SqliteActivityStore implements ActivityStore {
         },
         entry,
       )
-      this.#insertLog(agentId, entry)
+      // The log so far, read before this entry's row is written (from memory when it is known).
+      const log = this.#readLog(agentId, current.last_log_id as number | null)
+      const logId = this.#insertLog(agentId, entry)
+      // Without `status` when it stays the same: its indexes are then left untouched.
       this.#statement(
-        `UPDATE activities SET status = ?, message = ?, percentage = ?, updated_at = ?, started_at = ?, finished_at = ?
-         WHERE agent_id = ?`,
+        next.status === from
+          ? `UPDATE activities SET message = ?, percentage = ?, updated_at = ?, started_at = ?, finished_at = ?
+             WHERE agent_id = ?`
+          : `UPDATE activities SET status = ?, message = ?, percentage = ?, updated_at = ?, started_at = ?, finished_at = ?
+             WHERE agent_id = ?`,
       ).run(
-        next.status,
+        ...(next.status === from ? [] : [next.status]),
         next.message,
         next.percentage,
         next.updatedAt,
@@ -432,10 +585,20 @@ export class SqliteActivityStore implements ActivityStore {
           result,
         )
       }
-      return this.#readActivity(agentId, undefined)!
-    })
-    this.#deliver()
-    return activity
+      log.push(entry)
+      this.#logs.remember(agentId, logId, log)
+      const summary = summaryOfRow({
+        ...current,
+        status: next.status,
+        message: next.message,
+        percentage: next.percentage,
+        updated_at: next.updatedAt,
+        started_at: next.startedAt ?? null,
+        finished_at: next.finishedAt ?? null,
+      })
+      const activity: Activity = { ...summary, log: log.map(copyEntry) }
+      return activity
+    }) as Promise<Activity>
   }
 
   async get(agentId: string, options: ScopeOptions = {}): Promise<Activity | undefined> {
@@ -449,42 +612,69 @@ export class SqliteActivityStore implements ActivityStore {
     const valid = validateListOptions(options)
     const limit = valid.limit ?? 50
     const after = valid.cursor === undefined ? undefined : decodeCursor(valid.cursor)
-    const where = new Where()
     const statuses = statusList(valid.status)
-    if (statuses) {
-      where.add(
-        statuses.length === 0 ? '0' : `status IN (${statuses.map(() => '?').join(', ')})`,
-        ...statuses,
-      )
+    const metadata = metadataTerms(valid.metadata)
+    if (statuses === undefined && metadata.length === 0) {
+      return this.#read(() => {
+        const total = this.#counted(undefined, ALL_STATUSES)
+        const rows = this.#statement(
+          `SELECT seq, ${SUMMARY_COLUMNS} FROM activities${after ? ` WHERE ${LIST_KEY} < ?` : ''}
+           ORDER BY ${LIST_KEY} DESC LIMIT ?`,
+        ).all(...(after ? [after.active * LIST_KEY_ACTIVE_WEIGHT + after.seq] : []), limit + 1)
+        return pageOf(rows, limit, total)
+      })
     }
-    where.addMetadata('metadata', valid.metadata)
-    const page = where.copy()
-    if (after) page.add(`${LIST_KEY} < ?`, after.active * LIST_KEY_ACTIVE_WEIGHT + after.seq)
+    // Filtered: one index range per status, read in list order (within one status, newest first),
+    // the first `limit + 1` of each merged; `total` is counted on the same indexes.
+    const wanted = [...new Set(statuses ?? ALL_STATUSES)]
     return this.#read(() => {
-      const total = this.#statement(`SELECT count(*) AS total FROM activities${where.sql}`).get(
-        ...where.parameters,
-      )!.total as number
-      const rows = this.#statement(
-        `SELECT seq, ${SUMMARY_COLUMNS} FROM activities${page.sql}
-         ORDER BY ${LIST_KEY} DESC LIMIT ?`,
-      ).all(...page.parameters, limit + 1)
-      const items = rows.slice(0, limit)
-      const result: ListActivitiesResult = { items: items.map(summaryOfRow), total }
-      const last = items.at(-1)
-      if (last && rows.length > limit) {
-        result.nextCursor = encodeCursor(sortKeyOf(last.status as ActivityStatus, last.seq as number))
+      const query = new FilterQuery(metadata)
+      // Kept counts for a status and at most one metadata key; several keys are counted row by row.
+      let total = metadata.length <= 1 ? this.#counted(metadata[0], wanted) : 0
+      const found: { active: 0 | 1; seq: number }[] = []
+      for (const status of wanted) {
+        if (metadata.length > 1) {
+          total += this.#statement(query.countSql()).get(...query.countParameters(status))!.count as number
+        }
+        const active: 0 | 1 = ACTIVE_STATUSES.has(status) ? 1 : 0
+        // After the cursor: the rows of this status that come later in the list order.
+        if (after && active > after.active) continue
+        const before = after && active === after.active ? after.seq : undefined
+        for (const row of this.#statement(query.pageSql(before !== undefined)).all(
+          ...query.pageParameters(status, before, limit + 1),
+        )) {
+          found.push({ active, seq: row.seq as number })
+        }
       }
-      return result
+      found.sort((a, b) => b.active - a.active || b.seq - a.seq)
+      const page = found.slice(0, limit + 1)
+      if (page.length === 0) return { items: [], total }
+      const bySeq = new Map<number, Row>()
+      for (const row of this.#statement(
+        `SELECT seq, ${SUMMARY_COLUMNS} FROM activities WHERE seq IN (SELECT value FROM json_each(?))`,
+      ).all(JSON.stringify(page.map((item) => item.seq)))) {
+        bySeq.set(row.seq as number, row)
+      }
+      return pageOf(
+        page.map((item) => bySeq.get(item.seq)!),
+        limit,
+        total,
+      )
     })
   }
 
   async countActive(options: ScopeOptions = {}): Promise<number> {
     this.#assertOpen()
-    const where = new Where()
-    where.add(ACTIVE)
-    where.addMetadata('metadata', validateMetadataFilter(options.metadata))
-    return this.#statement(`SELECT count(*) AS count FROM activities${where.sql}`).get(...where.parameters)!
-      .count as number
+    const metadata = metadataTerms(validateMetadataFilter(options.metadata))
+    if (metadata.length <= 1) return this.#counted(metadata[0], [...ACTIVE_STATUSES])
+    const query = new FilterQuery(metadata)
+    return this.#read(() => {
+      let count = 0
+      for (const status of ACTIVE_STATUSES) {
+        count += this.#statement(query.countSql()).get(...query.countParameters(status))!.count as number
+      }
+      return count
+    })
   }
 
   async saveTrajectory(agentId: string, trajectory: Trajectory): Promise<void> {
@@ -495,7 +685,7 @@ export class SqliteActivityStore implements ActivityStore {
       })
     }
     const json = JSON.stringify(trajectory)
-    this.#write(() => {
+    await this.#submit(() => {
       if (!this.#statement('SELECT 1 FROM activities WHERE agent_id = ?').get(idParameter(agentId))) {
         throw new ActivityNotFoundError(agentId)
       }
@@ -519,7 +709,7 @@ export class SqliteActivityStore implements ActivityStore {
   async saveCheckpoint(agentId: string, checkpoint: CheckpointInput): Promise<void> {
     this.#assertOpen()
     const encoded = attempt(() => encodeCheckpoint(agentId, checkpoint, nowIso(), this.#maxRecordBytes))
-    this.#write(() => {
+    await this.#submit(() => {
       this.#assertWritable(agentId)
       this.#statement(
         `INSERT INTO run_records (agent_id, checkpoint) VALUES (?, ?)
@@ -541,7 +731,7 @@ export class SqliteActivityStore implements ActivityStore {
           encodeCheckpoint(agentId, options.checkpoint as CheckpointInput, at, this.#maxRecordBytes),
         )
       : undefined
-    this.#write(() => {
+    await this.#submit(() => {
       this.#assertWritable(agentId)
       const { toolCallId, text } = encoded()
       const checkpointText = checkpoint?.()
@@ -560,7 +750,7 @@ export class SqliteActivityStore implements ActivityStore {
 
   async decide(agentId: string, requestId: string, decision: DecisionInput): Promise<RunRecord> {
     this.#assertOpen()
-    return this.#write(() => {
+    return this.#submit(() => {
       const row = this.#statement(
         `SELECT a.status, r.pending FROM activities a LEFT JOIN run_records r ON r.agent_id = a.agent_id
          WHERE a.agent_id = ?`,
@@ -576,7 +766,7 @@ export class SqliteActivityStore implements ActivityStore {
         agentId,
       )
       return this.#readRun(agentId, undefined)!
-    })
+    }) as Promise<RunRecord>
   }
 
   async getRun(agentId: string, options: ScopeOptions = {}): Promise<RunRecord | undefined> {
@@ -622,17 +812,23 @@ export class SqliteActivityStore implements ActivityStore {
 
   /** Ends every `watch` iteration and closes the database. Later calls on this store throw. */
   async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    // The writes already queued are written (their callers are waiting for them).
+    await this.#commit.idle()
     const db = this.#db
     if (!db) return
     this.#db = undefined
+    this.#savepoint = undefined
     this.#stopPolling()
     this.#hub.close()
     this.#statements.clear()
+    this.#logs.clear()
     db.close()
   }
 
   #assertOpen(): DatabaseSync {
-    if (!this.#db) {
+    if (this.#closed || !this.#db) {
       throw new RunnerError(
         `This SqliteActivityStore ("${this.#path}") is closed; create a new SqliteActivityStore to use the database again.`,
       )
@@ -644,15 +840,80 @@ export class SqliteActivityStore implements ActivityStore {
     let statement = this.#statements.get(sql)
     if (!statement) {
       if (this.#statements.size >= MAX_CACHED_STATEMENTS) this.#statements.clear()
-      statement = this.#assertOpen().prepare(sql)
+      const db = this.#db
+      if (!db) this.#assertOpen()
+      statement = db!.prepare(sql)
       this.#statements.set(sql, statement)
     }
     return statement
   }
 
-  /** Runs `work` in one write transaction (taken at once, so the reads in it see the latest data). */
-  #write<T>(work: () => T): T {
-    return this.#transaction('BEGIN IMMEDIATE', work)
+  /**
+   * Queues `work` for the next write transaction (`BEGIN IMMEDIATE`: the reads in it see the
+   * latest data) and resolves with its value once that transaction has committed. The work of
+   * concurrent callers shares one transaction; each runs inside a savepoint of its own, so one
+   * that throws is undone alone and rejects alone.
+   */
+  #submit<T>(work: () => T): Promise<T> {
+    this.#assertOpen()
+    return this.#commit.submit(work) as Promise<T>
+  }
+
+  /** Writes one batch of queued work in one transaction (called by the group commit, one batch at a time). */
+  #writeBatch(batch: readonly (() => unknown)[]): BatchOutcome<unknown>[] {
+    const db = this.#db
+    if (!db) this.#assertOpen()
+    try {
+      db!.exec('BEGIN IMMEDIATE')
+    } catch (error) {
+      throw this.#sqliteError(error)
+    }
+    const outcomes: BatchOutcome<unknown>[] = []
+    try {
+      if (batch.length === 1) {
+        // Alone in its transaction: a failure rolls the transaction back (no savepoint needed).
+        outcomes.push({ ok: true, value: batch[0]!() })
+      } else {
+        const savepoint = this.#savepointStatements(db!)
+        for (const work of batch) {
+          savepoint.begin.run()
+          try {
+            const value = work()
+            savepoint.release.run()
+            outcomes.push({ ok: true, value })
+          } catch (error) {
+            // An error that ended the whole transaction (SQLite rolls back on some I/O errors)
+            // takes the work before it with it: the batch fails as one.
+            if (!db!.isTransaction) throw error
+            savepoint.rollback.run()
+            savepoint.release.run()
+            outcomes.push({ ok: false, error: this.#sqliteError(error) })
+          }
+        }
+      }
+      db!.exec('COMMIT')
+    } catch (error) {
+      rollback(db!)
+      // Ids of rolled-back log rows may be handed out again: forget the logs of this batch.
+      this.#logs.clear()
+      if (batch.length === 1 && outcomes.length === 0) return [{ ok: false, error: this.#sqliteError(error) }]
+      throw this.#sqliteError(error)
+    }
+    this.#deliver()
+    return outcomes
+  }
+
+  #savepointStatements(db: DatabaseSync): {
+    begin: StatementSync
+    release: StatementSync
+    rollback: StatementSync
+  } {
+    this.#savepoint ??= {
+      begin: db.prepare('SAVEPOINT item'),
+      release: db.prepare('RELEASE item'),
+      rollback: db.prepare('ROLLBACK TO item'),
+    }
+    return this.#savepoint
   }
 
   /** Runs `work` in one read transaction: its queries see one snapshot, even if another process writes. */
@@ -690,18 +951,48 @@ export class SqliteActivityStore implements ActivityStore {
     return error
   }
 
-  #insertLog(agentId: string, entry: ActivityLogEntry): void {
-    this.#statement(
-      'INSERT INTO activity_log (agent_id, status, message, percentage, at, attempt, kind) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    ).run(
-      agentId,
-      entry.status,
-      entry.message,
-      entry.percentage,
-      entry.at,
-      entry.attempt ?? null,
-      entry.kind ?? null,
+  /**
+   * How many activities have one of `statuses` (and the metadata `term`, if given), from the
+   * counts the triggers keep in `activity_counts`: one index lookup per status.
+   */
+  #counted(term: MetadataTerm | undefined, statuses: readonly ActivityStatus[]): number {
+    const row = this.#statement(
+      `SELECT coalesce(sum(count), 0) AS count FROM activity_counts
+       WHERE key = ? AND type = ? AND value = ? AND status IN (SELECT value FROM json_each(?))`,
+    ).get(term?.key ?? '', term?.type ?? '*', term?.value ?? '', JSON.stringify(statuses))!
+    return row.count as number
+  }
+
+  /** Inserts one log row; returns its id. */
+  #insertLog(agentId: string, entry: ActivityLogEntry): number {
+    return Number(
+      this.#statement(
+        'INSERT INTO activity_log (agent_id, status, message, percentage, at, attempt, kind) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ).run(
+        agentId,
+        entry.status,
+        entry.message,
+        entry.percentage,
+        entry.at,
+        entry.attempt ?? null,
+        entry.kind ?? null,
+      ).lastInsertRowid,
     )
+  }
+
+  /**
+   * The log of an activity, oldest first, as a new array. From memory when this store wrote the
+   * activity's latest row itself (the id of the latest row tells whether another connection wrote
+   * one since); read from the database otherwise.
+   */
+  #readLog(agentId: string, latest: number | null): ActivityLogEntry[] {
+    const known = this.#logs.get(agentId, latest)
+    if (known) return known
+    return this.#statement(
+      'SELECT status, message, percentage, at, attempt, kind FROM activity_log WHERE agent_id = ? ORDER BY id',
+    )
+      .all(agentId)
+      .map(logEntryOfRow)
   }
 
   #readActivity(agentId: string, filter: MetadataFilter | undefined): Activity | undefined {
@@ -953,6 +1244,92 @@ class Where {
   }
 }
 
+/** One term of a metadata filter, as `activity_metadata` keeps it: the key, the value's type and value. */
+interface MetadataTerm {
+  key: string
+  type: 'text' | 'number' | 'true' | 'false' | 'null'
+  value: string | number
+}
+
+function metadataTerms(filter: MetadataFilter | undefined): MetadataTerm[] {
+  if (!filter) return []
+  return Object.entries(filter).map(([key, value]): MetadataTerm => {
+    if (typeof value === 'string') return { key, type: 'text', value }
+    if (typeof value === 'number') return { key, type: 'number', value }
+    return { key, type: value === null ? 'null' : value ? 'true' : 'false', value: '' }
+  })
+}
+
+/**
+ * The statements of a filtered list for one status: without metadata, a range of the index
+ * `activities_status_seq`; with metadata, a range of `activity_metadata` for the first key, the
+ * others checked by primary-key lookups of their own rows.
+ */
+class FilterQuery {
+  readonly #terms: MetadataTerm[]
+
+  constructor(terms: MetadataTerm[]) {
+    this.#terms = terms
+  }
+
+  #where(): string {
+    if (this.#terms.length === 0) return 'status = ?'
+    const others = this.#terms
+      .slice(1)
+      .map(
+        () =>
+          ' AND EXISTS (SELECT 1 FROM activity_metadata o WHERE o.key = ? AND o.type = ? AND o.value = ? AND o.status = m.status AND o.seq = m.seq)',
+      )
+      .join('')
+    return `m.key = ? AND m.type = ? AND m.value = ? AND m.status = ?${others}`
+  }
+
+  #from(): string {
+    return this.#terms.length === 0 ? 'activities' : 'activity_metadata m'
+  }
+
+  #parameters(status: ActivityStatus): SQLInputValue[] {
+    if (this.#terms.length === 0) return [status]
+    const [first, ...others] = this.#terms
+    return [
+      first!.key,
+      first!.type,
+      first!.value,
+      status,
+      ...others.flatMap((term) => [term.key, term.type, term.value]),
+    ]
+  }
+
+  countSql(): string {
+    return `SELECT count(*) AS count FROM ${this.#from()} WHERE ${this.#where()}`
+  }
+
+  countParameters(status: ActivityStatus): SQLInputValue[] {
+    return this.#parameters(status)
+  }
+
+  pageSql(after: boolean): string {
+    const seq = this.#terms.length === 0 ? 'seq' : 'm.seq'
+    return `SELECT ${seq} AS seq FROM ${this.#from()} WHERE ${this.#where()}${after ? ` AND ${seq} < ?` : ''}
+            ORDER BY ${seq} DESC LIMIT ?`
+  }
+
+  pageParameters(status: ActivityStatus, before: number | undefined, limit: number): SQLInputValue[] {
+    return [...this.#parameters(status), ...(before === undefined ? [] : [before]), limit]
+  }
+}
+
+/** A page of rows read in list order (`limit + 1` of them when there is a next page). */
+function pageOf(rows: Row[], limit: number, total: number): ListActivitiesResult {
+  const items = rows.slice(0, limit)
+  const result: ListActivitiesResult = { items: items.map(summaryOfRow), total }
+  const last = items.at(-1)
+  if (last && rows.length > limit) {
+    result.nextCursor = encodeCursor(sortKeyOf(last.status as ActivityStatus, last.seq as number))
+  }
+  return result
+}
+
 /** Binds ids of any type safely: a non-string id matches nothing, like a missing one. */
 function idParameter(agentId: unknown): SQLInputValue {
   return typeof agentId === 'string' ? agentId : null
@@ -979,6 +1356,48 @@ function summaryOfRow(row: Row): ActivitySummary {
   const finishedAt = optionalText(row.finished_at)
   if (finishedAt !== undefined) summary.finishedAt = finishedAt
   return summary
+}
+
+/** A log entry's own copy, for a caller that may change it. */
+function copyEntry(entry: ActivityLogEntry): ActivityLogEntry {
+  return { ...entry }
+}
+
+/**
+ * The logs of the activities written last, by agentId, with the id of each log's latest row. A log
+ * is only used while that id is still the latest row of the activity in the database: a row
+ * written by another connection meanwhile sends `append` back to the database. Least recently
+ * written first out.
+ */
+class LogCache {
+  readonly #size: number
+  readonly #logs = new Map<string, { lastId: number; entries: ActivityLogEntry[] }>()
+
+  constructor(size: number) {
+    this.#size = size
+  }
+
+  /** A copy of the log of `agentId` (its entries shared), if kept and its latest row is `lastId`. */
+  get(agentId: string, lastId: number | null): ActivityLogEntry[] | undefined {
+    const known = this.#logs.get(agentId)
+    if (!known) return undefined
+    if (known.lastId !== lastId) {
+      this.#logs.delete(agentId)
+      return undefined
+    }
+    return known.entries.slice()
+  }
+
+  /** Keeps `entries` (owned by the cache from now on) as the log of `agentId` up to row `lastId`. */
+  remember(agentId: string, lastId: number, entries: ActivityLogEntry[]): void {
+    this.#logs.delete(agentId)
+    this.#logs.set(agentId, { lastId, entries })
+    if (this.#logs.size > this.#size) this.#logs.delete(this.#logs.keys().next().value!)
+  }
+
+  clear(): void {
+    this.#logs.clear()
+  }
 }
 
 function logEntryOfRow(row: Row): ActivityLogEntry {
