@@ -13,6 +13,8 @@ import {
   type Trajectory,
 } from '@runner/core'
 import {
+  ACTIVE_STATUSES,
+  ACTIVITY_STATUSES,
   type AppendActivityInput,
   applyDecision,
   type BatchOutcome,
@@ -236,7 +238,7 @@ export class PostgresActivityStore implements ActivityStore {
     const limit = valid.limit ?? 50
     const after = valid.cursor === undefined ? undefined : decodeCursor(valid.cursor)
     await this.#ready()
-    const statuses = statusList(valid.status) ?? ALL_STATUSES
+    const statuses = statusList(valid.status) ?? ACTIVITY_STATUSES
     const parameters: unknown[] = [statuses, limit + 1]
     const source = this.#filteredSource(valid.metadata, parameters)
     const branches: string[] = []
@@ -665,16 +667,6 @@ export class PostgresActivityStore implements ActivityStore {
     }
   }
 }
-
-const ALL_STATUSES: readonly ActivityStatus[] = [
-  'queued',
-  'running',
-  'waiting',
-  'complete',
-  'error',
-  'canceled',
-]
-const ACTIVE_STATUSES: readonly ActivityStatus[] = ['queued', 'running', 'waiting']
 
 /** The most writes in one batch (one transaction). */
 const MAX_BATCH = 1000

@@ -25,7 +25,13 @@ import {
   validateMetadataFilter,
   validateWatchFilter,
 } from '../activity/store-helpers.js'
-import { assertTransition, isTerminalStatus } from '../activity/transitions.js'
+import {
+  ACTIVE_STATUSES,
+  ACTIVITY_STATUSES,
+  assertTransition,
+  isActiveStatus,
+  isTerminalStatus,
+} from '../activity/transitions.js'
 import type {
   Activity,
   ActivityEvent,
@@ -318,15 +324,6 @@ const migrations: readonly Migration[] = [
 
 /** Unfinished statuses (the same list as `isActiveStatus`): counted by `countActive`, listed first. */
 const ACTIVE = `(status IN ('queued', 'running', 'waiting'))`
-const ACTIVE_STATUSES: ReadonlySet<ActivityStatus> = new Set(['queued', 'running', 'waiting'])
-const ALL_STATUSES: readonly ActivityStatus[] = [
-  'queued',
-  'running',
-  'waiting',
-  'complete',
-  'error',
-  'canceled',
-]
 
 /**
  * The list order as one integer, `active * 2^52 + seq`, descending: active first, then newest. The
@@ -616,7 +613,7 @@ export class SqliteActivityStore implements ActivityStore {
     const metadata = metadataTerms(valid.metadata)
     if (statuses === undefined && metadata.length === 0) {
       return this.#read(() => {
-        const total = this.#counted(undefined, ALL_STATUSES)
+        const total = this.#counted(undefined, ACTIVITY_STATUSES)
         const rows = this.#statement(
           `SELECT seq, ${SUMMARY_COLUMNS} FROM activities${after ? ` WHERE ${LIST_KEY} < ?` : ''}
            ORDER BY ${LIST_KEY} DESC LIMIT ?`,
@@ -626,7 +623,7 @@ export class SqliteActivityStore implements ActivityStore {
     }
     // Filtered: one index range per status, read in list order (within one status, newest first),
     // the first `limit + 1` of each merged; `total` is counted on the same indexes.
-    const wanted = [...new Set(statuses ?? ALL_STATUSES)]
+    const wanted = [...new Set(statuses ?? ACTIVITY_STATUSES)]
     return this.#read(() => {
       const query = new FilterQuery(metadata)
       // Kept counts for a status and at most one metadata key; several keys are counted row by row.
@@ -636,7 +633,7 @@ export class SqliteActivityStore implements ActivityStore {
         if (metadata.length > 1) {
           total += this.#statement(query.countSql()).get(...query.countParameters(status))!.count as number
         }
-        const active: 0 | 1 = ACTIVE_STATUSES.has(status) ? 1 : 0
+        const active: 0 | 1 = isActiveStatus(status) ? 1 : 0
         // After the cursor: the rows of this status that come later in the list order.
         if (after && active > after.active) continue
         const before = after && active === after.active ? after.seq : undefined
