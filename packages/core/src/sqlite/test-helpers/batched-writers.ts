@@ -10,20 +10,9 @@
  * their `.ts` files (as in `write-loop.ts`).
  */
 import fs from 'node:fs'
-import { registerHooks } from 'node:module'
 
-registerHooks({
-  resolve(specifier, context, nextResolve) {
-    try {
-      return nextResolve(specifier, context)
-    } catch (error) {
-      if (specifier.startsWith('.') && specifier.endsWith('.js')) {
-        return nextResolve(`${specifier.slice(0, -3)}.ts`, context)
-      }
-      throw error
-    }
-  },
-})
+// Registers the .js -> .ts resolve hook before the sources load (a computed URL: tsc leaves it alone).
+await import(new URL('./load-source.ts', import.meta.url).href)
 
 const { SqliteActivityStore } = await import('../sqlite-store.js')
 

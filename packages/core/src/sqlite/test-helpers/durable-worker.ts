@@ -12,21 +12,10 @@
  * Node runs this file with type stripping. The sources import each other as `./x.js` (as the build
  * needs), so a resolve hook maps a missing relative `.js` to its `.ts` before the store is loaded.
  */
-import { registerHooks } from 'node:module'
 import { createInterface } from 'node:readline'
 
-registerHooks({
-  resolve(specifier, context, nextResolve) {
-    try {
-      return nextResolve(specifier, context)
-    } catch (error) {
-      if (specifier.startsWith('.') && specifier.endsWith('.js')) {
-        return nextResolve(`${specifier.slice(0, -3)}.ts`, context)
-      }
-      throw error
-    }
-  },
-})
+// Registers the .js -> .ts resolve hook before the sources load (a computed URL: tsc leaves it alone).
+await import(new URL('./load-source.ts', import.meta.url).href)
 
 const { SqliteActivityStore } = await import('../sqlite-store.js')
 
