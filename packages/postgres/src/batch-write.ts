@@ -4,7 +4,6 @@ import {
   ActivityNotFoundError,
   type ActivitySummary,
   ActivityTransitionError,
-  InvalidOptionsError,
 } from '@runner/core'
 import {
   type AppendActivityInput,
@@ -12,11 +11,13 @@ import {
   assertTransition,
   type BatchOutcome,
   type CheckpointInput,
+  duplicateActivityError,
   encodeCheckpoint,
   encodeJournalEntry,
   isTerminalStatus,
   type JournalEntryInput,
   logEntryOf,
+  queuedEntry,
 } from '@runner/core/store'
 import type { QueryResult, QueryResultRow } from 'pg'
 import { logOfRow, type SummaryRow, summaryColumns, summaryOfRow } from './rows.js'
@@ -365,18 +366,9 @@ function apply(
   const state = touched.get(agentId)
   if (item.kind === 'create') {
     if (state) {
-      throw new InvalidOptionsError(
-        [{ field: 'agentId', message: `an activity with agentId "${agentId}" already exists; use a new id` }],
-        { subject: 'activity' },
-      )
+      throw duplicateActivityError(agentId)
     }
-    const entry = logEntryOf({
-      status: 'queued',
-      message: item.message,
-      percentage: 0,
-      at: now,
-      kind: 'lifecycle',
-    })
+    const entry = queuedEntry(item.message, now)
     const summary: ActivitySummary = {
       agentId,
       agentType: item.agentType,

@@ -1,6 +1,5 @@
 import { ActivityNotFoundError } from '../errors/activity-not-found-error.js'
 import { ActivityTransitionError } from '../errors/activity-transition-error.js'
-import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { RunnerError } from '../errors/runner-error.js'
 import { EventHub } from '../util/event-hub.js'
 import { MemoryDocumentTable } from './memory-documents.js'
@@ -18,10 +17,12 @@ import {
   cloneJson,
   compareSortKeys,
   decodeCursor,
+  duplicateActivityError,
   encodeCursor,
   logEntryOf,
   matchesMetadata,
   nowIso,
+  queuedEntry,
   sortKeyOf,
   statusList,
   validateAppendInput,
@@ -96,24 +97,10 @@ export class MemoryActivityStore implements ActivityStore {
     this.#assertOpen()
     const valid = validateCreateInput(input)
     if (this.#rows.has(valid.agentId)) {
-      throw new InvalidOptionsError(
-        [
-          {
-            field: 'agentId',
-            message: `an activity with agentId "${valid.agentId}" already exists; use a new id`,
-          },
-        ],
-        { subject: 'activity' },
-      )
+      throw duplicateActivityError(valid.agentId)
     }
     const at = nowIso()
-    const entry = logEntryOf({
-      status: 'queued',
-      message: valid.message,
-      percentage: 0,
-      at,
-      kind: 'lifecycle',
-    })
+    const entry = queuedEntry(valid.message, at)
     const activity: Activity = {
       agentId: valid.agentId,
       agentType: valid.agentType,

@@ -227,6 +227,19 @@ export function logEntryOf(fields: {
   return entry
 }
 
+/** The first entry of every activity, written by `create`: queued, 0%, a lifecycle entry. */
+export function queuedEntry(message: string, at: string): ActivityLogEntry {
+  return { status: 'queued', message, percentage: 0, at, kind: 'lifecycle' }
+}
+
+/** What `create` throws, nothing written, when an activity with `agentId` exists already. */
+export function duplicateActivityError(agentId: string): InvalidOptionsError {
+  return new InvalidOptionsError(
+    [{ field: 'agentId', message: `an activity with agentId "${agentId}" already exists; use a new id` }],
+    { subject: 'activity' },
+  )
+}
+
 /** Validates `list` options; throws `InvalidOptionsError` naming the field. */
 export function validateListOptions(options: ListActivitiesOptions = {}): ListActivitiesOptions {
   return parseOrThrow(listSchema, options, 'list options') as ListActivitiesOptions

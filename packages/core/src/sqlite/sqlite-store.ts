@@ -13,10 +13,12 @@ import {
   applyEntry,
   cloneJson,
   decodeCursor,
+  duplicateActivityError,
   encodeCursor,
   logEntryOf,
   matchesMetadata,
   nowIso,
+  queuedEntry,
   sortKeyOf,
   statusList,
   validateAppendInput,
@@ -474,23 +476,9 @@ export class SqliteActivityStore implements ActivityStore {
          VALUES (?, ?, 'queued', ?, 0, ?, ?, ?) ON CONFLICT (agent_id) DO NOTHING`,
       ).run(valid.agentId, valid.agentType, valid.message, metadata, at, at)
       if (Number(inserted.changes) === 0) {
-        throw new InvalidOptionsError(
-          [
-            {
-              field: 'agentId',
-              message: `an activity with agentId "${valid.agentId}" already exists; use a new id`,
-            },
-          ],
-          { subject: 'activity' },
-        )
+        throw duplicateActivityError(valid.agentId)
       }
-      const entry = logEntryOf({
-        status: 'queued',
-        message: valid.message,
-        percentage: 0,
-        at,
-        kind: 'lifecycle',
-      })
+      const entry = queuedEntry(valid.message, at)
       const logId = this.#insertLog(valid.agentId, entry)
       const activity: Activity = {
         agentId: valid.agentId,
