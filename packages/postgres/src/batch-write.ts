@@ -49,6 +49,24 @@ export type BatchQuery = <R extends QueryResultRow = QueryResultRow>(
 
 const CONFLICT_MARK = 'runner: a create of this batch lost its id'
 
+/** The run-record part of an activity a batch has not yet written a run record for. */
+function untouchedRun(
+  now: string,
+): Pick<
+  Touched,
+  'runFromAppend' | 'checkpoint' | 'pending' | 'expiresAt' | 'result' | 'runTouched' | 'runAt'
+> {
+  return {
+    runFromAppend: false,
+    checkpoint: null,
+    pending: null,
+    expiresAt: null,
+    result: null,
+    runTouched: false,
+    runAt: now,
+  }
+}
+
 /** The batch must be written again: a create lost its id to a concurrent writer of another process. */
 export class BatchConflict extends Error {}
 
@@ -143,13 +161,7 @@ export async function writeBatch(
       log: row.log === null ? undefined : logOfRow({ log: row.log }),
       createdHere: false,
       changed: false,
-      runFromAppend: false,
-      checkpoint: null,
-      pending: null,
-      expiresAt: null,
-      result: null,
-      runTouched: false,
-      runAt: now,
+      ...untouchedRun(now),
     })
     // The lock waited while another writer committed: the row is the latest version, but the log
     // subquery read the snapshot taken before. Read those logs again (a new statement, a new snapshot).
@@ -387,13 +399,7 @@ function apply(
       log: [entry],
       createdHere: true,
       changed: true,
-      runFromAppend: false,
-      checkpoint: null,
-      pending: null,
-      expiresAt: null,
-      result: null,
-      runTouched: false,
-      runAt: now,
+      ...untouchedRun(now),
     })
     pushLog(columns, agentId, entry, 0)
     return {
