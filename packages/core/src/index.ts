@@ -82,4 +82,5 @@ export {
   type ToolDefinition,
 } from './tools/define-tool.js'
 export type { ReportStatusInput, ReportStatusMode } from './tools/report-status.js'
+export { registerSecret, registerSecretPattern } from './util/secrets.js'
 export { VERSION } from './version.js'

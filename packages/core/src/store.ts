@@ -30,6 +30,7 @@ export {
   duplicateActivityError,
   encodeCursor,
   encodeDocuments,
+  encodeTrajectory,
   type ListSortKey,
   logEntryOf,
   MAX_LOG_ATTEMPT,
@@ -97,3 +98,10 @@ export type {
 } from './activity/types.js'
 export { EventHub } from './util/event-hub.js'
 export { type BatchOutcome, GroupCommit, type GroupCommitOptions } from './util/group-commit.js'
+export {
+  knownSecrets,
+  REDACTED,
+  redactJsonText,
+  redactSecrets,
+  redactSecretsIn,
+} from './util/secrets.js'

@@ -5,7 +5,6 @@ import {
   ActivityNotFoundError,
   type ActivityStatus,
   type ActivityStore,
-  InvalidOptionsError,
   type ListActivitiesOptions,
   type ListActivitiesResult,
   type MetadataFilter,
@@ -25,6 +24,7 @@ import {
   decodeCursor,
   decodeJournalEntry,
   encodeCursor,
+  encodeTrajectory,
   GroupCommit,
   type JournalEntryInput,
   type JsonValue,
@@ -323,20 +323,7 @@ export class PostgresActivityStore implements ActivityStore {
 
   async saveTrajectory(agentId: string, trajectory: Trajectory): Promise<void> {
     this.#assertOpen()
-    if (typeof trajectory !== 'object' || trajectory === null) {
-      throw new InvalidOptionsError([{ field: 'trajectory', message: 'must be an object' }], {
-        subject: 'trajectory',
-      })
-    }
-    let json: string
-    try {
-      json = JSON.stringify(trajectory)
-    } catch (error) {
-      throw new InvalidOptionsError(
-        [{ field: 'trajectory', message: `must be JSON-serialisable (${messageOf(error)})` }],
-        { subject: 'trajectory', cause: error },
-      )
-    }
+    const json = encodeTrajectory(trajectory)
     assertStorable({ trajectory: JSON.parse(json) as unknown }, 'trajectory')
     if (!isStorableId(agentId)) throw new ActivityNotFoundError(String(agentId))
     await this.#ready()

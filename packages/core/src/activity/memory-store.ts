@@ -19,6 +19,7 @@ import {
   decodeCursor,
   duplicateActivityError,
   encodeCursor,
+  encodeTrajectory,
   logEntryOf,
   matchesMetadata,
   nowIso,
@@ -205,7 +206,7 @@ export class MemoryActivityStore implements ActivityStore {
     this.#assertOpen()
     const row = this.#rows.get(agentId)
     if (!row) throw new ActivityNotFoundError(agentId)
-    row.trajectory = JSON.stringify(trajectory)
+    row.trajectory = encodeTrajectory(trajectory)
   }
 
   async getTrajectory(agentId: string, options: ScopeOptions = {}): Promise<Trajectory | undefined> {

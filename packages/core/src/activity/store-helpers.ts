@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
+import { redactJsonText, redactSecrets } from '../util/secrets.js'
 import { parseOrThrow } from '../util/zod-issues.js'
 import { ACTIVITY_LOG_KINDS } from './log-kinds.js'
 import { jsonOf, validateCheckpointInput, validatePendingInput } from './run-record.js'
@@ -15,6 +16,7 @@ import type {
   ListDocumentsOptions,
   MetadataFilter,
   StoredDocument,
+  Trajectory,
   WatchFilter,
 } from './types.js'
 
@@ -101,7 +103,10 @@ const watchSchema = z.object({
 
 /** Validates `create` input; throws `InvalidOptionsError` naming the field. */
 export function validateCreateInput(input: CreateActivityInput): CreateActivityInput {
-  return simpleCreateInput(input) ?? (parseOrThrow(createSchema, input, 'activity') as CreateActivityInput)
+  const valid =
+    simpleCreateInput(input) ?? (parseOrThrow(createSchema, input, 'activity') as CreateActivityInput)
+  valid.message = redactSecrets(valid.message)
+  return valid
 }
 
 const isIdString = (value: unknown) => typeof value === 'string' && value.length >= 1 && value.length <= 200
@@ -201,7 +206,35 @@ export function validateAppendInput(input: AppendActivityInput): AppendActivityI
     else valid.result = jsonOf(valid.result, 'result')
   }
   if (issues.length > 0) throw new InvalidOptionsError(issues, { subject: 'activity update' })
+  valid.message = redactSecrets(valid.message)
   return valid
+}
+
+/**
+ * The JSON text a store keeps for a trajectory, secrets redacted (`redactSecrets`); throws
+ * `InvalidOptionsError` naming `trajectory` when it is not an object JSON can hold.
+ */
+export function encodeTrajectory(trajectory: Trajectory): string {
+  if (typeof trajectory !== 'object' || trajectory === null || Array.isArray(trajectory)) {
+    throw new InvalidOptionsError([{ field: 'trajectory', message: 'must be an object' }], {
+      subject: 'trajectory',
+    })
+  }
+  let json: string
+  try {
+    json = JSON.stringify(trajectory)
+  } catch (error) {
+    throw new InvalidOptionsError(
+      [
+        {
+          field: 'trajectory',
+          message: `must be JSON-serialisable (${error instanceof Error ? error.message : String(error)})`,
+        },
+      ],
+      { subject: 'trajectory' },
+    )
+  }
+  return redactJsonText(json)
 }
 
 /**

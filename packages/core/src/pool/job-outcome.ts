@@ -1,5 +1,6 @@
 import { RunCanceledError } from '../errors/run-canceled-error.js'
 import { RunTimeoutError } from '../errors/run-timeout-error.js'
+import { redactSecrets } from '../util/secrets.js'
 import type { CompleteJobOutcome, JobOutcome, JobOutcomeBase, WaitingJobOutcome } from './types.js'
 
 /** An error as stored out of process. */
@@ -25,12 +26,12 @@ export type SerializedJobOutcome =
       error: SerializedJobError
     })
 
-/** Turns an outcome into plain JSON. */
+/** Turns an outcome into plain JSON; secrets in the error's message and stack are redacted (`redactSecrets`). */
 export function serializeJobOutcome(outcome: JobOutcome): SerializedJobOutcome {
   if (outcome.status === 'complete' || outcome.status === 'waiting') return outcome
   const { error } = outcome
-  const serialized: SerializedJobError = { name: error.name, message: error.message }
-  if (error.stack !== undefined) serialized.stack = error.stack
+  const serialized: SerializedJobError = { name: error.name, message: redactSecrets(error.message) }
+  if (error.stack !== undefined) serialized.stack = redactSecrets(error.stack)
   if (RunTimeoutError.isInstance(error)) serialized.timeoutMs = error.timeoutMs
   return { ...outcome, error: serialized }
 }

@@ -1,4 +1,5 @@
 import { RunCanceledError } from '../errors/run-canceled-error.js'
+import { redactJsonText } from '../util/secrets.js'
 import type { RunEvent } from './events.js'
 import type { RunResult } from './types.js'
 
@@ -286,11 +287,17 @@ function wireEvent(event: RunEvent): unknown {
   }
 }
 
-/** JSON of an event as it goes over the wire: plain data only (see `wireEvent`), nothing JSON cannot hold. */
+/**
+ * JSON of an event as it goes over the wire: plain data only (see `wireEvent`), nothing JSON cannot
+ * hold, and secrets redacted (`redactSecrets`: registered values, keys from the environment, key
+ * shapes) wherever they appear in it, error messages and status messages included.
+ */
 export function serializeEvent(event: RunEvent): string {
-  return JSON.stringify(wireEvent(event), (_key, value: unknown) => {
-    if (value instanceof Error) return errorData(value)
-    if (typeof value === 'bigint') return value.toString()
-    return value
-  })
+  return redactJsonText(
+    JSON.stringify(wireEvent(event), (_key, value: unknown) => {
+      if (value instanceof Error) return errorData(value)
+      if (typeof value === 'bigint') return value.toString()
+      return value
+    }),
+  )
 }

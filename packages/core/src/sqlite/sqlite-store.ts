@@ -15,6 +15,7 @@ import {
   decodeCursor,
   duplicateActivityError,
   encodeCursor,
+  encodeTrajectory,
   logEntryOf,
   matchesMetadata,
   nowIso,
@@ -59,7 +60,6 @@ import type {
 } from '../activity/types.js'
 import { ActivityNotFoundError } from '../errors/activity-not-found-error.js'
 import { ActivityTransitionError } from '../errors/activity-transition-error.js'
-import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { RunnerError } from '../errors/runner-error.js'
 import { EventHub } from '../util/event-hub.js'
 import { type BatchOutcome, GroupCommit } from '../util/group-commit.js'
@@ -664,12 +664,7 @@ export class SqliteActivityStore implements ActivityStore {
 
   async saveTrajectory(agentId: string, trajectory: Trajectory): Promise<void> {
     this.#assertOpen()
-    if (typeof trajectory !== 'object' || trajectory === null) {
-      throw new InvalidOptionsError([{ field: 'trajectory', message: 'must be an object' }], {
-        subject: 'trajectory',
-      })
-    }
-    const json = JSON.stringify(trajectory)
+    const json = encodeTrajectory(trajectory)
     await this.#submit(() => {
       if (!this.#statement('SELECT 1 FROM activities WHERE agent_id = ?').get(idParameter(agentId))) {
         throw new ActivityNotFoundError(agentId)

@@ -3,6 +3,8 @@
  * kit reuses: the reference scripted runner and its scripted model, a reader of async iterables
  * with time limits, waiters for activity states pushed by `watch`, and small helpers.
  */
+
+export { resetSecrets } from '../util/secrets.js'
 export { completed } from './completed.js'
 export { DEFAULT_EVENT_TIMEOUT_MS, EventReader } from './event-reader.js'
 export { rejectionOf } from './rejection-of.js'
