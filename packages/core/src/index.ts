@@ -44,6 +44,7 @@ export {
   RunNotResumableError,
   RunnerError,
   RunTimeoutError,
+  ValueTooLargeError,
 } from './errors/index.js'
 export type { RetryOptions } from './lifecycle/retry-policy.js'
 export { createPool } from './pool/create-pool.js'

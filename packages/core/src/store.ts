@@ -98,6 +98,7 @@ export type {
 } from './activity/types.js'
 export { EventHub } from './util/event-hub.js'
 export { type BatchOutcome, GroupCommit, type GroupCommitOptions } from './util/group-commit.js'
+export { assertJsonDepth, MAX_JSON_DEPTH } from './util/json-limits.js'
 export {
   knownSecrets,
   REDACTED,
