@@ -109,6 +109,36 @@ describe.each(['agent', 'settings'] as const)('toUIMessageStreamResponse (%s)', 
       messageMetadata: { agentId: run.agentId },
     })
   })
+  it('a failed run tells the browser what onError says, in the error chunk and the final status alike', async () => {
+    const secretMessage = 'upstream 10.0.3.7:8443 rejected key sk-live-abc for org acme-internal'
+    for (const onError of [() => 'Something went wrong.', undefined]) {
+      const runner = new AISDKRunner()
+      const { agent } = agentOf(
+        kind,
+        runner,
+        scenario()
+          .toolCall('report_status', { message: 'Calling with sk-live-abcdefgh', percentage: 10 })
+          .error(400, secretMessage),
+      )
+      const run = runner.runStreamed(agent, 'Hello', { includeNative: true })
+      const response = toUIMessageStreamResponse(run, onError ? { onError } : {})
+      const body = await response.text()
+      const expected = onError ? 'Something went wrong.' : 'An error occurred.'
+      // Nothing of the activity's own failure line, and no key, reaches the browser.
+      expect(body).not.toContain('sk-live-abc')
+      expect(body).not.toContain('10.0.3.7')
+      const chunks = await chunksOf(new Response(body))
+      expect(chunks.find((chunk) => chunk.type === 'error')).toMatchObject({ errorText: expected })
+      const statuses = chunks.flatMap((chunk) => (chunk.type === 'data-status' ? [chunk.data] : []))
+      expect(statuses.at(0)).toMatchObject({ status: 'running', message: 'Calling with [REDACTED]' })
+      expect(statuses.at(-1)).toEqual({ status: 'error', message: expected, percentage: null })
+      // The activity keeps the failure for the people who run the system, the key redacted.
+      const activity = await runner.activity.detail(run.agentId)
+      expect(activity.log.at(-1)?.message).toContain('rejected key [REDACTED] for org acme-internal')
+      await rejectionOf(run.result)
+    }
+  })
+
   it('a short answer is a short response: no result object travels, only the UI message chunks', async () => {
     const runner = new AISDKRunner()
     const { agent } = agentOf(kind, runner, scenario().text('Hi.'))

@@ -1,5 +1,5 @@
 import { InvalidOptionsError, RunCanceledError, type RunEvent, type RunStream } from '@runner/core'
-import type { StatusUpdateEvent } from '@runner/core/adapter'
+import { redactSecretsIn, type StatusUpdateEvent } from '@runner/core/adapter'
 import {
   createUIMessageStream,
   createUIMessageStreamResponse,
@@ -31,6 +31,8 @@ class PartsFeed {
   #sawNative = false
   #held: Part | undefined
   #finish: Part | undefined
+  /** The error the stream's `error` part carries, once the run failed. */
+  failure: { error: unknown } | undefined
 
   constructor(run: RunStream<AISDKOutput>) {
     this.#run = run
@@ -109,15 +111,15 @@ class PartsFeed {
       case 'run-error': {
         const canceled = RunCanceledError.isInstance(event.error)
         const held = this.#held
-        this.#enqueue(
-          canceled
-            ? held?.type === 'abort'
-              ? held
-              : { type: 'abort', reason: (event.error as Error).message }
-            : held?.type === 'error'
-              ? held
-              : { type: 'error', error: event.error },
-        )
+        const part: Part = canceled
+          ? held?.type === 'abort'
+            ? held
+            : { type: 'abort', reason: (event.error as Error).message }
+          : held?.type === 'error'
+            ? held
+            : { type: 'error', error: event.error }
+        if (part.type === 'error') this.failure = { error: part.error }
+        this.#enqueue(part)
         return true
       }
       default:
@@ -164,10 +166,15 @@ export type RunUIMessageStreamOptions<UI_MESSAGE extends UIMessage = UIMessage> 
        * retries, the wrap-up, the final status) as a `data-status` part,
        * `{ status, message, percentage }`, with the id `status-<agentId>`: the message keeps one
        * status part, updated in place, that a `useChat` UI renders from `message.parts`.
-       * Default `true`.
+       * The final status of a failed run carries
+       * what `onError` makes of the error (the AI SDK's `"An error occurred."` by default), the same
+       * text as the `error` chunk, never the activity's own `Failed: ...` line. Default `true`.
        */
       sendStatus?: boolean
     }
+
+/** What the AI SDK's UI message stream says of an error when the application gives no `onError`. */
+const DEFAULT_ERROR_TEXT = 'An error occurred.'
 
 /** The `data` of the `data-status` part that `toUIMessageStreamResponse` sends. */
 export interface RunStatusData {
@@ -192,8 +199,10 @@ export interface RunStatusData {
  * ```
  *
  * The chunks are the AI SDK's own (`toUIMessageStream` over `toAISDKStream(run)`, with the given
- * options), plus the run's status as a `data-status` part (`sendStatus`). A client that
- * disconnects cancels the run.
+ * options), plus the run's status as a `data-status` part (`sendStatus`), each with secrets
+ * redacted (`redactSecrets` from `@runner/core/adapter`: registered values, keys from the
+ * environment, key shapes; a secret split across two text deltas is not recognised). A client
+ * that disconnects cancels the run.
  */
 export function toUIMessageStreamResponse<UI_MESSAGE extends UIMessage = UIMessage>(
   run: RunStream<AISDKOutput>,
@@ -206,29 +215,57 @@ export function toUIMessageStreamResponse<UI_MESSAGE extends UIMessage = UIMessa
     headers,
     keepAliveMs,
     consumeSseStream,
+    onError,
     ...streamOptions
   } = options
+  // What reaches the browser about an error: the application's masking, or the AI SDK's default;
+  // the `error` chunk and the final status say the same.
+  const errorText = (error: unknown) => (onError ? onError(error) : DEFAULT_ERROR_TEXT)
   const stream = createUIMessageStream<UI_MESSAGE>({
     async execute({ writer }) {
       const feed = new PartsFeed(run)
-      writer.merge(toUIMessageStream<ToolSet, UI_MESSAGE>({ stream: feed.stream, ...streamOptions }))
+      writer.merge(
+        toUIMessageStream<ToolSet, UI_MESSAGE>({
+          stream: feed.stream,
+          ...streamOptions,
+          onError: errorText,
+          // As the AI SDK decides without our wrapper: tool errors masked when the application masks.
+          redactToolErrors: streamOptions.redactToolErrors ?? onError !== undefined,
+        }),
+      )
+      const writeStatus = (data: RunStatusData) =>
+        writer.write({ type: 'data-status', id: `status-${run.agentId}`, data } as unknown as Parameters<
+          typeof writer.write
+        >[0])
+      /** The `error` status, held until the run's error is known (the activity's line is not for the browser). */
+      let failed: RunStatusData | undefined
       // One reader for both: a status is written right after the part it follows was fed, and
       // `finish` is fed only after the run's last status.
       await feed.pump((event) => {
-        if (!sendStatus || event.type !== 'status-update' || !feed.started) return
+        if (!sendStatus) return
+        if (event.type === 'run-error' && failed) {
+          writeStatus({ ...failed, message: errorText(feed.failure?.error ?? event.error) })
+          failed = undefined
+          return
+        }
+        if (event.type !== 'status-update' || !feed.started) return
         const data: RunStatusData = {
           status: event.status,
           message: event.message,
           percentage: event.percentage,
         }
-        writer.write({ type: 'data-status', id: `status-${run.agentId}`, data } as unknown as Parameters<
-          typeof writer.write
-        >[0])
+        if (event.status === 'error') failed = data
+        else writeStatus(data)
       })
+      if (failed) writeStatus({ ...failed, message: errorText(feed.failure?.error) })
     },
   })
   return createUIMessageStreamResponse({
-    stream,
+    // Every chunk with secrets redacted (`redactSecrets`): the model's text and tool inputs, tool
+    // outputs, statuses and errors, before they reach the browser.
+    stream: stream.pipeThrough(
+      new TransformStream({ transform: (chunk, controller) => controller.enqueue(redactSecretsIn(chunk)) }),
+    ),
     ...(status === undefined ? {} : { status }),
     ...(statusText === undefined ? {} : { statusText }),
     ...(headers === undefined ? {} : { headers }),

@@ -7,7 +7,7 @@ import {
   type RunnerCapabilities,
   type ToolDefinition,
 } from '@runner/core'
-import { reportStatusTool, runToolLoop } from '@runner/core/adapter'
+import { registerSecret, reportStatusTool, runToolLoop } from '@runner/core/adapter'
 import { toMessages } from './convert-input.js'
 import { isRetryableClaudeError } from './is-retryable.js'
 import { MessagesConversation } from './messages-conversation.js'
@@ -41,6 +41,9 @@ export class ClaudeRunner extends BaseAgentRunner<ClaudeAgent, ClaudeInput, Clau
     const { runnerOptions, client, own } = splitSettings(settings)
     super(runnerOptions)
     this.client = client
+    // Its credentials are redacted wherever a run writes text (an error may echo them back).
+    registerSecret(client.apiKey)
+    registerSecret(client.authToken)
     this.#own = own
   }
 

@@ -209,3 +209,19 @@ describe('ClaudeRunner errors', () => {
     expect(server.requests).toHaveLength(1)
   })
 })
+
+describe('a key the provider echoes back', () => {
+  it('is redacted in the activity and its trajectory; the caller’s error keeps it', async () => {
+    // No well-known key shape: only the runner's registration of its client's key catches it.
+    const apiKey = 'acct_7Qm2Lp9Xr4Tz'
+    await using setup = await claudeOnFake({ retry: { attempts: 1 } }, { client: { apiKey } })
+    const { model } = setup.fake.play(scenario().error(401, `invalid x-api-key: ${apiKey}`))
+    const error = await rejectionOf(setup.runner.run({ model, maxTokens: 100 }, 'x', { agentId: 'echoed' }))
+    expect((error as Error).message).toContain(apiKey)
+    const detail = await setup.runner.activity.detail('echoed')
+    expect(detail.log.at(-1)?.message).toMatch(/^Failed: .*invalid x-api-key: \[REDACTED\]/)
+    expect(JSON.stringify(detail)).not.toContain(apiKey)
+    expect(JSON.stringify(await setup.runner.activity.trajectory('echoed'))).not.toContain(apiKey)
+  })
+})
+

@@ -57,5 +57,5 @@ export {
   type ToolLoopDriver,
 } from './tools/tool-loop.js'
 export { abortableSleep, abortReason, raceAbort } from './util/abort.js'
-export { redactSecrets, registerSecret } from './util/secrets.js'
+export { redactSecrets, redactSecretsIn, registerSecret } from './util/secrets.js'
 export { parseOrThrow, zodIssues } from './util/zod-issues.js'

@@ -164,6 +164,7 @@ const surfaces = {
     'parseOrThrow',
     'raceAbort',
     'redactSecrets',
+    'redactSecretsIn',
     'registerSecret',
     'reportStatusInputSchema',
     'reportStatusTool',

@@ -1,5 +1,9 @@
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { SqliteActivityStore } from '@runner/core/sqlite'
 import { type ProtocolFake, scenario, startProtocolFake } from '@runner/testkit'
-import { APIConnectionError, APIError, OpenAIError } from 'openai'
+import OpenAI, { APIConnectionError, APIError, OpenAIError } from 'openai'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { OpenAIApi } from './agent.js'
 import { OpenAIRunner } from './openai-runner.js'
@@ -279,4 +283,38 @@ describe('error messages on the activity', () => {
       await rejectionOf(stream.result)
     })
   }
+})
+
+describe('a key the provider echoes back', () => {
+  it('is never written: not in the activity, not in the trajectory, not in the SQLite file', async () => {
+    // No well-known key shape: only the runner's registration of its client's key can catch it.
+    const apiKey = 'proj_Zq8x7Yw6Vv5U3t'
+    const directory = mkdtempSync(path.join(tmpdir(), 'runner-echoed-key-'))
+    const store = new SqliteActivityStore({ path: path.join(directory, 'runs.db') })
+    const { model } = fake.play(
+      scenario().error(
+        401,
+        `Incorrect API key provided: ${apiKey}. You can find your API key in the dashboard.`,
+      ),
+    )
+    const runner = new OpenAIRunner({
+      client: new OpenAI({ apiKey, baseURL: fake.openaiBaseURL, maxRetries: 0 }),
+      activity: store,
+      retry: once,
+    })
+    const error = await rejectionOf(runner.run({ model }, 'x', { agentId: 'echoed' }))
+    // The caller's own error keeps what the provider said, in process.
+    expect((error as Error).message).toContain(apiKey)
+    const activity = await runner.activity.detail('echoed')
+    expect(activity.log.at(-1)).toMatchObject({
+      status: 'error',
+      message:
+        'Failed: 401 Incorrect API key provided: [REDACTED]. You can find your API key in the dashboard.',
+    })
+    expect(JSON.stringify(await runner.activity.trajectory('echoed'))).not.toContain(apiKey)
+    store.close()
+    for (const file of readdirSync(directory)) {
+      expect(readFileSync(path.join(directory, file)).includes(apiKey), file).toBe(false)
+    }
+  })
 })

@@ -7,7 +7,7 @@ import {
   type RunnerPrompts,
   type ToolDefinition,
 } from '@runner/core'
-import { reportStatusTool, runToolLoop, toolsWithReportStatus } from '@runner/core/adapter'
+import { registerSecret, reportStatusTool, runToolLoop, toolsWithReportStatus } from '@runner/core/adapter'
 import type OpenAI from 'openai'
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions'
 import type { ResponseInputItem } from 'openai/resources/responses/responses'
@@ -50,6 +50,8 @@ export class OpenAIRunner extends BaseAgentRunner<OpenAIAgent, OpenAIInput, Open
     const { client, runnerOptions, reportStatus, model } = splitSettings(settings)
     super(runnerOptions)
     this.client = client
+    // Its key is redacted wherever a run writes text (a 401 echoes it back in the error message).
+    if (typeof client.apiKey === 'string') registerSecret(client.apiKey)
     // The requests of a run go with the SDK's own retries off (the run's `retry` repeats them, on
     // the activity): one derived client, made once, rather than an option on every request.
     this.#requests = client.withOptions({ maxRetries: 0 })

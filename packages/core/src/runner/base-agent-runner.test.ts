@@ -12,6 +12,7 @@ import { RunnerError } from '../errors/runner-error.js'
 import { rejectionOf } from '../test/rejection-of.js'
 import { ScriptedModel, ScriptedRunner, type ScriptStep } from '../test/scripted-runner.js'
 import { defineTool } from '../tools/define-tool.js'
+import { registerSecret, resetSecrets } from '../util/secrets.js'
 import { currentRun } from './base-agent-runner.js'
 import type { RunEvent } from './events.js'
 import type { RunContext } from './types.js'
@@ -422,6 +423,26 @@ describe('BaseAgentRunner: streaming', () => {
     expect(frames[0]).toMatch(/^event: run-start\ndata: \{"type":"run-start","agentId":"s1"/)
     expect(frames.at(-1)).toMatch(/^event: run-end\n/)
     expect(body).toContain('"text":"hi"')
+  })
+
+  it('a failed run writes no registered secret: not in its SSE frames, its activity or its trajectory', async () => {
+    registerSecret('tenant-token-7781')
+    try {
+      const { activity, runner } = setup()
+      const failure = new Error('upstream rejected tenant-token-7781 and sk-live-abcdefgh')
+      const stream = runner.runStreamed({ model: new ScriptedModel([{ error: failure }]) }, 'x', {
+        agentId: 's-secret',
+      })
+      const body = await stream.toSSEResponse().text()
+      expect(body).toContain('"message":"upstream rejected [REDACTED] and [REDACTED]"')
+      expect(body).not.toMatch(/tenant-token-7781|sk-live/)
+      await expect(stream.result).rejects.toBe(failure)
+      const detail = await activity.detail('s-secret')
+      expect(detail.log.at(-1)?.message).toBe('Failed: upstream rejected [REDACTED] and [REDACTED]')
+      expect(JSON.stringify(await activity.trajectory('s-secret'))).not.toMatch(/tenant-token-7781|sk-live/)
+    } finally {
+      resetSecrets()
+    }
   })
 
   it('canceling the ReadableStream aborts the run', async () => {
