@@ -91,6 +91,7 @@ const surfaces = {
     'RunnerError',
     'RunnerOptions',
     'RunnerPrompts',
+    'SSEResponseOptions',
     'StoreConfig',
     'TaskContext',
     'TaskHandle',

@@ -420,8 +420,9 @@ describe('BaseAgentRunner: streaming', () => {
     expect(response.headers.get('content-type')).toContain('text/event-stream')
     const body = await response.text()
     const frames = body.trim().split('\n\n')
-    expect(frames[0]).toMatch(/^event: run-start\ndata: \{"type":"run-start","agentId":"s1"/)
-    expect(frames.at(-1)).toMatch(/^event: run-end\n/)
+    expect(frames[0]).toBe('retry: 3000')
+    expect(frames[1]).toMatch(/^event: run-start\nid: 1\ndata: \{"type":"run-start","agentId":"s1"/)
+    expect(frames.at(-1)).toMatch(/^event: run-end\nid: \d+\n/)
     expect(body).toContain('"text":"hi"')
   })
 

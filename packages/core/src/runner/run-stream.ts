@@ -1,3 +1,4 @@
+import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { RunCanceledError } from '../errors/run-canceled-error.js'
 import { redactJsonText } from '../util/secrets.js'
 import type { RunEvent } from './events.js'
@@ -82,23 +83,88 @@ export class RunStream<TOutput = unknown> implements AsyncIterable<RunEvent<TOut
   }
 
   /**
-   * The events as a Server-Sent Events `Response` (`event: <type>`, `data: <json>`), for route
-   * handlers of Next.js, Hono, Bun or any Fetch-API server. A client that disconnects aborts the run.
+   * The events as a Server-Sent Events `Response`, for route handlers of Next.js, Hono, Bun or any
+   * Fetch-API server, and for `EventSource` clients: every frame has an `id:` (the event's number in
+   * the run, from 1), the first sets `retry:`, a `: heartbeat` comment goes out while the run is
+   * quiet, and the stream ends after `run-end` or `run-error` (clients close on those). A
+   * reconnect that sends `Last-Event-ID` (pass the `request`, or `lastEventId`) gets the events after
+   * that one; a reconnect after the last event of an ended run gets `204 No Content`, which stops
+   * an `EventSource` for good. `onDisconnect` says what a client that goes away does to the run:
+   * `'cancel'` (default) aborts it, `'continue'` lets it run (stop it with `abort`). A
+   * `Last-Event-ID` that is not an event number of this run gets `400`.
    */
-  toSSEResponse(init: ResponseInit = {}): Response {
-    const encoder = new TextEncoder()
-    const events = this.toReadableStream()
-    const body = events.pipeThrough(
-      new TransformStream<RunEvent<TOutput>, Uint8Array>({
-        transform(event, controller) {
-          controller.enqueue(encoder.encode(`event: ${event.type}\ndata: ${serializeEvent(event)}\n\n`))
-        },
-      }),
-    )
+  toSSEResponse(options: SSEResponseOptions = {}): Response {
+    const {
+      request,
+      lastEventId,
+      heartbeatMs = DEFAULT_HEARTBEAT_MS,
+      retryMs = DEFAULT_RETRY_MS,
+      onDisconnect = 'cancel',
+      ...init
+    } = options
+    checkSSEOptions(heartbeatMs, retryMs, onDisconnect)
     const headers = new Headers(init.headers)
     if (!headers.has('content-type')) headers.set('content-type', 'text/event-stream; charset=utf-8')
     if (!headers.has('cache-control')) headers.set('cache-control', 'no-cache, no-transform')
     if (!headers.has('connection')) headers.set('connection', 'keep-alive')
+    const resumeId = lastEventId ?? request?.headers.get('last-event-id') ?? null
+    let from = 0
+    if (resumeId !== null && resumeId.trim() !== '') {
+      const id = Number(resumeId)
+      if (!Number.isSafeInteger(id) || id < 0 || id > this.#events.length) {
+        return new Response(
+          `Last-Event-ID ${JSON.stringify(resumeId.slice(0, 100))} is not an event of run ${this.agentId}: reconnect without it to read the run from the start.`,
+          { status: 400, headers: { 'content-type': 'text/plain; charset=utf-8' } },
+        )
+      }
+      from = id
+    }
+    // The run ended and the client has seen its last event: 204 tells EventSource to stop.
+    if (this.#done && from >= this.#events.length) return new Response(null, { status: 204, headers })
+    const encoder = new TextEncoder()
+    const iterator = this.#reader(from, onDisconnect === 'cancel')
+    const stream = this
+    let id = from
+    let heartbeat: ReturnType<typeof setInterval> | undefined
+    const stop = () => {
+      if (heartbeat !== undefined) clearInterval(heartbeat)
+      heartbeat = undefined
+    }
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(encoder.encode(`retry: ${retryMs}\n\n`))
+        if (heartbeatMs > 0) {
+          heartbeat = setInterval(() => {
+            try {
+              controller.enqueue(encoder.encode(': heartbeat\n\n'))
+            } catch {
+              stop()
+            }
+          }, heartbeatMs)
+          heartbeat.unref?.()
+        }
+      },
+      async pull(controller) {
+        const next = await iterator.next()
+        if (next.done) {
+          stop()
+          controller.close()
+          return
+        }
+        id++
+        const event = next.value
+        controller.enqueue(
+          encoder.encode(`event: ${event.type}\nid: ${id}\ndata: ${serializeEvent(event)}\n\n`),
+        )
+      },
+      async cancel() {
+        stop()
+        if (onDisconnect === 'cancel' && !stream.#done) {
+          stream.#abort(new RunCanceledError('The SSE client disconnected.'))
+        }
+        await iterator.return()
+      },
+    })
     return new Response(body, { ...init, headers })
   }
 
@@ -120,16 +186,50 @@ export class RunStream<TOutput = unknown> implements AsyncIterable<RunEvent<TOut
     for (const reader of waiting) reader.deliver()
   }
 
-  #reader(): RunStreamReader<TOutput> {
-    return new RunStreamReader<TOutput>({
-      events: this.#events,
-      done: () => this.#done,
-      wait: (reader) => this.#waiting.push(reader),
-      stop: () => {
-        if (!this.#done) this.#abort(new RunCanceledError('The stream consumer stopped reading.'))
+  /** A reader from event `from` (0: the first); one that stops early aborts the run unless told not to. */
+  #reader(from = 0, abortOnStop = true): RunStreamReader<TOutput> {
+    return new RunStreamReader<TOutput>(
+      {
+        events: this.#events,
+        done: () => this.#done,
+        wait: (reader) => this.#waiting.push(reader),
+        stop: () => {
+          if (abortOnStop && !this.#done) {
+            this.#abort(new RunCanceledError('The stream consumer stopped reading.'))
+          }
+        },
       },
-    })
+      from,
+    )
   }
+}
+
+/** Options of `RunStream.toSSEResponse`: the response's own (`status`, `headers`...) and these. */
+export interface SSEResponseOptions extends ResponseInit {
+  /** The request being answered: its `Last-Event-ID` header resumes after that event. */
+  request?: Request
+  /** Resume after this event id (what a client sent as `Last-Event-ID`); wins over `request`'s header. */
+  lastEventId?: string | null
+  /** A `: heartbeat` comment this often, so proxies and clients keep a quiet stream open. Default 15,000 ms; `0` for none. */
+  heartbeatMs?: number
+  /** The reconnection delay sent to `EventSource` (`retry:`). Default 3,000 ms. */
+  retryMs?: number
+  /** What a client that goes away does to the run: `'cancel'` (default) aborts it, `'continue'` leaves it running. */
+  onDisconnect?: 'cancel' | 'continue'
+}
+
+const DEFAULT_HEARTBEAT_MS = 15_000
+const DEFAULT_RETRY_MS = 3_000
+
+function checkSSEOptions(heartbeatMs: unknown, retryMs: unknown, onDisconnect: unknown): void {
+  const issues: { field: string; message: string }[] = []
+  if (!Number.isSafeInteger(heartbeatMs) || (heartbeatMs as number) < 0)
+    issues.push({ field: 'heartbeatMs', message: 'must be an integer number of milliseconds, 0 for none' })
+  if (!Number.isSafeInteger(retryMs) || (retryMs as number) < 0)
+    issues.push({ field: 'retryMs', message: 'must be an integer number of milliseconds' })
+  if (onDisconnect !== 'cancel' && onDisconnect !== 'continue')
+    issues.push({ field: 'onDisconnect', message: "must be 'cancel' or 'continue'" })
+  if (issues.length > 0) throw new InvalidOptionsError(issues, { subject: 'SSE response options' })
 }
 
 const CHUNK_BITS = 10
@@ -184,8 +284,9 @@ class RunStreamReader<TOutput> implements AsyncIterableIterator<RunEvent<TOutput
   /** Reads waiting for an event, oldest first. */
   #pending: Array<(result: IteratorResult<RunEvent<TOutput>, undefined>) => void> = []
 
-  constructor(source: ReaderSource<TOutput>) {
+  constructor(source: ReaderSource<TOutput>, from = 0) {
     this.#source = source
+    this.#index = from
   }
 
   [Symbol.asyncIterator](): this {
