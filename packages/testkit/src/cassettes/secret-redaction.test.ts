@@ -37,7 +37,7 @@ afterAll(async () => {
   fs.rmSync(directory, { recursive: true, force: true })
 })
 
-const lowerPercent = (text: string) => text.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase())
+const lowerPercent = (text: string) => text.replace(/%[0-9A-F]{2}/g, (sequence) => sequence.toLowerCase())
 
 /**
  * Every form of `key` found in a cassette file: in its text (raw, JSON-escaped, `\u`-escaped,
