@@ -39,8 +39,8 @@ export class CassetteSecretError extends RunnerError {
     super(
       `Cassette ${file}: interaction ${interaction} (${method} ${url ?? '<URL withheld: it holds the secret>'}) ` +
         `would still contain a known secret at ${places}, which redaction could not remove; nothing was written. ` +
-        'Keep that value out of the recorded traffic (a compressed or encoded body cannot be redacted), ' +
-        'or list what hides it with the secrets or secretPatterns options of recordingFetch.',
+        'Keep that value out of the recorded traffic (an encoded form is found but not rewritten), ' +
+        'or redact the text that carries it with the secrets or secretPatterns options of recordingFetch.',
     )
     this.name = 'CassetteSecretError'
     this.paths = [...new Set(findings.map(({ path }) => path))]
