@@ -4,6 +4,7 @@ export {
   type CassetteInteraction,
   type CassetteRequest,
   type CassetteResponse,
+  CassetteSecretError,
   type FetchFunction,
   type RecordingFetch,
   type RecordingFetchOptions,
@@ -12,6 +13,7 @@ export {
   type ReplayingFetchOptions,
   recordingFetch,
   replayingFetch,
+  type SecretFinding,
   UnrecordedRequestError,
 } from './cassettes/index.js'
 export {

@@ -9,11 +9,11 @@ export type FetchFunction = (input: string | URL | Request, init?: RequestInit) 
 export interface CassetteRequest {
   /** Upper-case HTTP method. */
   method: string
-  /** Full URL, without the query parameters that carry API keys. */
+  /** Full URL, without the query parameters that carry API keys, secrets in its path and query as `[REDACTED]`. */
   url: string
-  /** Header names in lower case; secret headers are never written. */
+  /** Header names in lower case; secret headers are never written, secrets in other values are `[REDACTED]`. */
   headers: Record<string, string>
-  /** The body as text, or `null` when the request had none. */
+  /** The body as text, or `null` when the request had none; secret-named JSON and form fields are `[REDACTED]`. */
   body: string | null
   /** `'base64'` when the body is not UTF-8 text (a file upload); absent for text. */
   bodyEncoding?: 'base64'
@@ -24,7 +24,8 @@ export interface CassetteResponse {
   status: number
   statusText: string
   /**
-   * Header names in lower case; secret headers are never written. `content-encoding`,
+   * Header names in lower case; secret headers are never written, secrets in other values are
+   * `[REDACTED]`. `content-encoding`,
    * `content-length` and the connection headers are left out because the body is kept decoded.
    */
   headers: Record<string, string>

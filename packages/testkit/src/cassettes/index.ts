@@ -13,3 +13,4 @@ export {
   replayingFetch,
   UnrecordedRequestError,
 } from './replaying-fetch.js'
+export { CassetteSecretError, type SecretFinding } from './secret-check.js'

@@ -4,8 +4,9 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Cassette } from './cassette.js'
 import { recordingFetch } from './recording-fetch.js'
+import { Redactor } from './redaction.js'
 import { replayingFetch } from './replaying-fetch.js'
-import { isSecretHeader, redact, requestSecrets, scrubUrl } from './scrub.js'
+import { isSecretHeader, requestSecrets, scrubUrl } from './scrub.js'
 import {
   type LoopbackProvider,
   RESPONSE_SECRETS,
@@ -274,9 +275,9 @@ describe('scrubbing', () => {
         'sk-abcdef123',
       ].sort(),
     )
-    expect(redact('key sk-abcdef123, url query%2Fsecret-1', ['sk-abcdef123', 'query/secret-1'])).toBe(
-      'key [REDACTED], url [REDACTED]',
-    )
+    expect(
+      new Redactor(['query/secret-1', 'cookie-value-1']).text('key cookie-value-1, url query%2Fsecret-1'),
+    ).toBe('key [REDACTED], url [REDACTED]')
   })
 
   it('removes only the key query parameters, and leaves a URL without them untouched', () => {

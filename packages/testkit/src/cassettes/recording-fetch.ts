@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { readBody, type StoredBody, storeBody } from './body.js'
+import { readBody, storeBody } from './body.js'
 import {
   type Cassette,
   type CassetteInteraction,
@@ -7,7 +7,9 @@ import {
   readCassette,
   writeCassette,
 } from './cassette.js'
-import { redact, requestSecrets, scrubHeaders, scrubUrl, withoutTransportHeaders } from './scrub.js'
+import { checkSecretOptions, collectSecrets, Redactor } from './redaction.js'
+import { withoutTransportHeaders } from './scrub.js'
+import { CassetteSecretError, findSecrets } from './secret-check.js'
 
 /** Options of `recordingFetch`. */
 export interface RecordingFetchOptions {
@@ -20,6 +22,17 @@ export interface RecordingFetchOptions {
    * first recorded interaction replaces whatever the file held, so a re-recording starts clean.
    */
   append?: boolean
+  /**
+   * More values to redact wherever they appear (a database password, a customer's token), on top of
+   * the request's credentials, its secret-named body fields and every value `@runner/core` knows
+   * (`registerSecret`, environment variables named like keys). Checked like them before writing.
+   */
+  secrets?: string[]
+  /**
+   * Patterns whose matches are redacted in every written string (a named group `secret` limits the
+   * replacement to that group). A pattern must not match an empty string.
+   */
+  secretPatterns?: RegExp[]
 }
 
 /** A `fetch` that records; also tells what it recorded. */
@@ -37,14 +50,29 @@ export interface RecordingFetch extends FetchFunction {
  *
  * The whole response body is read (an SSE stream to its end) before the caller gets an equivalent
  * `Response`, and the file is rewritten after each interaction, so a crash keeps what was
- * recorded. Credentials are never written: authorization, API key, organization, cookie and
- * similar headers are dropped (and any header whose name contains `key`, `token`, `secret` or
- * `auth`), and so are the `key`, `api_key` and `api-key` query parameters; where the values of
- * those credentials appear elsewhere (a URL path, an echoed error body), they are replaced by
- * `[REDACTED]`. Bodies are otherwise written as they are.
+ * recorded.
+ *
+ * Credentials are never written. Authorization, API key, organization, cookie and similar headers
+ * are dropped (and any header whose name contains `key`, `token`, `secret` or `auth`), and so are
+ * the `key`, `api_key` and `api-key` query parameters. Then every secret is redacted by value
+ * (`[REDACTED]`) wherever it appears: header values of any name, the URL's path and query, text
+ * and JSON bodies (JSON strings decoded, so `\u` escapes do not hide a key; SSE `data:` and NDJSON
+ * lines alike) and the bytes of binary bodies. The secrets are the request's credentials, the
+ * values of secret-named fields of its body (`apiKey`, `token`, `password`... at any depth; those
+ * fields are replaced whatever their value), every value core knows (`registerSecret`,
+ * environment variables named like keys), and the `secrets` option; `secretPatterns` and core's
+ * `redactSecrets` (key shapes such as `sk-…`) apply to every written string too.
+ *
+ * Before writing, the interaction is searched for every one of those values, raw, JSON-escaped,
+ * percent-encoded, base64-encoded and inside binary bodies (UTF-8 and UTF-16). If one remains, the
+ * file is not written and the fetch rejects with a `CassetteSecretError` naming the file, the
+ * interaction and the fields (never the secret).
  */
 export function recordingFetch(options: RecordingFetchOptions): RecordingFetch {
   const { file } = options
+  checkSecretOptions(options.secrets, options.secretPatterns)
+  const listed = [...(options.secrets ?? [])]
+  const patterns = [...(options.secretPatterns ?? [])]
   const cassette: Cassette = {
     version: 1,
     interactions: options.append && existsSync(file) ? readCassette(file).interactions : [],
@@ -65,20 +93,39 @@ export function recordingFetch(options: RecordingFetchOptions): RecordingFetch {
       redirect: request.redirect,
     })
     const responseBody = await readBody(response)
-    const secrets = requestSecrets(request.headers, request.url)
+    const storedRequest = storeBody(requestBody)
+    const secrets = collectSecrets(
+      { headers: request.headers, url: request.url, body: storedRequest },
+      listed,
+    )
+    const redactor = new Redactor(
+      secrets.map(({ value }) => value),
+      patterns,
+    )
     const interaction: CassetteInteraction = {
       request: {
         method: request.method,
-        url: redact(scrubUrl(request.url), secrets),
-        headers: scrubHeaders(request.headers),
-        ...redactBody(storeBody(requestBody), secrets),
+        url: redactor.url(request.url),
+        headers: redactor.headers(request.headers),
+        ...redactor.body(storedRequest, request.headers.get('content-type'), true),
       },
       response: {
         status: response.status,
-        statusText: response.statusText,
-        headers: scrubHeaders(response.headers),
-        ...redactBody(storeBody(responseBody), secrets),
+        statusText: redactor.text(response.statusText),
+        headers: redactor.headers(response.headers),
+        ...redactor.body(storeBody(responseBody), response.headers.get('content-type'), false),
       },
+    }
+    const findings = findSecrets(interaction, secrets)
+    if (findings.length > 0) {
+      const urlIsClean = !findings.some(({ path }) => path === 'request.url')
+      throw new CassetteSecretError(
+        file,
+        cassette.interactions.length,
+        request.method,
+        findings,
+        urlIsClean ? interaction.request.url : undefined,
+      )
     }
     cassette.interactions.push(interaction)
     const snapshot: Cassette = { version: 1, interactions: [...cassette.interactions] }
@@ -99,10 +146,4 @@ export function recordingFetch(options: RecordingFetchOptions): RecordingFetch {
     file: { value: file, enumerable: true },
     interactions: { get: () => cassette.interactions, enumerable: true },
   }) as RecordingFetch
-}
-
-/** A text body with the request's credentials redacted; binary bodies are kept as they are. */
-function redactBody(stored: StoredBody, secrets: readonly string[]): StoredBody {
-  if (stored.body === null || stored.bodyEncoding !== undefined) return stored
-  return { body: redact(stored.body, secrets) }
 }

@@ -5,6 +5,7 @@ import {
   type FetchFunction,
   readCassette,
 } from './cassette.js'
+import { collectSecrets, Redactor } from './redaction.js'
 import { scrubUrl } from './scrub.js'
 
 /** Options of `replayingFetch`. */
@@ -80,7 +81,7 @@ export function replayingFetch(options: ReplayingFetchOptions): ReplayingFetch {
   const { file, allowUnused = false } = options
   const { interactions } = readCassette(file)
   const keys = interactions.map((interaction) =>
-    requestKey(interaction.request.method, interaction.request.url, interaction.request),
+    recordedKey(interaction.request.method, interaction.request.url, interaction.request),
   )
   const used = interactions.map(() => false)
   const calls: ReplayedCall[] = []
@@ -98,15 +99,18 @@ export function replayingFetch(options: ReplayingFetchOptions): ReplayingFetch {
       interaction: index === -1 ? undefined : index,
     })
     if (index === -1) {
-      // The URL without its key parameters: the message ends up in CI logs.
-      const url = scrubUrl(request.url)
+      // The URL and body with the request's secrets redacted: the message ends up in CI logs.
+      const secrets = collectSecrets({ headers: request.headers, url: request.url, body: stored })
+      const redactor = new Redactor(secrets.map(({ value }) => value))
+      const url = redactor.url(request.url)
+      const shown = redactor.body(stored, request.headers.get('content-type'), true)
       throw new UnrecordedRequestError(
-        `Cassette ${file} has no recording for ${request.method} ${url} ${excerpt(stored)}: ` +
+        `Cassette ${file} has no recording for ${request.method} ${url} ${excerpt(shown)}: ` +
           `record it again with recordingFetch.${hint(key)}`,
         file,
         request.method,
         url,
-        stored.body,
+        shown.body,
       )
     }
     used[index] = true
@@ -115,11 +119,9 @@ export function replayingFetch(options: ReplayingFetchOptions): ReplayingFetch {
 
   /** Why nothing matched, when the cassette has something close. */
   const hint = (key: RequestKey): string => {
-    const sameTarget = keys.filter(
-      (candidate) => candidate.method === key.method && candidate.url === key.url,
-    )
+    const sameTarget = keys.filter((candidate) => candidate.method === key.method && sameUrl(candidate, key))
     if (sameTarget.length === 0) return ''
-    const identical = sameTarget.filter((candidate) => candidate.body === key.body).length
+    const identical = sameTarget.filter((candidate) => sameBody(candidate, key)).length
     if (identical > 0) {
       return ` Its ${identical} recording(s) of this exact request were all replayed already: the code now sends it more often than when it was recorded.`
     }
@@ -155,19 +157,56 @@ interface RequestKey {
   body: string
   /** The body as given, for messages. */
   stored: StoredBody
+  /** For a recording whose URL holds `[REDACTED]`: the URLs it matches, any value in place of each. */
+  urlPattern?: RegExp
+  /** For a recording whose body holds `[REDACTED]`: the bodies it matches, any value in place of each. */
+  bodyPattern?: RegExp
 }
 
 function requestKey(method: string, url: string, stored: StoredBody): RequestKey {
   return {
     method: method.toUpperCase(),
     url: normalizeUrl(url),
-    body: canonicalBody(stored),
+    body: canonicalBody(stored).text,
     stored,
   }
 }
 
-function sameRequest(a: RequestKey, b: RequestKey): boolean {
-  return a.method === b.method && a.url === b.url && a.body === b.body
+/**
+ * The key of a recording. Where the recording had a secret redacted, `[REDACTED]` stands for any
+ * value (within one URL part, within one JSON string), so that a client sending its own key (or
+ * another one) still gets the recording.
+ */
+function recordedKey(method: string, url: string, stored: StoredBody): RequestKey {
+  const key = requestKey(method, url, stored)
+  const urlPattern = wildcard(key.url, '[^/?#&]*?')
+  const bodyPattern = wildcard(key.body, canonicalBody(stored).json ? '(?:[^"\\\\]|\\\\.)*?' : '[\\s\\S]*?')
+  return {
+    ...key,
+    ...(urlPattern ? { urlPattern } : {}),
+    ...(bodyPattern ? { bodyPattern } : {}),
+  }
+}
+
+const REDACTED_TOKEN = /\[REDACTED\]|%5BREDACTED%5D/
+
+/** An anchored expression matching `text` with `any` in place of each `[REDACTED]`; `undefined` when it has none. */
+function wildcard(text: string, any: string): RegExp | undefined {
+  if (!REDACTED_TOKEN.test(text)) return undefined
+  const parts = text.split(new RegExp(REDACTED_TOKEN.source, 'g'))
+  return new RegExp(`^${parts.map((part) => part.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join(any)}$`)
+}
+
+function sameUrl(recorded: RequestKey, key: RequestKey): boolean {
+  return recorded.url === key.url || (recorded.urlPattern?.test(key.url) ?? false)
+}
+
+function sameBody(recorded: RequestKey, key: RequestKey): boolean {
+  return recorded.body === key.body || (recorded.bodyPattern?.test(key.body) ?? false)
+}
+
+function sameRequest(recorded: RequestKey, key: RequestKey): boolean {
+  return recorded.method === key.method && sameUrl(recorded, key) && sameBody(recorded, key)
 }
 
 /** The URL without secret query parameters, its parameters sorted. */
@@ -181,14 +220,19 @@ function normalizeUrl(url: string): string {
   }
 }
 
-/** JSON re-serialised with sorted keys, so that key order does not matter; other bodies as they are. */
-function canonicalBody(stored: StoredBody): string {
-  if (stored.body === null) return ''
-  if (stored.bodyEncoding === 'base64') return `base64:${stored.body}`
+/**
+ * JSON re-serialised with sorted keys, so that key order does not matter; binary bodies as one
+ * character per byte; other bodies as they are.
+ */
+function canonicalBody(stored: StoredBody): { text: string; json: boolean } {
+  if (stored.body === null) return { text: '', json: false }
+  if (stored.bodyEncoding === 'base64') {
+    return { text: `binary:${Buffer.from(stored.body, 'base64').toString('latin1')}`, json: false }
+  }
   try {
-    return JSON.stringify(sortKeys(JSON.parse(stored.body)))
+    return { text: JSON.stringify(sortKeys(JSON.parse(stored.body))), json: true }
   } catch {
-    return stored.body
+    return { text: stored.body, json: false }
   }
 }
 

@@ -71,7 +71,8 @@ const MIN_SECRET_LENGTH = 8
 
 /**
  * The credentials a request carries (values of its secret headers and key query parameters, and
- * their parts: the token after `Bearer`, the value of a cookie), to redact wherever else they appear.
+ * their parts: the token after `Bearer`, the value of a cookie, the password of `Basic`
+ * credentials), to redact wherever else they appear. Longest first.
  */
 export function requestSecrets(headers: Headers, url: string): string[] {
   const values: string[] = []
@@ -84,23 +85,23 @@ export function requestSecrets(headers: Headers, url: string): string[] {
     // Not a parseable URL: no query parameters to take.
   }
   const secrets = new Set<string>()
+  const add = (piece: string) => {
+    const trimmed = piece.trim()
+    if (trimmed.length >= MIN_SECRET_LENGTH) secrets.add(trimmed)
+  }
   for (const value of values) {
-    for (const piece of [value, ...value.split(/[\s;,=]+/)]) {
-      const trimmed = piece.trim()
-      if (trimmed.length >= MIN_SECRET_LENGTH) secrets.add(trimmed)
+    add(value)
+    for (const piece of value.split(/[\s;,]+/)) {
+      // `name=value` (a cookie) gives its value; a value ending in `=` (base64 padding) stays whole.
+      const assignment = /^[A-Za-z0-9_.-]{1,64}=([^=].*)$/.exec(piece)
+      add(assignment ? assignment[1]! : piece)
+    }
+    const basic = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(value.trim())
+    if (basic) {
+      const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8')
+      add(decoded)
+      if (decoded.includes(':')) add(decoded.slice(decoded.indexOf(':') + 1))
     }
   }
-  // Longest first, so that a whole value is replaced before its parts.
   return [...secrets].sort((a, b) => b.length - a.length)
-}
-
-/** `text` with every occurrence of the secrets (raw or URL-encoded) replaced by `[REDACTED]`. */
-export function redact(text: string, secrets: readonly string[]): string {
-  let result = text
-  for (const secret of secrets) {
-    result = result.replaceAll(secret, '[REDACTED]')
-    const encoded = encodeURIComponent(secret)
-    if (encoded !== secret) result = result.replaceAll(encoded, '[REDACTED]')
-  }
-  return result
 }
