@@ -5,10 +5,16 @@
  */
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { type ActivityStore, createActivityTracker, createPool, loadConfig, type Pool } from '@runner/core'
+import {
+  type ActivityStore,
+  createActivityTracker,
+  createPool,
+  loadConfig,
+  openStore,
+  type Pool,
+} from '@runner/core'
 import { bullmqEngine } from './bullmq-engine.js'
 import { CliUsageError, parseCliArgs, usage } from './cli-options.js'
-import { createStore } from './create-store.js'
 import { startWorker } from './start-worker.js'
 import { taskModuleEntry } from './task-module.js'
 import { VERSION } from './version.js'
@@ -52,7 +58,7 @@ async function main(argv: readonly string[]): Promise<void> {
         'RUNNER_REDIS_URL is not set: give the redis:// URL of the queue, e.g. redis://127.0.0.1:6379',
       )
     }
-    store = await createStore(config.store)
+    store = await openStore(config.store, { sharedBy: 'a worker' })
     const activity = createActivityTracker({ store, messages: config.messages })
     const worker = {
       ...(options.lockDurationMs === undefined ? {} : { lockDurationMs: options.lockDurationMs }),

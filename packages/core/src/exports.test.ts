@@ -113,6 +113,7 @@ const surfaces = {
     'defineTool',
     'loadConfig',
     'localEngine',
+    'openStore',
     'registerSecret',
     'registerSecretPattern',
     'serializeEvent',

@@ -27,7 +27,7 @@ export type {
   TrajectoryStep,
   Usage,
 } from './activity/types.js'
-export { loadConfig, type RunnerConfig, type StoreConfig } from './config/index.js'
+export { loadConfig, openStore, type RunnerConfig, type StoreConfig } from './config/index.js'
 export {
   ActivityNotFoundError,
   ActivityTransitionError,

@@ -5,3 +5,4 @@ export {
   type RunnerConfig,
   type StoreConfig,
 } from './load-config.js'
+export { type OpenStoreOptions, openStore } from './open-store.js'
