@@ -40,7 +40,7 @@ describe.skipIf(!existsSync(cliPath))('runner-worker (errors before any connecti
     const memory = run([tasksPath, '--queue', 'q'], { RUNNER_REDIS_URL: 'redis://127.0.0.1:1' })
     expect(memory.code).toBe(1)
     expect(memory.stderr).toContain(
-      'a worker needs the activity store it shares with the processes that enqueue',
+      'RUNNER_STORE_URL: is not set (or is memory:): a worker needs the activity store the other processes write to',
     )
   })
 
