@@ -19,10 +19,14 @@ interface Step {
   error?: { name: string; message: string; reason?: string; path?: string; errcode?: number }
 }
 
-/** Runs the fault worker on `file` (as `nobody` when this process is root) and returns its steps by name. */
-function runWorker(file: string): Promise<Record<string, Step>> {
+/**
+ * Runs the fault worker on `file` (by default as `nobody` when this process is root), started
+ * through `command` if given (`prlimit ...`), and returns its steps by name.
+ */
+function runWorker(file: string, command: string[] = [], ...args: string[]): Promise<Record<string, Step>> {
+  const [program, ...prefix] = [...command, process.execPath]
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [worker, file], { timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile(program!, [...prefix, worker, file, ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
       if (error) {
         reject(new Error(`fault worker failed: ${error.message}\n${stderr}`))
         return
@@ -82,6 +86,17 @@ function canMount(): boolean {
 }
 
 const mountable = canMount()
+
+/** Whether `prlimit` (util-linux) is there to start a process with a file-size limit. */
+const hasPrlimit = (() => {
+  if (process.platform !== 'linux') return false
+  try {
+    execFileSync('prlimit', ['--version'], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+})()
 const mounts: string[] = []
 
 afterEach(() => {
@@ -234,6 +249,31 @@ describe('SqliteActivityStore errors of the file', () => {
         ['a1', 'running'],
       ])
       expect(raw(file).prepare('PRAGMA integrity_check').get()).toEqual({ integrity_check: 'ok' })
+    },
+  )
+
+  it.skipIf(!hasPrlimit)(
+    'a write past the file-size limit (prlimit --fsize, EFBIG): SqliteStoreError io-error naming the file, nothing of it written, and the store goes on reading and writing',
+    async () => {
+      const file = tempDatabase()
+      await storeWithOneActivity(file)
+      // The write-ahead log may not grow past 200,000 bytes: a 300,000-byte message cannot fit.
+      const steps = await runWorker(file, ['prlimit', '--fsize=200000'], 'self', '300000')
+      expect(steps.open).toEqual({ step: 'open', value: null })
+      // SQLite reports a write refused with EFBIG as an I/O error (SQLITE_IOERR_WRITE), not SQLITE_FULL.
+      expect(steps.create?.error).toMatchObject({
+        name: 'SqliteStoreError',
+        reason: 'io-error',
+        path: file,
+        errcode: 778,
+      })
+      expect(steps.create?.error?.message).toContain(`"${file}"`)
+      expect(steps.create?.error?.message).toContain('Nothing of this write was saved')
+      expect(steps.createSmall?.value, 'a write that fits still works').toMatchObject({ agentId: 'b2' })
+      expect(
+        (steps.list?.value as { items: { agentId: string }[] }).items.map((item) => item.agentId),
+      ).toEqual(['b2', 'a1'])
+      expect(agentIds(file)).toEqual(['a1', 'b2'])
     },
   )
 
