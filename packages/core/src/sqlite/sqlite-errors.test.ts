@@ -271,7 +271,9 @@ describe('SqliteActivityStore errors of the file', () => {
       expect(steps.create?.error?.message).toContain('Nothing of this write was saved')
       expect(steps.createSmall?.value, 'a write that fits still works').toMatchObject({ agentId: 'b2' })
       expect(
-        (steps.list?.value as { items: { agentId: string }[] }).items.map((item) => item.agentId),
+        (steps.list?.value as { items: { agentId: string }[] } | undefined)?.items.map(
+          (item) => item.agentId,
+        ),
       ).toEqual(['b2', 'a1'])
       expect(agentIds(file)).toEqual(['a1', 'b2'])
     },

@@ -8,7 +8,6 @@ export type SqliteStage = 'open' | 'read' | 'write'
 /** The names of the SQLite primary result codes a store's file can raise. */
 const CODE_NAMES: Readonly<Record<number, string>> = {
   5: 'SQLITE_BUSY',
-  6: 'SQLITE_LOCKED',
   8: 'SQLITE_READONLY',
   10: 'SQLITE_IOERR',
   11: 'SQLITE_CORRUPT',
@@ -43,11 +42,10 @@ export function sqliteStoreError(
   const verb = stage === 'open' ? 'open' : stage === 'read' ? 'read' : 'write to'
   switch (code) {
     case 5:
-    case 6:
       return new SqliteStoreError(
         'locked',
         file,
-        `Cannot ${verb} ${subject}: it stayed locked by another connection for more than busyTimeoutMs (${busyTimeoutMs} ms) (${sqlite}). Nothing was written. Raise busyTimeoutMs, or find the process holding a long transaction on the file.`,
+        `Cannot ${verb} ${subject}: it stayed locked by another connection for more than busyTimeoutMs (${busyTimeoutMs} ms) (${sqlite}).${stage === 'write' ? ' Nothing was written.' : ''} Raise busyTimeoutMs, or find the process holding a long transaction on the file.`,
         options,
       )
     case 13:
@@ -125,10 +123,12 @@ function readOnlyError(
   const base = path.basename(file)
   const subject = `the SQLite activity database "${file}"`
   let advice: string
-  if (stage !== 'open') {
+  if (stage === 'write') {
     advice = `Nothing was written. Reads keep working; to write, ${place.fix}.`
   } else if (place.blocksReads) {
     advice = `SqliteActivityStore cannot read it either: SQLite must create "${base}-wal" and "${base}-shm" beside a database in WAL mode to read it. ${capitalized(place.fix)}, or copy the file (with its "${base}-wal" file, if there is one) to a writable directory and open the copy.`
+  } else if (stage === 'read') {
+    advice = `${capitalized(place.fix)}.`
   } else {
     advice = `Opening it writes to it (to create, upgrade or switch its tables to WAL mode): ${place.fix}, or copy the file to a writable directory and open the copy.`
   }
