@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import * as adapter from './adapter.js'
 import * as engine from './engine.js'
 import * as core from './index.js'
+import * as sqlite from './sqlite/index.js'
 import * as store from './store.js'
 import * as test from './test/index.js'
 
@@ -303,6 +304,13 @@ const surfaces = {
     'deserializeJobOutcome',
     'serializeJobOutcome',
   ],
+  '@runner/core/sqlite': [
+    'SqliteActivityStore',
+    'SqliteActivityStoreOptions',
+    'SqliteStoreError',
+    'SqliteStoreErrorOptions',
+    'SqliteStoreErrorReason',
+  ],
   '@runner/core/test': [
     'DEFAULT_EVENT_TIMEOUT_MS',
     'EventReader',
@@ -330,6 +338,7 @@ describe('the public surface of @runner/core, locked', () => {
     '@runner/core/adapter': ['./adapter.ts', adapter],
     '@runner/core/store': ['./store.ts', store],
     '@runner/core/engine': ['./engine.ts', engine],
+    '@runner/core/sqlite': ['./sqlite/index.ts', sqlite],
     '@runner/core/test': ['./test/index.ts', test],
   }
 

@@ -41,9 +41,9 @@ export class SqliteDocumentTable implements DocumentTable {
   async get(namespace: string, key: string): Promise<JsonValue | undefined> {
     validateDocumentKey(namespace, 'namespace')
     validateDocumentKey(key, 'key')
-    const row = this.#db
-      .statement('SELECT value FROM documents WHERE namespace = ? AND key = ?')
-      .get(namespace, key)
+    const row = this.#db.read(() =>
+      this.#db.statement('SELECT value FROM documents WHERE namespace = ? AND key = ?').get(namespace, key),
+    )
     return row ? (JSON.parse(row.value as string) as JsonValue) : undefined
   }
 
@@ -63,8 +63,7 @@ export class SqliteDocumentTable implements DocumentTable {
       parameters.push(limit)
     }
     return this.#db
-      .statement(sql)
-      .all(...parameters)
+      .read(() => this.#db.statement(sql).all(...parameters))
       .map((row) => ({ key: row.key as string, value: JSON.parse(row.value as string) as JsonValue }))
   }
 

@@ -130,11 +130,13 @@ export class SqliteJobQueue implements DurableJobQueue {
    * claimed one, when its lease runs out (if it is not renewed before).
    */
   async nextReadyAt(): Promise<number | undefined> {
-    const row = this.#db
-      .statement(
-        `SELECT min(CASE WHEN owner IS NULL THEN ready_at ELSE max(ready_at, lease_until) END) AS at FROM job_queue`,
-      )
-      .get()
+    const row = this.#db.read(() =>
+      this.#db
+        .statement(
+          `SELECT min(CASE WHEN owner IS NULL THEN ready_at ELSE max(ready_at, lease_until) END) AS at FROM job_queue`,
+        )
+        .get(),
+    )
     return typeof row?.at === 'number' ? row.at : undefined
   }
 }

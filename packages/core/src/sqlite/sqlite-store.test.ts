@@ -101,7 +101,12 @@ describe('SqliteActivityStore', () => {
     it('explains a path it cannot open', () => {
       const file = path.join(tempDatabase(), 'no-such-directory', 'activities.db')
       expect(() => new SqliteActivityStore(file)).toThrow(
-        expect.objectContaining({ name: 'RunnerError', message: expect.stringContaining(file) }),
+        expect.objectContaining({
+          name: 'SqliteStoreError',
+          reason: 'cannot-open',
+          path: file,
+          message: expect.stringContaining(file),
+        }),
       )
     })
 

@@ -61,11 +61,13 @@ import type {
 import { ActivityNotFoundError } from '../errors/activity-not-found-error.js'
 import { ActivityTransitionError } from '../errors/activity-transition-error.js'
 import { RunnerError } from '../errors/runner-error.js'
+import type { SqliteStoreError } from '../errors/sqlite-store-error.js'
 import { EventHub } from '../util/event-hub.js'
 import { type BatchOutcome, GroupCommit } from '../util/group-commit.js'
 import { parseOrThrow } from '../util/zod-issues.js'
 import type { SqliteAccess } from './sqlite-access.js'
 import { SqliteDocumentTable } from './sqlite-documents.js'
+import { type SqliteStage, sqliteStoreError } from './sqlite-errors.js'
 import { SqliteJobQueue } from './sqlite-job-queue.js'
 
 /** Options of `SqliteActivityStore`. */
@@ -431,6 +433,7 @@ export class SqliteActivityStore implements ActivityStore {
     this.#maxRecordBytes = valid.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES
     const access: SqliteAccess = {
       statement: (sql) => this.#statement(sql),
+      read: (work) => this.#read(work),
       write: (work) => this.#submit(work),
       maxRecordBytes: this.#maxRecordBytes,
     }
@@ -440,9 +443,12 @@ export class SqliteActivityStore implements ActivityStore {
     try {
       db = new DatabaseSync(valid.path)
     } catch (error) {
-      throw new RunnerError(
-        `Cannot open the SQLite activity database "${valid.path}": ${messageOf(error)}. Check that its directory exists and is writable.`,
-        { cause: error },
+      throw (
+        this.#fileError(error, 'open') ??
+        new RunnerError(
+          `Cannot open the SQLite activity database "${valid.path}": ${messageOf(error)}. Check that its directory exists and is writable.`,
+          { cause: error },
+        )
       )
     }
     try {
@@ -456,9 +462,14 @@ export class SqliteActivityStore implements ActivityStore {
     } catch (error) {
       db.close()
       if (RunnerError.isInstance(error)) throw error
-      throw new RunnerError(
-        `Cannot prepare the SQLite activity database "${valid.path}": ${messageOf(error)}. Is it a database created by SqliteActivityStore?`,
-        { cause: error },
+      // Any other error comes from the SQL of the schema: the file is an SQLite database, but its
+      // tables are not the ones this store creates (another program's database).
+      throw (
+        this.#fileError(error, 'open') ??
+        new RunnerError(
+          `Cannot prepare the SQLite activity database "${valid.path}": ${messageOf(error)}. The file is an SQLite database, but its tables are not those of SqliteActivityStore: was it created by another program?`,
+          { cause: error },
+        )
       )
     }
     this.#db = db
@@ -651,7 +662,7 @@ export class SqliteActivityStore implements ActivityStore {
   async countActive(options: ScopeOptions = {}): Promise<number> {
     this.#assertOpen()
     const metadata = metadataTerms(validateMetadataFilter(options.metadata))
-    if (metadata.length <= 1) return this.#counted(metadata[0], [...ACTIVE_STATUSES])
+    if (metadata.length <= 1) return this.#read(() => this.#counted(metadata[0], [...ACTIVE_STATUSES]))
     const query = new FilterQuery(metadata)
     return this.#read(() => {
       let count = 0
@@ -680,9 +691,11 @@ export class SqliteActivityStore implements ActivityStore {
     const where = new Where()
     where.add('t.agent_id = ?', idParameter(agentId))
     where.addMetadata('a.metadata', validateMetadataFilter(options.metadata))
-    const row = this.#statement(
-      `SELECT t.json FROM trajectories t JOIN activities a ON a.agent_id = t.agent_id${where.sql}`,
-    ).get(...where.parameters)
+    const row = this.#read(() =>
+      this.#statement(
+        `SELECT t.json FROM trajectories t JOIN activities a ON a.agent_id = t.agent_id${where.sql}`,
+      ).get(...where.parameters),
+    )
     return row ? (JSON.parse(row.json as string) as Trajectory) : undefined
   }
 
@@ -765,7 +778,7 @@ export class SqliteActivityStore implements ActivityStore {
     this.#assertOpen()
     const valid = validateWatchFilter(filter)
     // Rows up to this id were written before the call: never delivered to this watcher.
-    const fromId = this.#maxLogId()
+    const fromId = this.#read(() => this.#maxLogId())
     const source = this.#hub.subscribe(
       signal,
       (item) =>
@@ -896,17 +909,16 @@ export class SqliteActivityStore implements ActivityStore {
     return this.#savepoint
   }
 
-  /** Runs `work` in one read transaction: its queries see one snapshot, even if another process writes. */
+  /**
+   * Runs `work` in one read transaction: its queries see one snapshot, even if another process
+   * writes. An error of the file comes out as a `SqliteStoreError`.
+   */
   #read<T>(work: () => T): T {
-    return this.#transaction('BEGIN', work)
-  }
-
-  #transaction<T>(begin: string, work: () => T): T {
     const db = this.#assertOpen()
     try {
-      db.exec(begin)
+      db.exec('BEGIN')
     } catch (error) {
-      throw this.#sqliteError(error)
+      throw this.#sqliteError(error, 'read')
     }
     try {
       const result = work()
@@ -914,21 +926,21 @@ export class SqliteActivityStore implements ActivityStore {
       return result
     } catch (error) {
       rollback(db)
-      throw this.#sqliteError(error)
+      throw this.#sqliteError(error, 'read')
     }
   }
 
-  /** Explains a lock timeout; every other error is passed through unchanged. */
-  #sqliteError(error: unknown): unknown {
-    const code = (error as { errcode?: unknown } | null)?.errcode
-    const busy = typeof code === 'number' ? (code & 0xff) === 5 : /database is locked/.test(messageOf(error))
-    if (busy) {
-      return new RunnerError(
-        `The SQLite activity database "${this.#path}" stayed locked by another connection for more than busyTimeoutMs (${this.#busyTimeoutMs} ms). Raise busyTimeoutMs, or find the process holding a long transaction.`,
-        { cause: error },
-      )
-    }
-    return error
+  /**
+   * The `SqliteStoreError` of an error that comes from the file (locked, read-only, full, not a
+   * database, corrupt, failing I/O); every other error is passed through unchanged.
+   */
+  #sqliteError(error: unknown, stage: SqliteStage = 'write'): unknown {
+    if (RunnerError.isInstance(error)) return error
+    return this.#fileError(error, stage) ?? error
+  }
+
+  #fileError(error: unknown, stage: SqliteStage): SqliteStoreError | undefined {
+    return sqliteStoreError(error, this.#path, stage, this.#busyTimeoutMs)
   }
 
   /**
