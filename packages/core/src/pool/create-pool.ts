@@ -569,7 +569,9 @@ function validateInput(
       { subject },
     )
   }
-  const bytes = json.value === undefined ? 0 : Buffer.byteLength(JSON.stringify(json.value), 'utf8')
+  const text = json.value === undefined ? '' : JSON.stringify(json.value)
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: only a long text needs counting.
+  const bytes = text.length * 3 > maxInputBytes ? Buffer.byteLength(text, 'utf8') : text.length
   if (bytes > maxInputBytes) {
     throw new ValueTooLargeError(field, 'bytes', bytes, maxInputBytes, {
       subject,
