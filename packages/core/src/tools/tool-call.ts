@@ -93,6 +93,14 @@ export function tooDeepInputText(toolName: string): string {
   return `[input of tool "${toolName}" nested more than ${MAX_JSON_DEPTH.toLocaleString('en-US')} levels deep, not kept]`
 }
 
+/**
+ * Whether a call's input is nested past `MAX_JSON_DEPTH`, or is the text that stood for such an
+ * input (a checkpoint keeps the text: the call of a resumed run is refused again, never run).
+ */
+export function toolInputTooDeep(call: ToolCallInfo): boolean {
+  return call.input === tooDeepInputText(call.toolName) || jsonDepthOver(call.input) !== undefined
+}
+
 /** The text a model reads for input a tool refuses (`InvalidToolInputError`'s message). */
 export function invalidToolInputText(toolName: string, input: unknown, details: string): string {
   return new InvalidToolInputError(toolName, input, details).message
@@ -113,7 +121,7 @@ export async function beginToolCall(
 ): Promise<BegunToolCall> {
   // An input nested past the limit is refused, and never handed on: events, hooks, the trajectory
   // and the journal see a short text in its place.
-  const inputTooDeep = jsonDepthOver(modelCall.input) !== undefined
+  const inputTooDeep = toolInputTooDeep(modelCall)
   const call = inputTooDeep ? { ...modelCall, input: tooDeepInputText(modelCall.toolName) } : modelCall
   const emit = options.emit ?? true
   if (emit)

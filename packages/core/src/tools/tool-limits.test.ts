@@ -107,4 +107,53 @@ describe.each(stores)('tool values nested past the limit (%s)', (_, makeStore) =
     })
     expect(JSON.stringify(events).length).toBeLessThan(10_000)
   })
+
+  it('refuses the call again when a run resumes from a checkpoint holding it', async () => {
+    const store = makeStore()
+    const runnerOn = () =>
+      new ScriptedRunner({ activity: createActivityTracker({ store }), retry: { attempts: 1 } })
+    let echoed = 0
+    // Accepts any input: only the depth refusal keeps it from running with the stand-in text.
+    const echo = defineTool({
+      name: 'echo',
+      description: 'Echoes',
+      inputSchema: z.unknown(),
+      execute: () => {
+        echoed++
+        return 'echoed'
+      },
+    })
+    const { tool: approved, calls: approvedCalls } = fetchTool(() => 'fetched', { needsApproval: true })
+    const first = await runnerOn().run(
+      {
+        model: new ScriptedModel([
+          {
+            toolCalls: [
+              { name: 'echo', input: nested(5_000), id: 'call-deep' },
+              { name: 'fetch_tree', input: {}, id: 'call-approve' },
+            ],
+          },
+        ]),
+        tools: [echo, approved],
+      },
+      'Go',
+    )
+    expect(first.status).toBe('waiting')
+    const checkpoint = (await store.getRun(first.agentId))?.checkpoint?.state as { toolCalls: unknown[] }
+    expect(checkpoint.toolCalls[0]).toEqual({
+      toolCallId: 'call-deep',
+      toolName: 'echo',
+      input: '[input of tool "echo" nested more than 512 levels deep, not kept]',
+    })
+    const second = runnerOn()
+    await second.approve(first.agentId, 'call-approve')
+    const model = new ScriptedModel([{ text: 'Done' }])
+    const done = await second.resume({ model, tools: [echo, approved] }, first.agentId)
+    expect(done).toMatchObject({ status: 'complete', text: 'Done' })
+    expect(echoed).toBe(0)
+    expect(approvedCalls()).toBe(1)
+    expect(model.calls[0]?.messages).toContain(
+      'echo: Invalid input for tool "echo": (input) is nested more than 512 levels deep (the limit); flatten it. Call it again with arguments that match its schema.',
+    )
+  })
 })

@@ -11,6 +11,7 @@ import {
   runToolCall,
   type ToolCallOutcome,
   tooDeepInputText,
+  toolInputTooDeep,
 } from './tool-call.js'
 
 /** One model call's answer, in the loop's terms, whatever the API. */
@@ -207,7 +208,7 @@ async function runTurnTools(
       // An input nested past the limit is refused at once: there is nothing to approve.
       if (
         (resumed && context.journaled?.(call.toolCallId)) ||
-        jsonDepthOver(call.input) !== undefined ||
+        toolInputTooDeep(call) ||
         !(await needsApproval(tool, call.input))
       )
         return runToolCall(context, tools, call, options)
