@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { parseOrThrow } from '../util/zod-issues.js'
-import { jsonOf } from './run-record.js'
+import { jsonOf, MAX_RECORD_DEPTH } from './run-record.js'
 import type { QueuedJob } from './types.js'
 
 /**
@@ -64,7 +64,8 @@ export function validateQueuedJob(job: QueuedJob): QueuedJob {
   const valid = parseOrThrow(jobSchema, job, 'queued job')
   return {
     agentId: valid.agentId,
-    job: jsonOf(valid.job, 'job'),
+    // A pool job holds its input one level down: an input at MAX_JSON_DEPTH fits.
+    job: jsonOf(valid.job, 'job', MAX_RECORD_DEPTH),
     priority: valid.priority,
     readyAt: valid.readyAt,
   }

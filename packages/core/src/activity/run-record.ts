@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { CheckpointTooLargeError } from '../errors/checkpoint-too-large-error.js'
 import { DecisionError } from '../errors/decision-error.js'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
+import { assertJsonDepth, MAX_JSON_DEPTH } from '../util/json-limits.js'
 import { parseOrThrow } from '../util/zod-issues.js'
 import type {
   ActivityStatus,
@@ -21,6 +22,13 @@ import type {
  * requests, result): each store validates, sizes and decides alike, and keeps each part as one
  * JSON text (encoded once, here).
  */
+
+/**
+ * The deepest nesting of a checkpoint's state and of a journal entry: `MAX_JSON_DEPTH` plus room
+ * for the runner's own envelope (conversation, message, content block) around tool inputs and
+ * outputs that are themselves at the limit.
+ */
+export const MAX_RECORD_DEPTH = MAX_JSON_DEPTH + 32
 
 /** Default of a store's `maxRecordBytes`: the largest checkpoint or journaled tool result it accepts. */
 export const DEFAULT_MAX_RECORD_BYTES = 16 * 1024 * 1024
@@ -88,8 +96,13 @@ const decisionSchema = z.discriminatedUnion(
   { error: "must be { type: 'approve' | 'deny' | 'respond', ... }" },
 )
 
-/** A JSON copy of `value`, or `InvalidOptionsError` naming `field` when JSON cannot hold it. */
-export function jsonOf(value: unknown, field: string): JsonValue {
+/**
+ * A JSON copy of `value`, or `InvalidOptionsError` naming `field` when JSON cannot hold it
+ * (`ValueTooLargeError` when it nests more than `limit` levels, default `MAX_JSON_DEPTH`, checked
+ * first).
+ */
+export function jsonOf(value: unknown, field: string, limit = MAX_JSON_DEPTH): JsonValue {
+  assertJsonDepth(value, field, { subject: 'run record', limit })
   let text: string | undefined
   try {
     text = JSON.stringify(value)
@@ -102,8 +115,12 @@ export function jsonOf(value: unknown, field: string): JsonValue {
   return text === undefined ? null : (JSON.parse(text) as JsonValue)
 }
 
-/** JSON text of `value`, refusing what JSON cannot hold with an error naming `field`. */
-function jsonText(value: unknown, field: string): string {
+/**
+ * JSON text of `value`, refusing what JSON cannot hold with an error naming `field`, and values
+ * nested more than `MAX_JSON_DEPTH` levels (`ValueTooLargeError`, checked first).
+ */
+function jsonText(value: unknown, field: string, limit = MAX_JSON_DEPTH): string {
+  assertJsonDepth(value, field, { subject: 'run record', limit })
   try {
     return JSON.stringify(value) ?? 'null'
   } catch (error) {
@@ -149,7 +166,7 @@ export function encodeCheckpoint(
   limitBytes: number,
 ): string {
   const meta = validateCheckpointInput(input)
-  const state = jsonText(meta.state, 'checkpoint.state')
+  const state = jsonText(meta.state, 'checkpoint.state', MAX_RECORD_DEPTH)
   const bytes = Buffer.byteLength(state, 'utf8')
   if (bytes > limitBytes) throw new CheckpointTooLargeError(agentId, 'checkpoint', bytes, limitBytes)
   const { state: _state, ...rest } = meta
@@ -171,9 +188,12 @@ export function encodeJournalEntry(
   limitBytes: number,
 ): { toolCallId: string; text: string } {
   const meta = parseOrThrow(journalSchema, input, 'journal entry')
+  assertJsonDepth(input.input, `journal entry ${meta.toolCallId}.input`, { subject: 'run record' })
+  assertJsonDepth(input.output, `journal entry ${meta.toolCallId}.output`, { subject: 'run record' })
   const text = jsonText(
     { ...meta, input: input.input ?? null, output: input.output ?? null, at },
     `journal entry ${meta.toolCallId}`,
+    MAX_RECORD_DEPTH,
   )
   const bytes = Buffer.byteLength(text, 'utf8')
   if (bytes > limitBytes)

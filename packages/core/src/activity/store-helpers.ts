@@ -3,7 +3,7 @@ import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { redactJsonText, redactSecrets } from '../util/secrets.js'
 import { parseOrThrow } from '../util/zod-issues.js'
 import { ACTIVITY_LOG_KINDS } from './log-kinds.js'
-import { jsonOf, validateCheckpointInput, validatePendingInput } from './run-record.js'
+import { jsonOf, MAX_RECORD_DEPTH, validateCheckpointInput, validatePendingInput } from './run-record.js'
 import { isActiveStatus, isTerminalStatus } from './transitions.js'
 import type {
   ActivityLogEntry,
@@ -435,7 +435,7 @@ export function encodeDocuments(
       `documents.${index}.key`,
     )
     const field = `documents.${index}.value`
-    const text = JSON.stringify(jsonOf(document.value, field))
+    const text = JSON.stringify(jsonOf(document.value, field, MAX_RECORD_DEPTH))
     const bytes = Buffer.byteLength(text, 'utf8')
     if (bytes > limitBytes) {
       throw new InvalidOptionsError(
