@@ -17,6 +17,35 @@ export interface OpenStoreOptions {
    * new `MemoryActivityStore` is returned.
    */
   sharedBy?: string
+  /**
+   * Imports a package the way the caller's module would (`(name) => import(name)` written in the
+   * caller's file), so that `@runner/postgres` is found among the caller's dependencies. Without
+   * it, the package is looked for from `@runner/core` and from the working directory.
+   */
+  importPackage?: (name: string) => Promise<unknown>
+}
+
+/** `name` imported by the caller, by core, or from the working directory's packages; the first that works. */
+async function importFromSomewhere(name: string, importPackage?: (name: string) => Promise<unknown>) {
+  const attempts: Array<() => Promise<unknown>> = [
+    ...(importPackage ? [() => importPackage(name)] : []),
+    () => import(name),
+    async () => {
+      const { createRequire } = await import('node:module')
+      const { pathToFileURL } = await import('node:url')
+      const resolved = createRequire(`${process.cwd()}/package.json`).resolve(name)
+      return import(pathToFileURL(resolved).href)
+    },
+  ]
+  let first: unknown
+  for (const attempt of attempts) {
+    try {
+      return await attempt()
+    } catch (error) {
+      first ??= error
+    }
+  }
+  throw first
 }
 
 /**
@@ -30,7 +59,7 @@ export async function openStore(config: StoreConfig, options: OpenStoreOptions =
     case 'postgres': {
       let module: PostgresModule
       try {
-        module = (await import(postgresPackage)) as PostgresModule
+        module = (await importFromSomewhere(postgresPackage, options.importPackage)) as PostgresModule
       } catch (error) {
         throw new ConfigError([
           {
