@@ -3,6 +3,7 @@ import { CheckpointTooLargeError } from '../errors/checkpoint-too-large-error.js
 import { DecisionError } from '../errors/decision-error.js'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { parseOrThrow } from '../util/zod-issues.js'
+import { assertStorableText, storableJsonText, storableText } from './text-policy.js'
 import type {
   ActivityStatus,
   Checkpoint,
@@ -19,7 +20,9 @@ import type {
 /**
  * Helpers shared by every store for the durable part of a run (checkpoint, journal, pending
  * requests, result): each store validates, sizes and decides alike, and keeps each part as one
- * JSON text (encoded once, here).
+ * JSON text (encoded once, here). Under the text policy (`text-policy.ts`) every NUL and lone
+ * surrogate in these parts becomes U+FFFD, except in the ids (tool call and request ids), which
+ * are refused with them.
  */
 
 /** Default of a store's `maxRecordBytes`: the largest checkpoint or journaled tool result it accepts. */
@@ -88,7 +91,10 @@ const decisionSchema = z.discriminatedUnion(
   { error: "must be { type: 'approve' | 'deny' | 'respond', ... }" },
 )
 
-/** A JSON copy of `value`, or `InvalidOptionsError` naming `field` when JSON cannot hold it. */
+/**
+ * A JSON copy of `value`, each NUL and lone surrogate replaced by U+FFFD, or
+ * `InvalidOptionsError` naming `field` when JSON cannot hold it.
+ */
 export function jsonOf(value: unknown, field: string): JsonValue {
   let text: string | undefined
   try {
@@ -99,13 +105,16 @@ export function jsonOf(value: unknown, field: string): JsonValue {
       { subject: 'run record' },
     )
   }
-  return text === undefined ? null : (JSON.parse(text) as JsonValue)
+  return text === undefined ? null : (JSON.parse(storableJsonText(text)) as JsonValue)
 }
 
-/** JSON text of `value`, refusing what JSON cannot hold with an error naming `field`. */
+/**
+ * JSON text of `value`, each NUL and lone surrogate replaced by U+FFFD (same length and size),
+ * refusing what JSON cannot hold with an error naming `field`.
+ */
 function jsonText(value: unknown, field: string): string {
   try {
-    return JSON.stringify(value) ?? 'null'
+    return storableJsonText(JSON.stringify(value) ?? 'null')
   } catch (error) {
     throw new InvalidOptionsError(
       [{ field, message: `is not JSON (${error instanceof Error ? error.message : String(error)})` }],
@@ -129,12 +138,16 @@ export function validateCheckpointInput(value: unknown, prefix = 'checkpoint'): 
   return { state: state as JsonValue, ...meta } as CheckpointInput
 }
 
-/** Validates pending requests (non-empty, unique ids); their `input` and `payload` become JSON copies. */
+/**
+ * Validates pending requests (non-empty, unique ids, none holding a NUL or lone surrogate); their
+ * `input` and `payload` become JSON copies, with U+FFFD for a NUL or lone surrogate as in `toolName`.
+ */
 export function validatePendingInput(value: unknown): PendingRequestInput[] {
   const valid = parseOrThrow(pendingSchema, value, 'activity update', 'pending')
   return valid.map((item, index) => {
+    assertStorableText(item.id, `pending.${index}.id`, 'activity update')
     const request: PendingRequestInput = { id: item.id, kind: item.kind }
-    if (item.toolName !== undefined) request.toolName = item.toolName
+    if (item.toolName !== undefined) request.toolName = storableText(item.toolName)
     if (item.input !== undefined) request.input = jsonOf(item.input, `pending.${index}.input`)
     if (item.payload !== undefined) request.payload = jsonOf(item.payload, `pending.${index}.payload`)
     return request
@@ -153,7 +166,7 @@ export function encodeCheckpoint(
   const bytes = Buffer.byteLength(state, 'utf8')
   if (bytes > limitBytes) throw new CheckpointTooLargeError(agentId, 'checkpoint', bytes, limitBytes)
   const { state: _state, ...rest } = meta
-  const head = JSON.stringify({ ...rest, at, bytes })
+  const head = storableJsonText(JSON.stringify({ ...rest, at, bytes }))
   // The state is spliced in as encoded: a large conversation is serialised once.
   return `${head.slice(0, -1)},"state":${state}}`
 }
@@ -171,6 +184,7 @@ export function encodeJournalEntry(
   limitBytes: number,
 ): { toolCallId: string; text: string } {
   const meta = parseOrThrow(journalSchema, input, 'journal entry')
+  assertStorableText(meta.toolCallId, 'toolCallId', 'journal entry')
   const text = jsonText(
     { ...meta, input: input.input ?? null, output: input.output ?? null, at },
     `journal entry ${meta.toolCallId}`,
@@ -189,7 +203,9 @@ export function decodeJournalEntry(text: string): JournalEntry {
 /** Validates a decision and stamps it. */
 export function validateDecision(decision: DecisionInput, at: string): Decision {
   const valid = parseOrThrow(decisionSchema, decision, 'decision')
-  const stamped = { ...valid, at } as Decision & { input?: unknown; value?: unknown }
+  const stamped = { ...valid, at } as Decision & { input?: unknown; value?: unknown; reason?: string }
+  if (valid.by !== undefined) stamped.by = storableText(valid.by)
+  if (valid.type !== 'respond' && valid.reason !== undefined) stamped.reason = storableText(valid.reason)
   if (valid.type === 'approve' && valid.input !== undefined)
     stamped.input = jsonOf(valid.input, 'decision.input')
   if (valid.type === 'respond') stamped.value = jsonOf(valid.value, 'decision.value')
