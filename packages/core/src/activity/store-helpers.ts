@@ -129,9 +129,20 @@ export function validateCreateInput(input: CreateActivityInput): CreateActivityI
   assertStorableText(valid.agentType, 'agentType', 'activity')
   if (valid.metadata !== undefined) {
     // A copy of what was given, not of what the schema returned: parsing drops an own `__proto__`.
-    const metadata = JSON.parse(JSON.stringify(given)) as Record<string, unknown>
-    assertStorableMetadata(metadata, 'activity')
-    valid.metadata = metadata
+    const metadata = JSON.parse(JSON.stringify(given)) as unknown
+    if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
+      throw new InvalidOptionsError(
+        [
+          {
+            field: 'metadata',
+            message: 'must be an object whose JSON is an object (its toJSON returns another value)',
+          },
+        ],
+        { subject: 'activity' },
+      )
+    }
+    assertStorableMetadata(metadata as Record<string, unknown>, 'activity')
+    valid.metadata = metadata as Record<string, unknown>
   }
   valid.message = storableText(redactSecrets(valid.message))
   return valid
