@@ -1,5 +1,5 @@
 import { type ActivityStore, InvalidOptionsError, ValueTooLargeError } from '@runner/core'
-import { type DocumentTable, MAX_METADATA_TEXT_BYTES } from '@runner/core/store'
+import { type DocumentTable, type DurableJobQueue, MAX_METADATA_TEXT_BYTES } from '@runner/core/store'
 import { describe, expect, it } from 'vitest'
 import type { StoreSuite } from './context.js'
 import { expectInvalidOptions, expectRefused } from './expectations.js'
@@ -175,6 +175,28 @@ export function textAndKeyCases(suite: StoreSuite): void {
         expect(await table.list('ns'), 'a refused put writes nothing').toEqual([])
       })
 
+      it('is refused in a job agentId and a claim owner', async (context) => {
+        const queue = suite.store.jobQueue as DurableJobQueue | undefined
+        if (!queue) return context.skip('this store has no jobQueue')
+        const job = { agentId: `j${character}`, job: 1, priority: 0, readyAt: Date.now() - 1000 }
+        await expectUnstorable(queue.push(job), 'agentId', code, `push with ${code} in agentId`)
+        if (queue.pushMany) {
+          await expectUnstorable(
+            queue.pushMany([{ ...job, agentId: 'ok' }, job]),
+            'jobs[1].agentId',
+            code,
+            `pushMany with ${code} in an agentId`,
+          )
+        }
+        await expectUnstorable(
+          queue.claim(`w${character}`, 1, 60_000),
+          'owner',
+          code,
+          `claim with ${code} in owner`,
+        )
+        expect(await queue.nextReadyAt(), 'a refused push queues nothing').toBeUndefined()
+      })
+
       it('finds no activity by an id holding it', async () => {
         await suite.create(`a${'\uFFFD'}`)
         expect(
@@ -260,7 +282,7 @@ export function textAndKeyCases(suite: StoreSuite): void {
       })
     })
 
-    it('keeps U+FFFD in place of each NUL and lone surrogate in trajectories and document values', async () => {
+    it('keeps U+FFFD in place of each NUL and lone surrogate in trajectories, jobs and document values', async () => {
       await suite.createIn('a1', 'complete')
       const trajectory = trajectoryOf('a1')
       trajectory.steps[0]!.data = dirtyJson()
@@ -269,6 +291,12 @@ export function textAndKeyCases(suite: StoreSuite): void {
         (await suite.store.getTrajectory('a1'))!.steps[0]!.data,
         'the trajectory keeps U+FFFD in keys and values',
       ).toEqual(cleanJson())
+      const queue = suite.store.jobQueue as DurableJobQueue | undefined
+      if (queue) {
+        await queue.push({ agentId: 'j1', job: dirtyJson(), priority: 0, readyAt: Date.now() - 1000 })
+        const [claimed] = await queue.claim('w1', 1, 60_000)
+        expect(claimed?.job, 'a job keeps U+FFFD').toEqual(cleanJson())
+      }
       const table = suite.store.documents as DocumentTable | undefined
       if (!table) return
       await table.put('ns', 'k1', dirtyJson())
