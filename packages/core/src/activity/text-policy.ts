@@ -1,5 +1,6 @@
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { ValueTooLargeError } from '../errors/value-too-large-error.js'
+import { assertJsonDepth } from '../util/json-limits.js'
 
 /**
  * The text policy of every `ActivityStore`, in one place so that all of them keep the same text.
@@ -153,6 +154,8 @@ function assertIndexable(text: string, field: string, subject: string): void {
  * `metadata` must be JSON already (nesting within `MAX_JSON_DEPTH`, no cycles).
  */
 export function assertStorableMetadata(metadata: Record<string, unknown>, subject: string): void {
+  // Depth first: the walk below recurses.
+  assertJsonDepth(metadata, 'metadata', { subject })
   for (const key of Object.keys(metadata)) {
     const field = `metadata.${pathSegment(key)}`
     checkKey(key, field, subject)

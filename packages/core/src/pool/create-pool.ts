@@ -1,4 +1,5 @@
 import type { z } from 'zod'
+import { assertStorableMetadata } from '../activity/text-policy.js'
 import { createActivityTracker } from '../activity/tracker.js'
 import type { DecisionInput, RunRecord } from '../activity/types.js'
 import { ActivityNotFoundError } from '../errors/activity-not-found-error.js'
@@ -116,7 +117,7 @@ export function createPool(options: PoolOptions = {}): Pool {
     async enqueue(name, input, enqueueOptions = {}) {
       if (closed) throw closedError()
       const task = taskNamed(name, 'task', 'enqueue')
-      const settings = parseOptions(enqueueOptionsSchema, enqueueOptions, 'enqueue options')
+      const settings = parseEnqueueOptions(enqueueOptions, 'enqueue options')
       const jobInput = validateInput(task, input, maxInputBytes)
       const work = submit(task, jobInput, settings)
       inFlight.add(work)
@@ -320,7 +321,7 @@ export function createPool(options: PoolOptions = {}): Pool {
       }
       const { task: name, input, options: enqueueOptions = {} } = item as EnqueueManyItem
       const task = taskNamed(name, `${at}.task`, subject)
-      const settings = parseOptions(enqueueOptionsSchema, enqueueOptions, subject, `${at}.options`)
+      const settings = parseEnqueueOptions(enqueueOptions, subject, `${at}.options`)
       const jobInput = validateInput(task, input, maxInputBytes, `${at}.input`, subject)
       if (settings.agentId !== undefined) {
         const first = ids.get(settings.agentId)
@@ -504,6 +505,18 @@ function parseOptions<T extends z.ZodType>(
 ): z.output<T> {
   if (isEmptyPlainObject(value)) return {} as z.output<T>
   return parseOrThrow(schema, value, subject, prefix)
+}
+
+/**
+ * Enqueue options, their metadata checked by the stores' policy first: zod's record would drop an
+ * own `__proto__` key, which must be refused, never lost.
+ */
+function parseEnqueueOptions(value: unknown, subject: string, prefix?: string) {
+  const metadata = (value as { metadata?: unknown } | null | undefined)?.metadata
+  if (typeof metadata === 'object' && metadata !== null && !Array.isArray(metadata)) {
+    assertStorableMetadata(metadata as Record<string, unknown>, subject)
+  }
+  return parseOptions(enqueueOptionsSchema, value, subject, prefix)
 }
 
 function isEmptyPlainObject(value: unknown): boolean {

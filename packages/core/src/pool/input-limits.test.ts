@@ -164,3 +164,19 @@ describe('pool input and result limits', () => {
     expect((await activity.list()).total).toBe(0)
   })
 })
+
+describe('enqueue metadata keys', () => {
+  it('refuses __proto__, constructor and prototype in metadata (never drops them), creating nothing', async () => {
+    const store = new MemoryActivityStore()
+    const pool = createPool({ activity: createActivityTracker({ store }) })
+    const task = pool.task('t', { input: z.null() }, async () => null)
+    for (const key of ['__proto__', 'constructor', 'prototype']) {
+      const metadata = JSON.parse(`{"${key}": {"x": 1}, "tenant": "a"}`) as Record<string, unknown>
+      const error = await task.enqueue(null, { metadata }).catch((caught: unknown) => caught)
+      expect(InvalidOptionsError.isInstance(error), key).toBe(true)
+      expect((error as InvalidOptionsError).field).toBe(`metadata.${key}`)
+    }
+    expect((await store.list()).total).toBe(0)
+    await pool.close()
+  })
+})
