@@ -265,6 +265,7 @@ const surfaces = {
     'percentageSchema',
     'queuedEntry',
     'redactJsonText',
+    'redactPattern',
     'redactSecrets',
     'redactSecretsIn',
     'sortKeyOf',

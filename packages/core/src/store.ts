@@ -112,6 +112,7 @@ export {
   knownSecrets,
   REDACTED,
   redactJsonText,
+  redactPattern,
   redactSecrets,
   redactSecretsIn,
 } from './util/secrets.js'

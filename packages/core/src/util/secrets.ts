@@ -149,10 +149,19 @@ function replaceAll(text: string): string {
   for (const pattern of patterns) {
     pattern.lastIndex = 0
     if (!pattern.test(result)) continue
-    pattern.lastIndex = 0
-    result = result.replace(pattern, replaceMatch)
+    result = redactPattern(result, pattern)
   }
   return result
+}
+
+/**
+ * `text` with every match of `pattern` replaced by `[REDACTED]`, or only its named group `secret`
+ * when it has one (`Bearer [REDACTED]`); what is already `[REDACTED]` stays as it is. For patterns
+ * of your own (the test kit's `secretPatterns`).
+ */
+export function redactPattern(text: string, pattern: RegExp): string {
+  pattern.lastIndex = 0
+  return text.replace(pattern, replaceMatch)
 }
 
 /** A match replaced whole, or only its `secret` group. */
@@ -162,7 +171,8 @@ function replaceMatch(match: string, ...rest: unknown[]): string {
     typeof groups === 'object' && groups !== null
       ? (groups as Record<string, string | undefined>).secret
       : undefined
-  if (secret === undefined || secret === REDACTED) return secret === REDACTED ? match : REDACTED
+  if (secret === undefined || secret === '') return match === REDACTED ? match : REDACTED
+  if (secret === REDACTED) return match
   const at = match.lastIndexOf(secret)
   return `${match.slice(0, at)}${REDACTED}${match.slice(at + secret.length)}`
 }

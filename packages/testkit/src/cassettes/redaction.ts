@@ -1,5 +1,5 @@
 import { InvalidOptionsError } from '@runner/core'
-import { knownSecrets, REDACTED, redactSecrets } from '@runner/core/store'
+import { knownSecrets, REDACTED, redactPattern, redactSecrets } from '@runner/core/store'
 import type { StoredBody } from './body.js'
 import { isSecretHeader, requestSecrets, scrubHeaders, scrubUrl } from './scrub.js'
 
@@ -369,24 +369,10 @@ export class Redactor {
   private patterned(text: string): string {
     let result = text
     for (const pattern of this.patterns) {
-      pattern.lastIndex = 0
-      result = result.replace(pattern, replaceMatch)
+      result = redactPattern(result, pattern)
     }
     return redactSecrets(result)
   }
-}
-
-/** A match replaced whole, or only its `secret` group. */
-function replaceMatch(match: string, ...rest: unknown[]): string {
-  const groups = rest.at(-1)
-  const secret =
-    typeof groups === 'object' && groups !== null
-      ? (groups as Record<string, string | undefined>).secret
-      : undefined
-  if (secret === undefined || secret === '') return match === REDACTED ? match : REDACTED
-  if (secret === REDACTED) return match
-  const at = match.lastIndexOf(secret)
-  return `${match.slice(0, at)}${REDACTED}${match.slice(at + secret.length)}`
 }
 
 function alternation(forms: Set<string>): RegExp | undefined {
