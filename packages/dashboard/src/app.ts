@@ -343,10 +343,17 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   app.all('/api/*', (context) => context.json({ error: { name: 'NotFound', message: 'No such route.' } }, 404))
 
   // The page: prebuilt files shipped in the package, no build step on the user's side.
-  app.get('/*', (context) => serveAsset(context.req.path.slice(base.length) || '/'))
+  app.get('/*', async (context) => {
+    const path = context.req.path.slice(base.length)
+    // The page's links are relative: at the base path without its slash they would point outside it.
+    if (path === '' && base !== '') {
+      return new Response(null, { status: 308, headers: { location: `${base}/${new URL(context.req.url).search}` } })
+    }
+    return serveAsset(path || '/')
+  })
 
   return {
-    app,
+    app: app as unknown as Hono,
     fetch: async (request) => app.fetch(request),
   }
 }
