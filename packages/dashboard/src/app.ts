@@ -347,7 +347,8 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     const path = context.req.path.slice(base.length)
     // The page's links are relative: at the base path without its slash they would point outside it.
     if (path === '' && base !== '') {
-      return new Response(null, { status: 308, headers: { location: `${base}/${new URL(context.req.url).search}` } })
+      const location = `${base}/${new URL(context.req.url).search}`
+      return new Response(null, { status: 308, headers: { location } })
     }
     return serveAsset(path || '/')
   })

@@ -65,6 +65,7 @@ describeInBrowser(
     let crawl: ReturnType<typeof defineTasks>['crawl']
     let hang: ReturnType<typeof defineTasks>['hang']
     let mail: ReturnType<typeof defineTasks>['mail']
+    let notify: ReturnType<typeof defineTasks>['notify']
 
     function defineTasks(target: Pool) {
       const runner = new ScriptedRunner({ activity })
@@ -120,13 +121,21 @@ describeInBrowser(
           const result = await runner.run({ model, tools: [lookup, email] }, input, { agentId, signal })
           return result.text ?? null
         }),
+        notify: target.task('notify', { input: z.string() }, async ({ agentId, input, signal }) => {
+          const script = new ScriptedModel([
+            { toolCalls: [{ name: 'send_email', input: { to: 'everyone@example.org' }, id: 'call-9' }] },
+            { text: 'Not sent.' },
+          ])
+          const result = await runner.run({ model: script, tools: [email] }, input, { agentId, signal })
+          return result.text ?? null
+        }),
       }
     }
 
     beforeAll(async () => {
       activity = createActivityTracker({ store: new MemoryActivityStore() })
       pool = createPool({ activity, concurrency: 8 })
-      ;({ crawl, hang, mail } = defineTasks(pool))
+      ;({ crawl, hang, mail, notify } = defineTasks(pool))
       const dashboard = createDashboard({ activity, pool, token: TOKEN, basePath: '/ops', heartbeatMs: 1000 })
       const address = await new Promise<AddressInfo>((resolve) => {
         server = serve({ fetch: dashboard.fetch, port: 0, hostname: '127.0.0.1' }, resolve)
@@ -281,6 +290,52 @@ describeInBrowser(
       await poll(textOf(page.locator('.meta'))).toContain('Tokens')
     }, 30_000)
 
+    it('denies a pending tool call with a reason: the tool does not run and the model reads the denial', async () => {
+      const { agentId } = await notify.enqueue('Tell everyone')
+      const result = notify.result(agentId)
+      await waitForStatus(activity, agentId, 'waiting', TIMEOUT)
+      await page.goto(`${root}runs/${agentId}`)
+      const card = page.locator('.card.pending[data-tool-call="call-9"]')
+      await visible(card)
+      await card.getByLabel('Reason').fill('not to everyone')
+      await card.getByRole('button', { name: 'Deny' }).click()
+      await poll(textOf(page.locator('h1 .status'))).toBe('complete')
+      await expect(result).resolves.toBe('Not sent.')
+      expect(sent).not.toContain('everyone@example.org')
+      await poll(textOf(page.locator('.timeline'))).toContain('denied')
+      await hidden(card)
+    }, 30_000)
+
+    it('reconnects when the connection drops: a run’s log resumes without repeating entries, the list reloads', async () => {
+      const dropConnections = () =>
+        (server as unknown as { closeAllConnections(): void }).closeAllConnections()
+      gates.allowed = 0
+      const { agentId } = await crawl.enqueue({ site: 'flaky.example.org' })
+      await waitForActivity(activity, agentId, (run) => run.percentage === 10)
+      await page.goto(`${root}runs/${agentId}`)
+      await poll(() => page.locator('.timeline li').count()).toBe(3)
+      dropConnections()
+      await poll(textOf(page.locator('#live'))).toBe('reconnecting')
+      advance()
+      await poll(() => page.locator('.run-progress .bar').getAttribute('aria-valuenow')).toBe('50')
+      advance()
+      advance()
+      await poll(textOf(page.locator('h1 .status'))).toBe('complete')
+      const { log } = await activity.detail(agentId)
+      await poll(() => page.locator('.timeline li').count()).toBe(log.length)
+      expect(await page.locator('.timeline .entry-message').allTextContents()).toEqual(
+        log.map((entry) => entry.message),
+      )
+
+      await page.goto(root)
+      await poll(textOf(page.locator('#live'))).toBe('live')
+      dropConnections()
+      const created = await activity.create('report', { message: 'Made while the page was away' })
+      await visible(row(created))
+      await poll(textOf(page.locator('#live'))).toBe('live')
+      await activity.cancel(created)
+    }, 30_000)
+
     it('the list at rest (screenshot)', async () => {
       gates.allowed = 0
       const { agentId } = await crawl.enqueue({ site: 'docs.example.org' }, { metadata: { tenant: 'acme' } })
@@ -290,7 +345,7 @@ describeInBrowser(
       await activity.update(failing, 'Reading 14 documents', { percentage: 35 })
       await activity.error(failing, new Error('Rate limited by the model provider'))
       await page.goto(root)
-      await poll(() => page.locator('tbody tr').count()).toBe(7)
+      await poll(() => page.locator('tbody tr').count()).toBe(10)
       await poll(textOf(page.locator('.count[data-status="running"] b'))).toMatch(exactly('1'))
       await page.screenshot({ path: new URL('runs.png', DOCS).pathname })
       advance()

@@ -472,21 +472,28 @@ function listPage(signal) {
     shown.textContent = rows.size > 0 ? `${rows.size} shown` : ''
   }
 
+  let generation = 0
   async function load(reset) {
     const params = queryOf(filters)
     params.set('limit', '50')
     if (!reset && cursor) params.set('cursor', cursor)
+    const mine = reset ? ++generation : generation
     loading++
     moreButton.disabled = true
     try {
       const page = await api(`api/runs?${params}`)
-      if (signal.aborted) return
+      // A newer load (the filters changed) wins over this one.
+      if (signal.aborted || mine !== generation) return
+      // What the live stream brought while the page was read is newer than the page.
+      const known = new Map([...rows].map(([id, entry]) => [id, entry.item]))
       if (reset) {
         rows.clear()
         body.replaceChildren()
       }
       problem.hidden = true
-      for (const item of page.items) {
+      for (const fetched of page.items) {
+        const seen = known.get(fetched.agentId)
+        const item = seen && seen.updatedAt > fetched.updatedAt ? seen : fetched
         const existing = rows.get(item.agentId)
         if (existing) update(existing, item)
         else {
