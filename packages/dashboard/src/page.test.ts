@@ -393,5 +393,22 @@ describeInBrowser(
         await fresh.close()
       }
     }, 30_000)
+
+    it('a request refused by the application’s own auth check shows its error, without asking for a token', async () => {
+      const refusing = createDashboard({ activity, auth: () => false })
+      let other: ReturnType<typeof serve> | undefined
+      const address = await new Promise<AddressInfo>((resolve) => {
+        other = serve({ fetch: refusing.fetch, port: 0, hostname: '127.0.0.1' }, resolve)
+      })
+      const fresh = await browser.newPage()
+      try {
+        await fresh.goto(`http://127.0.0.1:${address.port}/`)
+        await poll(textOf(fresh.locator('.error-box'))).toBe('Not allowed.')
+        expect(await fresh.locator('dialog#auth').isVisible()).toBe(false)
+      } finally {
+        await fresh.close()
+        await new Promise((resolve) => other?.close(resolve))
+      }
+    }, 30_000)
   },
 )

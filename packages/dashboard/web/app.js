@@ -153,7 +153,7 @@ async function api(path, init = {}) {
     headers: headers(init.body ? { 'content-type': 'application/json' } : {}),
   })
   const body = await response.json().catch(() => null)
-  if (response.status === 401) {
+  if (response.status === 401 && response.headers.has('www-authenticate')) {
     await askToken(token ? 'That token was refused: enter the right one.' : undefined)
     return api(path, init)
   }
@@ -179,7 +179,7 @@ function stream(path, on, signal) {
           signal,
           cache: 'no-store',
         })
-        if (response.status === 401) {
+        if (response.status === 401 && response.headers.has('www-authenticate')) {
           await askToken(token ? 'That token was refused: enter the right one.' : undefined)
           continue
         }
