@@ -22,6 +22,12 @@ const CHROMIUM = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chro
 )
 const TOKEN = 'test-token-0123456789abcdef'
 const DOCS = new URL('../docs/', import.meta.url)
+/** The README's screenshots are written again only when asked: `UPDATE_SCREENSHOTS=1`. */
+const screenshot = async (page: Page, name: string) => {
+  if (process.env.UPDATE_SCREENSHOTS !== '1') return
+  await mkdir(DOCS, { recursive: true })
+  await page.screenshot({ path: new URL(name, DOCS).pathname })
+}
 const TIMEOUT = 15_000
 
 /** Polls what the page shows until the assertion holds (the page updates on its own). */
@@ -274,8 +280,7 @@ describeInBrowser(
       await poll(() => page.locator('.waterfall .turn').count()).toBeGreaterThan(0)
       await page.locator('.waterfall .step.tool-call').first().click()
       await poll(textOf(page.locator('.step-detail'))).toContain('ada@example.org')
-      await mkdir(DOCS, { recursive: true })
-      await page.screenshot({ path: new URL('run.png', DOCS).pathname })
+      await screenshot(page, 'run.png')
 
       const input = card.getByLabel('Input (JSON)')
       await poll(() => input.inputValue()).toMatch(exactly(/ada@example\.org/))
@@ -347,7 +352,7 @@ describeInBrowser(
       await page.goto(root)
       await poll(() => page.locator('tbody tr').count()).toBe(10)
       await poll(textOf(page.locator('.count[data-status="running"] b'))).toMatch(exactly('1'))
-      await page.screenshot({ path: new URL('runs.png', DOCS).pathname })
+      await screenshot(page, 'runs.png')
       advance()
       advance()
     }, 30_000)
