@@ -384,7 +384,15 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   )
 
   // The page: prebuilt files shipped in the package, no build step on the user's side.
-  app.get('/*', (context) => serveAsset(context.req.path.slice(base.length) || '/'))
+  app.get('/*', async (context) => {
+    const path = context.req.path.slice(base.length)
+    // The page's links are relative: at the base path without its slash they would point outside it.
+    if (path === '' && base !== '') {
+      const location = `${base}/${new URL(context.req.url).search}`
+      return new Response(null, { status: 308, headers: { location } })
+    }
+    return serveAsset(path || '/')
+  })
 
   return {
     app,

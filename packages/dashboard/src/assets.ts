@@ -19,11 +19,25 @@ const FILES = new Map([
   ['/favicon.svg', 'favicon.svg'],
 ])
 
+/** The page's route of one run: `runs/<id>` (an id may hold a dot, so this is the page whatever it ends with). */
+const RUN_ROUTE = /^\/runs\/[^/]+$/
+
+/** The file a path names: the page's relative links from `runs/<id>` (`runs/app.js`) name its files too. */
+function fileOf(path: string): string | undefined {
+  const exact = FILES.get(path)
+  if (exact !== undefined) return exact
+  if (RUN_ROUTE.test(path)) {
+    const last = path.slice(path.lastIndexOf('/'))
+    return last !== '/index.html' ? (FILES.get(last) ?? 'index.html') : 'index.html'
+  }
+  return /\.[a-z0-9]+$/i.test(path) ? undefined : 'index.html'
+}
+
 const cache = new Map<string, Promise<Uint8Array>>()
 
 /** A file of the page, or 404. */
 export async function serveAsset(path: string): Promise<Response> {
-  const name = FILES.get(path) ?? (/\.[a-z0-9]+$/i.test(path) ? undefined : 'index.html')
+  const name = fileOf(path)
   if (name === undefined) return new Response('Not found', { status: 404 })
   let bytes = cache.get(name)
   if (!bytes) {
