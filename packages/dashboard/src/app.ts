@@ -12,16 +12,21 @@ import {
 import { ACTIVITY_STATUSES, isTerminalStatus } from '@runner/core/store'
 import { type Context, Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
-import { type DashboardOptions, storeOf, validateDashboardOptions } from './options.js'
 import { serveAsset } from './assets.js'
 import { runLogStream, watchStream } from './live.js'
+import { type DashboardOptions, storeOf, validateDashboardOptions } from './options.js'
+
+/** What the dashboard's routes know of a request: the caller's tenant filter. */
+export interface DashboardEnv {
+  Variables: { tenant: MetadataFilter | undefined }
+}
 
 /** A dashboard: a web-standard `fetch` handler (API, live streams and the page) and the Hono app behind it. */
 export interface Dashboard {
   /** Answers one request: mount it in Node's http server, Express, a Next.js route handler, Hono, Bun or Deno. */
   fetch(request: Request): Promise<Response>
   /** The Hono app (to mount with `app.route(...)` in a Hono server of your own). */
-  readonly app: Hono
+  readonly app: Hono<DashboardEnv>
 }
 
 /** The largest page the API serves. */
@@ -73,7 +78,10 @@ function metadataOfQuery(url: URL): MetadataFilter | undefined {
  * The caller's filter within the tenant's: the tenant's keys win; a caller asking for another
  * value of a tenant key gets nothing (`undefined`).
  */
-function scoped(filter: MetadataFilter | undefined, tenant: MetadataFilter | undefined): MetadataFilter | undefined | null {
+function scoped(
+  filter: MetadataFilter | undefined,
+  tenant: MetadataFilter | undefined,
+): MetadataFilter | undefined | null {
   if (!tenant) return filter
   if (!filter) return tenant
   for (const [key, value] of Object.entries(filter)) {
@@ -97,7 +105,8 @@ function statusesOf(url: URL): ActivityStatus[] | undefined {
   if (text === null || text === '') return undefined
   const statuses = text.split(',').map((part) => part.trim())
   for (const status of statuses) {
-    if (!STATUS_SET.has(status)) badRequest('status', `"${status}" is not one of ${ACTIVITY_STATUSES.join(', ')}`)
+    if (!STATUS_SET.has(status))
+      badRequest('status', `"${status}" is not one of ${ACTIVITY_STATUSES.join(', ')}`)
   }
   return statuses as ActivityStatus[]
 }
@@ -127,7 +136,9 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   const { pool } = options
   const heartbeatMs = options.heartbeatMs ?? 15_000
   const base = (options.basePath ?? '/').replace(/\/+$/, '')
-  const app = new Hono<{ Variables: { tenant: MetadataFilter | undefined } }>().basePath(base === '' ? '/' : base)
+  const app = new Hono<{ Variables: { tenant: MetadataFilter | undefined } }>().basePath(
+    base === '' ? '/' : base,
+  )
 
   app.onError((error, context) => {
     if (error instanceof HTTPException) return error.getResponse()
@@ -163,9 +174,13 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     if (options.token !== undefined) {
       const header = request.headers.get('authorization') ?? ''
       if (!constantTimeEqual(header, `Bearer ${options.token}`)) {
-        return context.json({ error: { name: 'Unauthorized', message: 'Send Authorization: Bearer <token>.' } }, 401, {
-          'www-authenticate': 'Bearer',
-        })
+        return context.json(
+          { error: { name: 'Unauthorized', message: 'Send Authorization: Bearer <token>.' } },
+          401,
+          {
+            'www-authenticate': 'Bearer',
+          },
+        )
       }
     }
     if (options.auth && !(await options.auth(request))) {
@@ -175,7 +190,8 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     await next()
   })
 
-  const tenantOf = (context: Context): MetadataFilter | undefined => context.get('tenant') as MetadataFilter | undefined
+  const tenantOf = (context: Context): MetadataFilter | undefined =>
+    context.get('tenant') as MetadataFilter | undefined
 
   app.get('/api/runs', async (context) => {
     const url = new URL(context.req.url)
@@ -185,7 +201,8 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     const agentType = url.searchParams.get('agentType') || undefined
     const text = (url.searchParams.get('q') || '').trim().toLowerCase() || undefined
     const cursor = url.searchParams.get('cursor') || undefined
-    if (agentType !== undefined && agentType.length > 200) badRequest('agentType', 'must be at most 200 characters')
+    if (agentType !== undefined && agentType.length > 200)
+      badRequest('agentType', 'must be at most 200 characters')
     if (filter === null) return context.json({ items: [], total: 0 })
     const base = { ...(status ? { status } : {}), ...(filter ? { metadata: filter } : {}) }
     if (agentType === undefined && text === undefined) {
@@ -197,12 +214,21 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     let next = cursor
     let scanned = 0
     do {
-      const page = await store.list({ ...base, limit: Math.min(MAX_PAGE_SIZE, MAX_SCANNED_ROWS - scanned), ...(next ? { cursor: next } : {}) })
+      const page = await store.list({
+        ...base,
+        limit: Math.min(MAX_PAGE_SIZE, MAX_SCANNED_ROWS - scanned),
+        ...(next ? { cursor: next } : {}),
+      })
       scanned += page.items.length
       next = page.nextCursor
       for (const item of page.items) {
         if (agentType !== undefined && item.agentType !== agentType) continue
-        if (text !== undefined && !item.message.toLowerCase().includes(text) && !item.agentId.toLowerCase().includes(text)) continue
+        if (
+          text !== undefined &&
+          !item.message.toLowerCase().includes(text) &&
+          !item.agentId.toLowerCase().includes(text)
+        )
+          continue
         items.push(item)
       }
     } while (next && items.length < limit && scanned < MAX_SCANNED_ROWS)
@@ -292,7 +318,11 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     }
     // No pool (or not one of its tasks): the store says canceled; the process running it stops at its next write.
     try {
-      const updated = await store.append(activity.agentId, { status: 'canceled', message: 'Canceled from the dashboard', kind: 'lifecycle' })
+      const updated = await store.append(activity.agentId, {
+        status: 'canceled',
+        message: 'Canceled from the dashboard',
+        kind: 'lifecycle',
+      })
       return context.json({ canceled: true, status: updated.status })
     } catch (error) {
       if (ActivityTransitionError.isInstance(error)) return context.json({ canceled: false })
@@ -309,9 +339,12 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     }
     const value = body as { toolCallId?: unknown; reason?: unknown; input?: unknown; by?: unknown }
     if (typeof value !== 'object' || value === null) badRequest('body', 'must be a JSON object')
-    if (typeof value.toolCallId !== 'string' || value.toolCallId === '') badRequest('toolCallId', 'must be the id of a pending tool call')
-    if (value.reason !== undefined && typeof value.reason !== 'string') badRequest('reason', 'must be a string')
-    if (value.by !== undefined && (typeof value.by !== 'string' || value.by.length > 200)) badRequest('by', 'must be a string of at most 200 characters')
+    if (typeof value.toolCallId !== 'string' || value.toolCallId === '')
+      badRequest('toolCallId', 'must be the id of a pending tool call')
+    if (value.reason !== undefined && typeof value.reason !== 'string')
+      badRequest('reason', 'must be a string')
+    if (value.by !== undefined && (typeof value.by !== 'string' || value.by.length > 200))
+      badRequest('by', 'must be a string of at most 200 characters')
     return value as { toolCallId: string; reason?: string; input?: unknown; by?: string }
   }
 
@@ -321,7 +354,13 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       const body = await decisionBody(context)
       if (!pool) {
         return context.json(
-          { error: { name: 'NoPool', message: 'This dashboard has no pool to continue the run on: create it with createDashboard({ pool }).' } },
+          {
+            error: {
+              name: 'NoPool',
+              message:
+                'This dashboard has no pool to continue the run on: create it with createDashboard({ pool }).',
+            },
+          },
           409,
         )
       }
@@ -340,7 +379,9 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     })
   }
 
-  app.all('/api/*', (context) => context.json({ error: { name: 'NotFound', message: 'No such route.' } }, 404))
+  app.all('/api/*', (context) =>
+    context.json({ error: { name: 'NotFound', message: 'No such route.' } }, 404),
+  )
 
   // The page: prebuilt files shipped in the package, no build step on the user's side.
   app.get('/*', (context) => serveAsset(context.req.path.slice(base.length) || '/'))
@@ -355,7 +396,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
 function constantTimeEqual(a: string, b: string): boolean {
   const length = Math.max(a.length, b.length)
   let difference = a.length ^ b.length
-  for (let index = 0; index < length; index++) difference |= (a.charCodeAt(index) || 0) ^ (b.charCodeAt(index) || 0)
+  for (let index = 0; index < length; index++)
+    difference |= (a.charCodeAt(index) || 0) ^ (b.charCodeAt(index) || 0)
   return difference === 0
 }
-

@@ -38,7 +38,7 @@ export async function serveAsset(path: string): Promise<Response> {
     return new Response('Not found', { status: 404 })
   }
   const extension = name.slice(name.lastIndexOf('.') + 1)
-  return new Response(body as BodyInit, {
+  return new Response(body as unknown as ConstructorParameters<typeof Response>[0], {
     headers: {
       'content-type': TYPES[extension] ?? 'application/octet-stream',
       'cache-control': extension === 'html' ? 'no-cache' : 'public, max-age=300',

@@ -36,7 +36,9 @@ export interface DashboardOptions {
 
 /** The store of `activity`, whichever form it was given in. */
 export function storeOf(activity: ActivityStore | ActivityTracker): ActivityStore {
-  return 'store' in activity && typeof activity.store === 'object' ? activity.store : (activity as ActivityStore)
+  return 'store' in activity && typeof activity.store === 'object'
+    ? activity.store
+    : (activity as ActivityStore)
 }
 
 /** Checks the options; throws `InvalidOptionsError` naming the field. */
@@ -48,11 +50,15 @@ export function validateDashboardOptions(options: DashboardOptions): void {
       subject: 'dashboard options',
     })
   }
-  const store = typeof given.activity === 'object' && given.activity !== null ? storeOf(given.activity) : undefined
+  const store =
+    typeof given.activity === 'object' && given.activity !== null ? storeOf(given.activity) : undefined
   if (!store || typeof store.list !== 'function' || typeof store.watch !== 'function') {
     issues.push({ field: 'activity', message: 'must be an ActivityStore or an ActivityTracker' })
   }
-  if (given.pool !== undefined && (typeof given.pool !== 'object' || typeof given.pool.cancel !== 'function')) {
+  if (
+    given.pool !== undefined &&
+    (typeof given.pool !== 'object' || typeof given.pool.cancel !== 'function')
+  ) {
     issues.push({ field: 'pool', message: 'must be a Pool from createPool' })
   }
   if (given.token !== undefined && (typeof given.token !== 'string' || given.token.length < 16)) {
@@ -63,7 +69,10 @@ export function validateDashboardOptions(options: DashboardOptions): void {
       issues.push({ field: name, message: 'must be a function of the request' })
     }
   }
-  if (given.basePath !== undefined && (typeof given.basePath !== 'string' || !given.basePath.startsWith('/'))) {
+  if (
+    given.basePath !== undefined &&
+    (typeof given.basePath !== 'string' || !given.basePath.startsWith('/'))
+  ) {
     issues.push({ field: 'basePath', message: 'must be a path starting with "/"' })
   }
   if (
