@@ -40,4 +40,20 @@ describe('openStore', () => {
     expect(error).toBeInstanceOf(ConfigError)
     expect((error as ConfigError).message).toMatch(/@runner\/postgres cannot be loaded .*install it/)
   })
+
+  it('loads @runner/postgres through loadPostgres when given, and reports its failure the same way', async () => {
+    const config = loadConfig({ RUNNER_STORE_URL: 'postgres://user@127.0.0.1:1/runner' })
+    let calls = 0
+    const error = await openStore(config.store, {
+      loadPostgres: () => {
+        calls++
+        return Promise.reject(new Error('no such package here'))
+      },
+    }).catch((caught: unknown) => caught)
+    expect(calls).toBe(1)
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as ConfigError).message).toMatch(
+      /@runner\/postgres cannot be loaded \(no such package here\): install it/,
+    )
+  })
 })

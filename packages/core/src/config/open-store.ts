@@ -17,6 +17,13 @@ export interface OpenStoreOptions {
    * new `MemoryActivityStore` is returned.
    */
   sharedBy?: string
+  /**
+   * Loads `@runner/postgres` for a postgres:// store. Default: an import from @runner/core, which
+   * finds it when it is installed beside core (npm, yarn). A package that depends on it itself
+   * passes `() => import('@runner/postgres')`, so that it is found from there too (pnpm gives each
+   * package only its own dependencies).
+   */
+  loadPostgres?: () => Promise<unknown>
 }
 
 /**
@@ -30,7 +37,7 @@ export async function openStore(config: StoreConfig, options: OpenStoreOptions =
     case 'postgres': {
       let module: PostgresModule
       try {
-        module = (await import(postgresPackage)) as PostgresModule
+        module = (await (options.loadPostgres ?? (() => import(postgresPackage)))()) as PostgresModule
       } catch (error) {
         throw new ConfigError([
           {
