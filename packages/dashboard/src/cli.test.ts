@@ -193,7 +193,7 @@ describe.skipIf(!existsSync(cliPath))('runner (no store needed)', () => {
   it('says which PostgreSQL server refused the connection, without a stack trace (exit 1)', {
     timeout: 30_000,
   }, () => {
-    for (const args of [['ls'], ['show', 'run-1'], ['tail']]) {
+    for (const args of [['ls'], ['show', 'run-1'], ['tail'], ['watch'], ['dashboard', '--port', '0']]) {
       const result = runCli([...args, '--store', 'postgres://runner:secret@127.0.0.1:1/runs'])
       expect(result.code, args[0]).toBe(1)
       expect(result.stderr.trim()).toBe(

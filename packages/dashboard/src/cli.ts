@@ -139,7 +139,10 @@ function stopSignal(): { signal: AbortSignal; dispose: () => void } {
   }
 }
 
-/** Iterates the store's watch, ending quietly when `signal` aborts. */
+/**
+ * Iterates the store's watch until `onChange` returns true, ending quietly when `signal` aborts;
+ * a watch that ends by itself is a failure (the store was closed).
+ */
 async function forEachChange(
   changes: AsyncIterable<ActivityEvent>,
   signal: AbortSignal,
@@ -151,7 +154,9 @@ async function forEachChange(
     }
   } catch (error) {
     if (!signal.aborted) throw error
+    return
   }
+  if (!signal.aborted) throw new CliError('the store stopped sending changes (it was closed)')
 }
 
 // ---------------------------------------------------------------- commands
@@ -159,6 +164,8 @@ async function forEachChange(
 async function dashboardCommand(options: StoreOptions & { port: number; host: string; token?: string }) {
   await withStore(options, async (store, label) => {
     const { metadata } = options
+    // A first read: a store that cannot be reached says so now, not on the page's first request.
+    await store.countActive(scopeOf(options))
     let served: Awaited<ReturnType<typeof serveDashboard>>
     try {
       served = await serveDashboard({
