@@ -318,7 +318,7 @@ async function watchOne(store: ActivityStore, id: string, options: StoreOptions,
     if (!isTerminalStatus(current.status)) {
       await forEachChange(changes, signal, async () => {
         const next = await store.get(id, scopeOf(options))
-        if (!next) return true
+        if (!next) throw new CliError(`no run ${id} (it was deleted while watched)`)
         current = next
         render()
         return isTerminalStatus(current.status)
