@@ -244,7 +244,7 @@ async function measureListScaling(
 }
 
 /** A SQLite store on `path`, with a bulk fill through a second connection. */
-function openSqlite(path: string): Opened {
+export function openSqlite(path: string): Opened {
   const store = new SqliteActivityStore({ path })
   return {
     store,

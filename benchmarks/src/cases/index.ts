@@ -20,4 +20,5 @@ export const caseLoaders: ReadonlyArray<{ id: string; load: () => Promise<BenchC
   { id: '6-bullmq', load: async () => (await import('./6-bullmq.ts')).bullmqCase },
   { id: '7-durable', load: async () => (await import('./7-durable.ts')).durableCase },
   { id: '8-enqueue', load: async () => (await import('./8-enqueue.ts')).enqueueCase },
+  { id: '9-dashboard', load: async () => (await import('./9-dashboard.ts')).dashboardCase },
 ]

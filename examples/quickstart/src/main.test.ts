@@ -74,12 +74,18 @@ describe('examples/quickstart (smoke test)', () => {
     const stopped = new Promise<NodeJS.Signals | null>((resolve) => {
       first.on('exit', (_code, signal) => resolve(signal))
     })
+    let dashboardRuns: Promise<unknown> | undefined
     first.stdout.on('data', (chunk: Buffer) => {
       firstOut += chunk.toString()
+      // The dashboard it prints answers while the tasks run: the four tasks, in the browser's API.
+      const url = /Dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(firstOut)?.[1]
+      if (url && !dashboardRuns)
+        dashboardRuns = fetch(new URL('api/runs', url)).then((response) => response.json())
       if (/Reading the best source/.test(firstOut) && first.exitCode === null && !first.killed)
         first.kill('SIGINT')
     })
     expect(await stopped).toBe('SIGINT')
+    expect(((await dashboardRuns) as { total: number } | undefined)?.total).toBe(4)
     expect(firstErr).toBe('')
     expect(firstOut).toContain(`Four research tasks, queued in ${database}.`)
     expect(firstOut).not.toMatch(/complete|✔/)

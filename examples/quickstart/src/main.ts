@@ -27,6 +27,7 @@ import {
   localEngine,
 } from '@runner/core'
 import { SqliteActivityStore } from '@runner/core/sqlite'
+import { type ServedDashboard, serveDashboard } from '@runner/dashboard'
 import { type OpenAIAgent, OpenAIRunner } from '@runner/openai'
 import { scenario, startProtocolFake } from '@runner/testkit'
 import { z } from 'zod'
@@ -131,7 +132,11 @@ if (previous) {
   )
 }
 
-// 4. Live progress from the store: push, no polling.
+// 4. The dashboard over the same store: the runs, live, in the browser (127.0.0.1 only).
+const dashboard = await openDashboard()
+console.log(`Dashboard: ${dashboard.url}\n`)
+
+// 5. Live progress from the store: push, no polling.
 const watching = new AbortController()
 const rows = new Map<string, ActivitySummary>()
 for (const agentId of agentIds) rows.set(agentId, await activity.detail(agentId))
@@ -161,7 +166,7 @@ await watcher
 await pool.close({ timeoutMs: 5_000 })
 await fake?.close()
 
-// 5. The answers, and the whole log of one run.
+// 6. The answers, and the whole log of one run.
 console.log('')
 results.forEach((result, index) => {
   const topic = topics[index]
@@ -186,12 +191,33 @@ for (const agentId of previous ? agentIds : agentIds.slice(0, 1)) {
 const page = await activity.list()
 console.log(`\n${page.total} activities in ${databasePath}, ${await activity.countActive()} still active.`)
 
+// In a terminal, the dashboard stays up to look at the finished runs until Ctrl-C.
+if (tty && process.env.QUICKSTART_KEEP_SERVING !== '0') {
+  console.log(`\nThe dashboard keeps serving at ${dashboard.url} (Ctrl-C to stop).`)
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve())
+    process.once('SIGTERM', () => resolve())
+  })
+}
+await dashboard.close()
+
 await store.close()
 // All four finished and printed: the default database is not needed any more.
 if (!keepDatabase)
   for (const suffix of ['', '-wal', '-shm']) rmSync(`${databasePath}${suffix}`, { force: true })
 const failed = results.filter((result) => result.status === 'rejected').length
 process.exitCode = failed === 0 ? 0 : 1
+
+/** The dashboard on QUICKSTART_PORT (default 4317), or on a free port when that one is taken. */
+async function openDashboard(): Promise<ServedDashboard> {
+  const port = Number(process.env.QUICKSTART_PORT ?? 4317)
+  try {
+    return await serveDashboard({ activity, pool, port })
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error
+    return serveDashboard({ activity, pool, port: 0 })
+  }
+}
 
 /** The tasks of the latest quickstart run in the database that has some unfinished, if any. */
 async function unfinishedBatch(): Promise<{ batch: string; tasks: ActivitySummary[] } | undefined> {

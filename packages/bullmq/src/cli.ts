@@ -58,7 +58,11 @@ async function main(argv: readonly string[]): Promise<void> {
         'RUNNER_REDIS_URL is not set: give the redis:// URL of the queue, e.g. redis://127.0.0.1:6379',
       )
     }
-    store = await openStore(config.store, { sharedBy: 'a worker' })
+    store = await openStore(config.store, {
+      sharedBy: 'a worker',
+      // @runner/postgres is looked for among the worker's dependencies.
+      importPackage: (name) => import(name),
+    })
     const activity = createActivityTracker({ store, messages: config.messages })
     const worker = {
       ...(options.lockDurationMs === undefined ? {} : { lockDurationMs: options.lockDurationMs }),

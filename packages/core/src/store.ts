@@ -49,6 +49,15 @@ export {
   validateMetadataFilter,
   validateWatchFilter,
 } from './activity/store-helpers.js'
+export {
+  assertStorableFilter,
+  assertStorableMetadata,
+  assertStorableText,
+  isStorableText,
+  MAX_METADATA_TEXT_BYTES,
+  storableJsonText,
+  storableText,
+} from './activity/text-policy.js'
 export type { CreateOptions, LogEntryOptions, UpdateOptions } from './activity/tracker.js'
 export {
   ACTIVE_STATUSES,

@@ -92,7 +92,8 @@ export async function openCliStore(storeUrl: string | undefined, env: NodeJS.Pro
   }
   const store = await openStore(storeConfig, {
     sharedBy: 'the runner CLI',
-    loadPostgres: () => import('@runner/postgres'),
+    // @runner/postgres is this package's (optional peer) dependency: found from here.
+    importPackage: (name) => import(name),
   })
   return {
     store,

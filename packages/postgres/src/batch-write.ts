@@ -22,7 +22,6 @@ import {
 import type { QueryResult, QueryResultRow } from 'pg'
 import { logOfRow, type SummaryRow, summaryColumns, summaryOfRow } from './rows.js'
 import { isoText, LOCK_CLASS_LOG, NOW_MS, type SchemaNames } from './sql.js'
-import { assertStorable } from './storable.js'
 
 /** One write of a batch, as the store's methods submit it (already validated where it can be). */
 export type WriteItem =
@@ -454,7 +453,6 @@ function apply(
     return undefined
   }
   const encoded = encodeJournalEntry(agentId, item.entry, now, maxRecordBytes)
-  assertStorable({ toolCallId: encoded.toolCallId }, 'journal entry')
   const checkpoint =
     item.checkpoint === undefined
       ? undefined

@@ -47,7 +47,7 @@ describe.skipIf(!databaseUrl)('PostgresActivityStore jobQueue (DATABASE_URL)', {
     expect(await queue.nextReadyAt(), 'when the earliest unclaimed job becomes ready').toBe(later)
   })
 
-  it('keeps the job and its ready time exactly, refuses a second job with the same agentId, and removes jobs', async () => {
+  it('keeps the job (U+FFFD for a NUL, as every store) and its ready time exactly, refuses a second job with the same agentId, and removes jobs', async () => {
     const queue = open().jobQueue
     const readyAt = Date.now() - 1.5
     const payload = { nested: { text: 'nul \u0000 ok', list: [1, 2.5, null, true] } }
@@ -57,7 +57,13 @@ describe.skipIf(!databaseUrl)('PostgresActivityStore jobQueue (DATABASE_URL)', {
     expect((error as InvalidOptionsError).field).toBe('agentId')
     expect(await queue.nextReadyAt()).toBe(readyAt)
     const [claimed] = await queue.claim('w', 1, 60_000)
-    expect(claimed).toEqual({ agentId: 'a1', job: payload, priority: 2, readyAt, redelivered: false })
+    expect(claimed).toEqual({
+      agentId: 'a1',
+      job: { nested: { text: 'nul \uFFFD ok', list: [1, 2.5, null, true] } },
+      priority: 2,
+      readyAt,
+      redelivered: false,
+    })
     expect(await queue.nextReadyAt(), 'a job under a live lease is not waiting for a claim').toBeUndefined()
     expect(await queue.remove('a1')).toBe(true)
     expect(await queue.remove('a1')).toBe(false)

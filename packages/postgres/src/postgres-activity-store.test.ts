@@ -4,6 +4,7 @@ import {
   InvalidOptionsError,
   RunnerError,
   type Trajectory,
+  ValueTooLargeError,
 } from '@runner/core'
 import pg from 'pg'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
@@ -862,33 +863,52 @@ describe.skipIf(!databaseUrl)(
         expect(new Set(results.map((result) => result.log.length)).size).toBe(30)
       })
 
-      it('refuses text PostgreSQL cannot store (NUL) with InvalidOptionsError, before writing', async () => {
+      it('refuses text PostgreSQL cannot store in ids and metadata before its batch, and stores U+FFFD for it in messages and trajectories', async () => {
         const store = open()
         const fieldOf = async (promise: Promise<unknown>) => {
           const error = await rejectionOf(promise)
           expect(InvalidOptionsError.isInstance(error)).toBe(true)
           return (error as InvalidOptionsError).field
         }
-        expect(await fieldOf(store.create({ agentId: 'a1', agentType: 'test', message: 'a\u0000b' }))).toBe(
-          'message',
-        )
-        expect(
-          await fieldOf(
-            store.create({
-              agentId: 'a1',
-              agentType: 'test',
-              message: 'ok',
-              metadata: { nested: { 'k\u0000': 1 } },
-            }),
-          ),
-        ).toBe('metadata.nested.k\u0000')
-        await store.create({ agentId: 'a1', agentType: 'test', message: 'ok' })
-        expect(await fieldOf(store.append('a1', { status: 'running', message: '\u0000' }))).toBe('message')
+        const outcome = (result: PromiseSettledResult<unknown>) =>
+          result.status === 'rejected' ? Promise.reject(result.reason) : Promise.resolve(result.value)
+        // Submitted in one tick: the refused creates never reach the batch, the others commit.
+        const [bad, nul, surrogate, long, good] = await Promise.allSettled([
+          store.create({ agentId: 'a\u0000', agentType: 'test', message: 'ok' }),
+          store.create({
+            agentId: 'b',
+            agentType: 'test',
+            message: 'ok',
+            metadata: { nested: { 'k\u0000': 1 } },
+          }),
+          store.create({ agentId: 'c', agentType: 'test', message: 'ok', metadata: { tenant: 't\uD800' } }),
+          store.create({
+            agentId: 'd',
+            agentType: 'test',
+            message: 'ok',
+            metadata: { note: 'x'.repeat(10_000) },
+          }),
+          store.create({ agentId: 'a1', agentType: 'test', message: 'a\u0000b' }),
+        ])
+        expect(await fieldOf(outcome(bad))).toBe('agentId')
+        expect(await fieldOf(outcome(nul))).toBe('metadata.nested.k\\u0000')
+        expect(await fieldOf(outcome(surrogate))).toBe('metadata.tenant')
+        const tooLong = await rejectionOf(outcome(long))
+        expect(ValueTooLargeError.isInstance(tooLong), 'a metadata value over the index limit').toBe(true)
+        expect(good.status).toBe('fulfilled')
+        await store.append('a1', { status: 'running', message: '\u0000' })
         const trajectory = trajectoryOf('a1')
-        trajectory.steps[0]!.data = { text: 'x\u0000' }
-        expect(await fieldOf(store.saveTrajectory('a1', trajectory))).toBe('trajectory.steps.0.data.text')
+        trajectory.steps[0]!.data = { text: 'x\u0000\uDC00' }
+        await store.saveTrajectory('a1', trajectory)
+        const { rows } = await adminPool().query(
+          `SELECT a.message, t.trajectory #>> '{steps,0,data,text}' AS text, (SELECT count(*)::int FROM "${store.schema}".activities) AS count
+           FROM "${store.schema}".activities a JOIN "${store.schema}".trajectories t USING (agent_id)`,
+        )
+        expect(rows, 'the columns hold U+FFFD; only the valid create was written').toEqual([
+          { message: '\uFFFD', text: 'x\uFFFD\uFFFD', count: 1 },
+        ])
+        expect((await store.get('a1'))!.log.map((entry) => entry.message)).toEqual(['a\uFFFDb', '\uFFFD'])
         expect(await store.get('a1\u0000')).toBeUndefined()
-        expect((await store.get('a1'))!.log).toHaveLength(1)
       })
     })
 

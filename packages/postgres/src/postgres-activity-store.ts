@@ -26,6 +26,7 @@ import {
   encodeCursor,
   encodeTrajectory,
   GroupCommit,
+  isStorableText,
   type JournalEntryInput,
   type JsonValue,
   type PendingRequest,
@@ -51,7 +52,6 @@ import { PostgresJobQueue } from './postgres-job-queue.js'
 import { logColumn, logOfRow, type SummaryRow, summaryColumns, summaryOfRow } from './rows.js'
 import { prepareSchema, rollback, SCHEMA_VERSION } from './schema.js'
 import { ACTIVE_KEY_SQL, activeKeyOf, isoText, NOW_MS, type SchemaNames, schemaNames } from './sql.js'
-import { assertStorable } from './storable.js'
 import type { Query, StoreDatabase } from './store-database.js'
 import { WatchSubscription } from './watch-subscription.js'
 
@@ -171,15 +171,6 @@ export class PostgresActivityStore implements ActivityStore {
   async create(input: CreateActivityInput): Promise<Activity> {
     this.#assertOpen()
     const valid = validateCreateInput(input)
-    assertStorable(
-      {
-        agentId: valid.agentId,
-        agentType: valid.agentType,
-        message: valid.message,
-        metadata: valid.metadata,
-      },
-      'activity',
-    )
     const metadataJson = JSON.stringify(valid.metadata ?? {})
     await this.#ready()
     return (await this.#commits.submit({
@@ -201,7 +192,6 @@ export class PostgresActivityStore implements ActivityStore {
   async append(agentId: string, input: AppendActivityInput): Promise<Activity> {
     this.#assertOpen()
     const valid = validateAppendInput(input)
-    assertStorable({ message: valid.message, pending: valid.pending }, 'activity update')
     if (!isStorableId(agentId)) throw new ActivityNotFoundError(String(agentId))
     await this.#ready()
     return (await this.#commits.submit({ kind: 'append', agentId, input: valid })) as Activity
@@ -324,7 +314,6 @@ export class PostgresActivityStore implements ActivityStore {
   async saveTrajectory(agentId: string, trajectory: Trajectory): Promise<void> {
     this.#assertOpen()
     const json = encodeTrajectory(trajectory)
-    assertStorable({ trajectory: JSON.parse(json) as unknown }, 'trajectory')
     if (!isStorableId(agentId)) throw new ActivityNotFoundError(String(agentId))
     await this.#ready()
     const result = await this.#query(
@@ -407,7 +396,6 @@ export class PostgresActivityStore implements ActivityStore {
       const activity = locked.rows[0]
       if (!activity) throw new ActivityNotFoundError(agentId)
       const stamped = validateDecision(decision, activity.now)
-      assertStorable({ decision: stamped }, 'decision')
       // A statement of its own, after the lock: it sees a decision committed while this one waited.
       const stored = await this.#query<{ pending: string | null }>(
         client,
@@ -686,7 +674,7 @@ function preparationAdvice(error: unknown): string {
 
 /** An id that can exist in the table: anything else matches nothing. */
 function isStorableId(agentId: unknown): agentId is string {
-  return typeof agentId === 'string' && !agentId.includes('\u0000')
+  return isStorableText(agentId)
 }
 
 const statementNames = new Map<string, string>()

@@ -5,10 +5,10 @@ import {
   type JsonValue,
   type ListDocumentsOptions,
   type StoredDocument,
+  storableJsonText,
   validateDocumentKey,
 } from '@runner/core/store'
 import { z } from 'zod'
-import { assertStorable } from './storable.js'
 import type { StoreDatabase } from './store-database.js'
 
 const listSchema = z.object({
@@ -38,7 +38,6 @@ export class PostgresDocumentTable implements DocumentTable {
   async put(namespace: string, key: string, value: JsonValue): Promise<void> {
     validateDocumentKey(namespace, 'namespace')
     validateDocumentKey(key, 'key')
-    assertStorable({ namespace, key }, 'document')
     const text = this.#encode(value, 'value')
     const { names } = this.#database
     await this.#database.query(
@@ -51,7 +50,6 @@ export class PostgresDocumentTable implements DocumentTable {
 
   async putMany(namespace: string, documents: StoredDocument[]): Promise<void> {
     validateDocumentKey(namespace, 'namespace')
-    assertStorable({ namespace }, 'document')
     if (!Array.isArray(documents)) {
       throw new InvalidOptionsError([{ field: 'documents', message: 'must be an array of { key, value }' }], {
         subject: 'document',
@@ -61,7 +59,6 @@ export class PostgresDocumentTable implements DocumentTable {
     const byKey = new Map<string, string>()
     documents.forEach((document, index) => {
       const key = validateDocumentKey(document?.key, `documents.${index}.key`)
-      assertStorable({ [`documents.${index}.key`]: key }, 'document')
       byKey.delete(key)
       byKey.set(key, this.#encode(document.value, `documents.${index}.value`))
     })
@@ -78,7 +75,8 @@ export class PostgresDocumentTable implements DocumentTable {
   }
 
   async get(namespace: string, key: string): Promise<JsonValue | undefined> {
-    if (!isStorable(namespace) || !isStorable(key)) return undefined
+    validateDocumentKey(namespace, 'namespace')
+    validateDocumentKey(key, 'key')
     const { names } = this.#database
     const found = await this.#database.query<{ value: string }>(
       `SELECT value FROM ${names.documents} WHERE namespace = $1::text AND key = $2::text`,
@@ -91,8 +89,9 @@ export class PostgresDocumentTable implements DocumentTable {
 
   async list(namespace: string, options: ListDocumentsOptions = {}): Promise<StoredDocument[]> {
     const valid = parseOrThrow(listSchema, options, 'document list options')
+    validateDocumentKey(namespace, 'namespace')
     const prefix = valid.prefix ?? ''
-    if (!isStorable(namespace) || prefix.includes('\u0000')) return []
+    if (prefix.includes('\u0000')) return []
     if (valid.limit === 0) return []
     // A bound with a NUL: the keys before "ab\0c" are the keys up to "ab" itself (keys have no NUL).
     const nul = valid.before?.indexOf('\u0000') ?? -1
@@ -123,7 +122,8 @@ export class PostgresDocumentTable implements DocumentTable {
         subject: 'document',
       })
     }
-    if (!isStorable(namespace) || prefix.includes('\u0000')) return 0
+    validateDocumentKey(namespace, 'namespace')
+    if (prefix.includes('\u0000')) return 0
     const { names } = this.#database
     const deleted = await this.#database.query(
       `DELETE FROM ${names.documents}
@@ -134,11 +134,14 @@ export class PostgresDocumentTable implements DocumentTable {
     return deleted.rowCount ?? 0
   }
 
-  /** JSON text of a document's value, refused (naming `field`) when not JSON or over the limit. */
+  /**
+   * JSON text of a document's value, each NUL and lone surrogate replaced by U+FFFD (the text
+   * policy of every store), refused (naming `field`) when not JSON or over the limit.
+   */
   #encode(value: unknown, field: string): string {
     let text: string
     try {
-      text = JSON.stringify(value) ?? 'null'
+      text = storableJsonText(JSON.stringify(value) ?? 'null')
     } catch (error) {
       throw new InvalidOptionsError(
         [{ field, message: `is not JSON (${error instanceof Error ? error.message : String(error)})` }],
@@ -163,9 +166,4 @@ export class PostgresDocumentTable implements DocumentTable {
     }
     return text
   }
-}
-
-/** A namespace or key that can exist in the table (anything else matches nothing). */
-function isStorable(value: unknown): value is string {
-  return typeof value === 'string' && !value.includes('\u0000')
 }

@@ -1,9 +1,16 @@
 import { InvalidOptionsError } from '@runner/core'
 import { parseOrThrow } from '@runner/core/adapter'
-import type { ClaimedJob, DurableJobQueue, JsonValue, QueuedJob } from '@runner/core/store'
+import {
+  assertStorableText,
+  type ClaimedJob,
+  type DurableJobQueue,
+  isStorableText,
+  type JsonValue,
+  type QueuedJob,
+  storableJsonText,
+} from '@runner/core/store'
 import { z } from 'zod'
 import { STATEMENT_MS } from './sql.js'
-import { assertStorable } from './storable.js'
 import type { StoreDatabase } from './store-database.js'
 
 const idSchema = z
@@ -63,7 +70,7 @@ export class PostgresJobQueue implements DurableJobQueue {
 
   async push(job: QueuedJob): Promise<void> {
     const valid = parseOrThrow(pushSchema, job, 'queued job')
-    assertStorable({ agentId: valid.agentId }, 'queued job')
+    assertStorableText(valid.agentId, 'agentId', 'queued job')
     const text = jsonText(valid.job, 'job')
     const { names } = this.#database
     const inserted = await this.#database.query(
@@ -101,7 +108,7 @@ export class PostgresJobQueue implements DurableJobQueue {
     const valid = jobs.map((job, index) => {
       const prefix = `jobs[${index}]`
       const parsed = parseOrThrow(pushSchema, job, 'queued jobs', prefix)
-      assertStorable({ [`${prefix}.agentId`]: parsed.agentId }, 'queued jobs')
+      assertStorableText(parsed.agentId, `${prefix}.agentId`, 'queued jobs')
       const text = jsonText(parsed.job, `${prefix}.job`, 'queued jobs')
       const first = seen.get(parsed.agentId)
       if (first !== undefined) {
@@ -155,7 +162,7 @@ export class PostgresJobQueue implements DurableJobQueue {
 
   async claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedJob[]> {
     const valid = parseOrThrow(claimSchema, { owner, limit, leaseMs }, 'job claim')
-    assertStorable({ owner: valid.owner }, 'job claim')
+    assertStorableText(valid.owner, 'owner', 'job claim')
     if (valid.limit === 0) return []
     const { names } = this.#database
     // `redelivered` is read before the update: a row that had an owner had a lease that expired.
@@ -190,8 +197,8 @@ export class PostgresJobQueue implements DurableJobQueue {
   async renew(owner: string, agentIds: string[], leaseMs: number): Promise<string[]> {
     const valid = parseOrThrow(renewSchema, { owner, agentIds, leaseMs }, 'lease renewal')
     const ids = [...new Set(valid.agentIds)]
-    const storable = ids.filter((id) => !id.includes('\u0000'))
-    if (storable.length === 0 || valid.owner.includes('\u0000')) return ids
+    const storable = ids.filter(isStorableText)
+    if (storable.length === 0 || !isStorableText(valid.owner)) return ids
     const { names } = this.#database
     // A lease that expired but that no other owner claimed yet is still this owner's: renewed.
     const renewed = await this.#database.query<{ agent_id: string }>(
@@ -233,9 +240,10 @@ export class PostgresJobQueue implements DurableJobQueue {
 }
 
 /** JSON text of `value`, refusing what JSON cannot hold with an error naming `field`. */
+/** The JSON text of a job, with U+FFFD for a NUL or lone surrogate (core's text policy, as every store). */
 function jsonText(value: unknown, field: string, subject = 'queued job'): string {
   try {
-    return JSON.stringify(value) ?? 'null'
+    return storableJsonText(JSON.stringify(value) ?? 'null')
   } catch (error) {
     throw new InvalidOptionsError(
       [{ field, message: `is not JSON (${error instanceof Error ? error.message : String(error)})` }],

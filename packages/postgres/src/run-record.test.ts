@@ -113,34 +113,36 @@ describe.skipIf(!databaseUrl)('PostgresActivityStore run record (DATABASE_URL)',
       expect(await other.getRun('a\u0000')).toBeUndefined()
     })
 
-    it('keeps the checkpoint as the exact JSON text it encoded (text column: key order and NUL characters survive)', async () => {
+    it('keeps the checkpoint as the exact JSON text it encoded (text column: key order kept; a NUL kept as U+FFFD, as every store does)', async () => {
       const store = open()
       await running(store, 'a1')
       const state = { zeta: 1, alpha: { text: 'nul \u0000 inside', b: 2, a: 1 } }
       await store.saveCheckpoint('a1', checkpointOf(state))
       const record = (await store.getRun('a1'))!
-      expect(JSON.stringify(record.checkpoint!.state)).toBe(JSON.stringify(state))
+      expect(JSON.stringify(record.checkpoint!.state)).toBe(
+        JSON.stringify({ zeta: 1, alpha: { text: 'nul \uFFFD inside', b: 2, a: 1 } }),
+      )
       const { rows } = await adminPool().query(`SELECT checkpoint FROM "${store.schema}".runs`)
       expect(rows[0].checkpoint).toContain(
-        '"state":{"zeta":1,"alpha":{"text":"nul \\u0000 inside","b":2,"a":1}}',
+        '"state":{"zeta":1,"alpha":{"text":"nul \\ufffd inside","b":2,"a":1}}',
       )
     })
 
-    it('refuses pending requests holding a NUL character (the jsonb column cannot) with InvalidOptionsError naming the field, writing nothing', async () => {
+    it('stores U+FFFD for a NUL or lone surrogate in pending requests (the jsonb column holds neither), as every store does', async () => {
       const store = open()
       await running(store, 'a1')
-      const before = await store.get('a1')
-      const error = await rejectionOf(
-        store.append('a1', {
-          status: 'waiting',
-          message: 'Waiting',
-          pending: [{ id: 'call-1', kind: 'approval', input: { text: 'a\u0000b' } }],
-        }),
+      await store.append('a1', {
+        status: 'waiting',
+        message: 'Waiting',
+        pending: [{ id: 'call-1', kind: 'approval', input: { text: 'a\u0000b\uD800' } }],
+      })
+      expect((await store.getRun('a1'))!.pending).toEqual([
+        { id: 'call-1', kind: 'approval', input: { text: 'a\uFFFDb\uFFFD' } },
+      ])
+      const { rows } = await adminPool().query(
+        `SELECT pending #>> '{0,input,text}' AS text FROM "${store.schema}".runs`,
       )
-      expect(InvalidOptionsError.isInstance(error)).toBe(true)
-      expect((error as InvalidOptionsError).field).toBe('pending.0.input.text')
-      expect(await store.get('a1')).toEqual(before)
-      expect((await store.getRun('a1'))!.pending).toBeUndefined()
+      expect(rows).toEqual([{ text: 'a\uFFFDb\uFFFD' }])
     })
 
     it('refuses a checkpoint over maxRecordBytes with CheckpointTooLargeError: no entry, no checkpoint, no event', async () => {

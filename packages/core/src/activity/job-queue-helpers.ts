@@ -1,7 +1,8 @@
 import { z } from 'zod'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { parseOrThrow } from '../util/zod-issues.js'
-import { jsonOf } from './run-record.js'
+import { jsonOf, MAX_RECORD_DEPTH } from './run-record.js'
+import { assertStorableText } from './text-policy.js'
 import type { QueuedJob } from './types.js'
 
 /**
@@ -59,12 +60,17 @@ const renewSchema = z.object({
   leaseMs: leaseSchema,
 })
 
-/** Validates a job for `push`; its `job` becomes a JSON copy (`InvalidOptionsError` naming the field otherwise). */
+/**
+ * Validates a job for `push`; its `job` becomes a JSON copy, with U+FFFD for a NUL or lone
+ * surrogate (`InvalidOptionsError` naming the field otherwise; an agentId holding one is refused).
+ */
 export function validateQueuedJob(job: QueuedJob): QueuedJob {
   const valid = parseOrThrow(jobSchema, job, 'queued job')
+  assertStorableText(valid.agentId, 'agentId', 'queued job')
   return {
     agentId: valid.agentId,
-    job: jsonOf(valid.job, 'job'),
+    // A pool job holds its input one level down: an input at MAX_JSON_DEPTH fits.
+    job: jsonOf(valid.job, 'job', MAX_RECORD_DEPTH),
     priority: valid.priority,
     readyAt: valid.readyAt,
   }
@@ -123,6 +129,7 @@ export function validateEach<T extends { agentId: string }>(
 /** Validates the arguments of `claim`. */
 export function validateClaimArguments(owner: string, limit: number, leaseMs: number): void {
   parseOrThrow(claimSchema, { owner, limit, leaseMs }, 'job claim')
+  assertStorableText(owner, 'owner', 'job claim')
 }
 
 /** Validates the arguments of `renew`. */

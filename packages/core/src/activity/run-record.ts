@@ -2,7 +2,9 @@ import { z } from 'zod'
 import { CheckpointTooLargeError } from '../errors/checkpoint-too-large-error.js'
 import { DecisionError } from '../errors/decision-error.js'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
+import { assertJsonDepth, MAX_JSON_DEPTH } from '../util/json-limits.js'
 import { parseOrThrow } from '../util/zod-issues.js'
+import { assertStorableText, storableJsonText, storableText } from './text-policy.js'
 import type {
   ActivityStatus,
   Checkpoint,
@@ -19,8 +21,17 @@ import type {
 /**
  * Helpers shared by every store for the durable part of a run (checkpoint, journal, pending
  * requests, result): each store validates, sizes and decides alike, and keeps each part as one
- * JSON text (encoded once, here).
+ * JSON text (encoded once, here). Under the text policy (`text-policy.ts`) every NUL and lone
+ * surrogate in these parts becomes U+FFFD, except in the ids (tool call and request ids), which
+ * are refused with them.
  */
+
+/**
+ * The deepest nesting of a checkpoint's state and of a journal entry: `MAX_JSON_DEPTH` plus room
+ * for the runner's own envelope (conversation, message, content block) around tool inputs and
+ * outputs that are themselves at the limit.
+ */
+export const MAX_RECORD_DEPTH = MAX_JSON_DEPTH + 32
 
 /** Default of a store's `maxRecordBytes`: the largest checkpoint or journaled tool result it accepts. */
 export const DEFAULT_MAX_RECORD_BYTES = 16 * 1024 * 1024
@@ -88,8 +99,13 @@ const decisionSchema = z.discriminatedUnion(
   { error: "must be { type: 'approve' | 'deny' | 'respond', ... }" },
 )
 
-/** A JSON copy of `value`, or `InvalidOptionsError` naming `field` when JSON cannot hold it. */
-export function jsonOf(value: unknown, field: string): JsonValue {
+/**
+ * A JSON copy of `value`, each NUL and lone surrogate replaced by U+FFFD, or
+ * `InvalidOptionsError` naming `field` when JSON cannot hold it (`ValueTooLargeError` when it nests
+ * more than `limit` levels, default `MAX_JSON_DEPTH`, checked first).
+ */
+export function jsonOf(value: unknown, field: string, limit = MAX_JSON_DEPTH): JsonValue {
+  assertJsonDepth(value, field, { subject: 'run record', limit })
   let text: string | undefined
   try {
     text = JSON.stringify(value)
@@ -99,13 +115,18 @@ export function jsonOf(value: unknown, field: string): JsonValue {
       { subject: 'run record' },
     )
   }
-  return text === undefined ? null : (JSON.parse(text) as JsonValue)
+  return text === undefined ? null : (JSON.parse(storableJsonText(text)) as JsonValue)
 }
 
-/** JSON text of `value`, refusing what JSON cannot hold with an error naming `field`. */
-function jsonText(value: unknown, field: string): string {
+/**
+ * JSON text of `value`, each NUL and lone surrogate replaced by U+FFFD (same length and size),
+ * refusing what JSON cannot hold with an error naming `field`, and values nested more than
+ * `MAX_JSON_DEPTH` levels (`ValueTooLargeError`, checked first).
+ */
+function jsonText(value: unknown, field: string, limit = MAX_JSON_DEPTH): string {
+  assertJsonDepth(value, field, { subject: 'run record', limit })
   try {
-    return JSON.stringify(value) ?? 'null'
+    return storableJsonText(JSON.stringify(value) ?? 'null')
   } catch (error) {
     throw new InvalidOptionsError(
       [{ field, message: `is not JSON (${error instanceof Error ? error.message : String(error)})` }],
@@ -129,12 +150,16 @@ export function validateCheckpointInput(value: unknown, prefix = 'checkpoint'): 
   return { state: state as JsonValue, ...meta } as CheckpointInput
 }
 
-/** Validates pending requests (non-empty, unique ids); their `input` and `payload` become JSON copies. */
+/**
+ * Validates pending requests (non-empty, unique ids, none holding a NUL or lone surrogate); their
+ * `input` and `payload` become JSON copies, with U+FFFD for a NUL or lone surrogate as in `toolName`.
+ */
 export function validatePendingInput(value: unknown): PendingRequestInput[] {
   const valid = parseOrThrow(pendingSchema, value, 'activity update', 'pending')
   return valid.map((item, index) => {
+    assertStorableText(item.id, `pending.${index}.id`, 'activity update')
     const request: PendingRequestInput = { id: item.id, kind: item.kind }
-    if (item.toolName !== undefined) request.toolName = item.toolName
+    if (item.toolName !== undefined) request.toolName = storableText(item.toolName)
     if (item.input !== undefined) request.input = jsonOf(item.input, `pending.${index}.input`)
     if (item.payload !== undefined) request.payload = jsonOf(item.payload, `pending.${index}.payload`)
     return request
@@ -149,11 +174,11 @@ export function encodeCheckpoint(
   limitBytes: number,
 ): string {
   const meta = validateCheckpointInput(input)
-  const state = jsonText(meta.state, 'checkpoint.state')
+  const state = jsonText(meta.state, 'checkpoint.state', MAX_RECORD_DEPTH)
   const bytes = Buffer.byteLength(state, 'utf8')
   if (bytes > limitBytes) throw new CheckpointTooLargeError(agentId, 'checkpoint', bytes, limitBytes)
   const { state: _state, ...rest } = meta
-  const head = JSON.stringify({ ...rest, at, bytes })
+  const head = storableJsonText(JSON.stringify({ ...rest, at, bytes }))
   // The state is spliced in as encoded: a large conversation is serialised once.
   return `${head.slice(0, -1)},"state":${state}}`
 }
@@ -171,9 +196,13 @@ export function encodeJournalEntry(
   limitBytes: number,
 ): { toolCallId: string; text: string } {
   const meta = parseOrThrow(journalSchema, input, 'journal entry')
+  assertJsonDepth(input.input, `journal entry ${meta.toolCallId}.input`, { subject: 'run record' })
+  assertJsonDepth(input.output, `journal entry ${meta.toolCallId}.output`, { subject: 'run record' })
+  assertStorableText(meta.toolCallId, 'toolCallId', 'journal entry')
   const text = jsonText(
     { ...meta, input: input.input ?? null, output: input.output ?? null, at },
     `journal entry ${meta.toolCallId}`,
+    MAX_RECORD_DEPTH,
   )
   const bytes = Buffer.byteLength(text, 'utf8')
   if (bytes > limitBytes)
@@ -189,7 +218,9 @@ export function decodeJournalEntry(text: string): JournalEntry {
 /** Validates a decision and stamps it. */
 export function validateDecision(decision: DecisionInput, at: string): Decision {
   const valid = parseOrThrow(decisionSchema, decision, 'decision')
-  const stamped = { ...valid, at } as Decision & { input?: unknown; value?: unknown }
+  const stamped = { ...valid, at } as Decision & { input?: unknown; value?: unknown; reason?: string }
+  if (valid.by !== undefined) stamped.by = storableText(valid.by)
+  if (valid.type !== 'respond' && valid.reason !== undefined) stamped.reason = storableText(valid.reason)
   if (valid.type === 'approve' && valid.input !== undefined)
     stamped.input = jsonOf(valid.input, 'decision.input')
   if (valid.type === 'respond') stamped.value = jsonOf(valid.value, 'decision.value')

@@ -1,9 +1,17 @@
 import { z } from 'zod'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
+import { assertJsonDepth } from '../util/json-limits.js'
 import { redactJsonText, redactSecrets } from '../util/secrets.js'
 import { parseOrThrow } from '../util/zod-issues.js'
 import { ACTIVITY_LOG_KINDS } from './log-kinds.js'
-import { jsonOf, validateCheckpointInput, validatePendingInput } from './run-record.js'
+import { jsonOf, MAX_RECORD_DEPTH, validateCheckpointInput, validatePendingInput } from './run-record.js'
+import {
+  assertStorableFilter,
+  assertStorableMetadata,
+  assertStorableText,
+  storableJsonText,
+  storableText,
+} from './text-policy.js'
 import { isActiveStatus, isTerminalStatus } from './transitions.js'
 import type {
   ActivityLogEntry,
@@ -101,11 +109,42 @@ const watchSchema = z.object({
   metadata: metadataFilterSchema.optional(),
 })
 
-/** Validates `create` input; throws `InvalidOptionsError` naming the field. */
+/**
+ * Validates `create` input; throws `InvalidOptionsError` naming the field. The text policy
+ * (`text-policy.ts`) applies: agentId, agentType and metadata holding a NUL or a lone surrogate, a
+ * metadata key `__proto__`, `constructor` or `prototype`, or an indexed metadata text over
+ * `MAX_METADATA_TEXT_BYTES` are refused; metadata nested deeper than `MAX_JSON_DEPTH` is refused
+ * with `ValueTooLargeError`; the message keeps U+FFFD for a NUL or lone surrogate. The metadata
+ * returned is a JSON copy of the one given.
+ */
 export function validateCreateInput(input: CreateActivityInput): CreateActivityInput {
+  const given = typeof input === 'object' && input !== null ? input.metadata : undefined
+  // Before anything recursive touches it (JSON.stringify overflows the stack on deep nesting).
+  if (typeof given === 'object' && given !== null) {
+    assertJsonDepth(given, 'metadata', { subject: 'activity' })
+  }
   const valid =
     simpleCreateInput(input) ?? (parseOrThrow(createSchema, input, 'activity') as CreateActivityInput)
-  valid.message = redactSecrets(valid.message)
+  assertStorableText(valid.agentId, 'agentId', 'activity')
+  assertStorableText(valid.agentType, 'agentType', 'activity')
+  if (valid.metadata !== undefined) {
+    // A copy of what was given, not of what the schema returned: parsing drops an own `__proto__`.
+    const metadata = JSON.parse(JSON.stringify(given)) as unknown
+    if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
+      throw new InvalidOptionsError(
+        [
+          {
+            field: 'metadata',
+            message: 'must be an object whose JSON is an object (its toJSON returns another value)',
+          },
+        ],
+        { subject: 'activity' },
+      )
+    }
+    assertStorableMetadata(metadata as Record<string, unknown>, 'activity')
+    valid.metadata = metadata as Record<string, unknown>
+  }
+  valid.message = storableText(redactSecrets(valid.message))
   return valid
 }
 
@@ -136,7 +175,7 @@ function simpleCreateInput(input: CreateActivityInput): CreateActivityInput | un
   } catch {
     return undefined
   }
-  valid.metadata = { ...metadata }
+  valid.metadata = metadata
   return valid
 }
 
@@ -206,12 +245,13 @@ export function validateAppendInput(input: AppendActivityInput): AppendActivityI
     else valid.result = jsonOf(valid.result, 'result')
   }
   if (issues.length > 0) throw new InvalidOptionsError(issues, { subject: 'activity update' })
-  valid.message = redactSecrets(valid.message)
+  valid.message = storableText(redactSecrets(valid.message))
   return valid
 }
 
 /**
- * The JSON text a store keeps for a trajectory, secrets redacted (`redactSecrets`); throws
+ * The JSON text a store keeps for a trajectory, secrets redacted (`redactSecrets`), each NUL and
+ * lone surrogate replaced by U+FFFD (`storableJsonText`); throws
  * `InvalidOptionsError` naming `trajectory` when it is not an object JSON can hold.
  */
 export function encodeTrajectory(trajectory: Trajectory): string {
@@ -234,7 +274,7 @@ export function encodeTrajectory(trajectory: Trajectory): string {
       { subject: 'trajectory' },
     )
   }
-  return redactJsonText(json)
+  return storableJsonText(redactJsonText(json))
 }
 
 /**
@@ -273,20 +313,32 @@ export function duplicateActivityError(agentId: string): InvalidOptionsError {
   )
 }
 
-/** Validates `list` options; throws `InvalidOptionsError` naming the field. */
+/**
+ * Validates `list` options; throws `InvalidOptionsError` naming the field. Its metadata filter is
+ * checked as `validateMetadataFilter` checks one.
+ */
 export function validateListOptions(options: ListActivitiesOptions = {}): ListActivitiesOptions {
+  if (typeof options === 'object' && options !== null) assertStorableFilter(options.metadata, 'list options')
   return parseOrThrow(listSchema, options, 'list options') as ListActivitiesOptions
 }
 
-/** Validates a metadata filter (primitive values only). */
+/**
+ * Validates a metadata filter (primitive values only). Refused, naming `metadata.<key>`: a key
+ * `__proto__`, `constructor` or `prototype`, a NUL or lone surrogate in a key or string value, a
+ * key or string value over `MAX_METADATA_TEXT_BYTES` (no metadata can hold what these ask for).
+ */
 export function validateMetadataFilter(filter: MetadataFilter | undefined): MetadataFilter | undefined {
   if (filter === undefined) return undefined
+  assertStorableFilter(filter, 'metadata filter')
   return parseOrThrow(metadataFilterSchema, filter, 'metadata filter', 'metadata') as MetadataFilter
 }
 
-/** Validates a `watch` filter. */
+/** Validates a `watch` filter: its agentId as an id, its metadata as `validateMetadataFilter` does. */
 export function validateWatchFilter(filter: WatchFilter = {}): WatchFilter {
-  return parseOrThrow(watchSchema, filter, 'watch filter') as WatchFilter
+  if (typeof filter === 'object' && filter !== null) assertStorableFilter(filter.metadata, 'watch filter')
+  const valid = parseOrThrow(watchSchema, filter, 'watch filter') as WatchFilter
+  if (valid.agentId !== undefined) assertStorableText(valid.agentId, 'agentId', 'watch filter')
+  return valid
 }
 
 /** True when every key of `filter` is in `metadata` with a strictly equal value. */
@@ -394,8 +446,8 @@ export function applyEntry(
 }
 
 /**
- * Checks a document table's key or namespace: a string of 1..1000 characters, well-formed Unicode
- * (a lone surrogate has no UTF-8 form, so databases cannot keep it as given).
+ * Checks a document table's key or namespace: a string of 1..1000 characters, without a NUL or a
+ * lone surrogate (no store can keep them as given; the text policy refuses them in ids).
  */
 export function validateDocumentKey(value: unknown, field: string): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > 1000) {
@@ -403,12 +455,7 @@ export function validateDocumentKey(value: unknown, field: string): string {
       subject: 'document',
     })
   }
-  if (!value.isWellFormed()) {
-    throw new InvalidOptionsError(
-      [{ field, message: 'must be well-formed Unicode (it holds a lone surrogate)' }],
-      { subject: 'document' },
-    )
-  }
+  assertStorableText(value, field, 'document')
   return value
 }
 
@@ -435,7 +482,7 @@ export function encodeDocuments(
       `documents.${index}.key`,
     )
     const field = `documents.${index}.value`
-    const text = JSON.stringify(jsonOf(document.value, field))
+    const text = JSON.stringify(jsonOf(document.value, field, MAX_RECORD_DEPTH))
     const bytes = Buffer.byteLength(text, 'utf8')
     if (bytes > limitBytes) {
       throw new InvalidOptionsError(

@@ -33,27 +33,24 @@ describe('openStore', () => {
     )
   })
 
-  it('says to install @runner/postgres when a PostgreSQL URL is given without it', async () => {
-    const config = loadConfig({ RUNNER_STORE_URL: 'postgres://user@127.0.0.1:1/runner' })
-    // @runner/core does not depend on @runner/postgres: from here it cannot be loaded.
-    const error = await openStore(config.store).catch((caught: unknown) => caught)
-    expect(error).toBeInstanceOf(ConfigError)
-    expect((error as ConfigError).message).toMatch(/@runner\/postgres cannot be loaded .*install it/)
-  })
-
-  it('loads @runner/postgres through loadPostgres when given, and reports its failure the same way', async () => {
-    const config = loadConfig({ RUNNER_STORE_URL: 'postgres://user@127.0.0.1:1/runner' })
-    let calls = 0
-    const error = await openStore(config.store, {
-      loadPostgres: () => {
-        calls++
-        return Promise.reject(new Error('no such package here'))
+  it('loads @runner/postgres as the caller would, taking the schema from ?schema= out of the URL', async () => {
+    const config = loadConfig({
+      RUNNER_STORE_URL: 'postgres://user@127.0.0.1:5432/runs?schema=team_a&sslmode=disable',
+    })
+    const asked: string[] = []
+    class PostgresActivityStore {
+      constructor(readonly options: { connectionString: string; schema?: string }) {}
+    }
+    const store = (await openStore(config.store, {
+      importPackage: async (name) => {
+        asked.push(name)
+        return { PostgresActivityStore }
       },
-    }).catch((caught: unknown) => caught)
-    expect(calls).toBe(1)
-    expect(error).toBeInstanceOf(ConfigError)
-    expect((error as ConfigError).message).toMatch(
-      /@runner\/postgres cannot be loaded \(no such package here\): install it/,
-    )
+    })) as unknown as PostgresActivityStore
+    expect(asked).toEqual(['@runner/postgres'])
+    expect(store.options).toEqual({
+      connectionString: 'postgres://user@127.0.0.1:5432/runs?sslmode=disable',
+      schema: 'team_a',
+    })
   })
 })

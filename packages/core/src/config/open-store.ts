@@ -18,12 +18,34 @@ export interface OpenStoreOptions {
    */
   sharedBy?: string
   /**
-   * Loads `@runner/postgres` for a postgres:// store. Default: an import from @runner/core, which
-   * finds it when it is installed beside core (npm, yarn). A package that depends on it itself
-   * passes `() => import('@runner/postgres')`, so that it is found from there too (pnpm gives each
-   * package only its own dependencies).
+   * Imports a package the way the caller's module would (`(name) => import(name)` written in the
+   * caller's file), so that `@runner/postgres` is found among the caller's dependencies. Without
+   * it, the package is looked for from `@runner/core` and from the working directory.
    */
-  loadPostgres?: () => Promise<unknown>
+  importPackage?: (name: string) => Promise<unknown>
+}
+
+/** `name` imported by the caller, by core, or from the working directory's packages; the first that works. */
+async function importFromSomewhere(name: string, importPackage?: (name: string) => Promise<unknown>) {
+  const attempts: Array<() => Promise<unknown>> = [
+    ...(importPackage ? [() => importPackage(name)] : []),
+    () => import(name),
+    async () => {
+      const { createRequire } = await import('node:module')
+      const { pathToFileURL } = await import('node:url')
+      const resolved = createRequire(`${process.cwd()}/package.json`).resolve(name)
+      return import(pathToFileURL(resolved).href)
+    },
+  ]
+  let first: unknown
+  for (const attempt of attempts) {
+    try {
+      return await attempt()
+    } catch (error) {
+      first ??= error
+    }
+  }
+  throw first
 }
 
 /**
@@ -37,7 +59,7 @@ export async function openStore(config: StoreConfig, options: OpenStoreOptions =
     case 'postgres': {
       let module: PostgresModule
       try {
-        module = (await (options.loadPostgres ?? (() => import(postgresPackage)))()) as PostgresModule
+        module = (await importFromSomewhere(postgresPackage, options.importPackage)) as PostgresModule
       } catch (error) {
         throw new ConfigError([
           {

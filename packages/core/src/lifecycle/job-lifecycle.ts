@@ -5,7 +5,8 @@ import { ActivityNotFoundError } from '../errors/activity-not-found-error.js'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { RunCanceledError } from '../errors/run-canceled-error.js'
 import { RunnerError } from '../errors/runner-error.js'
-import { toJson } from '../pool/to-json.js'
+import { ValueTooLargeError } from '../errors/value-too-large-error.js'
+import { type ToJsonResult, toJson } from '../pool/to-json.js'
 import type {
   JobOutcome,
   JobRunner,
@@ -224,7 +225,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         if (last.kind === 'returned') {
           const json = toJson(last.value)
           // Not retried: the same code would most likely return the same value again.
-          if (!json.ok) return await end(notJsonError(task.name, json.path, json.problem))
+          if (!json.ok) return await end(notJsonError(task.name, json))
           // The result is stored with the terminal status (`null` for a handler that returns nothing).
           const done = await written(() => execution.complete(json.value ?? null))
           if (done) return done
@@ -367,8 +368,7 @@ function settleFromTerminal(
         return outcome(job, error, attempt, { error: asError(last.error, job.task) })
       }
       const json = toJson(last.value)
-      if (!json.ok)
-        return outcome(job, 'error', attempt, { error: notJsonError(job.task, json.path, json.problem) })
+      if (!json.ok) return outcome(job, 'error', attempt, { error: notJsonError(job.task, json) })
       return outcome(job, 'complete', attempt, json.value === undefined ? {} : { result: json.value })
     }
   }
@@ -398,9 +398,15 @@ function asError(value: unknown, task: string): Error {
   })
 }
 
-function notJsonError(task: string, path: string, problem: string): RunnerError {
-  const where = path === '' ? 'its return value' : `result.${path}`
+function notJsonError(task: string, refused: Extract<ToJsonResult, { ok: false }>): RunnerError {
+  if (refused.tooDeep) {
+    return new ValueTooLargeError('result', 'levels', refused.tooDeep.depth, refused.tooDeep.limit, {
+      subject: `result of task "${task}"`,
+      advice: 'flatten it (task results cross processes as JSON)',
+    })
+  }
+  const where = refused.path === '' ? 'its return value' : `result.${refused.path}`
   return new RunnerError(
-    `Task "${task}" returned a value that is not JSON: ${where} ${problem}. Task results cross processes as JSON; return plain objects, arrays, strings, numbers, booleans and null.`,
+    `Task "${task}" returned a value that is not JSON: ${where} ${refused.problem}. Task results cross processes as JSON; return plain objects, arrays, strings, numbers, booleans and null.`,
   )
 }

@@ -4,12 +4,15 @@ import type { DecisionInput, RunRecord } from '../activity/types.js'
 import { ActivityNotFoundError } from '../errors/activity-not-found-error.js'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { RunnerError } from '../errors/runner-error.js'
+import { ValueTooLargeError } from '../errors/value-too-large-error.js'
 import { decide } from '../lifecycle/decide.js'
 import { createJobRunner } from '../lifecycle/job-lifecycle.js'
+import { assertJsonDepth } from '../util/json-limits.js'
 import { parseOrThrow, zodIssues } from '../util/zod-issues.js'
 import { localEngine } from './local-engine.js'
 import {
   closeOptionsSchema,
+  DEFAULT_MAX_INPUT_BYTES,
   enqueueOptionsSchema,
   poolOptionsSchema,
   resultOptionsSchema,
@@ -52,6 +55,7 @@ export function createPool(options: PoolOptions = {}): Pool {
   const activity = valid.activity ?? createActivityTracker()
   const engine = valid.engine ?? localEngine()
   const concurrency = valid.concurrency ?? 4
+  const maxInputBytes = valid.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES
   const tasks = new Map<string, RegisteredTask>()
   const runner = createJobRunner({ activity, getTask: (name) => tasks.get(name) })
   const inFlight = new Set<Promise<unknown>>()
@@ -113,7 +117,7 @@ export function createPool(options: PoolOptions = {}): Pool {
       if (closed) throw closedError()
       const task = taskNamed(name, 'task', 'enqueue')
       const settings = parseOptions(enqueueOptionsSchema, enqueueOptions, 'enqueue options')
-      const jobInput = validateInput(task, input)
+      const jobInput = validateInput(task, input, maxInputBytes)
       const work = submit(task, jobInput, settings)
       inFlight.add(work)
       try {
@@ -317,7 +321,7 @@ export function createPool(options: PoolOptions = {}): Pool {
       const { task: name, input, options: enqueueOptions = {} } = item as EnqueueManyItem
       const task = taskNamed(name, `${at}.task`, subject)
       const settings = parseOptions(enqueueOptionsSchema, enqueueOptions, subject, `${at}.options`)
-      const jobInput = validateInput(task, input, `${at}.input`, subject)
+      const jobInput = validateInput(task, input, maxInputBytes, `${at}.input`, subject)
       if (settings.agentId !== undefined) {
         const first = ids.get(settings.agentId)
         if (first !== undefined) {
@@ -521,19 +525,30 @@ function unrun(outcome: JobOutcome): boolean {
 }
 
 /**
- * Validates the input with the task's schema, then checks that it survives the JSON round trip
- * every job goes through (the job runner validates it again on the other side).
+ * Validates the input: its depth first (before the task's schema or anything recursive walks it),
+ * then the task's schema, then that it survives the JSON round trip every job goes through (the job
+ * runner validates it again on the other side) within `maxInputBytes`.
  */
 function validateInput(
   task: RegisteredTask,
   input: unknown,
+  maxInputBytes: number,
   field = 'input',
   subject = `input of task "${task.name}"`,
 ): JsonValue | undefined {
+  const advice = 'flatten it (task inputs cross processes as JSON)'
+  assertJsonDepth(input, field, { subject, advice })
   const first = task.input.safeParse(input)
   if (!first.success) throw new InvalidOptionsError(zodIssues(first.error, field), { subject })
   const json = toJson(input)
   if (!json.ok) {
+    if (json.tooDeep) {
+      // Deeper once its toJSON methods have run.
+      throw new ValueTooLargeError(field, 'levels', json.tooDeep.depth, json.tooDeep.limit, {
+        subject,
+        advice,
+      })
+    }
     throw new InvalidOptionsError(
       [
         {
@@ -553,6 +568,16 @@ function validateInput(
       })),
       { subject },
     )
+  }
+  const text = json.value === undefined ? '' : JSON.stringify(json.value)
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: only a long text needs counting.
+  const bytes = text.length * 3 > maxInputBytes ? Buffer.byteLength(text, 'utf8') : text.length
+  if (bytes > maxInputBytes) {
+    throw new ValueTooLargeError(field, 'bytes', bytes, maxInputBytes, {
+      subject,
+      advice:
+        'make it smaller: pass a reference (a URL, a file path, a record id) to large data instead of the data',
+    })
   }
   return json.value
 }

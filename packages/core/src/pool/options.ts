@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { DEFAULT_MAX_RECORD_BYTES } from '../activity/run-record.js'
 import type { ActivityTracker } from '../activity/tracker.js'
 import { toJson } from './to-json.js'
 import type { PoolEngine } from './types.js'
@@ -7,6 +8,12 @@ import type { PoolEngine } from './types.js'
 
 /** Longest `setTimeout` delay Node accepts (a larger one fires at once). */
 const maxTimerMs = 2_147_483_647
+/**
+ * Default of `createPool({ maxInputBytes })`: the largest task input, as UTF-8 JSON, that enqueue
+ * accepts. The stores' `maxRecordBytes` default (16 MiB).
+ */
+export const DEFAULT_MAX_INPUT_BYTES = DEFAULT_MAX_RECORD_BYTES
+
 /** Priorities are bounded so that a distributed engine can map them onto its own range (BullMQ: 2^21 levels). */
 export const maxPriority = 1_000_000
 
@@ -45,6 +52,11 @@ export const poolOptionsSchema = z.strictObject({
     .int('must be an integer')
     .min(1, 'must be at least 1')
     .optional(),
+  maxInputBytes: z
+    .number({ error: 'must be a number of bytes' })
+    .int('must be an integer number of bytes')
+    .min(1, 'must be at least 1')
+    .optional(),
 })
 
 export const taskNameSchema = nameSchema
@@ -73,7 +85,9 @@ const jsonObjectSchema = z
   .record(z.string(), z.unknown(), { error: 'must be an object' })
   .superRefine((value, context) => {
     const json = toJson(value)
-    if (!json.ok) {
+    if (!json.ok && json.tooDeep) {
+      context.addIssue({ code: 'custom', path: [], message: `${json.problem}; flatten it` })
+    } else if (!json.ok) {
       context.addIssue({
         code: 'custom',
         path: json.path === '' ? [] : json.path.split('.'),

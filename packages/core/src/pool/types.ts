@@ -324,6 +324,13 @@ export interface PoolOptions {
   engine?: PoolEngine
   /** Most task handlers running at once (per process for a distributed engine). Default 4. */
   concurrency?: number
+  /**
+   * The largest task input `enqueue` and `enqueueMany` accept, in bytes of UTF-8 JSON: a larger one
+   * is refused with `ValueTooLargeError` (`unit: 'bytes'`) and nothing is enqueued. Default 16 MiB
+   * (16,777,216, the stores' `maxRecordBytes` default). Inputs nested more than `MAX_JSON_DEPTH`
+   * (512) levels are refused likewise (`unit: 'levels'`).
+   */
+  maxInputBytes?: number
 }
 
 /** A registered task: enqueue it with its input typed by the schema. */

@@ -28,6 +28,7 @@ import {
   validateMetadataFilter,
   validateWatchFilter,
 } from '../activity/store-helpers.js'
+import { isStorableText } from '../activity/text-policy.js'
 import {
   ACTIVE_STATUSES,
   ACTIVITY_STATUSES,
@@ -1322,9 +1323,12 @@ function pageOf(rows: Row[], limit: number, total: number): ListActivitiesResult
   return result
 }
 
-/** Binds ids of any type safely: a non-string id matches nothing, like a missing one. */
+/**
+ * Binds ids of any type safely: a non-string id, or one no store can hold (a NUL, a lone
+ * surrogate, which SQLite would look up as U+FFFD), matches nothing, like a missing one.
+ */
 function idParameter(agentId: unknown): SQLInputValue {
-  return typeof agentId === 'string' ? agentId : null
+  return isStorableText(agentId) ? agentId : null
 }
 
 function optionalText(value: SQLOutputValue | undefined): string | undefined {

@@ -1,9 +1,11 @@
 import { errorMessage } from '../activity/tracker.js'
 import type { JournalEntry, JsonValue } from '../activity/types.js'
 import { InvalidToolInputError } from '../errors/invalid-tool-input-error.js'
+import { ValueTooLargeError } from '../errors/value-too-large-error.js'
 import type { ToolCallInfo } from '../runner/hooks.js'
 import type { RunContext } from '../runner/types.js'
 import { abortReason, raceAbort } from '../util/abort.js'
+import { jsonDepthOver, MAX_JSON_DEPTH } from '../util/json-limits.js'
 import type { AnyToolDefinition } from './define-tool.js'
 
 /** The outcome of one tool call, ready to feed back to the model. */
@@ -86,6 +88,19 @@ export function unknownToolText(toolName: string, available: ReadonlyArray<strin
   return `Unknown tool "${toolName}". Available tools: ${available.join(', ') || 'none'}.`
 }
 
+/** What stands for a tool input nested more than `MAX_JSON_DEPTH` levels (it is never kept). */
+export function tooDeepInputText(toolName: string): string {
+  return `[input of tool "${toolName}" nested more than ${MAX_JSON_DEPTH.toLocaleString('en-US')} levels deep, not kept]`
+}
+
+/**
+ * Whether a call's input is nested past `MAX_JSON_DEPTH`, or is the text that stood for such an
+ * input (a checkpoint keeps the text: the call of a resumed run is refused again, never run).
+ */
+export function toolInputTooDeep(call: ToolCallInfo): boolean {
+  return call.input === tooDeepInputText(call.toolName) || jsonDepthOver(call.input) !== undefined
+}
+
 /** The text a model reads for input a tool refuses (`InvalidToolInputError`'s message). */
 export function invalidToolInputText(toolName: string, input: unknown, details: string): string {
   return new InvalidToolInputError(toolName, input, details).message
@@ -100,10 +115,14 @@ export function invalidToolInputText(toolName: string, input: unknown, details: 
  */
 export async function beginToolCall(
   context: RunContext,
-  call: ToolCallInfo,
+  modelCall: ToolCallInfo,
   validate?: ToolCallTarget['validate'],
   options: ToolCallOptions = {},
 ): Promise<BegunToolCall> {
+  // An input nested past the limit is refused, and never handed on: events, hooks, the trajectory
+  // and the journal see a short text in its place.
+  const inputTooDeep = toolInputTooDeep(modelCall)
+  const call = inputTooDeep ? { ...modelCall, input: tooDeepInputText(modelCall.toolName) } : modelCall
   const emit = options.emit ?? true
   if (emit)
     context.emit({
@@ -119,6 +138,14 @@ export async function beginToolCall(
   let usedInput = decision.denied === undefined ? decision.input : call.input
   let ran = false
   const end = async (output: unknown, isError: boolean): Promise<ToolCallOutcome> => {
+    // Never journaled, sent or shown: the attempt fails with an error naming the tool.
+    const depth = jsonDepthOver(output)
+    if (depth !== undefined) {
+      throw new ValueTooLargeError('output', 'levels', depth, MAX_JSON_DEPTH, {
+        subject: `output of tool "${call.toolName}"`,
+        advice: 'flatten it (tool outputs are journaled and sent to the model as JSON)',
+      })
+    }
     // A call that ran is journaled as it completes: a resumed run never runs it again.
     if (ran && context.durable)
       await context.journal({
@@ -153,6 +180,13 @@ export async function beginToolCall(
   let refused: string | undefined
   if (decision.denied !== undefined) {
     refused = deniedToolText(decision.denied)
+  } else if ((inputTooDeep && usedInput === call.input) || jsonDepthOver(usedInput) !== undefined) {
+    usedInput = call.input === usedInput ? usedInput : tooDeepInputText(call.toolName)
+    refused = invalidToolInputText(
+      call.toolName,
+      usedInput,
+      `(input) is nested more than ${MAX_JSON_DEPTH.toLocaleString('en-US')} levels deep (the limit); flatten it`,
+    )
   } else if (validate) {
     const checked = await validate(usedInput)
     if (checked.success) usedInput = checked.value

@@ -2,8 +2,17 @@ import type { JsonValue, PendingRequestInput, Usage } from '../activity/types.js
 import { RunNotResumableError } from '../errors/run-not-resumable-error.js'
 import type { ToolCallInfo } from '../runner/hooks.js'
 import type { ExecuteResult, RunContext } from '../runner/types.js'
+import { jsonDepthOver } from '../util/json-limits.js'
 import type { AnyToolDefinition } from './define-tool.js'
-import { beginToolCall, deniedToolText, jsonValueOf, runToolCall, type ToolCallOutcome } from './tool-call.js'
+import {
+  beginToolCall,
+  deniedToolText,
+  jsonValueOf,
+  runToolCall,
+  type ToolCallOutcome,
+  tooDeepInputText,
+  toolInputTooDeep,
+} from './tool-call.js'
 
 /** One model call's answer, in the loop's terms, whatever the API. */
 export interface ModelAnswer<TNative> {
@@ -114,7 +123,14 @@ export async function runToolLoop<TNative, TRequest, TOutput>(
     carried = state.toolCalls
   }
   const snapshot = (toolCalls: ToolCallInfo[]): JsonValue =>
-    ({ conversation: driver.snapshot?.() ?? null, toolCalls, wrapUpAsked }) as unknown as JsonValue
+    ({
+      conversation: driver.snapshot?.() ?? null,
+      // A call whose input is nested past the limit is refused; its input is not kept.
+      toolCalls: toolCalls.map((call) =>
+        jsonDepthOver(call.input) === undefined ? call : { ...call, input: tooDeepInputText(call.toolName) },
+      ),
+      wrapUpAsked,
+    }) as unknown as JsonValue
   for (;;) {
     if (carried) {
       // The calls of the checkpointed answer: journaled ones replay, decided ones run or are denied.
@@ -189,7 +205,12 @@ async function runTurnTools(
   const outcomes = await Promise.all(
     calls.map(async (call): Promise<ToolCallOutcome | undefined> => {
       const tool = tools.find((candidate) => candidate.name === call.toolName)
-      if ((resumed && context.journaled?.(call.toolCallId)) || !(await needsApproval(tool, call.input)))
+      // An input nested past the limit is refused at once: there is nothing to approve.
+      if (
+        (resumed && context.journaled?.(call.toolCallId)) ||
+        toolInputTooDeep(call) ||
+        !(await needsApproval(tool, call.input))
+      )
         return runToolCall(context, tools, call, options)
       const decision = context.decision?.(call.toolCallId)
       if (!decision) {

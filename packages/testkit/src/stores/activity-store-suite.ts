@@ -17,6 +17,7 @@ import { logEntryFieldsCases } from './activity-store-cases/log-entry-fields.js'
 import { metadataScopeCases } from './activity-store-cases/metadata-scope.js'
 import { recordLimitCases } from './activity-store-cases/record-limits.js'
 import { runRecordCases } from './activity-store-cases/run-record.js'
+import { textAndKeyCases } from './activity-store-cases/text-and-keys.js'
 import { trajectoryCases } from './activity-store-cases/trajectory.js'
 import { waitingCases } from './activity-store-cases/waiting.js'
 import { watchCases } from './activity-store-cases/watch.js'
@@ -83,7 +84,9 @@ const PART_METHODS = {
  * metadata scopes, pagination), countActive, trajectories, watch, the structured fields of log
  * entries (`attempt`, `kind`), the durable run record (pending requests, checkpoints, the journal,
  * results, size limits, decisions), the job queue and the document table when the store has them,
- * the isolation of returned objects and close. Each group of cases lives in its own file
+ * the text policy (NUL and lone surrogates refused in ids, metadata and filters, replaced by
+ * U+FFFD in messages and the JSON the runner produces), reserved metadata keys and the limits on
+ * metadata, the isolation of returned objects and close. Each group of cases lives in its own file
  * under `activity-store-cases/`, and every assertion names the clause of the contract it checks.
  * Only the public `ActivityStore` interface is used, and errors are recognised with `isInstance`,
  * so the suite holds for stores built against another copy of `@runner/core`.
@@ -163,6 +166,7 @@ export function activityStoreConformanceSuite({
     decideCases(suite)
     jobQueueCases(suite)
     documentCases(suite)
+    textAndKeyCases(suite)
     isolationCases(suite)
     closeCases(suite)
   })
