@@ -224,4 +224,3 @@ describe('a key the provider echoes back', () => {
     expect(JSON.stringify(await setup.runner.activity.trajectory('echoed'))).not.toContain(apiKey)
   })
 })
-

@@ -9,10 +9,11 @@ import {
   type MetadataFilter,
   type RunRecord,
 } from '@runner/core'
-import { ACTIVITY_STATUSES, isTerminalStatus } from '@runner/core/store'
+import { ACTIVITY_STATUSES } from '@runner/core/store'
 import { type Context, Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { serveAsset } from './assets.js'
+import { cancelRun } from './cancel.js'
 import { runLogStream, watchStream } from './live.js'
 import { type DashboardOptions, storeOf, validateDashboardOptions } from './options.js'
 
@@ -311,23 +312,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
 
   app.post('/api/runs/:id/cancel', async (context) => {
     const activity = await runFor(context)
-    if (isTerminalStatus(activity.status)) return context.json({ canceled: false, status: activity.status })
-    if (pool) {
-      const canceled = await pool.cancel(activity.agentId)
-      if (canceled) return context.json({ canceled: true })
-    }
-    // No pool (or not one of its tasks): the store says canceled; the process running it stops at its next write.
-    try {
-      const updated = await store.append(activity.agentId, {
-        status: 'canceled',
-        message: 'Canceled from the dashboard',
-        kind: 'lifecycle',
-      })
-      return context.json({ canceled: true, status: updated.status })
-    } catch (error) {
-      if (ActivityTransitionError.isInstance(error)) return context.json({ canceled: false })
-      throw error
-    }
+    return context.json(await cancelRun(store, activity, { pool, message: 'Canceled from the dashboard' }))
   })
 
   const decisionBody = async (context: Context) => {
