@@ -45,9 +45,14 @@ export interface CliStore {
 /**
  * Opens the store `storeUrl` (the `--store` flag) or, without it, `RUNNER_STORE_URL` names. An
  * SQLite file must exist: the CLI reads the runs other processes write, so a missing file is a
- * wrong path, never a reason to create an empty database.
+ * wrong path, never a reason to create an empty database; only `create` (the `dashboard` command,
+ * which serves the page before the first run is written) makes one, and says so.
  */
-export async function openCliStore(storeUrl: string | undefined, env: NodeJS.ProcessEnv): Promise<CliStore> {
+export async function openCliStore(
+  storeUrl: string | undefined,
+  env: NodeJS.ProcessEnv,
+  options: { create?: boolean } = {},
+): Promise<CliStore> {
   const configEnv: Record<string, string | undefined> = {}
   for (const [key, value] of Object.entries(env)) {
     if (!CLI_VARIABLES.includes(key.toUpperCase())) configEnv[key] = value
@@ -78,12 +83,14 @@ export async function openCliStore(storeUrl: string | undefined, env: NodeJS.Pro
         )
       }
       const path = resolve(storeConfig.path)
-      if (!existsSync(path)) {
+      if (!existsSync(path) && options.create) {
+        process.stderr.write(`runner: no SQLite database at ${path} yet: creating an empty store there\n`)
+      } else if (!existsSync(path)) {
         throw new CliError(
           `no SQLite database at ${path}: check the path (the runner CLI opens the file your runs are written to; it does not create one)`,
         )
       }
-      if (statSync(path).isDirectory())
+      if (existsSync(path) && statSync(path).isDirectory())
         throw new CliError(`${path} is a directory, not an SQLite database file`)
       break
     }

@@ -190,6 +190,22 @@ describe.skipIf(!existsSync(cliPath))('runner (no store needed)', () => {
     expect(existsSync(path)).toBe(false)
   })
 
+  it('dashboard on a file that does not exist yet creates an empty store, says so, and serves the page', {
+    timeout: 60_000,
+  }, async () => {
+    const path = join(scratch, 'new-dashboard.db')
+    const served = start(['dashboard', '--store', `sqlite:${path}`, '--port', '0'])
+    const [address] = await served.waitFor(/^http:\/\/127\.0\.0\.1:\d+\/$/m)
+    expect(await (await fetch(`${address}api/runs`)).json()).toEqual({ items: [], total: 0 })
+    const page = await fetch(address as string)
+    expect(page.headers.get('content-type')).toContain('text/html')
+    expect(await served.stop('SIGINT')).toBe(0)
+    expect(served.stderr).toContain(
+      `runner: no SQLite database at ${path} yet: creating an empty store there`,
+    )
+    expect(existsSync(path)).toBe(true)
+  })
+
   it('says which PostgreSQL server refused the connection, without a stack trace (exit 1)', {
     timeout: 30_000,
   }, () => {

@@ -101,9 +101,10 @@ let storeUrlForErrors: string | undefined
 async function withStore<T>(
   options: StoreOptions,
   work: (store: ActivityStore, label: string) => Promise<T>,
+  open: { create?: boolean } = {},
 ): Promise<T> {
   storeUrlForErrors = storeUrlOf(options.store, process.env)
-  const { store, label } = await openCliStore(options.store, process.env)
+  const { store, label } = await openCliStore(options.store, process.env, open)
   try {
     return await work(store, label)
   } finally {
@@ -162,45 +163,49 @@ async function forEachChange(
 // ---------------------------------------------------------------- commands
 
 async function dashboardCommand(options: StoreOptions & { port: number; host: string; token?: string }) {
-  await withStore(options, async (store, label) => {
-    const { metadata } = options
-    // A first read: a store that cannot be reached says so now, not on the page's first request.
-    await store.countActive(scopeOf(options))
-    let served: Awaited<ReturnType<typeof serveDashboard>>
-    try {
-      served = await serveDashboard({
-        activity: store,
-        port: options.port,
-        hostname: options.host,
-        ...(options.token !== undefined ? { token: options.token } : {}),
-        ...(metadata ? { tenant: () => metadata } : {}),
-      })
-    } catch (error) {
-      const code = (error as { code?: unknown }).code
-      if (code === 'EADDRINUSE') {
-        throw new CliError(
-          `port ${options.port} of ${options.host} is in use: choose another with --port (0 picks a free one)`,
-        )
+  await withStore(
+    options,
+    async (store, label) => {
+      const { metadata } = options
+      // A first read: a store that cannot be reached says so now, not on the page's first request.
+      await store.countActive(scopeOf(options))
+      let served: Awaited<ReturnType<typeof serveDashboard>>
+      try {
+        served = await serveDashboard({
+          activity: store,
+          port: options.port,
+          hostname: options.host,
+          ...(options.token !== undefined ? { token: options.token } : {}),
+          ...(metadata ? { tenant: () => metadata } : {}),
+        })
+      } catch (error) {
+        const code = (error as { code?: unknown }).code
+        if (code === 'EADDRINUSE') {
+          throw new CliError(
+            `port ${options.port} of ${options.host} is in use: choose another with --port (0 picks a free one)`,
+          )
+        }
+        if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+          throw new CliError(`cannot listen on ${options.host}: it is not an address of this machine`)
+        }
+        throw error
       }
-      if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
-        throw new CliError(`cannot listen on ${options.host}: it is not an address of this machine`)
-      }
-      throw error
-    }
-    const stop = stopSignal()
-    const link =
-      options.token !== undefined ? `${served.url}#token=${encodeURIComponent(options.token)}` : served.url
-    out(link)
-    info(
-      `runner: the dashboard of ${label} is served at the address above; Ctrl-C stops it. Without a pool, cancel marks a run canceled in the store and approvals are made with runner approve.`,
-    )
-    await new Promise<void>((resolve) =>
-      stop.signal.addEventListener('abort', () => resolve(), { once: true }),
-    )
-    stop.dispose()
-    await served.close()
-    info('runner: dashboard stopped')
-  })
+      const stop = stopSignal()
+      const link =
+        options.token !== undefined ? `${served.url}#token=${encodeURIComponent(options.token)}` : served.url
+      out(link)
+      info(
+        `runner: the dashboard of ${label} is served at the address above; Ctrl-C stops it. Without a pool, cancel marks a run canceled in the store and approvals are made with runner approve.`,
+      )
+      await new Promise<void>((resolve) =>
+        stop.signal.addEventListener('abort', () => resolve(), { once: true }),
+      )
+      stop.dispose()
+      await served.close()
+      info('runner: dashboard stopped')
+    },
+    { create: true },
+  )
 }
 
 async function lsCommand(
