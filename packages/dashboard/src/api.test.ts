@@ -407,6 +407,33 @@ describe.each(stores)('the dashboard API on %s', (_name, makeStore, skip) => {
       expect(aborted).toBe(true)
     },
   )
+  it.skipIf(skip)(
+    'retries a failed pool task with the same input; 409 without a pool, 400 for a task that did not fail',
+    async () => {
+      const activity = createActivityTracker({ store })
+      pool = createPool({ activity })
+      let calls = 0
+      const flaky = pool.task('flaky', { input: z.object({ n: z.number() }) }, async ({ input }) => {
+        calls++
+        if (calls === 1) throw new Error('upstream down')
+        return input.n * 2
+      })
+      const failed = await flaky.enqueue({ n: 21 }, { metadata: { tenant: 'acme' } })
+      await waitForStatus(activity, failed.agentId, 'error')
+      expect(
+        (await call(dashboardOf(), `/api/runs/${failed.agentId}/retry`, { method: 'POST' })).status,
+      ).toBe(409)
+      const dashboard = dashboardOf({ pool })
+      const retried = await call(dashboard, `/api/runs/${failed.agentId}/retry`, { method: 'POST' })
+      expect(retried.status).toBe(201)
+      await expect(flaky.result(retried.body.agentId)).resolves.toBe(42)
+      const detail = await call(dashboard, `/api/runs/${retried.body.agentId}`)
+      expect(detail.body.activity.metadata).toEqual({ tenant: 'acme', retryOf: failed.agentId })
+      const again = await call(dashboard, `/api/runs/${retried.body.agentId}/retry`, { method: 'POST' })
+      expect(again.status).toBe(400)
+      expect(again.body.error.field).toBe('agentId')
+    },
+  )
 })
 
 describe('serveDashboard', () => {

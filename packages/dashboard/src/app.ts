@@ -7,6 +7,7 @@ import {
   DecisionError,
   InvalidOptionsError,
   type MetadataFilter,
+  RunnerError,
   type RunRecord,
 } from '@runner/core'
 import { ACTIVITY_STATUSES } from '@runner/core/store'
@@ -313,6 +314,32 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   app.post('/api/runs/:id/cancel', async (context) => {
     const activity = await runFor(context)
     return context.json(await cancelRun(store, activity, { pool, message: 'Canceled from the dashboard' }))
+  })
+
+  app.post('/api/runs/:id/retry', async (context) => {
+    const activity = await runFor(context)
+    if (!pool) {
+      return context.json(
+        {
+          error: {
+            name: 'NoPool',
+            message:
+              'This dashboard has no pool to enqueue the task on: create it with createDashboard({ pool }).',
+          },
+        },
+        409,
+      )
+    }
+    try {
+      const { agentId } = await pool.retry(activity.agentId)
+      return context.json({ agentId }, 201)
+    } catch (error) {
+      // Not failed (400 names agentId), or its job was not kept: the client is told why.
+      if (InvalidOptionsError.isInstance(error)) throw error
+      if (RunnerError.isInstance(error))
+        return context.json({ error: { name: 'NotRetryable', message: error.message } }, 409)
+      throw error
+    }
   })
 
   const decisionBody = async (context: Context) => {

@@ -621,7 +621,13 @@ function runPage(agentId, signal) {
     textContent: 'Cancel run',
     hidden: true,
   })
-  actions.append(cancelButton)
+  const retryButton = el('button', {
+    type: 'button',
+    textContent: 'Retry',
+    title: 'Enqueue this task again with the same input',
+    hidden: true,
+  })
+  actions.append(retryButton, cancelButton)
   const progress = progressBar('queued', 0)
   progress.classList.add('run-progress')
   const message = el('p', { className: 'message' })
@@ -664,6 +670,7 @@ function runPage(agentId, signal) {
     setProgress(progress, activity.status, activity.percentage)
     message.textContent = activity.message
     cancelButton.hidden = TERMINAL.has(activity.status)
+    retryButton.hidden = activity.status !== 'error'
     showMeta()
   }
 
@@ -922,6 +929,18 @@ function runPage(agentId, signal) {
       fail(error)
     } finally {
       cancelButton.disabled = false
+    }
+  })
+
+  retryButton.addEventListener('click', async () => {
+    retryButton.disabled = true
+    try {
+      const body = await api(`api/runs/${encodeURIComponent(agentId)}/retry`, { method: 'POST' })
+      navigate(runHref(body.agentId))
+    } catch (error) {
+      fail(error)
+    } finally {
+      retryButton.disabled = false
     }
   })
 

@@ -15,7 +15,7 @@ import type {
   RegisteredTask,
   RunJobOptions,
 } from '../pool/types.js'
-import { forgetWaitingJob, saveWaitingJob, waitingJob } from '../pool/waiting-jobs.js'
+import { failedJobs, forgetWaitingJob, saveWaitingJob, waitingJob } from '../pool/waiting-jobs.js'
 import { zodIssues } from '../util/zod-issues.js'
 import { withCurrent } from './current.js'
 import { deadline } from './deadline.js'
@@ -52,18 +52,24 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       ...(metadata ? { metadata } : {}),
     })
 
+  /** Keeps a failed job for `pool.retry`; a store that cannot keep it only loses the retry. */
+  const keepFailed = (job: PoolJob) => failedJobs.save(activity.store, job).catch(() => {})
+
   return {
     async runJob(job, runOptions) {
       const execution = executionOf(job)
+      let result: JobOutcome
       try {
-        return await runJob(job, runOptions, execution)
+        result = await runJob(job, runOptions, execution)
       } catch (error) {
         // The store failed, a user callback (retryOn, messages.error) threw, or a bug: end the
         // activity if the store still can, and report the error.
         const failure = asError(error, job.task)
         if (!execution.ended) await execution.fail(failure).catch(() => {})
-        return outcome(job, 'error', execution.attempt, { error: failure })
+        result = outcome(job, 'error', execution.attempt, { error: failure })
       }
+      if (result.status === 'error') await keepFailed(job)
+      return result
     },
 
     async cancelJob(job, cancelOptions = {}) {
@@ -89,6 +95,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         if (execution.endedElsewhere)
           return settleFromTerminal(job, execution.endedElsewhere, undefined, job.attempt)
       }
+      await keepFailed(job)
       return outcome(job, 'error', job.attempt, { error })
     },
 

@@ -33,7 +33,7 @@ import type {
   RegisteredTask,
   TaskHandler,
 } from './types.js'
-import { forgetWaitingJob, waitingJob } from './waiting-jobs.js'
+import { failedJobs, forgetWaitingJob, waitingJob } from './waiting-jobs.js'
 
 /** Default of `close({ timeoutMs })`. */
 const defaultCloseTimeoutMs = 30_000
@@ -194,6 +194,37 @@ export function createPool(options: PoolOptions = {}): Pool {
         value: value as JsonValue,
         ...decisionOptions,
       })
+    },
+
+    async retry(agentId) {
+      const id = parseOrThrow(taskNameSchema, agentId, 'retry', 'agentId')
+      if (closed) throw closedError()
+      const current = await activity.store.get(id)
+      if (!current) throw new ActivityNotFoundError(id)
+      if (current.status !== 'error') {
+        throw new InvalidOptionsError(
+          [
+            {
+              field: 'agentId',
+              message: `task ${id} is ${current.status}: only a task that failed (status "error") can be retried`,
+            },
+          ],
+          { subject: 'retry' },
+        )
+      }
+      const job = await failedJobs.get(activity.store, id)
+      if (!job) {
+        throw new RunnerError(
+          `The input of task ${id} was not kept, so it cannot be retried: a failed task's job is kept in the store's document table when it fails (in this process only for a store without one), from this version on. Enqueue it again with its input.`,
+        )
+      }
+      const retried = await pool.enqueue(job.task, job.input, {
+        metadata: { ...current.metadata, retryOf: id },
+        priority: job.priority,
+      })
+      // Retried once: a second retry of the same failure (a double click) finds nothing to retry.
+      await failedJobs.forget(activity.store, id)
+      return retried
     },
 
     async resume(agentId) {

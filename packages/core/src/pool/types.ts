@@ -390,6 +390,15 @@ export interface Pool extends AsyncDisposable {
    */
   cancel(agentId: string): Promise<boolean>
   /**
+   * Enqueues a failed task again, as a new task with the same task name, input and priority, and
+   * the failed one's metadata plus `retryOf: <its agentId>`. The failed task's job is kept (in the
+   * store's document table, from any process; in this process for a store without one) when it
+   * ends `error`, until it is retried (a second retry of the same task finds nothing).
+   * `InvalidOptionsError` naming `agentId` when the task did not fail, `ActivityNotFoundError` for
+   * an unknown id, `RunnerError` when its job was not kept.
+   */
+  retry(agentId: string): Promise<EnqueueResult>
+  /**
    * Refuses new jobs, cancels queued ones, waits up to `timeoutMs` for running ones, then aborts
    * them. Afterwards no task of this pool is queued or running. Does not close the activity store.
    */
