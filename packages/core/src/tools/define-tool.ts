@@ -26,8 +26,14 @@ export interface ToolDefinition<TInput = unknown, TOutput = unknown> {
   name: string
   /** What the tool does, for the model. */
   description: string
-  /** Zod schema of the input; also turned into JSON Schema for the model. */
+  /** Zod schema of the input; also turned into JSON Schema for the model (unless `jsonSchema` is given). */
   inputSchema: z.ZodType<TInput>
+  /**
+   * The JSON Schema the model gets, as is, instead of the one made from `inputSchema`: for a tool
+   * described by JSON Schema elsewhere (an MCP server's tool), whose `inputSchema` is then a loose
+   * zod schema (`z.unknown()`) and whose input the tool's own side checks. Treated as read-only.
+   */
+  jsonSchema?: Record<string, unknown>
   /** Runs the tool. A throw becomes an error result the model reads, never a crashed run. */
   execute(input: TInput, context: ToolContext): Promise<TOutput> | TOutput
   /**
@@ -64,18 +70,31 @@ export function defineTool<TInput, TOutput>(
     typeof tool.needsApproval !== 'function'
   )
     throw new TypeError(`Tool "${tool.name}": needsApproval must be a boolean or a function of the input.`)
+  if (
+    tool.jsonSchema !== undefined &&
+    (typeof tool.jsonSchema !== 'object' || tool.jsonSchema === null || Array.isArray(tool.jsonSchema))
+  )
+    throw new TypeError(
+      `Tool "${tool.name}": jsonSchema must be a JSON Schema object ({ type: 'object', ... }).`,
+    )
   return tool
 }
 
 const jsonSchemas = new WeakMap<AnyToolDefinition, Record<string, unknown>>()
 
 /**
- * The JSON Schema of a tool's input, for providers that take one. Computed once per tool (a tool's
+ * The JSON Schema of a tool's input, for providers that take one: its `jsonSchema` when given (less
+ * `$schema`), else made from its zod schema. Computed once per tool (a tool's
  * schema does not change) and shared: treat the result as read-only.
  */
 export function toolInputJsonSchema(tool: AnyToolDefinition): Record<string, unknown> {
   const cached = jsonSchemas.get(tool)
   if (cached) return cached
+  if (tool.jsonSchema) {
+    const { $schema: _ignored, ...given } = tool.jsonSchema
+    jsonSchemas.set(tool, given)
+    return given
+  }
   const schema = z.toJSONSchema(tool.inputSchema, { target: 'draft-7', io: 'input' }) as Record<
     string,
     unknown

@@ -26,6 +26,31 @@ describe('defineTool', () => {
     expect(toolInputJsonSchema(reportStatusTool)).not.toHaveProperty('$schema')
   })
 
+  it("gives a tool's own jsonSchema as is (less $schema) and refuses one that is not an object", () => {
+    const given = {
+      $schema: 'http://json-schema.org/draft-07/schema#',
+      type: 'object',
+      properties: { city: { type: 'string', pattern: '^[A-Z]' } },
+      required: ['city'],
+    }
+    const tool = defineTool({
+      name: 'weather',
+      description: 'w',
+      inputSchema: z.unknown(),
+      jsonSchema: given,
+      execute: () => 'x',
+    })
+    expect(toolInputJsonSchema(tool)).toEqual({
+      type: 'object',
+      properties: { city: { type: 'string', pattern: '^[A-Z]' } },
+      required: ['city'],
+    })
+    const base = { name: 'w', description: 'd', inputSchema: z.unknown(), execute: () => 'x' }
+    expect(() => defineTool({ ...base, jsonSchema: [] as never })).toThrow(
+      /jsonSchema must be a JSON Schema object/,
+    )
+  })
+
   it('turns outputs into text for the model', () => {
     expect(toolOutputText('plain')).toBe('plain')
     expect(toolOutputText({ a: 1 })).toBe('{"a":1}')
