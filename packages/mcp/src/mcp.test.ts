@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Anthropic from '@anthropic-ai/sdk'
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { ClaudeRunner } from '@runner/claude'
 import {
   type AnyToolDefinition,
@@ -24,6 +26,7 @@ import {
 import OpenAI from 'openai'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { connectMcp, type McpConnection } from './connect.js'
+import { mcpTools } from './mcp-tools.js'
 import { startHttpServer } from './test-helpers/http-server.js'
 
 const stdioScript = fileURLToPath(new URL('./test-helpers/stdio-server.ts', import.meta.url))
@@ -141,6 +144,25 @@ describe('listing tools', { timeout: 20_000 }, () => {
     expect((await connection.tools()).map((tool) => tool.name)).toContain('weather')
     expect(server.requests.length).toBeGreaterThan(1)
     expect(server.requests.every((request) => request.headers.authorization === 'Bearer t0k')).toBe(true)
+  })
+})
+
+describe('mcpTools over a client of your own', { timeout: 20_000 }, () => {
+  it('takes a connected SDK Client: its tools run in a run like connectMcp’s', async () => {
+    await using server = await startHttpServer('own')
+    const client = new Client({ name: 'mine', version: '1.0.0' })
+    await client.connect(new StreamableHTTPClientTransport(new URL(server.url)))
+    try {
+      const tools = await mcpTools(client, { include: ['weather'], prefix: 'own_' })
+      const { model, player } = fake.play(
+        scenario().toolCall('own_weather', { city: 'Bergen' }).text('Rain.'),
+      )
+      const result = await completed(openaiRunner().run({ model, api: 'chat', tools }, 'q'))
+      expect(result.text).toBe('Rain.')
+      expect(chatToolResults(player.calls[1]?.request)).toEqual(['Sunny in Bergen (own)'])
+    } finally {
+      await client.close()
+    }
   })
 })
 
