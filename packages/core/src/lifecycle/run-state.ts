@@ -52,7 +52,7 @@ export interface RunStateInit<TOutput> {
   /** Takes the run's events; none when nobody reads them. */
   push: ((event: RunEvent<TOutput>) => void) | undefined
   runnerHooks: RunHooks<TOutput> | undefined
-  /** The hooks that write the run's structured logs (the runner's `logger`): fired last, never failing the run. */
+  /** The hooks that write the run's structured logs (the runner's `structuredLogger`): fired last, never failing the run. */
   logHooks?: RunHooks | undefined
   /** The runner's classification of errors (its `isRetryable`), used unless `retry.retryOn` is set. */
   isRetryable: (error: unknown) => boolean
@@ -160,9 +160,9 @@ export class RunState<TOutput> {
   }
 
   /**
-   * Fires a hook of the runner, then of the run. What a hook throws becomes a `HookError` that
-   * fails the current attempt at once, so that a framework that swallows the throw (callbacks)
-   * cannot let the run go on.
+   * Fires a hook of the runner, then of the run, then the log hook. What a hook throws becomes a
+   * `HookError` that fails the current attempt at once, so that a framework that swallows the throw
+   * (callbacks) cannot let the run go on; what a log hook throws is ignored.
    */
   fire<K extends HookName>(
     name: K,

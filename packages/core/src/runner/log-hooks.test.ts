@@ -453,6 +453,15 @@ describe('structured logs of a pool (structuredLogger)', () => {
         metadata: { tenant: 'acme' },
       })
       expect(log.line('task.end')).toMatchObject({ result: 'kelp' })
+      const batch = await pool.enqueueMany([
+        { task: 'echo', input: { word: 'one' } },
+        { task: 'echo', input: { word: 'two' } },
+      ])
+      const enqueued = log.lines.filter(
+        (line) => line.event === 'task.enqueued' && batch.some((item) => item.agentId === line.agentId),
+      )
+      expect(enqueued.map((line) => line.input)).toEqual([{ word: 'one' }, { word: 'two' }])
+      await Promise.all(batch.map((item) => pool.result(item.agentId)))
 
       const blocking = await blocker.enqueue({})
       const queued = await echo.enqueue({ word: 'never' })
