@@ -65,6 +65,7 @@ const surfaces = {
     'LifecycleMessages',
     'ListActivitiesOptions',
     'ListActivitiesResult',
+    'Logger',
     'MaxTurnsExceededError',
     'MemoryActivityStore',
     'MetadataFilter',

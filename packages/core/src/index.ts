@@ -63,6 +63,7 @@ export { defaultPrompts, type RunnerPrompts } from './prompts.js'
 export { BaseAgentRunner, currentRun } from './runner/base-agent-runner.js'
 export type { RunEvent } from './runner/events.js'
 export type { RunHooks, ToolCallInfo } from './runner/hooks.js'
+export type { Logger } from './runner/log-hooks.js'
 export { RunStream, type SSEResponseOptions, serializeEvent } from './runner/run-stream.js'
 export type {
   CompletedRunResult,

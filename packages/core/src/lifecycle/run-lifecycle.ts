@@ -7,6 +7,7 @@ import { RunCanceledError } from '../errors/run-canceled-error.js'
 import { RunnerError } from '../errors/runner-error.js'
 import type { RunnerPrompts } from '../prompts.js'
 import type { RunEvent } from '../runner/events.js'
+import { runLogHooks } from '../runner/log-hooks.js'
 import { resolveRunOptions } from '../runner/options.js'
 import type {
   ExecuteResult,
@@ -168,6 +169,16 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
     streaming: start.streaming,
     push: start.push,
     runnerHooks: executor.defaults.hooks,
+    // Structured logs: hooks of their own, made only when the runner has a logger.
+    logHooks: executor.defaults.structuredLogger
+      ? runLogHooks({
+          logger: executor.defaults.structuredLogger,
+          logContent: executor.defaults.logContent ?? false,
+          runner: executor.name,
+          maxTurns: resolved.maxTurns,
+          maxTurnsRecovery: resolved.maxTurnsRecovery,
+        })
+      : undefined,
     isRetryable: executor.isRetryable,
     runner: executor.name,
   })

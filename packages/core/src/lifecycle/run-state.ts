@@ -52,6 +52,8 @@ export interface RunStateInit<TOutput> {
   /** Takes the run's events; none when nobody reads them. */
   push: ((event: RunEvent<TOutput>) => void) | undefined
   runnerHooks: RunHooks<TOutput> | undefined
+  /** The hooks that write the run's structured logs (the runner's `structuredLogger`): fired last, never failing the run. */
+  logHooks?: RunHooks | undefined
   /** The runner's classification of errors (its `isRetryable`), used unless `retry.retryOn` is set. */
   isRetryable: (error: unknown) => boolean
   /** Name of the runner (written on checkpoints). */
@@ -83,6 +85,7 @@ export class RunState<TOutput> {
   #policy: AttemptPolicy | undefined
   readonly #runnerHooks: RunHooks | undefined
   readonly #runHooks: RunHooks | undefined
+  readonly #logHooks: RunHooks | undefined
   /** The attempt running now, failed by a hook that throws. */
   current: { fail(error: unknown): void } | undefined
   /** Name of the runner (written on checkpoints). */
@@ -103,6 +106,7 @@ export class RunState<TOutput> {
     this.emits = init.push !== undefined
     this.#runnerHooks = init.runnerHooks as RunHooks | undefined
     this.#runHooks = init.options.hooks as RunHooks | undefined
+    this.#logHooks = init.logHooks
     this.#isRetryable = init.isRetryable
     this.runner = init.runner
   }
@@ -156,9 +160,9 @@ export class RunState<TOutput> {
   }
 
   /**
-   * Fires a hook of the runner, then of the run. What a hook throws becomes a `HookError` that
-   * fails the current attempt at once, so that a framework that swallows the throw (callbacks)
-   * cannot let the run go on.
+   * Fires a hook of the runner, then of the run, then the log hook. What a hook throws becomes a
+   * `HookError` that fails the current attempt at once, so that a framework that swallows the throw
+   * (callbacks) cannot let the run go on; what a log hook throws is ignored.
    */
   fire<K extends HookName>(
     name: K,
@@ -171,7 +175,11 @@ export class RunState<TOutput> {
 
   /** Whether the runner or the run set hook `name` (callers skip building its event when not). */
   hasHook(name: HookName): boolean {
-    return this.#runnerHooks?.[name] !== undefined || this.#runHooks?.[name] !== undefined
+    return (
+      this.#runnerHooks?.[name] !== undefined ||
+      this.#runHooks?.[name] !== undefined ||
+      this.#logHooks?.[name] !== undefined
+    )
   }
 
   async #fire<K extends HookName>(
@@ -188,6 +196,14 @@ export class RunState<TOutput> {
         await hook(built)
       } catch (error) {
         throw this.#hookFailed(name, error)
+      }
+    }
+    const log = this.#logHooks?.[name] as ((event: unknown) => unknown) | undefined
+    if (log) {
+      try {
+        log(built ?? event())
+      } catch {
+        // Logs never fail a run.
       }
     }
   }
@@ -240,6 +256,7 @@ export class RunState<TOutput> {
       status: entry.status,
       message: entry.message,
       percentage: entry.percentage,
+      ...(entry.kind === undefined ? {} : { kind: entry.kind }),
     }))
   }
 

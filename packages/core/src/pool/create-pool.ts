@@ -20,6 +20,7 @@ import {
   taskNameSchema,
   taskOptionsSchema,
 } from './options.js'
+import { logEnqueued, loggedJobRunner, type PoolLogSettings } from './pool-logs.js'
 import { resultFromStore } from './result-from-store.js'
 import { toJson } from './to-json.js'
 import type {
@@ -58,7 +59,11 @@ export function createPool(options: PoolOptions = {}): Pool {
   const concurrency = valid.concurrency ?? 4
   const maxInputBytes = valid.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES
   const tasks = new Map<string, RegisteredTask>()
-  const runner = createJobRunner({ activity, getTask: (name) => tasks.get(name) })
+  const logs: PoolLogSettings | undefined = valid.structuredLogger
+    ? { logger: valid.structuredLogger, logContent: valid.logContent ?? false }
+    : undefined
+  const jobRunner = createJobRunner({ activity, getTask: (name) => tasks.get(name) })
+  const runner = logs ? loggedJobRunner(jobRunner, logs) : jobRunner
   const inFlight = new Set<Promise<unknown>>()
   let closed = false
   let closing: Promise<void> | undefined
@@ -419,6 +424,8 @@ export function createPool(options: PoolOptions = {}): Pool {
         throw error
       }
     }
+    if (logs)
+      for (const [index, job] of jobs.entries()) logEnqueued(logs, job, prepared[index]?.settings.metadata)
     return (agentIds as string[]).map((agentId) => ({ agentId }))
   }
 
@@ -456,6 +463,7 @@ export function createPool(options: PoolOptions = {}): Pool {
       await activity.error(agentId, error).catch(() => {})
       throw error
     }
+    if (logs) logEnqueued(logs, job, settings.metadata)
     return { agentId }
   }
 }

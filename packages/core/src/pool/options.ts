@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { DEFAULT_MAX_RECORD_BYTES } from '../activity/run-record.js'
 import type { ActivityTracker } from '../activity/tracker.js'
+import { isLogger, type Logger, loggerMessage } from '../runner/log-hooks.js'
 import { toJson } from './to-json.js'
 import type { PoolEngine } from './types.js'
 
@@ -57,6 +58,8 @@ export const poolOptionsSchema = z.strictObject({
     .int('must be an integer number of bytes')
     .min(1, 'must be at least 1')
     .optional(),
+  structuredLogger: z.custom<Logger>(isLogger, loggerMessage).optional(),
+  logContent: z.boolean({ error: 'must be true or false' }).optional(),
 })
 
 export const taskNameSchema = nameSchema

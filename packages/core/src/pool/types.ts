@@ -1,7 +1,7 @@
 import type { z } from 'zod'
 import type { ActivityTracker } from '../activity/tracker.js'
-
 import type { JsonValue, PendingRequest, RunRecord } from '../activity/types.js'
+import type { Logger } from '../runner/log-hooks.js'
 
 /** What job inputs and results are made of. */
 export type { JsonValue }
@@ -331,6 +331,16 @@ export interface PoolOptions {
    * (512) levels are refused likewise (`unit: 'levels'`).
    */
   maxInputBytes?: number
+  /**
+   * Writes one structured line per task event (`task.enqueued`, `task.start`, `task.end`,
+   * `task.failed`, `task.canceled`, `task.waiting`) to a pino logger (or any with its
+   * `(fields, message)` signature). Inputs, results and metadata values are left out unless
+   * `logContent`; every string is redacted. A logger that throws never fails a task. Runners inside
+   * the tasks log with their own `structuredLogger` option. Default: none.
+   */
+  structuredLogger?: Logger
+  /** Include task inputs, results and metadata in the `structuredLogger`'s lines. Default false. */
+  logContent?: boolean
 }
 
 /** A registered task: enqueue it with its input typed by the schema. */

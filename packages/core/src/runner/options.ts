@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { defaultRetryOptions } from '../lifecycle/retry-policy.js'
 import { parseOrThrow } from '../util/zod-issues.js'
+import { isLogger, loggerMessage } from './log-hooks.js'
 import type { ResolvedRunOptions, RunnerOptions, RunOptions } from './types.js'
 
 const positiveInt = (what: string) =>
@@ -84,6 +85,8 @@ const runnerOptionsSchema = z.strictObject({
     .optional(),
   name: z.string().min(1, 'must be a non-empty string').optional(),
   prompts: z.strictObject({ reportStatus: z.string().optional(), wrapUp: z.string().optional() }).optional(),
+  structuredLogger: z.custom(isLogger, loggerMessage).optional(),
+  logContent: z.boolean({ error: 'must be true or false' }).optional(),
 })
 
 /** Validates runner options; throws `InvalidOptionsError` naming the field. */

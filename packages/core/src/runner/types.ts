@@ -15,6 +15,7 @@ import type { RetryOptions } from '../lifecycle/retry-policy.js'
 import type { RunnerPrompts } from '../prompts.js'
 import type { AdapterEvent } from './events.js'
 import type { RunHooks, ToolCallDecision, ToolCallInfo } from './hooks.js'
+import type { Logger } from './log-hooks.js'
 
 /** Options of one run. Each overrides the runner's default of the same name. */
 export interface RunOptions<TOutput = unknown> {
@@ -82,6 +83,16 @@ export interface RunnerOptions<TOutput = unknown>
   prompts?: Partial<RunnerPrompts>
   /** Hooks for every run of this runner; they fire before per-run hooks. */
   hooks?: RunHooks<TOutput>
+  /**
+   * Writes one structured line per lifecycle event of every run (`run.start`, `model.call`,
+   * `tool.call`, `attempt.retry`, `run.end`...) to a pino logger (or any with its `(fields, message)`
+   * signature, `console` included). Message content, tool inputs and outputs and metadata values
+   * are left out unless `logContent`; every string is redacted. A logger that throws never fails a
+   * run. Default: none.
+   */
+  structuredLogger?: Logger
+  /** Include message content, tool inputs and outputs and metadata in the `structuredLogger`'s lines. Default false. */
+  logContent?: boolean
 }
 
 /** Options after defaults are applied. */
