@@ -40,6 +40,7 @@ export {
   deniedToolText,
   failedToolText,
   invalidToolInputText,
+  parseToolInput,
   runToolCall,
   runToolCalls,
   type ToolCallOptions,

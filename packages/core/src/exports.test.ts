@@ -168,6 +168,7 @@ const surfaces = {
     'isToolDefinition',
     'isTransientError',
     'parseOrThrow',
+    'parseToolInput',
     'raceAbort',
     'redactSecrets',
     'redactSecretsIn',

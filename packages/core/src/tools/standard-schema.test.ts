@@ -4,9 +4,12 @@ import * as v from 'valibot'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { z } from 'zod'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
+import { InvalidToolInputError } from '../errors/invalid-tool-input-error.js'
+import { rejectionOf } from '../test/rejection-of.js'
 import { ScriptedModel, ScriptedRunner } from '../test/scripted-runner.js'
 import { type AnyToolDefinition, defineTool, toolInputJsonSchema } from './define-tool.js'
 import type { StandardSchemaV1 } from './standard-schema.js'
+import { parseToolInput } from './tool-call.js'
 
 interface WeatherInput {
   city: string
@@ -196,5 +199,23 @@ describe('defineTool with Standard Schema', () => {
       /^Invalid tool "weather": jsonSchema: must be a JSON Schema object/,
     )
     expect(() => defineTool(base as never)).toThrow(/^Invalid tool "weather": inputSchema: is required/)
+  })
+
+  it('parseToolInput gives the validator output, or InvalidToolInputError naming the path (for frameworks calling execute)', async () => {
+    for (const [, makeSchema] of validators) {
+      const { tool } = weatherTool(makeSchema())
+      expect(await parseToolInput(tool, { city: 'Oslo' })).toEqual({ city: 'Oslo', units: 'c' })
+      const error = await rejectionOf(parseToolInput(tool, { city: '' }))
+      expect(InvalidToolInputError.isInstance(error)).toBe(true)
+      expect(error).toMatchObject({ toolName: 'weather', input: { city: '' } })
+      expect((error as Error).message).toMatch(/^Invalid input for tool "weather": city /)
+    }
+    const free = defineTool({
+      name: 'free',
+      description: 'd',
+      jsonSchema: { type: 'object' },
+      execute: () => 'x',
+    })
+    expect(await parseToolInput(free, { any: 1 })).toEqual({ any: 1 })
   })
 })

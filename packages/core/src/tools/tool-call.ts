@@ -281,13 +281,15 @@ function issueText(path: string, message: string): string {
   return message.startsWith(`${path} `) ? message : `${path} ${message}`
 }
 
+type InputResult = { success: true; value: unknown } | { success: false; details: string }
+
 /**
- * The input check of a `defineTool` tool: a zod schema's `safeParse`, another validator's
+ * The validation of a `defineTool` tool's input: a zod schema's `safeParse`, another validator's
  * `~standard.validate` (sync or async), issues as `path message`; none for a `jsonSchema`-only tool.
  */
-function inputCheck(
+function inputValidation(
   tool: AnyToolDefinition,
-): ((input: unknown) => ToolInputCheck | Promise<ToolInputCheck>) | undefined {
+): ((input: unknown) => InputResult | Promise<InputResult>) | undefined {
   const schema = tool.inputSchema
   if (schema === undefined) return undefined
   if (schema instanceof z.ZodType) {
@@ -297,15 +299,43 @@ function inputCheck(
       const details = parsed.error.issues
         .map((issue) => `${issue.path.map(String).join('.') || '(input)'} ${issue.message}`)
         .join('; ')
-      return { success: false, message: invalidToolInputText(tool.name, input, details) }
+      return { success: false, details }
     }
   }
   return async (input) => {
     const result = await schema['~standard'].validate(input)
     if (result.issues === undefined) return { success: true, value: result.value }
     const details = result.issues.map((issue) => issueText(issuePath(issue.path), issue.message)).join('; ')
-    return { success: false, message: invalidToolInputText(tool.name, input, details) }
+    return { success: false, details }
   }
+}
+
+/** The input check of a `defineTool` tool for `callTool`: the model reads the issues. */
+function inputCheck(
+  tool: AnyToolDefinition,
+): ((input: unknown) => ToolInputCheck | Promise<ToolInputCheck>) | undefined {
+  const validation = inputValidation(tool)
+  if (!validation) return undefined
+  return async (input) => {
+    const result = await validation(input)
+    return result.success
+      ? result
+      : { success: false, message: invalidToolInputText(tool.name, input, result.details) }
+  }
+}
+
+/**
+ * A `defineTool` tool's input validated by its `inputSchema` (zod or any Standard Schema; sync or
+ * async): the validator's output (defaults applied, transforms run), or `InvalidToolInputError`
+ * naming each issue's path. A `jsonSchema`-only tool gets its input back as it is. For frameworks
+ * that call a neutral tool's `execute` themselves.
+ */
+export async function parseToolInput(tool: AnyToolDefinition, input: unknown): Promise<unknown> {
+  const validation = inputValidation(tool)
+  if (!validation) return input
+  const result = await validation(input)
+  if (result.success) return result.value
+  throw new InvalidToolInputError(tool.name, input, result.details)
 }
 
 /**
