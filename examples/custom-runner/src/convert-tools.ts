@@ -1,5 +1,5 @@
 import { type AnyToolDefinition, currentRun, defineTool } from '@runner/core'
-import { toolInputJsonSchema } from '@runner/core/adapter'
+import { parseToolInput, toolInputJsonSchema } from '@runner/core/adapter'
 import { z } from 'zod'
 import type { TinyParameters, TinyTool } from './tiny-framework.ts'
 
@@ -30,8 +30,8 @@ export function toTinyTool(tool: AnyToolDefinition): TinyTool {
     handler: async (args, { signal, callId }) => {
       const run = currentRun()
       if (!run) throw new Error(`Tool "${tool.name}" works inside a run only: run the agent with TinyRunner.`)
-      // Parse with the tool's own schema too: its defaults and transforms apply as in core.
-      return tool.execute(tool.inputSchema.parse(args), {
+      // Validate with the tool's own schema too: its defaults and transforms apply as in core.
+      return tool.execute(await parseToolInput(tool, args), {
         toolCallId: callId,
         signal,
         run,

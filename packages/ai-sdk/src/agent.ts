@@ -73,7 +73,7 @@ export function agentIdOf(agent: AISDKAgent): string | undefined {
 /**
  * Refuses what cannot be run before anything starts (`InvalidOptionsError` naming the field):
  * an agent that is neither a ToolLoopAgent nor settings with a `model`, tools that are not an
- * object of tools, a `stopWhen` that is not a condition (or a list of them), a `prepareStep` that
+ * object of tools, a tool whose Standard Schema cannot convert itself to JSON Schema, a `stopWhen` that is not a condition (or a list of them), a `prepareStep` that
  * is not a function. The AI SDK checks the rest when it is called.
  */
 export function checkAgent(agent: AISDKAgent): void {
@@ -101,6 +101,13 @@ export function checkAgent(agent: AISDKAgent): void {
           'must be an AI SDK tool (tool({ description, inputSchema, execute }))',
         )
       }
+      const vendor = unconvertibleVendor((value as { inputSchema?: unknown }).inputSchema)
+      if (vendor !== undefined) {
+        throw invalid(
+          `${prefix}.tools.${name}.inputSchema`,
+          `is a ${vendor} schema that cannot convert itself to JSON Schema (it has no ~standard.jsonSchema), which the AI SDK needs for the model: for valibot give toStandardJsonSchema(schema) of @valibot/to-json-schema, else jsonSchema(theJsonSchema, { validate }) of 'ai'`,
+        )
+      }
     }
   }
   const stopWhen: unknown = settings.stopWhen
@@ -117,6 +124,18 @@ export function checkAgent(agent: AISDKAgent): void {
   if (settings.prepareStep !== undefined && typeof settings.prepareStep !== 'function') {
     throw invalid(`${prefix}.prepareStep`, 'must be a function')
   }
+}
+
+/**
+ * The vendor of a Standard Schema the AI SDK cannot give the model (not zod, no
+ * `~standard.jsonSchema`): the AI SDK would fail the run at its first model request.
+ */
+function unconvertibleVendor(schema: unknown): string | undefined {
+  if ((typeof schema !== 'object' && typeof schema !== 'function') || schema === null) return undefined
+  const standard = (schema as { '~standard'?: { vendor?: unknown; jsonSchema?: unknown } })['~standard']
+  if (typeof standard !== 'object' || standard === null) return undefined
+  if (standard.vendor === 'zod' || standard.jsonSchema != null) return undefined
+  return String(standard.vendor)
 }
 
 function invalid(field: string, message: string): InvalidOptionsError {

@@ -4,7 +4,7 @@ import { toolInputJsonSchema } from '@runner/core/adapter'
 
 /**
  * A neutral tool (`defineTool`) as a Claude client tool: `{ name, description, input_schema }`,
- * the schema being the zod schema's JSON Schema. Claude takes objects as tool input only, so a
+ * the schema being the tool's JSON Schema (`jsonSchema`, else its validator's). Claude takes objects as tool input only, so a
  * schema that does not describe an object is refused (`InvalidOptionsError`) before any call.
  */
 export function toClaudeTool(tool: AnyToolDefinition): Tool {
@@ -13,8 +13,11 @@ export function toClaudeTool(tool: AnyToolDefinition): Tool {
     throw new InvalidOptionsError(
       [
         {
-          field: `agent.tools.${tool.name}.inputSchema`,
-          message: 'must be a zod object (z.object({...})): Claude takes an object as tool input',
+          field: `agent.tools.${tool.name}.${tool.jsonSchema === undefined ? 'inputSchema' : 'jsonSchema'}`,
+          message:
+            tool.jsonSchema === undefined
+              ? 'must be a zod object (z.object({...})) or another object schema: Claude takes an object as tool input'
+              : 'must describe an object ({ type: "object", ... }): Claude takes an object as tool input',
         },
       ],
       { subject: 'Claude agent' },

@@ -1,7 +1,7 @@
 import type { TextBlockParam, Tool } from '@anthropic-ai/sdk/resources/messages'
 import { type AnyToolDefinition, InvalidOptionsError } from '@runner/core'
 import type { InvalidOptionIssue } from '@runner/core/adapter'
-import { toolsWithReportStatus } from '@runner/core/adapter'
+import { isToolDefinition, toolsWithReportStatus } from '@runner/core/adapter'
 import { toClaudeTool } from './convert-tools.js'
 import { modelSettingsIssues } from './model-settings.js'
 import type { ClaudeRunnerOwnSettings } from './settings.js'
@@ -20,16 +20,6 @@ export interface ResolvedAgent {
   claudeTools: Tool[]
   /** The runner's model settings with the agent's over them. */
   modelSettings: ClaudeModelSettings
-}
-
-function isTool(value: unknown): value is AnyToolDefinition {
-  if (typeof value !== 'object' || value === null) return false
-  const tool = value as Record<string, unknown>
-  return (
-    typeof tool.name === 'string' &&
-    typeof tool.execute === 'function' &&
-    typeof tool.inputSchema === 'object'
-  )
 }
 
 /**
@@ -78,7 +68,7 @@ export function resolveAgent(agent: ClaudeAgent, own: ClaudeRunnerOwnSettings): 
   if (agent.name !== undefined && (typeof agent.name !== 'string' || agent.name === '')) {
     issues.push({ field: 'agent.name', message: 'must be a non-empty string' })
   }
-  if (agent.tools !== undefined && !(Array.isArray(agent.tools) && agent.tools.every(isTool))) {
+  if (agent.tools !== undefined && !(Array.isArray(agent.tools) && agent.tools.every(isToolDefinition))) {
     issues.push({ field: 'agent.tools', message: 'must be an array of tools made with defineTool' })
   }
   if (agent.modelSettings !== undefined) {

@@ -24,7 +24,7 @@ export type {
 } from './runner/events.js'
 export type { HookRunInfo, ToolCallDecision } from './runner/hooks.js'
 export type { HookFirer, ResumeState, StepInput, TurnInfo } from './runner/types.js'
-export { toolInputJsonSchema } from './tools/define-tool.js'
+export { isToolDefinition, toolInputJsonSchema } from './tools/define-tool.js'
 export {
   REPORT_STATUS_DESCRIPTION,
   REPORT_STATUS_RESULT,
@@ -40,6 +40,7 @@ export {
   deniedToolText,
   failedToolText,
   invalidToolInputText,
+  parseToolInput,
   runToolCall,
   runToolCalls,
   type ToolCallOptions,

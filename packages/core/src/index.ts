@@ -84,5 +84,6 @@ export {
   type ToolDefinition,
 } from './tools/define-tool.js'
 export type { ReportStatusInput, ReportStatusMode } from './tools/report-status.js'
+export type { StandardJSONSchemaV1, StandardSchemaV1 } from './tools/standard-schema.js'
 export { registerSecret, registerSecretPattern } from './util/secrets.js'
 export { VERSION } from './version.js'

@@ -1,5 +1,5 @@
 import { type AnyToolDefinition, InvalidOptionsError } from '@runner/core'
-import { parseOrThrow } from '@runner/core/adapter'
+import { isToolDefinition, parseOrThrow } from '@runner/core/adapter'
 import { z } from 'zod'
 import { checkSettingsForApi, modelSettingsSchema, type OpenAIModelSettings } from './model-settings.js'
 
@@ -49,12 +49,7 @@ export interface ResolvedAgent {
 }
 
 const toolSchema = z.custom<AnyToolDefinition>(
-  (value) =>
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { name?: unknown }).name === 'string' &&
-    typeof (value as { execute?: unknown }).execute === 'function' &&
-    typeof (value as { inputSchema?: { safeParse?: unknown } }).inputSchema?.safeParse === 'function',
+  isToolDefinition,
   'must be a tool made with defineTool() from @runner/core',
 )
 

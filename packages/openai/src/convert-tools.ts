@@ -14,7 +14,7 @@ export function toChatTools(tools: ReadonlyArray<AnyToolDefinition>): ChatComple
 /**
  * Tools in the Responses shape: `{ type: 'function', name, description, parameters, strict: false }`.
  * `strict` is off because Responses defaults it to on, which needs schemas zod does not produce
- * (every property required, `additionalProperties: false`); the tool's zod schema validates instead.
+ * (every property required, `additionalProperties: false`); the tool's `inputSchema` validates instead.
  */
 export function toResponsesTools(tools: ReadonlyArray<AnyToolDefinition>): FunctionTool[] {
   return tools.map((tool) => ({

@@ -1,11 +1,12 @@
 import { type AnyToolDefinition, currentRun } from '@runner/core'
+import { toolInputJsonSchema } from '@runner/core/adapter'
 import { searchTool } from '@runner/core/test'
-import { type ToolSet, tool } from 'ai'
+import { jsonSchema, type ToolSet, tool } from 'ai'
 
 /**
- * The test kit's neutral tools (`defineTool`) as AI SDK tools: same name, description and zod
- * schema, `needsApproval` kept; `execute` gets the AI SDK's `abortSignal` as its `signal`, and the
- * run through `currentRun()`.
+ * The test kit's neutral tools (`defineTool`) as AI SDK tools: same name, description and input
+ * schema (its JSON Schema for a tool without one), `needsApproval` kept; `execute` gets the AI
+ * SDK's `abortSignal` as its `signal`, and the run through `currentRun()`.
  */
 export function toAISDKTools(tools: ReadonlyArray<AnyToolDefinition>): ToolSet {
   return Object.fromEntries(
@@ -13,7 +14,7 @@ export function toAISDKTools(tools: ReadonlyArray<AnyToolDefinition>): ToolSet {
       definition.name,
       tool({
         description: definition.description,
-        inputSchema: definition.inputSchema,
+        inputSchema: definition.inputSchema ?? jsonSchema(toolInputJsonSchema(definition)),
         // The AI SDK's own approval: the runner suspends the run on its approval request.
         ...(definition.needsApproval === undefined ? {} : { needsApproval: definition.needsApproval }),
         async execute(input: unknown, { toolCallId, abortSignal }) {

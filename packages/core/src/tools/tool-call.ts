@@ -1,3 +1,4 @@
+import { z } from 'zod'
 import { errorMessage } from '../activity/tracker.js'
 import type { JournalEntry, JsonValue } from '../activity/types.js'
 import { InvalidToolInputError } from '../errors/invalid-tool-input-error.js'
@@ -7,6 +8,7 @@ import type { RunContext } from '../runner/types.js'
 import { abortReason, raceAbort } from '../util/abort.js'
 import { jsonDepthOver, MAX_JSON_DEPTH } from '../util/json-limits.js'
 import type { AnyToolDefinition } from './define-tool.js'
+import type { StandardSchemaV1 } from './standard-schema.js'
 
 /** The outcome of one tool call, ready to feed back to the model. */
 export interface ToolCallOutcome extends ToolCallInfo {
@@ -266,20 +268,78 @@ export async function callTool(
   return begun.end(output, false)
 }
 
-/** The input check of a `defineTool` tool: its zod schema, issues as `path message`. */
-function zodCheck(tool: AnyToolDefinition): (input: unknown) => ToolInputCheck {
-  return (input) => {
-    const parsed = tool.inputSchema.safeParse(input)
-    if (parsed.success) return { success: true, value: parsed.data }
-    const details = parsed.error.issues
-      .map((issue) => `${issue.path.map(String).join('.') || '(input)'} ${issue.message}`)
-      .join('; ')
-    return { success: false, message: invalidToolInputText(tool.name, input, details) }
+/** An issue's path as text (`items.0.name`), `(input)` for the input itself. */
+function issuePath(path: ReadonlyArray<PropertyKey | StandardSchemaV1.PathSegment> | undefined): string {
+  const text = (path ?? [])
+    .map((segment) => String(typeof segment === 'object' && segment !== null ? segment.key : segment))
+    .join('.')
+  return text || '(input)'
+}
+
+/** `path message`, the path left out when the message starts with it already (arktype's do). */
+function issueText(path: string, message: string): string {
+  return message.startsWith(`${path} `) ? message : `${path} ${message}`
+}
+
+type InputResult = { success: true; value: unknown } | { success: false; details: string }
+
+/**
+ * The validation of a `defineTool` tool's input: a zod schema's `safeParse`, another validator's
+ * `~standard.validate` (sync or async), issues as `path message`; none for a `jsonSchema`-only tool.
+ */
+function inputValidation(
+  tool: AnyToolDefinition,
+): ((input: unknown) => InputResult | Promise<InputResult>) | undefined {
+  const schema = tool.inputSchema
+  if (schema === undefined) return undefined
+  if (schema instanceof z.ZodType) {
+    return (input) => {
+      const parsed = schema.safeParse(input)
+      if (parsed.success) return { success: true, value: parsed.data }
+      const details = parsed.error.issues
+        .map((issue) => `${issue.path.map(String).join('.') || '(input)'} ${issue.message}`)
+        .join('; ')
+      return { success: false, details }
+    }
+  }
+  return async (input) => {
+    const result = await schema['~standard'].validate(input)
+    if (result.issues === undefined) return { success: true, value: result.value }
+    const details = result.issues.map((issue) => issueText(issuePath(issue.path), issue.message)).join('; ')
+    return { success: false, details }
+  }
+}
+
+/** The input check of a `defineTool` tool for `callTool`: the model reads the issues. */
+function inputCheck(
+  tool: AnyToolDefinition,
+): ((input: unknown) => ToolInputCheck | Promise<ToolInputCheck>) | undefined {
+  const validation = inputValidation(tool)
+  if (!validation) return undefined
+  return async (input) => {
+    const result = await validation(input)
+    return result.success
+      ? result
+      : { success: false, message: invalidToolInputText(tool.name, input, result.details) }
   }
 }
 
 /**
- * Runs one call of a `defineTool` tool the model made (`callTool` with the tool's zod schema): a
+ * A `defineTool` tool's input validated by its `inputSchema` (zod or any Standard Schema; sync or
+ * async): the validator's output (defaults applied, transforms run), or `InvalidToolInputError`
+ * naming each issue's path. A `jsonSchema`-only tool gets its input back as it is. For frameworks
+ * that call a neutral tool's `execute` themselves.
+ */
+export async function parseToolInput(tool: AnyToolDefinition, input: unknown): Promise<unknown> {
+  const validation = inputValidation(tool)
+  if (!validation) return input
+  const result = await validation(input)
+  if (result.success) return result.value
+  throw new InvalidToolInputError(tool.name, input, result.details)
+}
+
+/**
+ * Runs one call of a `defineTool` tool the model made (`callTool` with the tool's `inputSchema`): a
  * call to a tool not in `tools` gets an error result naming the available ones.
  */
 export function runToolCall(
@@ -304,7 +364,7 @@ export function runToolCall(
       options,
     )
   }
-  const validate = zodCheck(tool)
+  const validate = inputCheck(tool)
   return callTool(
     context,
     call,
