@@ -47,7 +47,7 @@ describe('defineTool', () => {
     })
     const base = { name: 'w', description: 'd', inputSchema: z.unknown(), execute: () => 'x' }
     expect(() => defineTool({ ...base, jsonSchema: [] as never })).toThrow(
-      /jsonSchema must be a JSON Schema object/,
+      /jsonSchema: must be a JSON Schema object/,
     )
   })
 
