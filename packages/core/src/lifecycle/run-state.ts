@@ -4,6 +4,7 @@ import { HookError } from '../errors/hook-error.js'
 import type { RunnerPrompts } from '../prompts.js'
 import type { RunEvent } from '../runner/events.js'
 import type { HookName, HookRunInfo, RunHooks, ToolCallInfo } from '../runner/hooks.js'
+import { type Instrumentation, instrumentations } from '../runner/instrumentation.js'
 import type { ResolvedRunOptions, StepInput } from '../runner/types.js'
 import type { LoadedResume } from './durable.js'
 import type { Execution, RetryPlan } from './execution.js'
@@ -83,6 +84,8 @@ export class RunState<TOutput> {
   #policy: AttemptPolicy | undefined
   readonly #runnerHooks: RunHooks | undefined
   readonly #runHooks: RunHooks | undefined
+  /** The instrumentations registered when the run started (`undefined`: none, the common case). */
+  readonly instrumented: readonly Instrumentation[] | undefined
   /** The attempt running now, failed by a hook that throws. */
   current: { fail(error: unknown): void } | undefined
   /** Name of the runner (written on checkpoints). */
@@ -103,6 +106,8 @@ export class RunState<TOutput> {
     this.emits = init.push !== undefined
     this.#runnerHooks = init.runnerHooks as RunHooks | undefined
     this.#runHooks = init.options.hooks as RunHooks | undefined
+    const registered = instrumentations()
+    this.instrumented = registered.length === 0 ? undefined : registered
     this.#isRetryable = init.isRetryable
     this.runner = init.runner
   }
@@ -171,7 +176,11 @@ export class RunState<TOutput> {
 
   /** Whether the runner or the run set hook `name` (callers skip building its event when not). */
   hasHook(name: HookName): boolean {
-    return this.#runnerHooks?.[name] !== undefined || this.#runHooks?.[name] !== undefined
+    return (
+      this.#runnerHooks?.[name] !== undefined ||
+      this.#runHooks?.[name] !== undefined ||
+      this.instrumented?.some((entry) => entry.hooks?.[name] !== undefined) === true
+    )
   }
 
   async #fire<K extends HookName>(
@@ -190,6 +199,49 @@ export class RunState<TOutput> {
         throw this.#hookFailed(name, error)
       }
     }
+    if (this.instrumented) await this.#instrument(name, built ?? event())
+  }
+
+  /** Fires the instrumentations' hook `name`; what they throw is ignored. */
+  async #instrument(name: HookName, event: unknown): Promise<void> {
+    for (const instrumentation of this.instrumented ?? []) {
+      const hook = instrumentation.hooks?.[name] as ((event: unknown) => unknown) | undefined
+      if (!hook) continue
+      try {
+        await hook(event)
+      } catch {
+        // An instrumentation never fails a run.
+      }
+    }
+  }
+
+  /**
+   * Runs `work` (an attempt's framework work) inside every instrumentation's `withRun`, so that
+   * what the framework traces itself nests under the run; `work` as it is when none has one.
+   */
+  withInstrumentation<T>(work: () => T): T {
+    const instrumented = this.instrumented
+    if (!instrumented) return work()
+    let wrapped = work
+    for (let index = instrumented.length - 1; index >= 0; index--) {
+      const instrumentation = instrumented[index] as Instrumentation
+      if (!instrumentation.withRun) continue
+      const inner = wrapped
+      wrapped = (): T => {
+        let called = false
+        const once = () => {
+          called = true
+          return inner()
+        }
+        try {
+          return instrumentation.withRun ? instrumentation.withRun<T>(this.info(), once) : once()
+        } catch (error) {
+          if (called) throw error
+          return once()
+        }
+      }
+    }
+    return wrapped()
   }
 
   /** Runs `onToolCallStart` of the runner, then of the run: a denial stops, a new input passes on. */
@@ -209,6 +261,13 @@ export class RunState<TOutput> {
         if ('input' in decision) input = (decision as { input: unknown }).input
       }
     }
+    if (this.instrumented)
+      await this.#instrument('onToolCallStart', {
+        ...this.info(),
+        toolCallId: call.toolCallId,
+        toolName: call.toolName,
+        input,
+      })
     return { input }
   }
 
@@ -235,12 +294,15 @@ export class RunState<TOutput> {
         message: entry.message,
         percentage: entry.percentage,
       })
-    return this.fire('onStatusUpdate', () => ({
-      ...this.info(),
-      status: entry.status,
-      message: entry.message,
-      percentage: entry.percentage,
-    }))
+    return this.fire('onStatusUpdate', () => {
+      const event = {
+        ...this.info(),
+        status: entry.status,
+        message: entry.message,
+        percentage: entry.percentage,
+      }
+      return entry.kind === undefined ? event : { ...event, kind: entry.kind }
+    })
   }
 
   /** Tells the stream, the trajectory and `onRetry` of a retry the execution is about to make. */

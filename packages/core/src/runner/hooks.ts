@@ -1,4 +1,4 @@
-import type { ActivityStatus, Usage } from '../activity/types.js'
+import type { ActivityLogKind, ActivityStatus, Usage } from '../activity/types.js'
 import type { RunResult } from './types.js'
 
 /** Fields every hook event carries. */
@@ -56,9 +56,14 @@ export interface RunHooks<TOutput = unknown> {
   onToolCallEnd?: (
     event: HookRunInfo & ToolCallInfo & { output: unknown; isError: boolean; durationMs: number },
   ) => Awaitable<void>
-  /** The activity changed. */
+  /** The activity changed (`kind`: what the log entry records, when its writer gave one). */
   onStatusUpdate?: (
-    event: HookRunInfo & { status: ActivityStatus; message: string; percentage: number | null },
+    event: HookRunInfo & {
+      status: ActivityStatus
+      message: string
+      percentage: number | null
+      kind?: ActivityLogKind
+    },
   ) => Awaitable<void>
   /** Attempt `attempt` failed; attempt `nextAttempt` follows after `delayMs`. */
   onRetry?: (
