@@ -233,6 +233,38 @@ describe('retries and failures', () => {
     expect(call?.attributes['error.type']).toBe('BadRequestError')
   })
 
+  it('wrap-up at the turn limit and a cancel are events of the run span', async () => {
+    await using otel = otelInMemory()
+    const runner = new OpenAIRunner({ client: openaiClient() })
+    const wrapped = fake.play(scenario().toolCall('search', { query: 'otters' }).text('In short: otters.'), {
+      model: 'gpt-4o-mini',
+    })
+    await runner.run({ model: wrapped.model, tools: [searchTool()] }, 'x', {
+      agentType: 'wrapping',
+      maxTurns: 1,
+      maxTurnsRecovery: true,
+    })
+    const wrapping = otel.span('invoke_agent wrapping')
+    expect(wrapping.events.find((event) => event.name === 'runner.lifecycle')?.attributes).toMatchObject({
+      'runner.status.kind': 'lifecycle',
+      'runner.status.message': expect.stringContaining('turn limit'),
+    })
+
+    const hanging = fake.play(scenario().hang(), { model: 'gpt-4o' })
+    const controller = new AbortController()
+    const canceled = runner.run({ model: hanging.model }, 'x', {
+      agentType: 'canceled',
+      signal: controller.signal,
+    })
+    setTimeout(() => controller.abort(), 50)
+    await rejectionOf(canceled)
+    const run = otel.span('invoke_agent canceled')
+    expect(run.events.map((event) => event.name)).toContain('runner.cancel')
+    expect(run.attributes['runner.run.status']).toBe('canceled')
+    expect(run.status.code).toBe(SpanStatusCode.ERROR)
+    expect(run.attributes['error.type']).toBe('RunCanceledError')
+  })
+
   it('status reports are events of the run span, with their kind', async () => {
     await using otel = otelInMemory()
     const { model } = fake.play(
