@@ -125,7 +125,7 @@ export function openaiContenders(fake: FakeServer, caseId: string): Contender[] 
         const batch = sequential(runs, async () =>
           expectAnswer((await runner.run(agent, PROMPT)).text, 'OpenAIRunner with @runner/otel'),
         )
-        return () => withOtel(batch)
+        return withOtel(batch)
       },
     },
     {
@@ -176,7 +176,7 @@ export const openaiCase: BenchCase = {
             subject: series(samples, 'runner-otel', 'cpuMs'),
             reference: series(samples, 'runner', 'cpuMs'),
           },
-          target: targets.adapterOverhead,
+          target: targets.otelOverhead,
           note: `${otelAdded >= 0 ? '+' : ''}${otelAdded.toLocaleString('en-US')} µs/run; client CPU ${median(ratios(series(samples, 'runner-otel', 'cpuMs'), series(samples, 'runner', 'cpuMs'))).toFixed(2)}×`,
         }),
       ],

@@ -22,28 +22,36 @@ const noopMetricExporter: PushMetricExporter = {
   selectAggregationTemporality: () => AggregationTemporality.CUMULATIVE,
 }
 
+/** The SDK, set up once per process as an application does (its context manager stays registered). */
+let sdk: { tracerProvider: BasicTracerProvider; meterProvider: MeterProvider } | undefined
+
+function otelSdk() {
+  if (sdk) return sdk
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
+  sdk = {
+    tracerProvider: new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(noopSpanExporter)] }),
+    meterProvider: new MeterProvider({
+      readers: [
+        new PeriodicExportingMetricReader({ exporter: noopMetricExporter, exportIntervalMillis: 60_000 }),
+      ],
+    }),
+  }
+  return sdk
+}
+
 /**
- * An OpenTelemetry SDK as an application sets it up (AsyncLocalStorage context, batched spans,
- * periodic metrics), with no-op exporters, and `instrumentRunner` on it, for the time of `work`.
+ * Runs `work` with `instrumentRunner` registered on an OpenTelemetry SDK as an application sets it
+ * up (AsyncLocalStorage context, batched spans, periodic metrics) whose exporters do nothing. The
+ * SDK is made once, outside the timed work of the first batch that needs it.
  */
-export async function withOtel<T>(work: () => Promise<T>): Promise<T> {
-  const contextManager = new AsyncLocalStorageContextManager().enable()
-  context.setGlobalContextManager(contextManager)
-  const tracerProvider = new BasicTracerProvider({
-    spanProcessors: [new BatchSpanProcessor(noopSpanExporter)],
-  })
-  const meterProvider = new MeterProvider({
-    readers: [
-      new PeriodicExportingMetricReader({ exporter: noopMetricExporter, exportIntervalMillis: 60_000 }),
-    ],
-  })
-  const instrumentation = instrumentRunner({ tracerProvider, meterProvider })
-  try {
-    return await work()
-  } finally {
-    instrumentation.shutdown()
-    await tracerProvider.shutdown()
-    await meterProvider.shutdown()
-    context.disable()
+export function withOtel<T>(work: () => Promise<T>): () => Promise<T> {
+  const { tracerProvider, meterProvider } = otelSdk()
+  return async () => {
+    const instrumentation = instrumentRunner({ tracerProvider, meterProvider })
+    try {
+      return await work()
+    } finally {
+      instrumentation.shutdown()
+    }
   }
 }

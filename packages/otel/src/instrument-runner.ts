@@ -196,7 +196,7 @@ export function instrumentRunner(options: InstrumentRunnerOptions = {}): RunnerI
       run.span.setAttribute('error.type', errorType)
       if (error instanceof Error) run.span.recordException(error)
       run.span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(error) })
-    } else {
+    } else if (run.call) {
       abandonCall(run, new Error('The run ended before the model call answered'))
     }
     run.span.end()
