@@ -24,7 +24,10 @@ import {
   searchWeb,
   toolSchemas,
 } from '../lib/fixtures.ts'
-import { type Contender, interleavedRounds, sequential } from '../lib/rounds.ts'
+import { withOtel } from '../lib/otel-sdk.ts'
+import { compareRow, targets } from '../lib/results.ts'
+import { type Contender, interleavedRounds, sequential, series } from '../lib/rounds.ts'
+import { differences, median, ratios } from '../lib/stats.ts'
 
 setTracingDisabled(true)
 
@@ -115,6 +118,17 @@ export function openaiContenders(fake: FakeServer, caseId: string): Contender[] 
     runnerContender('runner-no-trajectory', runnerNoTrajectory),
     runnerContender('runner-not-durable', runnerNotDurable),
     {
+      // The same runner, with @runner/otel registered on an SDK whose exporters do nothing.
+      name: 'runner-otel',
+      async prepare(runs, tag) {
+        const agent = { model: await play('runner-otel', runs, tag), tools: [searchTool] }
+        const batch = sequential(runs, async () =>
+          expectAnswer((await runner.run(agent, PROMPT)).text, 'OpenAIRunner with @runner/otel'),
+        )
+        return withOtel(batch)
+      },
+    },
+    {
       name: 'peer',
       async prepare(runs, tag) {
         const model = new OpenAIChatCompletionsModel(client, await play('peer', runs, tag))
@@ -141,16 +155,35 @@ export const openaiCase: BenchCase = {
     }
     const samples = await interleavedRounds(openaiContenders(fake, this.id), settings)
     await fake.assertClean()
+    const otelAdded = Math.round(
+      median(differences(series(samples, 'runner-otel'), series(samples, 'runner'))) * 1000,
+    )
     return {
       settings: { ...settings, turnsPerRun: 2 },
-      rows: adapterRows(samples, {
-        runner: 'OpenAIRunner',
-        bare: 'bare openai',
-        peer: '@openai/agents run()',
-      }),
+      rows: [
+        ...adapterRows(samples, {
+          runner: 'OpenAIRunner',
+          bare: 'bare openai',
+          peer: '@openai/agents run()',
+        }),
+        compareRow({
+          measure: 'OpenAIRunner with @runner/otel (SDK, no-op exporters) vs without',
+          unit: 'ms/run',
+          subject: series(samples, 'runner-otel'),
+          reference: series(samples, 'runner'),
+          referenceName: 'OpenAIRunner',
+          cpu: {
+            subject: series(samples, 'runner-otel', 'cpuMs'),
+            reference: series(samples, 'runner', 'cpuMs'),
+          },
+          target: targets.otelOverhead,
+          note: `${otelAdded >= 0 ? '+' : ''}${otelAdded.toLocaleString('en-US')} µs/run; client CPU ${median(ratios(series(samples, 'runner-otel', 'cpuMs'), series(samples, 'runner', 'cpuMs'))).toFixed(2)}×`,
+        }),
+      ],
       notes: [
         'bare openai: `client.chat.completions.create` in a loop, tool calls dispatched by hand; every contender sends the same system prompt and the same two tools (`report_status`, `search`).',
         '@openai/agents: `Agent` on `OpenAIChatCompletionsModel` with the same client, `run(agent, prompt)`, tracing disabled.',
+        '@runner/otel: `instrumentRunner` on an OpenTelemetry SDK (AsyncLocalStorage context, `BatchSpanProcessor`, periodic metric reader) whose exporters do nothing: one `invoke_agent`, two `chat` and one or two `execute_tool` spans and the GenAI metrics per run.',
       ],
     }
   },

@@ -49,6 +49,18 @@ describe('readPoolJob', () => {
     )
   })
 
+  it('carries the trace context of the process that enqueued it, unchanged; drops one of another shape', () => {
+    const trace = {
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      tracestate: 'a=1',
+    }
+    const data = { agentId: 'a1', task: 't', priority: 0, delayMs: 0, attempt: 1, enqueuedAt: 'x', trace }
+    expect(readPoolJob(job(data))).toEqual(data)
+    const { trace: _dropped, ...rest } = data
+    expect(readPoolJob(job({ ...rest, trace: { traceparent: 1 } }))).toEqual(rest)
+    expect(readPoolJob(job({ ...rest, trace: ['x'] }))).toEqual(rest)
+  })
+
   it('refuses a job that is not a pool job, without retry', () => {
     expect(() => readPoolJob(job({ hello: 'world' }))).toThrow(/is not a task of a @runner pool/)
     expect(() => readPoolJob(job({ agentId: 'other', task: 't' }))).toThrow(/is not a task of a @runner pool/)

@@ -72,7 +72,17 @@ export function readPoolJob(job: Job): PoolJob {
     attempt: typeof data.attempt === 'number' ? data.attempt : 1,
     enqueuedAt: typeof data.enqueuedAt === 'string' ? data.enqueuedAt : new Date(job.timestamp).toISOString(),
     ...(resumed === undefined ? {} : { resumed }),
+    ...(isTraceCarrier(data.trace) ? { trace: data.trace } : {}),
   }
+}
+
+/** A `PoolJob.trace`: string pairs (a carrier of another shape is dropped, never fails the job). */
+function isTraceCarrier(value: unknown): value is Record<string, string> {
+  return (
+    isObject(value) &&
+    !Array.isArray(value) &&
+    Object.values(value).every((entry) => typeof entry === 'string')
+  )
 }
 
 /** A `PoolJob.resumed`: a positive integer. */

@@ -23,6 +23,7 @@ export type {
   TurnStartEvent,
 } from './runner/events.js'
 export type { HookRunInfo, ToolCallDecision } from './runner/hooks.js'
+export { type Instrumentation, registerInstrumentation } from './runner/instrumentation.js'
 export type { HookFirer, ResumeState, StepInput, TurnInfo } from './runner/types.js'
 export { isToolDefinition, toolInputJsonSchema } from './tools/define-tool.js'
 export {

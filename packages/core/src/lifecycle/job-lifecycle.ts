@@ -16,6 +16,7 @@ import type {
   RunJobOptions,
 } from '../pool/types.js'
 import { failedJobs, forgetWaitingJob, saveWaitingJob, waitingJob } from '../pool/waiting-jobs.js'
+import { instrumentations, withTraceContext } from '../runner/instrumentation.js'
 import { zodIssues } from '../util/zod-issues.js'
 import { withCurrent } from './current.js'
 import { deadline } from './deadline.js'
@@ -60,7 +61,11 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       const execution = executionOf(job)
       let result: JobOutcome
       try {
-        result = await runJob(job, runOptions, execution)
+        // Inside the trace context the job brought from the process that enqueued it, if traced.
+        result =
+          instrumentations().length === 0
+            ? await runJob(job, runOptions, execution)
+            : await withTraceContext(job.trace, () => runJob(job, runOptions, execution))
       } catch (error) {
         // The store failed, a user callback (retryOn, messages.error) threw, or a bug: end the
         // activity if the store still can, and report the error.

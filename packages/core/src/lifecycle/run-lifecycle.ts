@@ -226,7 +226,12 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
       run.attempts++
       try {
         // Called at once, inside the attempt's `currentRun()`.
-        const work = withCurrent({ execution, run: attempt }, execute, executor, attempt, agent, input)
+        const current = { execution, run: attempt }
+        const work = run.instrumented
+          ? withCurrent(current, () =>
+              run.withInstrumentation(() => execute(executor, attempt, agent, input)),
+            )
+          : withCurrent(current, execute, executor, attempt, agent, input)
         executed = await attempt.race(work)
         if (signal.aborted) throw abortReason(signal)
         break

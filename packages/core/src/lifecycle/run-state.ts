@@ -4,6 +4,7 @@ import { HookError } from '../errors/hook-error.js'
 import type { RunnerPrompts } from '../prompts.js'
 import type { RunEvent } from '../runner/events.js'
 import type { HookName, HookRunInfo, RunHooks, ToolCallInfo } from '../runner/hooks.js'
+import { type Instrumentation, instrumentations } from '../runner/instrumentation.js'
 import type { ResolvedRunOptions, StepInput } from '../runner/types.js'
 import type { LoadedResume } from './durable.js'
 import type { Execution, RetryPlan } from './execution.js'
@@ -86,6 +87,8 @@ export class RunState<TOutput> {
   readonly #runnerHooks: RunHooks | undefined
   readonly #runHooks: RunHooks | undefined
   readonly #logHooks: RunHooks | undefined
+  /** The instrumentations registered when the run started (`undefined`: none, the common case). */
+  readonly instrumented: readonly Instrumentation[] | undefined
   /** The attempt running now, failed by a hook that throws. */
   current: { fail(error: unknown): void } | undefined
   /** Name of the runner (written on checkpoints). */
@@ -107,6 +110,8 @@ export class RunState<TOutput> {
     this.#runnerHooks = init.runnerHooks as RunHooks | undefined
     this.#runHooks = init.options.hooks as RunHooks | undefined
     this.#logHooks = init.logHooks
+    const registered = instrumentations()
+    this.instrumented = registered.length === 0 ? undefined : registered
     this.#isRetryable = init.isRetryable
     this.runner = init.runner
   }
@@ -178,7 +183,8 @@ export class RunState<TOutput> {
     return (
       this.#runnerHooks?.[name] !== undefined ||
       this.#runHooks?.[name] !== undefined ||
-      this.#logHooks?.[name] !== undefined
+      this.#logHooks?.[name] !== undefined ||
+      this.instrumented?.some((entry) => entry.hooks?.[name] !== undefined) === true
     )
   }
 
@@ -200,12 +206,56 @@ export class RunState<TOutput> {
     }
     const log = this.#logHooks?.[name] as ((event: unknown) => unknown) | undefined
     if (log) {
+      built ??= event()
       try {
-        log(built ?? event())
+        log(built)
       } catch {
         // Logs never fail a run.
       }
     }
+    if (this.instrumented) await this.#instrument(name, built ?? event())
+  }
+
+  /** Fires the instrumentations' hook `name`; what they throw is ignored. */
+  async #instrument(name: HookName, event: unknown): Promise<void> {
+    for (const instrumentation of this.instrumented ?? []) {
+      const hook = instrumentation.hooks?.[name] as ((event: unknown) => unknown) | undefined
+      if (!hook) continue
+      try {
+        await hook(event)
+      } catch {
+        // An instrumentation never fails a run.
+      }
+    }
+  }
+
+  /**
+   * Runs `work` (an attempt's framework work) inside every instrumentation's `withRun`, so that
+   * what the framework traces itself nests under the run; `work` as it is when none has one.
+   */
+  withInstrumentation<T>(work: () => T): T {
+    const instrumented = this.instrumented
+    if (!instrumented) return work()
+    let wrapped = work
+    for (let index = instrumented.length - 1; index >= 0; index--) {
+      const instrumentation = instrumented[index] as Instrumentation
+      if (!instrumentation.withRun) continue
+      const inner = wrapped
+      wrapped = (): T => {
+        let called = false
+        const once = () => {
+          called = true
+          return inner()
+        }
+        try {
+          return instrumentation.withRun ? instrumentation.withRun<T>(this.info(), once) : once()
+        } catch (error) {
+          if (called) throw error
+          return once()
+        }
+      }
+    }
+    return wrapped()
   }
 
   /** Runs `onToolCallStart` of the runner, then of the run: a denial stops, a new input passes on. */
@@ -225,6 +275,13 @@ export class RunState<TOutput> {
         if ('input' in decision) input = (decision as { input: unknown }).input
       }
     }
+    if (this.instrumented)
+      await this.#instrument('onToolCallStart', {
+        ...this.info(),
+        toolCallId: call.toolCallId,
+        toolName: call.toolName,
+        input,
+      })
     return { input }
   }
 
@@ -251,13 +308,15 @@ export class RunState<TOutput> {
         message: entry.message,
         percentage: entry.percentage,
       })
-    return this.fire('onStatusUpdate', () => ({
-      ...this.info(),
-      status: entry.status,
-      message: entry.message,
-      percentage: entry.percentage,
-      ...(entry.kind === undefined ? {} : { kind: entry.kind }),
-    }))
+    return this.fire('onStatusUpdate', () => {
+      const event = {
+        ...this.info(),
+        status: entry.status,
+        message: entry.message,
+        percentage: entry.percentage,
+      }
+      return entry.kind === undefined ? event : { ...event, kind: entry.kind }
+    })
   }
 
   /** Tells the stream, the trajectory and `onRetry` of a retry the execution is about to make. */

@@ -8,6 +8,7 @@ import { RunnerError } from '../errors/runner-error.js'
 import { ValueTooLargeError } from '../errors/value-too-large-error.js'
 import { decide } from '../lifecycle/decide.js'
 import { createJobRunner } from '../lifecycle/job-lifecycle.js'
+import { injectTrace } from '../runner/instrumentation.js'
 import { assertJsonDepth } from '../util/json-limits.js'
 import { parseOrThrow, zodIssues } from '../util/zod-issues.js'
 import { localEngine } from './local-engine.js'
@@ -398,8 +399,9 @@ export function createPool(options: PoolOptions = {}): Pool {
       throw error
     }
     const enqueuedAt = new Date().toISOString()
+    const trace = injectTrace()
     const jobs = prepared.map(({ task, input, settings }, index) =>
-      jobOf(agentIds[index] as string, task, input, settings, enqueuedAt),
+      jobOf(agentIds[index] as string, task, input, settings, enqueuedAt, trace),
     )
     if (engine.submitMany) {
       try {
@@ -455,7 +457,7 @@ export function createPool(options: PoolOptions = {}): Pool {
       await activity.cancel(agentId).catch(() => {})
       throw closedError()
     }
-    const job = jobOf(agentId, task, input, settings, new Date().toISOString())
+    const job = jobOf(agentId, task, input, settings, new Date().toISOString(), injectTrace())
     try {
       await engine.submit(job)
     } catch (error) {
@@ -496,6 +498,7 @@ function jobOf(
   input: JsonValue | undefined,
   settings: z.output<typeof enqueueOptionsSchema>,
   enqueuedAt: string,
+  trace: Record<string, string> | undefined,
 ): PoolJob {
   return {
     agentId,
@@ -505,6 +508,7 @@ function jobOf(
     delayMs: settings.delayMs ?? 0,
     attempt: 1,
     enqueuedAt,
+    ...(trace === undefined ? {} : { trace }),
   }
 }
 

@@ -35,6 +35,11 @@ export interface PoolJob {
    * processes recording the last decisions at once submit it once.
    */
   resumed?: number
+  /**
+   * The trace context of the code that enqueued the job (string pairs such as W3C `traceparent`),
+   * from the registered instrumentations' `inject()`; the job runs inside it. Absent when none.
+   */
+  trace?: Record<string, string>
 }
 
 /** Fields every `JobOutcome` has. */
