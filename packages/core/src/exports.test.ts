@@ -372,7 +372,7 @@ describe('the public surface of @runner/core, locked', () => {
     })
   }
 
-  it('what applications use stays under eighty-five names', () => {
-    expect(surfaces['@runner/core'].length).toBeLessThanOrEqual(85)
+  it('what applications use stays under ninety names', () => {
+    expect(surfaces['@runner/core'].length).toBeLessThanOrEqual(90)
   })
 })
