@@ -68,6 +68,7 @@ const surfaces = {
     'MaxTurnsExceededError',
     'MemoryActivityStore',
     'MetadataFilter',
+    'ModelPrice',
     'PendingRequest',
     'Pool',
     'PoolEngine',

@@ -170,6 +170,7 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
     runnerHooks: executor.defaults.hooks,
     isRetryable: executor.isRetryable,
     runner: executor.name,
+    prices: executor.defaults.prices,
   })
   // The run hears of activity changes only to tell a reader or a hook.
   const listening = start.push !== undefined || run.hasHook('onStatusUpdate')
