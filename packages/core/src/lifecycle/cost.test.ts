@@ -1,3 +1,6 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { calcPrice } from '@pydantic/genai-prices'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
@@ -6,6 +9,7 @@ import type { Usage } from '../activity/types.js'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import type { RunEvent } from '../runner/events.js'
 import type { RunHooks } from '../runner/hooks.js'
+import { SqliteActivityStore } from '../sqlite/index.js'
 import { ScriptedModel, ScriptedRunner, type ScriptStep } from '../test/scripted-runner.js'
 import { defineTool } from '../tools/define-tool.js'
 import { UNKNOWN_MODEL_PRICE_WARNING } from './pricing.js'
@@ -127,6 +131,34 @@ describe('cost of model calls', () => {
     expect(kept.usage.costUsd).toBeCloseTo(first + second, 9)
     await warningsEmitted()
     expect(warnings).toEqual([])
+  })
+
+  it('a SQLite store keeps the cost on the checkpoint, the stored result and the trajectory', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runner-cost-'))
+    const store = new SqliteActivityStore(path.join(dir, 'runs.db'))
+    try {
+      const runner = new ScriptedRunner({ activity: store })
+      const result = await runner.run(
+        {
+          model: new ScriptedModel(script()),
+          tools: [searchTool],
+          modelId: 'gpt-4o-mini',
+          provider: 'openai',
+        },
+        'Tell me about otters',
+        { agentId: 'priced-sqlite' },
+      )
+      const price = catalogPrice('gpt-4o-mini', 'openai')
+      const first = (1200 * price.input + 40 * price.output) / 1e6
+      expect(result.usage.costUsd).toBeGreaterThan(first)
+      const record = await store.getRun('priced-sqlite')
+      expect(record?.checkpoint?.usage.costUsd).toBeCloseTo(first, 9)
+      expect((record?.result?.value as unknown as { usage: Usage }).usage.costUsd).toBe(result.usage.costUsd)
+      expect((await store.getTrajectory('priced-sqlite'))?.usage.costUsd).toBe(result.usage.costUsd)
+    } finally {
+      await store.close()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('prices cache reads and writes at their own catalog prices (claude-sonnet-4)', async () => {
