@@ -15,7 +15,7 @@ import type { RunHooks } from '../runner/hooks.js'
 import type { HookFirer, ResumeState, RunContext, StepInput, TurnInfo } from '../runner/types.js'
 import { abortReason, neverAborted } from '../util/abort.js'
 import { RunSuspension } from './durable.js'
-import { priceCall } from './pricing.js'
+import { prepareCatalog, priceCall } from './pricing.js'
 import { addCost, addUsage, emptyUsage, jsonOrUndefined, type RunState } from './run-state.js'
 
 /** The lifecycle's attempt of a context it made, if it made it (a fallback hands over through it). */
@@ -112,6 +112,7 @@ export class AttemptContext<TOutput> implements RunContext {
         context.#firstChunkAt = 0
         context.#callModel = event.model
         context.#callProvider = event.provider
+        prepareCatalog(event.model, event.provider, run.prices)
         if (!run.hasHook('onModelCallStart')) return
         await run.fire('onModelCallStart', () => {
           const hookEvent: { request: unknown; model?: string; provider?: string } = {

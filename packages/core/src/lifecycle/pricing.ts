@@ -82,6 +82,21 @@ export function costOf(usage: Usage, price: ModelPrice, perRequestUsd = 0): numb
 }
 
 /**
+ * Starts importing the catalog for a call of `model` that is starting (unless the runner's
+ * `prices` price it), so that the import overlaps the call instead of delaying its end (the first
+ * priced call of the process only).
+ */
+export function prepareCatalog(
+  model: string | undefined,
+  provider: string | undefined,
+  prices: Readonly<Record<string, ModelPrice>> | undefined,
+): void {
+  if (!model || catalog || loading) return
+  if (prices && ((provider && prices[`${provider}/${model}`]) || prices[model])) return
+  void loadCatalog()
+}
+
+/**
  * The cost of one call of `model` (served by `provider`) that used `usage`, in US dollars; or
  * `undefined` when the model has no price. Synchronous once the catalog is loaded and the model's
  * price known.
