@@ -153,7 +153,8 @@ describe('cost of model calls', () => {
       expect(result.usage.costUsd).toBeGreaterThan(first)
       const record = await store.getRun('priced-sqlite')
       expect(record?.checkpoint?.usage.costUsd).toBeCloseTo(first, 9)
-      expect((record?.result?.value as unknown as { usage: Usage }).usage.costUsd).toBe(result.usage.costUsd)
+      const kept = record?.result?.value as unknown as { usage: Usage } | undefined
+      expect(kept?.usage.costUsd).toBe(result.usage.costUsd)
       expect((await store.getTrajectory('priced-sqlite'))?.usage.costUsd).toBe(result.usage.costUsd)
     } finally {
       await store.close()
