@@ -14,6 +14,7 @@ import {
 } from 'ai'
 import type { DurableConversation } from './durable-conversation.js'
 import { usageOf } from './map-usage.js'
+import { callModelOf } from './model-info.js'
 import { requestsInPlace } from './model-requests.js'
 import { overridesLostError } from './overrides-lost-error.js'
 import { replayModel } from './replay-model.js'
@@ -170,6 +171,7 @@ export class AttemptControls {
           result.instructions = this.#options.wrapUpInstructions
       }
       await this.#context.hooks.modelCallStart({
+        ...callModelOf(result.model),
         request: {
           stepNumber: options.stepNumber,
           model: modelInfo(result.model),
@@ -324,7 +326,11 @@ export class AttemptControls {
     this.#stepToolCalls = new Set(calls.map((call) => call.toolCallId))
     const counted = usageOf(usage)
     this.#context.addUsage(counted)
+    const answered = callModelOf({ provider: response.provider, modelId: response.modelId })
+    const finishReason = response.finishReason
     await this.#context.hooks.modelCallEnd({
+      ...answered,
+      ...(typeof finishReason === 'string' ? { finishReasons: [finishReason] } : {}),
       response,
       text: content
         .flatMap((part) => (part.type === 'text' ? [(part as { text?: string }).text ?? ''] : []))

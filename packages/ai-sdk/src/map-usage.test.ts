@@ -16,6 +16,7 @@ describe('usageOf', () => {
       outputTokens: 30,
       totalTokens: 130,
       cachedInputTokens: 60,
+      cacheWriteInputTokens: 5,
       reasoningTokens: 10,
     })
     expect(

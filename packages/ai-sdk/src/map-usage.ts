@@ -5,7 +5,8 @@ import type { LanguageModelUsage } from 'ai'
  * The AI SDK's usage of one model call in the contract's names: `inputTokens` (cached included)
  * -> `inputTokens`, `outputTokens` (reasoning included) -> `outputTokens`, `totalTokens` ->
  * `totalTokens`, `inputTokenDetails.cacheReadTokens` -> `cachedInputTokens`,
- * `outputTokenDetails.reasoningTokens` -> `reasoningTokens` (the last two only when reported).
+ * `inputTokenDetails.cacheWriteTokens` -> `cacheWriteInputTokens`,
+ * `outputTokenDetails.reasoningTokens` -> `reasoningTokens` (the last three only when reported).
  * A provider that reports nothing counts 0.
  */
 export function usageOf(usage: LanguageModelUsage | undefined): Usage {
@@ -18,6 +19,8 @@ export function usageOf(usage: LanguageModelUsage | undefined): Usage {
   }
   const cached = usage?.inputTokenDetails?.cacheReadTokens
   if (typeof cached === 'number' && Number.isFinite(cached)) result.cachedInputTokens = cached
+  const written = usage?.inputTokenDetails?.cacheWriteTokens
+  if (typeof written === 'number' && Number.isFinite(written)) result.cacheWriteInputTokens = written
   const reasoning = usage?.outputTokenDetails?.reasoningTokens
   if (typeof reasoning === 'number' && Number.isFinite(reasoning)) result.reasoningTokens = reasoning
   return result

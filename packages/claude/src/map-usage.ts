@@ -15,8 +15,8 @@ const count = (value: number | null | undefined): number => (typeof value === 'n
  * Anthropic's usage in the contract's names. The API's `input_tokens` excludes the prompt-cache
  * tokens, so `inputTokens` adds them back (`input_tokens + cache_creation_input_tokens +
  * cache_read_input_tokens`: every input token of the call, as OpenAI counts them);
- * `cachedInputTokens` is the part read from the cache (`cache_read_input_tokens`); cache writes
- * have no field of their own in the contract and count in `inputTokens` only. `reasoningTokens`
+ * `cachedInputTokens` is the part read from the cache (`cache_read_input_tokens`),
+ * `cacheWriteInputTokens` the part written to it (`cache_creation_input_tokens`). `reasoningTokens`
  * is `output_tokens_details.thinking_tokens` (included in `outputTokens`, as on the API).
  */
 export function mapUsage(usage: ClaudeUsageFields | null | undefined): Usage {
@@ -26,6 +26,8 @@ export function mapUsage(usage: ClaudeUsageFields | null | undefined): Usage {
   const outputTokens = count(usage?.output_tokens)
   const mapped: Usage = { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens }
   if (typeof cacheRead === 'number') mapped.cachedInputTokens = cacheRead
+  const cacheWrite = usage?.cache_creation_input_tokens
+  if (typeof cacheWrite === 'number') mapped.cacheWriteInputTokens = cacheWrite
   const thinking = usage?.output_tokens_details?.thinking_tokens
   if (typeof thinking === 'number') mapped.reasoningTokens = thinking
   return mapped

@@ -87,9 +87,17 @@ export class MessagesConversation implements ToolLoopDriver<Message, MessageCrea
   /** The answer's text: every message since the last tool results (pause_turn continues one answer). */
   #answerText = ''
 
+  /** Who serves the model (the OpenTelemetry GenAI provider name). */
+  readonly #provider: string
+
   constructor(parts: ConversationParts) {
     this.#parts = parts
     this.#messages = parts.messages
+    this.#provider = providerOf(parts.client)
+  }
+
+  modelOf(request: MessageCreateParamsBase): { model: string; provider: string } {
+    return { model: request.model, provider: this.#provider }
   }
 
   addUserMessage(text: string): void {
@@ -117,6 +125,8 @@ export class MessagesConversation implements ToolLoopDriver<Message, MessageCrea
       text: textOf(message),
       toolCalls: toolCallsOf(message, toolInputs),
       usage: mapUsage(message.usage),
+      ...(message.model ? { model: message.model } : {}),
+      ...(message.stop_reason ? { finishReasons: [message.stop_reason] } : {}),
     }
   }
 
@@ -178,4 +188,15 @@ export class MessagesConversation implements ToolLoopDriver<Message, MessageCrea
     this.#messages = [...(saved.messages as MessageParam[])]
     this.#answerText = typeof saved.answerText === 'string' ? saved.answerText : ''
   }
+}
+
+/**
+ * The OpenTelemetry GenAI provider name of a client: `aws.bedrock` and `gcp.vertex_ai` for the
+ * Bedrock and Vertex clients of Anthropic's SDKs, else `anthropic`.
+ */
+function providerOf(client: object): string {
+  const name = client.constructor?.name
+  if (name === 'AnthropicBedrock') return 'aws.bedrock'
+  if (name === 'AnthropicVertex') return 'gcp.vertex_ai'
+  return 'anthropic'
 }

@@ -30,6 +30,8 @@ const expected = {
   totalTokens: 538,
   cachedInputTokens: 240,
   reasoningTokens: 12,
+  // The fake reports no cache writes (cache_creation_input_tokens: 0).
+  cacheWriteInputTokens: 0,
 }
 
 describe('ClaudeRunner usage', () => {
@@ -43,9 +45,22 @@ describe('ClaudeRunner usage', () => {
       .filter((step) => step.kind === 'model-call')
       .map((step) => step.data.usage)
     expect(perCall).toEqual([
-      { inputTokens: 100, outputTokens: 7, totalTokens: 107, cachedInputTokens: 0 },
-      { inputTokens: 160, outputTokens: 11, totalTokens: 171, cachedInputTokens: 90 },
-      { inputTokens: 230, outputTokens: 30, totalTokens: 260, cachedInputTokens: 150, reasoningTokens: 12 },
+      { inputTokens: 100, outputTokens: 7, totalTokens: 107, cachedInputTokens: 0, cacheWriteInputTokens: 0 },
+      {
+        inputTokens: 160,
+        outputTokens: 11,
+        totalTokens: 171,
+        cachedInputTokens: 90,
+        cacheWriteInputTokens: 0,
+      },
+      {
+        inputTokens: 230,
+        outputTokens: 30,
+        totalTokens: 260,
+        cachedInputTokens: 150,
+        reasoningTokens: 12,
+        cacheWriteInputTokens: 0,
+      },
     ])
   })
 
@@ -84,7 +99,7 @@ describe('ClaudeRunner usage', () => {
     expect(result.usage).toMatchObject({ inputTokens: 120, outputTokens: 14, totalTokens: 134 })
   })
 
-  it('counts cache writes as input tokens (the contract has no field of their own)', async () => {
+  it('counts cache writes as input tokens, and apart as cacheWriteInputTokens', async () => {
     const usage = {
       input_tokens: 12,
       output_tokens: 40,
@@ -115,6 +130,7 @@ describe('ClaudeRunner usage', () => {
       outputTokens: 48,
       totalTokens: 4090,
       cachedInputTokens: 2000,
+      cacheWriteInputTokens: 2000,
     })
   })
 

@@ -69,6 +69,7 @@ const surfaces = {
     'MaxTurnsExceededError',
     'MemoryActivityStore',
     'MetadataFilter',
+    'ModelPrice',
     'PendingRequest',
     'Pool',
     'PoolEngine',

@@ -68,6 +68,7 @@ export { RunStream, type SSEResponseOptions, serializeEvent } from './runner/run
 export type {
   CompletedRunResult,
   ExecuteResult,
+  ModelPrice,
   ResumeOptions,
   RunContext,
   RunnerCapabilities,

@@ -113,7 +113,13 @@ describe('ChatAnthropic (@langchain/anthropic) on the protocol fake', () => {
       expect(perCall, `output tokens per call (streamed: ${streamed})`).toEqual([12, 7])
       usages.push(result.usage)
     }
-    expect(usages[0]).toEqual({ inputTokens: 250, outputTokens: 19, totalTokens: 269, cachedInputTokens: 0 })
+    expect(usages[0]).toEqual({
+      inputTokens: 250,
+      outputTokens: 19,
+      totalTokens: 269,
+      cachedInputTokens: 0,
+      cacheWriteInputTokens: 0,
+    })
     expect(usages[1]).toEqual(usages[0])
   })
 

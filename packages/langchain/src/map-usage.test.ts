@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { usageOf, withoutAnthropicStartTokens } from './map-usage.js'
 
 describe('usageOf', () => {
-  it('maps usage_metadata to the contract’s names, cache reads and reasoning included', () => {
+  it('maps usage_metadata to the contract’s names, cache reads, writes and reasoning included', () => {
     expect(
       usageOf({
         input_tokens: 120,
@@ -16,6 +16,7 @@ describe('usageOf', () => {
       outputTokens: 30,
       totalTokens: 150,
       cachedInputTokens: 64,
+      cacheWriteInputTokens: 8,
       reasoningTokens: 12,
     })
   })

@@ -5,7 +5,7 @@ interface UsageMetadataLike {
   input_tokens?: number
   output_tokens?: number
   total_tokens?: number
-  input_token_details?: { cache_read?: number }
+  input_token_details?: { cache_read?: number; cache_creation?: number }
   output_token_details?: { reasoning?: number }
 }
 
@@ -23,7 +23,8 @@ const count = (value: unknown): number | undefined =>
  * The usage of one model call in the contract's names. From `usage_metadata`: `input_tokens` ->
  * `inputTokens`, `output_tokens` -> `outputTokens`, `total_tokens` -> `totalTokens` (their sum
  * when absent), `input_token_details.cache_read` -> `cachedInputTokens`,
- * `output_token_details.reasoning` -> `reasoningTokens` (these two only when reported). Falls
+ * `input_token_details.cache_creation` -> `cacheWriteInputTokens`,
+ * `output_token_details.reasoning` -> `reasoningTokens` (these three only when reported). Falls
  * back to `llmOutput.tokenUsage` (`promptTokens`, `completionTokens`, `totalTokens`).
  * `undefined` when the call reported nothing.
  */
@@ -39,6 +40,8 @@ export function usageOf(metadata: unknown, llmOutput?: unknown): Usage | undefin
     }
     const cached = count(usage.input_token_details?.cache_read)
     if (cached !== undefined) result.cachedInputTokens = cached
+    const written = count(usage.input_token_details?.cache_creation)
+    if (written !== undefined) result.cacheWriteInputTokens = written
     const reasoning = count(usage.output_token_details?.reasoning)
     if (reasoning !== undefined) result.reasoningTokens = reasoning
     return result

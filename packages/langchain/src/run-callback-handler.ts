@@ -8,6 +8,7 @@ import { keepAnswerIdUnique, messageIdsOf } from './answer-id.js'
 import { answerInvalidToolCalls } from './invalid-tool-calls.js'
 import { usageOf, withoutAnthropicStartTokens } from './map-usage.js'
 import { partsOf, toolCallsOf } from './message-content.js'
+import { answerInfoOf, providerOf, requestedModelOf } from './model-info.js'
 import { parseToolInput, toolOutputOf } from './tool-output.js'
 
 /** Tags that keep a model's tokens out of the stream (LangGraph's convention). */
@@ -21,6 +22,9 @@ interface ModelRun {
   givenIds: Set<string>
   /** `output_tokens` of the first streamed chunk that reported usage (Anthropic's `message_start`). */
   startOutputTokens?: number
+  /** The model the call asked for and its provider (GenAI name). */
+  model: string | undefined
+  provider: string | undefined
 }
 
 /** What the attempt already failed with stays its outcome: LangChain would only log a callback's throw. */
@@ -161,10 +165,13 @@ export class RunCallbackHandler extends BaseCallbackHandler {
     runName?: string,
   ): Promise<void> {
     const prompt = messages[0] ?? []
-    await this.#modelStart(runId, prompt, tags, {
-      ...requestBase(llm, runName, extraParams, metadata),
-      messages: prompt,
-    })
+    await this.#modelStart(
+      runId,
+      prompt,
+      tags,
+      { ...requestBase(llm, runName, extraParams, metadata), messages: prompt },
+      { model: requestedModelOf(metadata, extraParams), provider: providerOf(llm, metadata) },
+    )
   }
 
   override async handleLLMStart(
@@ -178,10 +185,13 @@ export class RunCallbackHandler extends BaseCallbackHandler {
     runName?: string,
   ): Promise<void> {
     const prompt = prompts[0] ?? ''
-    await this.#modelStart(runId, [new HumanMessage(prompt)], tags, {
-      ...requestBase(llm, runName, extraParams, metadata),
-      prompt,
-    })
+    await this.#modelStart(
+      runId,
+      [new HumanMessage(prompt)],
+      tags,
+      { ...requestBase(llm, runName, extraParams, metadata), prompt },
+      { model: requestedModelOf(metadata, extraParams), provider: providerOf(llm, metadata) },
+    )
   }
 
   override async handleLLMNewToken(
@@ -262,12 +272,17 @@ export class RunCallbackHandler extends BaseCallbackHandler {
       context.emit({ type: 'reasoning-delta', text: reasoning })
     if (!model.noStream && text !== '' && !model.streamedText) context.emit({ type: 'text-delta', text })
     this.lastAnswer = message ?? text
+    const answered = answerInfoOf(message, generation?.generationInfo)
+    const answeredModel = answered.model ?? model.model
     await context.hooks
       .modelCallEnd({
         response: message ?? output,
         text,
         toolCalls: toolCallsOf(message),
         ...(usage ? { usage } : {}),
+        ...(answeredModel !== undefined ? { model: answeredModel } : {}),
+        ...(model.provider !== undefined ? { provider: model.provider } : {}),
+        ...(answered.finishReasons ? { finishReasons: answered.finishReasons } : {}),
       })
       .catch(failedAlready)
     if (this.#onModelEnd && this.active) {
@@ -332,7 +347,13 @@ export class RunCallbackHandler extends BaseCallbackHandler {
     })
   }
 
-  async #modelStart(runId: string, prompt: BaseMessage[], tags: string[] | undefined, request: unknown) {
+  async #modelStart(
+    runId: string,
+    prompt: BaseMessage[],
+    tags: string[] | undefined,
+    request: unknown,
+    called: { model: string | undefined; provider: string | undefined },
+  ) {
     if (!this.active) return
     const { context } = this
     if (this.#onWrapUp && context.nextTurn()?.wrapUp) {
@@ -349,8 +370,13 @@ export class RunCallbackHandler extends BaseCallbackHandler {
       streamedText: false,
       streamedReasoning: false,
       givenIds: messageIdsOf(prompt),
+      model: called.model,
+      provider: called.provider,
     })
-    await context.hooks.modelCallStart({ request }).catch(failedAlready)
+    const started: { request: unknown; model?: string; provider?: string } = { request }
+    if (called.model !== undefined) started.model = called.model
+    if (called.provider !== undefined) started.provider = called.provider
+    await context.hooks.modelCallStart(started).catch(failedAlready)
   }
 
   /** The begun call of an unwrapped tool that ended, unless the call is over. */

@@ -38,18 +38,28 @@ export class ChatConversation implements ToolLoopDriver<ChatCompletion, ChatRequ
   readonly #client: OpenAI
   readonly #agent: ResolvedAgent
   readonly #instructions: string
+  readonly #provider: string
 
-  /** `messages`: the conversation to start from (the run's input); empty when the run resumes from a checkpoint. */
+  /**
+   * `messages`: the conversation to start from (the run's input); empty when the run resumes from
+   * a checkpoint. `provider`: who serves the model (`openai`, `azure.ai.openai`).
+   */
   constructor(
     client: OpenAI,
     agent: ResolvedAgent,
     instructions: string,
     messages: ChatCompletionMessageParam[],
+    provider: string,
   ) {
     this.#client = client
     this.#agent = agent
     this.#instructions = instructions
     this.#messages = messages
+    this.#provider = provider
+  }
+
+  modelOf(request: ChatRequest): { model: string; provider: string } {
+    return { model: request.model, provider: this.#provider }
   }
 
   addUserMessage(text: string): void {
@@ -163,10 +173,15 @@ function answerOf(completion: ChatCompletion, turn: number): ModelAnswer<ChatCom
     input: parseToolArguments(call.function?.arguments),
   }))
   const usage = chatUsage(completion.usage)
+  const finishReasons = completion.choices.flatMap((each) =>
+    each?.finish_reason ? [each.finish_reason] : [],
+  )
   return {
     native: completion,
     text: message.content || message.refusal || '',
     toolCalls,
     ...(usage ? { usage } : {}),
+    ...(completion.model ? { model: completion.model } : {}),
+    ...(finishReasons.length > 0 ? { finishReasons } : {}),
   }
 }

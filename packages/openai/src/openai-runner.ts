@@ -8,7 +8,7 @@ import {
   type ToolDefinition,
 } from '@runner/core'
 import { registerSecret, reportStatusTool, runToolLoop, toolsWithReportStatus } from '@runner/core/adapter'
-import type OpenAI from 'openai'
+import { AzureOpenAI, type default as OpenAI } from 'openai'
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions'
 import type { ResponseInputItem } from 'openai/resources/responses/responses'
 import { type OpenAIAgent, type ResolvedAgent, resolveAgent } from './agent.js'
@@ -43,6 +43,8 @@ export class OpenAIRunner extends BaseAgentRunner<OpenAIAgent, OpenAIInput, Open
   readonly #requests: OpenAI
   readonly #reportStatus: ReportStatusMode
   readonly #model: string | undefined
+  /** Who serves the models of this runner's client (`openai`, or `azure.ai.openai`). */
+  readonly #provider: string
   /** The agent as `validate` resolved it, for the run's first `execute` (by agent object). */
   readonly #validated = new WeakMap<object, { resolved: ResolvedAgent; fields: unknown[] }>()
 
@@ -57,6 +59,7 @@ export class OpenAIRunner extends BaseAgentRunner<OpenAIAgent, OpenAIInput, Open
     this.#requests = client.withOptions({ maxRetries: 0 })
     this.#reportStatus = reportStatus
     this.#model = model
+    this.#provider = providerOf(client)
   }
 
   /** Everything, durable runs included: the conversation of either API is checkpointed as JSON. */
@@ -117,16 +120,41 @@ export class OpenAIRunner extends BaseAgentRunner<OpenAIAgent, OpenAIInput, Open
     const resumed = context.resumed !== undefined
     if (resolved.api === 'responses') {
       const items = resumed ? [] : inputMessages<ResponseInputItem>(input as OpenAIInput, 'responses')
-      const conversation = new ResponsesConversation(this.#requests, resolved, instructions, items)
+      const conversation = new ResponsesConversation(
+        this.#requests,
+        resolved,
+        instructions,
+        items,
+        this.#provider,
+      )
       return runToolLoop(context, conversation, tools)
     }
     const messages = resumed ? [] : inputMessages<ChatCompletionMessageParam>(input as OpenAIInput, 'chat')
-    const conversation = new ChatConversation(this.#requests, resolved, instructions, messages)
+    const conversation = new ChatConversation(
+      this.#requests,
+      resolved,
+      instructions,
+      messages,
+      this.#provider,
+    )
     return runToolLoop(context, conversation, tools)
   }
 }
 
 /** The agent's instructions, with `prompts.reportStatus` appended when the mode asks for it. */
+/**
+ * The OpenTelemetry GenAI provider name of a client: `azure.ai.openai` for an `AzureOpenAI`
+ * client or a base URL on Azure (`*.openai.azure.com`, `*.services.ai.azure.com`), else `openai`.
+ */
+function providerOf(client: OpenAI): string {
+  if (client instanceof AzureOpenAI || client.constructor?.name === 'AzureOpenAI') return 'azure.ai.openai'
+  let host = ''
+  try {
+    host = new URL(client.baseURL).hostname
+  } catch {}
+  return /\.(openai|services\.ai|cognitiveservices)\.azure\.com$/.test(host) ? 'azure.ai.openai' : 'openai'
+}
+
 /** What an agent was resolved from: a field replaced since (or a tool added) means resolving again. */
 function fieldsOf(agent: OpenAIAgent): unknown[] {
   const { model, name, instructions, tools, api, modelSettings } = agent

@@ -39,13 +39,30 @@ export class ResponsesConversation
   readonly #client: OpenAI
   readonly #agent: ResolvedAgent
   readonly #instructions: string
+  readonly #provider: string
 
-  /** `items`: the conversation to start from (the run's input); empty when the run resumes from a checkpoint. */
-  constructor(client: OpenAI, agent: ResolvedAgent, instructions: string, items: ResponseInputItem[]) {
+  /**
+   * `items`: the conversation to start from (the run's input); empty when the run resumes from a
+   * checkpoint. `provider`: who serves the model (`openai`, `azure.ai.openai`).
+   */
+  constructor(
+    client: OpenAI,
+    agent: ResolvedAgent,
+    instructions: string,
+    items: ResponseInputItem[],
+    provider: string,
+  ) {
     this.#client = client
     this.#agent = agent
     this.#instructions = instructions
     this.#items = items
+    this.#provider = provider
+  }
+
+  modelOf(request: ResponsesRequest): { model?: string; provider: string } {
+    return typeof request.model === 'string'
+      ? { model: request.model, provider: this.#provider }
+      : { provider: this.#provider }
   }
 
   addUserMessage(text: string): void {
@@ -160,10 +177,14 @@ function answerOf(response: Response, turn: number): ModelAnswer<Response> {
     }
   }
   const usage = responsesUsage(response.usage)
+  // The Responses API has no finish reason: why an incomplete response stopped, else its status.
+  const finishReason = response.incomplete_details?.reason ?? response.status
   return {
     native: response,
     text: response.output_text || refusal,
     toolCalls,
     ...(usage ? { usage } : {}),
+    ...(typeof response.model === 'string' && response.model ? { model: response.model } : {}),
+    ...(finishReason ? { finishReasons: [finishReason] } : {}),
   }
 }

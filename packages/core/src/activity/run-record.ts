@@ -47,6 +47,8 @@ const usageSchema = z.object({
   totalTokens: nonNegativeInt,
   cachedInputTokens: nonNegativeInt.optional(),
   reasoningTokens: nonNegativeInt.optional(),
+  cacheWriteInputTokens: nonNegativeInt.optional(),
+  costUsd: z.number({ error: 'must be a number' }).min(0, 'must be 0 or more').optional(),
 })
 
 const checkpointMetaSchema = z.object({

@@ -309,6 +309,17 @@ export interface Usage {
   cachedInputTokens?: number
   /** Tokens spent on reasoning, when the provider reports them. */
   reasoningTokens?: number
+  /**
+   * Input tokens written to a prompt cache (counted in `inputTokens` too), when the provider
+   * reports them (Anthropic's `cache_creation_input_tokens`).
+   */
+  cacheWriteInputTokens?: number
+  /**
+   * What the tokens cost, in US dollars: priced by the runner from its model catalog (or the
+   * runner's `prices`) for each model call that names its model. Absent when no call could be
+   * priced; a sum over calls of which some could not be priced counts only those that could.
+   */
+  costUsd?: number
 }
 
 /** One recorded step of a run: a model call, a tool call, a status report, a retry or a note. */

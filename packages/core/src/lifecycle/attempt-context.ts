@@ -11,10 +11,12 @@ import { MaxTurnsExceededError } from '../errors/max-turns-exceeded-error.js'
 import { RunCanceledError } from '../errors/run-canceled-error.js'
 import type { RunnerPrompts } from '../prompts.js'
 import type { AdapterEvent } from '../runner/events.js'
+import type { RunHooks } from '../runner/hooks.js'
 import type { HookFirer, ResumeState, RunContext, StepInput, TurnInfo } from '../runner/types.js'
 import { abortReason, neverAborted } from '../util/abort.js'
 import { RunSuspension } from './durable.js'
-import { addUsage, emptyUsage, jsonOrUndefined, type RunState } from './run-state.js'
+import { prepareCatalog, priceCall } from './pricing.js'
+import { addCost, addUsage, emptyUsage, jsonOrUndefined, type RunState } from './run-state.js'
 
 /** The lifecycle's attempt of a context it made, if it made it (a fallback hands over through it). */
 export function attemptOf(context: RunContext): AttemptContext<unknown> | undefined {
@@ -42,6 +44,11 @@ export class AttemptContext<TOutput> implements RunContext {
   #failure: { error: unknown } | undefined
   #turnUsage: Usage | undefined
   #modelCallStarted = 0
+  /** When the model call in flight sent its first text or reasoning delta (0: not yet). */
+  #firstChunkAt = 0
+  /** The model and provider `modelCallStart` named, for the call's end. */
+  #callModel: string | undefined
+  #callProvider: string | undefined
   /** Text and reasoning deltas the reader has been sent during this attempt. */
   #shown = 0
   /** A checkpoint to save with the next journaled tool call (`withNextToolResult`). */
@@ -102,17 +109,50 @@ export class AttemptContext<TOutput> implements RunContext {
     return {
       async modelCallStart(event) {
         context.#modelCallStarted = performance.now()
+        context.#firstChunkAt = 0
+        context.#callModel = event.model
+        context.#callProvider = event.provider
+        prepareCatalog(event.model, event.provider, run.prices)
         if (!run.hasHook('onModelCallStart')) return
-        await run.fire('onModelCallStart', () => ({ ...run.info(), request: event.request }))
+        await run.fire('onModelCallStart', () => {
+          const hookEvent: { request: unknown; model?: string; provider?: string } = {
+            ...run.info(),
+            request: event.request,
+          }
+          if (event.model !== undefined) hookEvent.model = event.model
+          if (event.provider !== undefined) hookEvent.provider = event.provider
+          return hookEvent as Parameters<NonNullable<RunHooks['onModelCallStart']>>[0]
+        })
       },
       async modelCallEnd(event) {
-        const durationMs = context.#modelCallStarted
-          ? Math.round(performance.now() - context.#modelCallStarted)
-          : 0
+        const started = context.#modelCallStarted
+        const end = performance.now()
+        const durationMs = started ? Math.round(end - started) : 0
+        const timeToFirstChunkMs =
+          started && context.#firstChunkAt ? Math.round(context.#firstChunkAt - started) : undefined
+        const model = event.model ?? context.#callModel
+        const provider = event.provider ?? context.#callProvider
         context.#modelCallStarted = 0
+        context.#firstChunkAt = 0
+        context.#callModel = undefined
+        context.#callProvider = undefined
+        let usage = event.usage
+        if (usage && model !== undefined) {
+          const priced = priceCall(usage, model, provider, run.prices)
+          const costUsd = typeof priced === 'object' ? await priced : priced
+          if (costUsd !== undefined) {
+            usage = { ...usage, costUsd }
+            context.#addCost(costUsd)
+          }
+        }
         const toolCalls = event.toolCalls ?? []
         if (run.options.recordTrajectory) {
-          const data = { text: event.text, toolCalls, usage: event.usage, response: event.response }
+          const data: Record<string, unknown> = { text: event.text, toolCalls, usage }
+          if (model !== undefined) data.model = model
+          if (provider !== undefined) data.provider = provider
+          if (event.finishReasons !== undefined) data.finishReasons = event.finishReasons
+          if (timeToFirstChunkMs !== undefined) data.timeToFirstChunkMs = timeToFirstChunkMs
+          data.response = event.response
           // One JSON copy of the whole step; a response JSON cannot hold is left out, the rest kept.
           let copy = jsonOrUndefined(data)
           if (copy === undefined)
@@ -121,14 +161,19 @@ export class AttemptContext<TOutput> implements RunContext {
         }
         if (!run.hasHook('onModelCallEnd')) return
         await run.fire('onModelCallEnd', () => {
-          const hookEvent = {
+          const hookEvent: Parameters<NonNullable<RunHooks['onModelCallEnd']>>[0] = {
             ...run.info(),
             response: event.response,
             text: event.text,
             toolCalls,
             durationMs,
           }
-          return event.usage ? { ...hookEvent, usage: event.usage } : hookEvent
+          if (usage) hookEvent.usage = usage
+          if (model !== undefined) hookEvent.model = model
+          if (provider !== undefined) hookEvent.provider = provider
+          if (event.finishReasons !== undefined) hookEvent.finishReasons = event.finishReasons
+          if (timeToFirstChunkMs !== undefined) hookEvent.timeToFirstChunkMs = timeToFirstChunkMs
+          return hookEvent
         })
       },
       async toolCallStart(call) {
@@ -221,8 +266,10 @@ export class AttemptContext<TOutput> implements RunContext {
   emit(event: AdapterEvent): void {
     if (event.type === 'native' && !this.includeNative) return
     if (this.#stopped()) return
-    if (this.#run.streaming && (event.type === 'text-delta' || event.type === 'reasoning-delta'))
+    if (this.#run.streaming && (event.type === 'text-delta' || event.type === 'reasoning-delta')) {
       this.#shown++
+      if (this.#modelCallStarted && !this.#firstChunkAt) this.#firstChunkAt = performance.now()
+    }
     this.#run.push(event)
   }
 
@@ -233,6 +280,12 @@ export class AttemptContext<TOutput> implements RunContext {
   addUsage(usage: Partial<Usage>): void {
     addUsage(this.#run.usage, usage)
     if (this.#turnUsage) addUsage(this.#turnUsage, usage)
+  }
+
+  /** Adds a priced call's cost to the run's usage and the turn's. */
+  #addCost(costUsd: number): void {
+    addCost(this.#run.usage, costUsd)
+    if (this.#turnUsage) addCost(this.#turnUsage, costUsd)
   }
 
   fail(error: unknown): void {

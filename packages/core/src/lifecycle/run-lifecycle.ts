@@ -181,6 +181,7 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
       : undefined,
     isRetryable: executor.isRetryable,
     runner: executor.name,
+    prices: executor.defaults.prices,
   })
   // The run hears of activity changes only to tell a reader or a hook.
   const listening = start.push !== undefined || run.hasHook('onStatusUpdate')

@@ -5,7 +5,7 @@ import type { RunnerPrompts } from '../prompts.js'
 import type { RunEvent } from '../runner/events.js'
 import type { HookName, HookRunInfo, RunHooks, ToolCallInfo } from '../runner/hooks.js'
 import { type Instrumentation, instrumentations } from '../runner/instrumentation.js'
-import type { ResolvedRunOptions, StepInput } from '../runner/types.js'
+import type { ModelPrice, ResolvedRunOptions, StepInput } from '../runner/types.js'
 import type { LoadedResume } from './durable.js'
 import type { Execution, RetryPlan } from './execution.js'
 import type { AttemptPolicy } from './retry-policy.js'
@@ -23,6 +23,14 @@ export function addUsage(total: Usage, usage: Partial<Usage>): void {
     total.cachedInputTokens = (total.cachedInputTokens ?? 0) + usage.cachedInputTokens
   if (usage.reasoningTokens !== undefined)
     total.reasoningTokens = (total.reasoningTokens ?? 0) + usage.reasoningTokens
+  if (usage.cacheWriteInputTokens !== undefined)
+    total.cacheWriteInputTokens = (total.cacheWriteInputTokens ?? 0) + usage.cacheWriteInputTokens
+  if (usage.costUsd !== undefined) addCost(total, usage.costUsd)
+}
+
+/** Adds a priced call's cost to `total` (rounded to a billionth of a dollar: no float dust in sums). */
+export function addCost(total: Usage, costUsd: number): void {
+  total.costUsd = Math.round(((total.costUsd ?? 0) + costUsd) * 1e9) / 1e9
 }
 
 export function emptyUsage(): Usage {
@@ -59,6 +67,8 @@ export interface RunStateInit<TOutput> {
   isRetryable: (error: unknown) => boolean
   /** Name of the runner (written on checkpoints). */
   runner: string
+  /** The runner's `prices` (over the model catalog's). */
+  prices?: Readonly<Record<string, ModelPrice>> | undefined
 }
 
 /**
@@ -93,6 +103,8 @@ export class RunState<TOutput> {
   current: { fail(error: unknown): void } | undefined
   /** Name of the runner (written on checkpoints). */
   readonly runner: string
+  /** The runner's `prices` (over the model catalog's). */
+  readonly prices: Readonly<Record<string, ModelPrice>> | undefined
   /** What this run continues from, when it resumes. */
   resume: LoadedResume | undefined
   #journal: Map<string, JournalEntry> | undefined
@@ -114,6 +126,7 @@ export class RunState<TOutput> {
     this.instrumented = registered.length === 0 ? undefined : registered
     this.#isRetryable = init.isRetryable
     this.runner = init.runner
+    this.prices = init.prices
   }
 
   /** Continues from a checkpoint: its turn, usage and journal. */

@@ -37,9 +37,20 @@ export interface RunHooks<TOutput = unknown> {
   onRunEnd?: (event: HookRunInfo & { result: RunResult<TOutput> }) => Awaitable<void>
   /** The run failed, was canceled or timed out. */
   onRunError?: (event: HookRunInfo & { error: unknown }) => Awaitable<void>
-  /** A model call starts. `request` is the framework's request, as the adapter gives it. */
-  onModelCallStart?: (event: HookRunInfo & { request: unknown }) => Awaitable<void>
-  /** A model call ended. */
+  /**
+   * A model call starts. `request` is the framework's request, as the adapter gives it; `model`
+   * and `provider` name what is called, when the adapter knows (`provider` is the OpenTelemetry
+   * GenAI `gen_ai.provider.name`: `openai`, `anthropic`, `azure.ai.openai`...).
+   */
+  onModelCallStart?: (
+    event: HookRunInfo & { request: unknown; model?: string; provider?: string },
+  ) => Awaitable<void>
+  /**
+   * A model call ended. `model` is the model that answered (the response's, when it names one),
+   * `finishReasons` why it stopped (the API's own words: `stop`, `tool_calls`, `end_turn`...),
+   * `usage.costUsd` what it cost when its model is priced, `timeToFirstChunkMs` the time from the
+   * call's start to its first text or reasoning delta (streamed calls that sent one only).
+   */
   onModelCallEnd?: (
     event: HookRunInfo & {
       response: unknown
@@ -47,6 +58,10 @@ export interface RunHooks<TOutput = unknown> {
       toolCalls: ToolCallInfo[]
       usage?: Usage
       durationMs: number
+      model?: string
+      provider?: string
+      finishReasons?: string[]
+      timeToFirstChunkMs?: number
     },
   ) => Awaitable<void>
   /** A tool is about to run: return `{ deny: reason }` to refuse it, `{ input }` to replace its input. */

@@ -75,7 +75,32 @@ const runOptionsSchema = z.strictObject({
   signal: z.instanceof(AbortSignal, { error: 'must be an AbortSignal' }).optional(),
 })
 
+const perMTok = z
+  .number({ error: 'must be a number (US dollars per million tokens)' })
+  .min(0, 'must be 0 or more')
+  .max(1_000_000, 'must be at most 1000000')
+
+const pricesSchema = z
+  .record(
+    z.string().min(1, 'must be a model id or provider/model'),
+    z.strictObject(
+      {
+        inputPerMTokUsd: perMTok,
+        outputPerMTokUsd: perMTok,
+        cacheReadPerMTokUsd: perMTok.optional(),
+        cacheWritePerMTokUsd: perMTok.optional(),
+      },
+      {
+        error:
+          'must be { inputPerMTokUsd, outputPerMTokUsd, cacheReadPerMTokUsd?, cacheWritePerMTokUsd? } (US dollars per million tokens)',
+      },
+    ),
+    { error: 'must be an object of prices by model id (or provider/model)' },
+  )
+  .optional()
+
 const runnerOptionsSchema = z.strictObject({
+  prices: pricesSchema,
   ...sharedShape,
   activity: z
     .custom(

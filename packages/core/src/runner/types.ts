@@ -93,6 +93,23 @@ export interface RunnerOptions<TOutput = unknown>
   structuredLogger?: Logger
   /** Include message content, tool inputs and outputs and metadata in the `structuredLogger`'s lines. Default false. */
   logContent?: boolean
+  /**
+   * Prices per model, over the model catalog's: keyed by model id (`gpt-4o-mini`) or
+   * `provider/model` (`azure.ai.openai/gpt-4o-mini`, which wins over the bare id). A model
+   * priced here is never looked up in the catalog.
+   */
+  prices?: Record<string, ModelPrice>
+}
+
+/** What a model's tokens cost, in US dollars per million tokens. */
+export interface ModelPrice {
+  /** Input tokens not read from nor written to a cache. */
+  inputPerMTokUsd: number
+  outputPerMTokUsd: number
+  /** Input tokens read from a prompt cache. Default: `inputPerMTokUsd`. */
+  cacheReadPerMTokUsd?: number
+  /** Input tokens written to a prompt cache. Default: `inputPerMTokUsd`. */
+  cacheWritePerMTokUsd?: number
 }
 
 /** Options after defaults are applied. */
@@ -204,14 +221,26 @@ export interface StepInput {
 
 /** Helpers that fire the model and tool hooks (runner's, then the run's) and record their trajectory steps. */
 export interface HookFirer {
-  /** Before each model call. */
-  modelCallStart(event: { request: unknown }): Promise<void>
-  /** After each model call; records a `model-call` step. Pass usage to `addUsage` separately. */
+  /**
+   * Before each model call. `model` is the model asked for, `provider` the OpenTelemetry GenAI
+   * `gen_ai.provider.name` of who serves it (`openai`, `anthropic`, `azure.ai.openai`,
+   * `aws.bedrock`, `gcp.gemini`, `gcp.vertex_ai`, `mistral_ai`, `groq`, `deepseek`, `x_ai`,
+   * `cohere`, `perplexity`, `ibm.watsonx.ai`, or the framework's own name lower-cased).
+   */
+  modelCallStart(event: { request: unknown; model?: string; provider?: string }): Promise<void>
+  /**
+   * After each model call; records a `model-call` step. Pass usage to `addUsage` separately: the
+   * call's cost (priced here from `model`, `provider` and `usage`) is added to the run's usage
+   * and the turn's. `model` and `provider` default to those given to `modelCallStart`.
+   */
   modelCallEnd(event: {
     response: unknown
     text: string
     toolCalls?: ToolCallInfo[]
     usage?: Usage
+    model?: string
+    provider?: string
+    finishReasons?: string[]
   }): Promise<void>
   /** Before a tool runs; returns the decision of the hooks (deny, or the possibly rewritten input). */
   toolCallStart(call: ToolCallInfo): Promise<{ denied: string } | { denied?: undefined; input: unknown }>

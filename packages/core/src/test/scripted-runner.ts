@@ -24,6 +24,10 @@ export interface ScriptStep {
   error?: unknown
   /** Stream the text, then throw this (a stream cut after the reader saw part of the answer). */
   errorAfterText?: unknown
+  /** The model that answered (default: the agent's `modelId`). */
+  model?: string
+  /** Why the model stopped (reported as `finishReasons: [finishReason]`). */
+  finishReason?: string
 }
 
 /** What the scripted model is asked on each call (kept on `calls`). */
@@ -80,6 +84,10 @@ export interface ScriptedAgent {
   model: ScriptSource
   tools?: AnyToolDefinition[]
   instructions?: string
+  /** The model id the runner reports for each call (priced from the model catalog). */
+  modelId?: string
+  /** The provider it reports (an OpenTelemetry GenAI provider name: `openai`, `anthropic`...). */
+  provider?: string
 }
 
 /** The conversation of one attempt, as the tool loop's driver. */
@@ -121,6 +129,13 @@ class ScriptedConversation implements ToolLoopDriver<ScriptStep, ScriptedCall, S
     }
   }
 
+  modelOf(): { model?: string; provider?: string } {
+    const called: { model?: string; provider?: string } = {}
+    if (this.agent.modelId !== undefined) called.model = this.agent.modelId
+    if (this.agent.provider !== undefined) called.provider = this.agent.provider
+    return called
+  }
+
   async send(request: ScriptedCall, context: RunContext): Promise<ModelAnswer<ScriptStep>> {
     const step = await this.agent.model.next(context.signal, request)
     const text = step.text ?? ''
@@ -138,6 +153,8 @@ class ScriptedConversation implements ToolLoopDriver<ScriptStep, ScriptedCall, S
         input: call.input,
       })),
       ...(step.usage ? { usage: step.usage as Usage } : {}),
+      ...(step.model ? { model: step.model } : {}),
+      ...(step.finishReason ? { finishReasons: [step.finishReason] } : {}),
     }
   }
 

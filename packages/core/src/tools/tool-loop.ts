@@ -24,6 +24,10 @@ export interface ModelAnswer<TNative> {
   toolCalls: ToolCallInfo[]
   /** Token counts, when the server sent them. */
   usage?: Usage
+  /** The model that answered, when the response names it (else the one `modelOf` gave). */
+  model?: string
+  /** Why the model stopped, in the API's words (`stop`, `tool_calls`, `end_turn`...). */
+  finishReasons?: string[]
 }
 
 /** What follows a model call: run its tool calls, return its answer, or call again as it is. */
@@ -49,6 +53,12 @@ export interface ToolLoopDriver<TNative, TRequest, TOutput> {
   addUserMessage(text: string): void
   /** The request of the next call. */
   request(turn: LoopTurn): TRequest
+  /**
+   * The model a request asks for and its provider (the OpenTelemetry GenAI provider name:
+   * `openai`, `anthropic`, `azure.ai.openai`...), for the model hooks, the trajectory and the
+   * call's cost.
+   */
+  modelOf?(request: TRequest): { model?: string; provider?: string }
   /**
    * Sends it: with the attempt's `context.signal`, streaming (deltas through `context.emit`) when
    * `context.streaming`, with the SDK's own retries off (the loop repeats a failed request).
@@ -147,17 +157,21 @@ export async function runToolLoop<TNative, TRequest, TOutput>(
     }
     const loopTurn: LoopTurn = { turn, wrapUp, tools: wrapUp ? [] : tools }
     const request = driver.request(loopTurn)
-    await context.hooks.modelCallStart({ request })
+    const called = driver.modelOf?.(request)
+    await context.hooks.modelCallStart(called ? { request, ...called } : { request })
     const answer = await context.modelRequest(() => driver.send(request, context))
     if (answer.usage) context.addUsage(answer.usage)
     // Wrap-up turns offer no tools: a call made anyway is not run.
     const toolCalls = wrapUp ? [] : answer.toolCalls
-    await context.hooks.modelCallEnd({
+    const ended: Parameters<RunContext['hooks']['modelCallEnd']>[0] = {
       response: answer.native,
       text: answer.text,
       toolCalls,
-      ...(answer.usage ? { usage: answer.usage } : {}),
-    })
+    }
+    if (answer.usage) ended.usage = answer.usage
+    if (answer.model !== undefined) ended.model = answer.model
+    if (answer.finishReasons !== undefined) ended.finishReasons = answer.finishReasons
+    await context.hooks.modelCallEnd(ended)
     const next = driver.next?.(answer, loopTurn) ?? (toolCalls.length > 0 ? 'tools' : 'answer')
     const runsTools = next === 'tools' && toolCalls.length > 0
     driver.addAnswer(answer, runsTools)
