@@ -148,13 +148,18 @@ describe.each(adapters)('$name: spans of a run', (adapter) => {
       [50, 10],
       [90, 30],
     ])
-    // The model's name, when the runner or its request gives one, names the span.
+    // Every adapter tells core the model and provider of each call: they name the span.
+    const provider = adapter.name === 'ClaudeRunner' ? 'anthropic' : 'openai'
     for (const call of calls) {
-      if (call.attributes['gen_ai.request.model'] !== undefined) {
-        expect(call.attributes['gen_ai.request.model']).toBe('gpt-4o-mini')
-        expect(call.name).toBe('chat gpt-4o-mini')
-      } else expect(call.name).toBe('chat')
+      expect(call.name).toBe('chat gpt-4o-mini')
+      expect(call.attributes['gen_ai.request.model']).toBe('gpt-4o-mini')
+      expect(call.attributes['gen_ai.provider.name']).toBe(provider)
+      expect(call.attributes['gen_ai.response.finish_reasons']).toBeDefined()
+      // gpt-4o-mini is OpenAI's in the model catalog: priced there, never as another provider's.
+      if (provider === 'openai') expect(call.attributes['runner.usage.cost_usd']).toBeGreaterThan(0)
+      else expect(call.attributes['runner.usage.cost_usd']).toBeUndefined()
     }
+    if (provider === 'openai') expect(run.attributes['runner.usage.cost_usd']).toBeGreaterThan(0)
 
     const tool = otel.span('execute_tool search')
     expect(tool.kind).toBe(SpanKind.INTERNAL)

@@ -469,6 +469,14 @@ function setUsage(span: Span, usage: Usage): void {
   span.setAttribute('gen_ai.usage.output_tokens', usage.outputTokens)
   if (usage.cachedInputTokens !== undefined)
     span.setAttribute('gen_ai.usage.cache_read.input_tokens', usage.cachedInputTokens)
+  const { cacheWriteInputTokens, costUsd } = usage as Usage & {
+    cacheWriteInputTokens?: number
+    costUsd?: number
+  }
+  if (cacheWriteInputTokens !== undefined)
+    span.setAttribute('gen_ai.usage.cache_creation.input_tokens', cacheWriteInputTokens)
+  // Not in the GenAI conventions (they have no cost yet): in the runner's own namespace.
+  if (costUsd !== undefined) span.setAttribute('runner.usage.cost_usd', costUsd)
 }
 
 function statusEventName(kind: string | undefined): string {
