@@ -124,7 +124,11 @@ describeInBrowser(
           )
         }),
         mail: target.task('mail', { input: z.string() }, async ({ agentId, input, signal }) => {
-          const result = await runner.run({ model, tools: [lookup, email] }, input, { agentId, signal })
+          const result = await runner.run(
+            { model, modelId: 'gpt-4o-mini', provider: 'openai', tools: [lookup, email] },
+            input,
+            { agentId, signal },
+          )
           return result.text ?? null
         }),
         notify: target.task('notify', { input: z.string() }, async ({ agentId, input, signal }) => {
@@ -293,6 +297,8 @@ describeInBrowser(
       await poll(textOf(page.locator('.timeline'))).toContain('approved')
       await poll(() => page.locator('.waterfall .step.model-call').count()).toBe(3)
       await poll(textOf(page.locator('.meta'))).toContain('Tokens')
+      // gpt-4o-mini has a catalog price: the run's cost is shown in dollars.
+      await poll(textOf(page.locator('.meta'))).toMatch(/Cost\s*\$0\.000\d+/)
     }, 30_000)
 
     it('denies a pending tool call with a reason: the tool does not run and the model reads the denial', async () => {

@@ -610,6 +610,11 @@ function listPage(signal) {
 
 // ---- One run -----------------------------------------------------------------------------------
 
+/** A price in US dollars, with the digits a fraction of a cent needs. */
+function usd(value) {
+  return `$${value >= 0.01 ? value.toFixed(2) : value.toPrecision(2)}`
+}
+
 function runPage(agentId, signal) {
   document.title = `Run ${agentId}`
   const back = link(ROOT, { textContent: '← All runs' })
@@ -691,6 +696,8 @@ function runPage(agentId, signal) {
         'Tokens',
         `${usage.totalTokens ?? (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0)} (in ${usage.inputTokens ?? 0}, out ${usage.outputTokens ?? 0})`,
       ])
+      // Absent cost means the model has no known price: "—", never $0.
+      items.push(['Cost', typeof usage.costUsd === 'number' ? usd(usage.costUsd) : '—'])
     }
     const checkpoint = detail?.run?.checkpoint
     if (checkpoint)
