@@ -78,7 +78,15 @@ const fake = live ? undefined : await startProtocolFake()
 const runner = new OpenAIRunner({
   activity,
   maxTurns: 12,
-  ...(fake ? { apiKey: 'scripted', baseURL: fake.openaiBaseURL, maxRetries: 0 } : {}),
+  ...(fake
+    ? {
+        apiKey: 'scripted',
+        baseURL: fake.openaiBaseURL,
+        maxRetries: 0,
+        // The scripted models are priced as gpt-4o-mini, so that the dashboard shows a cost.
+        prices: { 'scripted-research-*': { inputPerMTokUsd: 0.15, outputPerMTokUsd: 0.6 } },
+      }
+    : {}),
 })
 let plays = 0
 

@@ -258,6 +258,32 @@ describe('cost of model calls', () => {
     expect(warnings).toEqual([])
   })
 
+  it('prices a family of models by a prefix ending in *, the longest prefix winning after exact keys', async () => {
+    const runner = new ScriptedRunner({
+      prices: {
+        'ft:gpt-4o-mini:*': { inputPerMTokUsd: 1, outputPerMTokUsd: 1 },
+        'ft:gpt-4o-mini:acme:*': { inputPerMTokUsd: 2, outputPerMTokUsd: 2 },
+        'ft:gpt-4o-mini:acme:exact': { inputPerMTokUsd: 5, outputPerMTokUsd: 5 },
+        'openai/scripted-*': { inputPerMTokUsd: 3, outputPerMTokUsd: 3 },
+      },
+    })
+    const run = (modelId: string) =>
+      runner.run(
+        {
+          model: new ScriptedModel([{ text: 'ok', usage: usage(1_000_000, 0) }]),
+          modelId,
+          provider: 'openai',
+        },
+        'x',
+      )
+    expect((await run('ft:gpt-4o-mini:other:1')).usage.costUsd).toBe(1)
+    expect((await run('ft:gpt-4o-mini:acme:2')).usage.costUsd).toBe(2)
+    expect((await run('ft:gpt-4o-mini:acme:exact')).usage.costUsd).toBe(5)
+    expect((await run('scripted-research-7')).usage.costUsd).toBe(3)
+    await warningsEmitted()
+    expect(warnings).toEqual([])
+  })
+
   it('refuses invalid prices with InvalidOptionsError naming the field', () => {
     const invalid = [
       [{ 'gpt-4o-mini': { inputPerMTokUsd: -1, outputPerMTokUsd: 1 } }, 'prices.gpt-4o-mini.inputPerMTokUsd'],

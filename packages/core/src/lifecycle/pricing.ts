@@ -92,8 +92,31 @@ export function prepareCatalog(
   prices: Readonly<Record<string, ModelPrice>> | undefined,
 ): void {
   if (!model || catalog || loading) return
-  if (prices && ((provider && prices[`${provider}/${model}`]) || prices[model])) return
+  if (prices && ownPrice(prices, model, provider)) return
   void loadCatalog()
+}
+
+/**
+ * The runner's own price of a model: `provider/model`, then `model`, then the longest key ending
+ * in `*` that the model (or `provider/model`) starts with (`ft:gpt-4o-mini:*`, `openai/my-model-*`).
+ */
+function ownPrice(
+  prices: Readonly<Record<string, ModelPrice>>,
+  model: string,
+  provider: string | undefined,
+): ModelPrice | undefined {
+  const qualified = provider ? `${provider}/${model}` : undefined
+  const exact = (qualified ? prices[qualified] : undefined) ?? prices[model]
+  if (exact) return exact
+  let best: string | undefined
+  for (const key of Object.keys(prices)) {
+    if (!key.endsWith('*')) continue
+    const prefix = key.slice(0, -1)
+    if (model.startsWith(prefix) || (qualified?.startsWith(prefix) ?? false)) {
+      if (best === undefined || key.length > best.length) best = key
+    }
+  }
+  return best === undefined ? undefined : prices[best]
 }
 
 /**
@@ -109,7 +132,7 @@ export function priceCall(
 ): number | undefined | Promise<number | undefined> {
   if (!model) return undefined
   if (prices) {
-    const own = (provider ? prices[`${provider}/${model}`] : undefined) ?? prices[model]
+    const own = ownPrice(prices, model, provider)
     if (own) return costOf(usage, own)
   }
   if (catalog) return fromCatalog(catalog, usage, model, provider)

@@ -95,7 +95,8 @@ export interface RunnerOptions<TOutput = unknown>
   logContent?: boolean
   /**
    * Prices per model, over the model catalog's: keyed by model id (`gpt-4o-mini`) or
-   * `provider/model` (`azure.ai.openai/gpt-4o-mini`, which wins over the bare id). A model
+   * `provider/model` (`azure.ai.openai/gpt-4o-mini`, which wins over the bare id), or by a prefix
+   * ending in `*` (`ft:gpt-4o-mini:*`; the longest matching prefix wins, after exact keys). A model
    * priced here is never looked up in the catalog.
    */
   prices?: Record<string, ModelPrice>
