@@ -31,6 +31,7 @@ export { loadConfig, openStore, type RunnerConfig, type StoreConfig } from './co
 export {
   ActivityNotFoundError,
   ActivityTransitionError,
+  BudgetExceededError,
   CapabilityUnsupportedError,
   CheckpointTooLargeError,
   ConfigError,
@@ -70,6 +71,7 @@ export type {
   ExecuteResult,
   ModelPrice,
   ResumeOptions,
+  RunBudget,
   RunContext,
   RunnerCapabilities,
   RunnerOptions,

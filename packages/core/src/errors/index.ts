@@ -1,5 +1,6 @@
 export { ActivityNotFoundError } from './activity-not-found-error.js'
 export { ActivityTransitionError } from './activity-transition-error.js'
+export { BudgetExceededError } from './budget-exceeded-error.js'
 export { CapabilityUnsupportedError } from './capability-unsupported-error.js'
 export { CheckpointTooLargeError } from './checkpoint-too-large-error.js'
 export { ConfigError, type ConfigIssue } from './config-error.js'

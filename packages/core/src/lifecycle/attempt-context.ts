@@ -6,6 +6,7 @@ import type {
   PendingRequestInput,
   Usage,
 } from '../activity/types.js'
+import { BudgetExceededError, budgetReachedMessage } from '../errors/budget-exceeded-error.js'
 import { CapabilityUnsupportedError } from '../errors/capability-unsupported-error.js'
 import { MaxTurnsExceededError } from '../errors/max-turns-exceeded-error.js'
 import { RunCanceledError } from '../errors/run-canceled-error.js'
@@ -34,6 +35,8 @@ const attemptEnded = new RunCanceledError('The attempt ended.')
  */
 export class AttemptContext<TOutput> implements RunContext {
   wrappingUp = false
+  /** Whether this attempt reached `maxTurns` and went on in the wrap-up turns of `maxTurnsRecovery`. */
+  turnLimitReached = false
   readonly #run: RunState<TOutput>
   #controller: AbortController | undefined
   /** The listener on the run's signal (at most one per attempt; none on a signal that never aborts). */
@@ -145,6 +148,7 @@ export class AttemptContext<TOutput> implements RunContext {
             context.#addCost(costUsd)
           }
         }
+        if (usage && usage.costUsd === undefined) await context.#noteUnpriced(model)
         const toolCalls = event.toolCalls ?? []
         if (run.options.recordTrajectory) {
           const data: Record<string, unknown> = { text: event.text, toolCalls, usage }
@@ -297,7 +301,66 @@ export class AttemptContext<TOutput> implements RunContext {
     waiting?.reject(error)
   }
 
+  /** The budget limit the run's usage has reached, if any (tokens first, then cost). */
+  #budgetReached(): { budget: 'maxTokens' | 'maxCostUsd'; limit: number; spent: number } | undefined {
+    const budget = this.#run.options.budget
+    if (!budget) return undefined
+    const { totalTokens, costUsd = 0 } = this.#run.usage
+    if (budget.maxTokens !== undefined && totalTokens >= budget.maxTokens)
+      return { budget: 'maxTokens', limit: budget.maxTokens, spent: totalTokens }
+    if (budget.maxCostUsd !== undefined && costUsd >= budget.maxCostUsd)
+      return { budget: 'maxCostUsd', limit: budget.maxCostUsd, spent: costUsd }
+    return undefined
+  }
+
+  /** Whether a reached budget grants its one wrap-up call (`onExceeded: 'wrap-up'`, not yet made). */
+  #budgetWrapUpLeft(): boolean {
+    return this.#run.options.budget?.onExceeded === 'wrap-up' && !this.#run.budgetWrappedUp
+  }
+
+  /**
+   * The turn of a run whose budget is reached: its wrap-up call (once), or `BudgetExceededError`.
+   * Either way the activity, the stream and the trajectory say which limit and what was spent.
+   */
+  async #budgetTurn(reached: { budget: 'maxTokens' | 'maxCostUsd'; limit: number; spent: number }) {
+    const run = this.#run
+    const message = budgetReachedMessage(reached.budget, reached.limit, reached.spent)
+    const wrapUp = this.#budgetWrapUpLeft()
+    await run.execution.note(wrapUp ? `${message}; asking the agent to wrap up` : message, 'lifecycle')
+    run.recordStep({
+      kind: 'note',
+      data: {
+        message: wrapUp
+          ? `budget.${reached.budget} reached: wrap-up call`
+          : `budget.${reached.budget} reached`,
+        ...reached,
+      },
+    })
+    if (!wrapUp) {
+      const error = new BudgetExceededError(reached.budget, reached.limit, reached.spent)
+      this.fail(error)
+      throw error
+    }
+    run.budgetWrappedUp = true
+    this.wrappingUp = true
+    return this.#beginTurn({ turn: run.turn + 1, wrapUp: true })
+  }
+
+  /** Tells the activity once per run that calls without a price count as $0 against `budget.maxCostUsd`. */
+  async #noteUnpriced(model: string | undefined): Promise<void> {
+    const run = this.#run
+    if (run.options.budget?.maxCostUsd === undefined || run.budgetUnpricedNoted) return
+    run.budgetUnpricedNoted = true
+    const which = model === undefined ? 'A model call names no model' : `Model "${model}" has no price`
+    await run.execution.note(
+      `${which}: its calls count as $0 against budget.maxCostUsd. Give its price in the runner's prices.`,
+      'lifecycle',
+    )
+  }
+
   nextTurn(): TurnInfo | undefined {
+    if (this.#budgetReached())
+      return this.#budgetWrapUpLeft() ? { turn: this.#run.turn + 1, wrapUp: true } : undefined
     const { maxTurns, maxTurnsRecovery, recoveryTurns } = this.#run.options
     const next = this.#run.turn + 1
     if (next <= maxTurns) return { turn: next, wrapUp: this.wrappingUp }
@@ -307,6 +370,8 @@ export class AttemptContext<TOutput> implements RunContext {
 
   async startTurn(): Promise<TurnInfo> {
     if (this.#turnUsage) this.endTurn()
+    const reached = this.#budgetReached()
+    if (reached) return this.#budgetTurn(reached)
     const next = this.nextTurn()
     if (!next) {
       const error = new MaxTurnsExceededError(this.maxTurns)
@@ -315,6 +380,7 @@ export class AttemptContext<TOutput> implements RunContext {
     }
     if (next.wrapUp && !this.wrappingUp) {
       this.wrappingUp = true
+      this.turnLimitReached = true
       await this.#run.execution.note(
         `Reached the turn limit (${this.maxTurns}); asking the agent to wrap up`,
         'lifecycle',
@@ -324,6 +390,11 @@ export class AttemptContext<TOutput> implements RunContext {
         data: { message: 'maxTurns reached: wrap-up turns begin', maxTurns: this.maxTurns },
       })
     }
+    return this.#beginTurn(next)
+  }
+
+  /** Counts the turn, opens its usage and emits `turn-start`. */
+  #beginTurn(next: TurnInfo): TurnInfo {
     this.#run.turn = next.turn
     this.#turnUsage = emptyUsage()
     if (this.#run.emits)
@@ -430,6 +501,7 @@ export class AttemptContext<TOutput> implements RunContext {
     this.endTurn()
     this.#run.turn = 0
     this.wrappingUp = false
+    this.turnLimitReached = false
   }
 
   /**

@@ -1,5 +1,6 @@
 import { ActivityNotFoundError } from '../errors/activity-not-found-error.js'
 import { ActivityTransitionError } from '../errors/activity-transition-error.js'
+import { BudgetExceededError } from '../errors/budget-exceeded-error.js'
 import { CapabilityUnsupportedError } from '../errors/capability-unsupported-error.js'
 import { ConfigError } from '../errors/config-error.js'
 import { HookError } from '../errors/hook-error.js'
@@ -106,7 +107,7 @@ export function isTransientError(error: unknown): boolean {
 
 /**
  * Errors that no attempt can fix, whatever a classification says: the lifecycle's own (cancel, turn
- * limit, invalid options or tool input, a refused transition, a missing capability or config) and
+ * limit, invalid options or tool input, the budget, a refused transition, a missing capability or config) and
  * a hook that threw. A `RunTimeoutError` is not among them: a pool task's `timeoutMs` limits one
  * attempt, which another may beat (a run's `timeoutMs` limits the whole run, so nothing follows it).
  */
@@ -116,6 +117,7 @@ export function isFinalError(error: unknown): boolean {
     HookError.isInstance(error) ||
     InvalidOptionsError.isInstance(error) ||
     MaxTurnsExceededError.isInstance(error) ||
+    BudgetExceededError.isInstance(error) ||
     ActivityTransitionError.isInstance(error) ||
     ActivityNotFoundError.isInstance(error) ||
     CapabilityUnsupportedError.isInstance(error) ||

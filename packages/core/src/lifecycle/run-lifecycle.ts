@@ -86,6 +86,12 @@ function checkCapabilities<TOutput>(
       `${name} cannot wrap up at the turn limit; leave maxTurnsRecovery off and handle MaxTurnsExceededError.`,
     )
   }
+  if (resolved.budget?.onExceeded === 'wrap-up' && !capabilities.maxTurnsRecovery) {
+    throw new CapabilityUnsupportedError(
+      'maxTurnsRecovery',
+      `${name} cannot make a wrap-up call, so budget.onExceeded cannot be 'wrap-up'; leave it 'fail' and handle BudgetExceededError.`,
+    )
+  }
   if (resuming && !capabilities.durable) {
     throw new CapabilityUnsupportedError(
       'durable',
@@ -272,8 +278,9 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
       usage: { ...run.usage },
       attempts: run.attempts,
       durationMs: 0,
-      maxTurnsReached: context.wrappingUp,
+      maxTurnsReached: context.turnLimitReached,
     }
+    if (run.budgetWrappedUp) result.budgetExceeded = true
     const trajectory = resolved.recordTrajectory ? run.trajectory('complete') : undefined
     if (trajectory) result.trajectory = trajectory
     result.durationMs = Math.round(performance.now() - started)

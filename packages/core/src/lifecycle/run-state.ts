@@ -92,6 +92,10 @@ export class RunState<TOutput> {
   /** Attempts this run made. */
   attempts = 0
   turn = 0
+  /** Whether the run had its wrap-up call of `budget.onExceeded: 'wrap-up'` (one per run). */
+  budgetWrappedUp = false
+  /** Whether the activity was told that a model without a price counts as $0 against `budget.maxCostUsd`. */
+  budgetUnpricedNoted = false
   readonly #isRetryable: (error: unknown) => boolean
   #policy: AttemptPolicy | undefined
   readonly #runnerHooks: RunHooks | undefined

@@ -165,6 +165,7 @@ export function runLogHooks(settings: RunLogSettings): RunHooks {
       fields.attempts = result.attempts
       fields.durationMs = result.durationMs
       fields.maxTurnsReached = result.maxTurnsReached
+      if (result.budgetExceeded) fields.budgetExceeded = true
       Object.assign(fields, usageFields(result.usage))
       if (logContent) fields.text = result.text
       writeLog(logger, 'info', fields)

@@ -3,7 +3,7 @@ import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { defaultRetryOptions } from '../lifecycle/retry-policy.js'
 import { parseOrThrow } from '../util/zod-issues.js'
 import { isLogger, loggerMessage } from './log-hooks.js'
-import type { ResolvedRunOptions, RunnerOptions, RunOptions } from './types.js'
+import type { ResolvedRunOptions, RunBudget, RunnerOptions, RunOptions } from './types.js'
 
 const positiveInt = (what: string) =>
   z
@@ -48,6 +48,20 @@ const sharedShape = {
   maxTurns: positiveInt('a positive integer').optional(),
   maxTurnsRecovery: z.boolean({ error: 'must be true or false' }).optional(),
   recoveryTurns: positiveInt('a positive integer').optional(),
+  budget: z
+    .strictObject(
+      {
+        maxTokens: positiveInt('a positive integer number of tokens').optional(),
+        maxCostUsd: z
+          .number({ error: 'must be a positive number of US dollars' })
+          .positive('must be a positive number of US dollars')
+          .refine(Number.isFinite, 'must be a positive number of US dollars')
+          .optional(),
+        onExceeded: z.enum(['fail', 'wrap-up'], { error: "must be 'fail' or 'wrap-up'" }).optional(),
+      },
+      { error: "must be { maxTokens?, maxCostUsd?, onExceeded?: 'fail' | 'wrap-up' }" },
+    )
+    .optional(),
   retry: retrySchema,
   hooks: hooksSchema,
   metadata: z.record(z.string(), z.unknown(), { error: 'must be a plain object' }).optional(),
@@ -227,6 +241,13 @@ export function resolveRunOptions<TOutput>(
   }
   const approvalTimeoutMs = options.approvalTimeoutMs ?? defaults.approvalTimeoutMs
   if (approvalTimeoutMs !== undefined) resolved.approvalTimeoutMs = approvalTimeoutMs
+  // Field by field: a run's budget overrides the runner's limits it names, keeps the others.
+  if (options.budget !== undefined || defaults.budget !== undefined) {
+    const budget: RunBudget = { ...defaults.budget, ...options.budget }
+    for (const key of Object.keys(budget) as Array<keyof RunBudget>)
+      if (budget[key] === undefined) delete budget[key]
+    if (budget.maxTokens !== undefined || budget.maxCostUsd !== undefined) resolved.budget = budget
+  }
   const timeoutMs = options.timeoutMs ?? defaults.timeoutMs
   if (timeoutMs !== undefined) resolved.timeoutMs = timeoutMs
   if (options.agentId !== undefined) resolved.agentId = options.agentId

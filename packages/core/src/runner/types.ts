@@ -34,6 +34,11 @@ export interface RunOptions<TOutput = unknown> {
   /** Extra turns granted to the wrap-up. Default 1. */
   recoveryTurns?: number
   /**
+   * Limits on what the run may spend, over all its attempts (and the checkpoint it resumes from).
+   * Checked before each model call: a run may overspend by at most one call. Default: none.
+   */
+  budget?: RunBudget
+  /**
    * Retries of failed attempts. Default: 3 attempts, 500 ms doubling up to 10 s, a server's
    * `Retry-After` honoured. Inside a pool task whose agentId the run shares, the run and the task
    * count attempts on one counter (see the README's "Who retries what").
@@ -60,6 +65,23 @@ export interface RunOptions<TOutput = unknown> {
    * (`reason: 'expired'`). Default: no expiry.
    */
   approvalTimeoutMs?: number
+}
+
+/** Limits on what one run may spend (the README's "Budgets"). */
+export interface RunBudget {
+  /** Tokens (`usage.totalTokens`) the run may use. */
+  maxTokens?: number
+  /**
+   * US dollars (`usage.costUsd`) the run may spend. Calls of a model without a price count as $0
+   * (the activity says so once per run).
+   */
+  maxCostUsd?: number
+  /**
+   * When a limit is reached before a model call: `'fail'` (default) fails the run with
+   * `BudgetExceededError`; `'wrap-up'` makes one last call without tools asking for the final
+   * answer (`prompts.wrapUp`), and the result has `budgetExceeded: true`.
+   */
+  onExceeded?: 'fail' | 'wrap-up'
 }
 
 /** Options of `runner.resume`: those of a run (except `agentId`), plus decisions to record first. */
@@ -122,6 +144,7 @@ export interface ResolvedRunOptions<TOutput = unknown> {
   maxTurns: number
   maxTurnsRecovery: boolean
   recoveryTurns: number
+  budget?: RunBudget
   retry: RetryOptions
   hooks?: RunHooks<TOutput>
   metadata: Record<string, unknown>
@@ -201,6 +224,8 @@ export interface CompletedRunResult<TOutput = unknown> {
   durationMs: number
   /** True when the answer came from the wrap-up turns of `maxTurnsRecovery`. */
   maxTurnsReached: boolean
+  /** Present (true) when the answer came from the wrap-up turn of `budget.onExceeded: 'wrap-up'`. */
+  budgetExceeded?: true
   /** The recorded steps, unless `recordTrajectory` is false. */
   trajectory?: Trajectory
 }
