@@ -1,4 +1,4 @@
-import { MaxTurnsExceededError } from '@runner/core'
+import { BudgetExceededError, MaxTurnsExceededError } from '@runner/core'
 import { ScenarioPlayer, scenario } from '@runner/testkit'
 import { hasToolCall, isStepCount, ToolLoopAgent } from 'ai'
 import { describe, expect, it } from 'vitest'
@@ -25,6 +25,37 @@ describe.each(modes)('turn limits ($label)', ({ kind, streamed }) => {
     // The tools of the last allowed turn ran; nothing after it.
     expect(queries).toEqual(['q0', 'q1', 'q2'])
     expect((await runner.activity.detail('limit')).status).toBe('error')
+  })
+
+  it('budget.maxTokens: BudgetExceededError before the call that would go past it, not the turn limit', async () => {
+    const runner = new AISDKRunner()
+    const { tools, queries } = searchTools()
+    // 15 tokens a call: 30 after two calls, so the third is not made.
+    const { agent, player } = agentOf(kind, runner, searches(5), { tools })
+    const error = await rejectionOf(
+      runIn(streamed, runner, agent, 'go', { agentId: 'budget', budget: { maxTokens: 30 } }),
+    )
+    expect(BudgetExceededError.isInstance(error), String(error)).toBe(true)
+    expect(error).toMatchObject({ budget: 'maxTokens', limit: 30, spent: 30 })
+    expect(player.calls).toHaveLength(2)
+    expect(queries).toEqual(['q0', 'q1'])
+    expect((await runner.activity.detail('budget')).status).toBe('error')
+  })
+
+  it("budget onExceeded 'wrap-up': one call without tools, its answer is the result", async () => {
+    const runner = new AISDKRunner()
+    const { tools } = searchTools()
+    const { agent, player } = agentOf(kind, runner, searches(2).text('Here is what I found.'), { tools })
+    const { result } = await runIn(streamed, runner, agent, 'go', {
+      budget: { maxTokens: 30, onExceeded: 'wrap-up' },
+    })
+    expect(result).toMatchObject({
+      text: 'Here is what I found.',
+      budgetExceeded: true,
+      maxTurnsReached: false,
+    })
+    player.assertDone()
+    expect(toolNamesOf(player.calls[2]!.request)).toEqual([])
   })
 
   it('the user’s stopWhen comes first: the loop stops there and the run completes', async () => {

@@ -359,8 +359,9 @@ export class AttemptContext<TOutput> implements RunContext {
   }
 
   nextTurn(): TurnInfo | undefined {
-    if (this.#budgetReached())
-      return this.#budgetWrapUpLeft() ? { turn: this.#run.turn + 1, wrapUp: true } : undefined
+    // A reached budget shows here only as its wrap-up call; otherwise `startTurn` throws
+    // `BudgetExceededError` itself, so that no adapter mistakes it for the turn limit.
+    if (this.#budgetWrapUpLeft() && this.#budgetReached()) return { turn: this.#run.turn + 1, wrapUp: true }
     const { maxTurns, maxTurnsRecovery, recoveryTurns } = this.#run.options
     const next = this.#run.turn + 1
     if (next <= maxTurns) return { turn: next, wrapUp: this.wrappingUp }

@@ -317,12 +317,16 @@ export interface RunContext {
   /**
    * Starts a model call: counts the turn, emits `turn-start`, and enforces `maxTurns`: past the
    * limit it either enters the wrap-up turns (`wrapUp: true`) or throws `MaxTurnsExceededError`
-   * (and fails the attempt, so that a framework that swallows the throw stops too).
+   * (and fails the attempt, so that a framework that swallows the throw stops too). Enforces the
+   * run's `budget` the same way: once a limit is reached, its one wrap-up call (`wrapUp: true`) or
+   * `BudgetExceededError`.
    */
   startTurn(): Promise<TurnInfo>
   /**
    * What `startTurn` would give next, without counting a turn: the next turn (`wrapUp` when it is a
-   * wrap-up turn), or `undefined` when the limit is reached and `startTurn` would throw.
+   * wrap-up turn), or `undefined` when the limit is reached and `startTurn` would throw. A reached
+   * `budget` shows here only as its wrap-up call (`onExceeded: 'wrap-up'`); otherwise `startTurn`
+   * throws `BudgetExceededError` (and fails the attempt) although this gave a turn.
    */
   nextTurn(): TurnInfo | undefined
   /** Ends the current turn: emits `turn-end` with the usage added during it. */
