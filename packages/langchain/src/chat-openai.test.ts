@@ -1,5 +1,11 @@
 import { ChatOpenAI } from '@langchain/openai'
-import { defineTool, MaxTurnsExceededError, RunCanceledError, type RunEvent } from '@runner/core'
+import {
+  BudgetExceededError,
+  defineTool,
+  MaxTurnsExceededError,
+  RunCanceledError,
+  type RunEvent,
+} from '@runner/core'
 import { type ProtocolFake, type RecordedRequest, scenario, startProtocolFake } from '@runner/testkit'
 import { createAgent } from 'langchain'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -186,6 +192,44 @@ describe('ChatOpenAI (@langchain/openai) on the protocol fake', () => {
     const sent = plain(wrapUp.messages)
     expect(sent.at(-1)).toEqual({ role: 'user', content: runner.prompts.wrapUp })
     expect(sent[0]).toEqual({ role: 'system', content: 'Be brief.' })
+    player.assertDone()
+  })
+
+  it('budget.maxTokens: the request past the budget never reaches the server (BudgetExceededError)', async () => {
+    const { model, player } = fake.play(
+      scenario()
+        .toolCall('search', { query: 'a' })
+        .toolCall('search', { query: 'b' })
+        .toolCall('search', { query: 'c' }),
+    )
+    const runner = new LangChainRunner()
+    const agent = createAgent({ model: chatOpenAI(model), tools: toolsOf(runner, [search]) })
+    // 15 tokens a call: the budget is reached after two.
+    const error = await rejectionOf(runner.run(agent, 'Search forever.', { budget: { maxTokens: 30 } }))
+    expect(BudgetExceededError.isInstance(error), String(error)).toBe(true)
+    expect(error).toMatchObject({ budget: 'maxTokens', limit: 30, spent: 30 })
+    expect(player.calls).toHaveLength(2)
+    expect(fake.requests).toHaveLength(2)
+  })
+
+  it("budget onExceeded 'wrap-up': the next request carries prompts.wrapUp and no tools; its answer is the result", async () => {
+    const { model, player } = fake.play(
+      scenario()
+        .toolCall('search', { query: 'a' })
+        .toolCall('search', { query: 'b' })
+        .text('What I found so far.'),
+    )
+    const runner = new LangChainRunner()
+    const agent = createAgent({ model: chatOpenAI(model), tools: toolsOf(runner, [search]) })
+    const result = await runner.run(agent, 'Search.', { budget: { maxTokens: 30, onExceeded: 'wrap-up' } })
+    expect(result).toMatchObject({
+      text: 'What I found so far.',
+      budgetExceeded: true,
+      maxTurnsReached: false,
+    })
+    const wrapUp = body(player.calls[2]?.request)
+    expect(wrapUp.tools).toBeUndefined()
+    expect(plain(wrapUp.messages).at(-1)).toEqual({ role: 'user', content: runner.prompts.wrapUp })
     player.assertDone()
   })
 
