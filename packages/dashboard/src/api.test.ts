@@ -404,6 +404,9 @@ describe.each(stores)('the dashboard API on %s', (_name, makeStore, skip) => {
       const canceled = await call(dashboard, `/api/runs/${running.agentId}/cancel`, { method: 'POST' })
       expect(canceled.body).toEqual({ canceled: true })
       await waitForStatus(activity, running.agentId, 'canceled')
+      // The activity is canceled at once; the handler sees its signal abort right after.
+      const deadline = Date.now() + 5_000
+      while (!aborted && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
       expect(aborted).toBe(true)
     },
   )
