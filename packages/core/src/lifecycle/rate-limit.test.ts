@@ -88,10 +88,11 @@ describe('rateLimiter: requests per window', () => {
     ])
     expect(at).toHaveLength(8)
     at.sort((a, b) => a - b)
-    // 8 calls, 3 a window: the 4th call is at least a window after the 1st, the 7th after the 4th.
+    // 8 calls, 3 a window: the 4th call is at least a window after the 1st, the 7th after the 4th (less
+    // the time between a window's first slot and its call reaching the model, under load).
     for (let index = 0; index + 3 < at.length; index++)
-      expect((at[index + 3] as number) - (at[index] as number)).toBeGreaterThanOrEqual(990)
-    expect((at[7] as number) - (at[0] as number)).toBeGreaterThanOrEqual(1990)
+      expect((at[index + 3] as number) - (at[index] as number)).toBeGreaterThanOrEqual(900)
+    expect((at[7] as number) - (at[0] as number)).toBeGreaterThanOrEqual(1900)
 
     const waited: string[] = []
     for (const id of ['rpm-0', 'rpm-1', 'rpm-2', 'rpm-3'])
