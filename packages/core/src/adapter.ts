@@ -6,6 +6,14 @@
 export { errorMessage } from './activity/tracker.js'
 export type { InvalidOptionIssue } from './errors/invalid-options-error.js'
 export { hasMarker } from './errors/runner-error.js'
+export {
+  createRateLimiter,
+  type RateLimit,
+  type RateLimiter,
+  type RateLimiterOptions,
+  type RateLimitWait,
+  type TokenSlot,
+} from './lifecycle/rate-limit.js'
 export { backoffDelay, isTransientError, retryAfterMs } from './lifecycle/retry-policy.js'
 export type {
   AdapterEvent,

@@ -17,6 +17,8 @@ import type { HookFirer, ResumeState, RunContext, StepInput, TurnInfo } from '..
 import { abortReason, neverAborted } from '../util/abort.js'
 import { RunSuspension } from './durable.js'
 import { prepareCatalog, priceCall } from './pricing.js'
+import type { TokenSlot } from './rate-limit.js'
+import { retryAfterMs } from './retry-policy.js'
 import { addCost, addUsage, emptyUsage, jsonOrUndefined, type RunState } from './run-state.js'
 
 /** The lifecycle's attempt of a context it made, if it made it (a fallback hands over through it). */
@@ -52,6 +54,12 @@ export class AttemptContext<TOutput> implements RunContext {
   /** The model and provider `modelCallStart` named, for the call's end. */
   #callModel: string | undefined
   #callProvider: string | undefined
+  /** The token slot the call in flight took from the runner's `rateLimiter`, to correct after it. */
+  #tokenSlot: TokenSlot | undefined
+  /** Input and output tokens of the run's last call: the next call's estimate for `tokensPerMinute`. */
+  #lastCallTokens = 0
+  /** Whether the call in flight took its request slot already (in `modelCallStart`). */
+  #slotTaken = false
   /** Text and reasoning deltas the reader has been sent during this attempt. */
   #shown = 0
   /** A checkpoint to save with the next journaled tool call (`withNextToolResult`). */
@@ -111,10 +119,14 @@ export class AttemptContext<TOutput> implements RunContext {
     const context = this
     return {
       async modelCallStart(event) {
-        context.#modelCallStarted = performance.now()
-        context.#firstChunkAt = 0
         context.#callModel = event.model
         context.#callProvider = event.provider
+        if (run.rateLimiter) {
+          await context.#takeSlot(event.request)
+          context.#slotTaken = true
+        }
+        context.#modelCallStarted = performance.now()
+        context.#firstChunkAt = 0
         prepareCatalog(event.model, event.provider, run.prices)
         if (!run.hasHook('onModelCallStart')) return
         await run.fire('onModelCallStart', () => {
@@ -139,6 +151,15 @@ export class AttemptContext<TOutput> implements RunContext {
         context.#firstChunkAt = 0
         context.#callModel = undefined
         context.#callProvider = undefined
+        context.#slotTaken = false
+        const slot = context.#tokenSlot
+        context.#tokenSlot = undefined
+        if (event.usage) {
+          const used = (event.usage.inputTokens ?? 0) + (event.usage.outputTokens ?? 0)
+          if (used > 0) context.#lastCallTokens = used
+          // Never waited for: the next calls see the corrected count.
+          if (slot && used > 0) run.rateLimiter?.correct(slot, used).catch(() => {})
+        }
         let usage = event.usage
         if (usage && model !== undefined) {
           const priced = priceCall(usage, model, provider, run.prices)
@@ -410,16 +431,39 @@ export class AttemptContext<TOutput> implements RunContext {
     if (this.#run.emits) this.#run.push({ type: 'turn-end', turn: this.#run.turn, usage })
   }
 
+  /**
+   * Waits for the call's slot in the runner's `rateLimiter` (abortably: cancel and timeout end the
+   * wait), telling the activity once when it has to wait.
+   */
+  async #takeSlot(request: unknown): Promise<void> {
+    const run = this.#run
+    const limiter = run.rateLimiter
+    if (!limiter) return
+    this.#tokenSlot = await limiter.acquire(
+      {
+        model: this.#callModel,
+        provider: this.#callProvider,
+        estimatedTokens: this.#lastCallTokens || estimateTokens(request),
+      },
+      this.signal,
+      ({ key, limit }) => run.execution.note(`Waiting for rate limit (${key}: ${limit})`, 'lifecycle'),
+    )
+  }
+
   async modelRequest<T>(send: () => PromiseLike<T>): Promise<T> {
     for (;;) {
       const shownBefore = this.#shown
       try {
+        // A repeated request takes a slot again (the first took it in `modelCallStart`).
+        if (!this.#slotTaken && this.#run.rateLimiter) await this.#takeSlot(undefined)
+        this.#slotTaken = false
         return await send()
       } catch (error) {
         if (this.#stopped()) throw this.#failure ? this.#failure.error : abortReason(this.signal)
         // Never repeat what the reader already saw: the attempt fails instead.
         if (this.#shown !== shownBefore) throw error
         const run = this.#run
+        await this.#pauseKey(error)
         const again = await run.execution.retry(error, run.policy, this.signal, (plan) =>
           run.announceRetry(error, plan, false),
         )
@@ -427,6 +471,17 @@ export class AttemptContext<TOutput> implements RunContext {
         run.attempts++
       }
     }
+  }
+
+  /** A 429 with `Retry-After` pauses its key for every run sharing the runner's `rateLimiter`. */
+  async #pauseKey(error: unknown): Promise<void> {
+    const limiter = this.#run.rateLimiter
+    if (!limiter || typeof error !== 'object' || error === null) return
+    const { status, statusCode } = error as { status?: unknown; statusCode?: unknown }
+    if (status !== 429 && statusCode !== 429) return
+    const ms = retryAfterMs(error)
+    if (ms === undefined || ms <= 0) return
+    await limiter.block({ model: this.#callModel, provider: this.#callProvider }, ms).catch(() => undefined)
   }
 
   get durable(): boolean {
@@ -517,5 +572,15 @@ export class AttemptContext<TOutput> implements RunContext {
     if (this.#controller && !this.#controller.signal.aborted) this.#controller.abort(reason)
     this.#failure ??= { error: reason }
     this.#waiting = undefined
+  }
+}
+
+/** What a request without a previous call to go by is guessed to cost: 4 characters of its JSON a token. */
+function estimateTokens(request: unknown): number {
+  if (request === undefined) return 1
+  try {
+    return Math.max(1, Math.ceil((JSON.stringify(request)?.length ?? 4) / 4))
+  } catch {
+    return 1
   }
 }

@@ -188,6 +188,7 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
     isRetryable: executor.isRetryable,
     runner: executor.name,
     prices: executor.defaults.prices,
+    rateLimiter: executor.defaults.rateLimiter,
   })
   // The run hears of activity changes only to tell a reader or a hook.
   const listening = start.push !== undefined || run.hasHook('onStatusUpdate')

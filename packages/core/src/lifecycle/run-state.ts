@@ -8,6 +8,7 @@ import { type Instrumentation, instrumentations } from '../runner/instrumentatio
 import type { ModelPrice, ResolvedRunOptions, StepInput } from '../runner/types.js'
 import type { LoadedResume } from './durable.js'
 import type { Execution, RetryPlan } from './execution.js'
+import type { RateLimiter } from './rate-limit.js'
 import type { AttemptPolicy } from './retry-policy.js'
 
 const dropEvent = () => {}
@@ -69,6 +70,8 @@ export interface RunStateInit<TOutput> {
   runner: string
   /** The runner's `prices` (over the model catalog's). */
   prices?: Readonly<Record<string, ModelPrice>> | undefined
+  /** The runner's `rateLimiter`, shared with other runners. */
+  rateLimiter?: RateLimiter | undefined
 }
 
 /**
@@ -109,6 +112,8 @@ export class RunState<TOutput> {
   readonly runner: string
   /** The runner's `prices` (over the model catalog's). */
   readonly prices: Readonly<Record<string, ModelPrice>> | undefined
+  /** The runner's `rateLimiter`: each model call waits for its slot. */
+  readonly rateLimiter: RateLimiter | undefined
   /** What this run continues from, when it resumes. */
   resume: LoadedResume | undefined
   #journal: Map<string, JournalEntry> | undefined
@@ -131,6 +136,7 @@ export class RunState<TOutput> {
     this.#isRetryable = init.isRetryable
     this.runner = init.runner
     this.prices = init.prices
+    this.rateLimiter = init.rateLimiter
   }
 
   /** Continues from a checkpoint: its turn, usage and journal. */

@@ -126,6 +126,16 @@ const runnerOptionsSchema = z.strictObject({
   prompts: z.strictObject({ reportStatus: z.string().optional(), wrapUp: z.string().optional() }).optional(),
   structuredLogger: z.custom(isLogger, loggerMessage).optional(),
   logContent: z.boolean({ error: 'must be true or false' }).optional(),
+  rateLimiter: z
+    .custom(
+      (value) =>
+        typeof value === 'object' &&
+        value !== null &&
+        typeof (value as { acquire?: unknown }).acquire === 'function' &&
+        typeof (value as { block?: unknown }).block === 'function',
+      'must be a RateLimiter made by createRateLimiter',
+    )
+    .optional(),
 })
 
 /** Validates runner options; throws `InvalidOptionsError` naming the field. */

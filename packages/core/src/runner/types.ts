@@ -11,6 +11,7 @@ import type {
   TrajectoryStep,
   Usage,
 } from '../activity/types.js'
+import type { RateLimiter } from '../lifecycle/rate-limit.js'
 import type { RetryOptions } from '../lifecycle/retry-policy.js'
 import type { RunnerPrompts } from '../prompts.js'
 import type { AdapterEvent } from './events.js'
@@ -122,6 +123,11 @@ export interface RunnerOptions<TOutput = unknown>
    * priced here is never looked up in the catalog.
    */
   prices?: Record<string, ModelPrice>
+  /**
+   * Provider rate limits (`createRateLimiter`), shared by every runner given the same limiter:
+   * each model call waits for its slot before it is sent. Default: none.
+   */
+  rateLimiter?: RateLimiter
 }
 
 /** What a model's tokens cost, in US dollars per million tokens. */
