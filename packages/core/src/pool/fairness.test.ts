@@ -191,9 +191,11 @@ describe('fair concurrency per key (local engine)', () => {
     const options = { input: z.number(), concurrency: { key: () => 'shared', limit: 1 } }
     const one = pool.task('one', options, () => m.around('any', () => sleep(20)))
     const two = pool.task('two', options, () => m.around('any', () => sleep(20)))
-    const a = await one.enqueue(1)
-    const b = await two.enqueue(2)
-    await Promise.all([one.result(a.agentId), two.result(b.agentId)])
+    const [a, b] = await pool.enqueueMany([
+      { task: 'one', input: 1 },
+      { task: 'two', input: 2 },
+    ])
+    await Promise.all([one.result(a?.agentId as string), two.result(b?.agentId as string)])
     expect(m.state.max).toBe(2)
   })
 
