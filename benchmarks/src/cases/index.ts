@@ -15,6 +15,7 @@ export const caseLoaders: ReadonlyArray<{ id: string; load: () => Promise<BenchC
     load: async () => (await import('./2-streaming-frameworks.ts')).streamingFrameworksCase,
   },
   { id: '3-core', load: async () => (await import('./3-core.ts')).coreCase },
+  { id: '3-pool-fairness', load: async () => (await import('./3-pool-fairness.ts')).poolFairnessCase },
   { id: '4-stores', load: async () => (await import('./4-stores.ts')).storesCase },
   { id: '5-scale', load: async () => (await import('./5-scale.ts')).scaleCase },
   { id: '6-bullmq', load: async () => (await import('./6-bullmq.ts')).bullmqCase },

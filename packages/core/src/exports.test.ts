@@ -100,6 +100,7 @@ const surfaces = {
     'StandardJSONSchemaV1',
     'StandardSchemaV1',
     'StoreConfig',
+    'TaskConcurrency',
     'TaskContext',
     'TaskHandle',
     'TaskOptions',

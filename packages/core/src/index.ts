@@ -56,6 +56,7 @@ export type {
   Pool,
   PoolEngine,
   PoolOptions,
+  TaskConcurrency,
   TaskContext,
   TaskHandle,
   TaskOptions,

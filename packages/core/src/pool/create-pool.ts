@@ -16,6 +16,7 @@ import {
   closeOptionsSchema,
   DEFAULT_MAX_INPUT_BYTES,
   enqueueOptionsSchema,
+  maxConcurrencyKeyLength,
   poolOptionsSchema,
   resultOptionsSchema,
   taskNameSchema,
@@ -111,6 +112,7 @@ export function createPool(options: PoolOptions = {}): Pool {
         retryDelayMs: settings.retryDelayMs ?? 500,
         maxRetryDelayMs: settings.maxRetryDelayMs ?? 10_000,
         retryOn: settings.retryOn,
+        concurrency: settings.concurrency,
         handler: handler as TaskHandler<unknown, unknown>,
       })
       return {
@@ -125,7 +127,8 @@ export function createPool(options: PoolOptions = {}): Pool {
       const task = taskNamed(name, 'task', 'enqueue')
       const settings = parseEnqueueOptions(enqueueOptions, 'enqueue options')
       const jobInput = validateInput(task, input, maxInputBytes)
-      const work = submit(task, jobInput, settings)
+      const key = concurrencyKeyOf(task, jobInput.parsed, settings.metadata, 'enqueue')
+      const work = submit(task, jobInput.value, settings, key)
       inFlight.add(work)
       try {
         return await work
@@ -360,6 +363,7 @@ export function createPool(options: PoolOptions = {}): Pool {
       const task = taskNamed(name, `${at}.task`, subject)
       const settings = parseEnqueueOptions(enqueueOptions, subject, `${at}.options`)
       const jobInput = validateInput(task, input, maxInputBytes, `${at}.input`, subject)
+      const key = concurrencyKeyOf(task, jobInput.parsed, settings.metadata, subject, at)
       if (settings.agentId !== undefined) {
         const first = ids.get(settings.agentId)
         if (first !== undefined) {
@@ -375,7 +379,7 @@ export function createPool(options: PoolOptions = {}): Pool {
         }
         ids.set(settings.agentId, index)
       }
-      return { task, input: jobInput, settings }
+      return { task, input: jobInput.value, settings, key }
     })
   }
 
@@ -400,8 +404,8 @@ export function createPool(options: PoolOptions = {}): Pool {
     }
     const enqueuedAt = new Date().toISOString()
     const trace = injectTrace()
-    const jobs = prepared.map(({ task, input, settings }, index) =>
-      jobOf(agentIds[index] as string, task, input, settings, enqueuedAt, trace),
+    const jobs = prepared.map(({ task, input, settings, key }, index) =>
+      jobOf(agentIds[index] as string, task, input, settings, enqueuedAt, trace, key),
     )
     if (engine.submitMany) {
       try {
@@ -449,6 +453,7 @@ export function createPool(options: PoolOptions = {}): Pool {
     task: RegisteredTask,
     input: JsonValue | undefined,
     settings: z.output<typeof enqueueOptionsSchema>,
+    key: string | undefined,
   ): Promise<EnqueueResult> {
     await started
     const agentId = await activity.create(task.name, createOptions(settings))
@@ -457,7 +462,7 @@ export function createPool(options: PoolOptions = {}): Pool {
       await activity.cancel(agentId).catch(() => {})
       throw closedError()
     }
-    const job = jobOf(agentId, task, input, settings, new Date().toISOString(), injectTrace())
+    const job = jobOf(agentId, task, input, settings, new Date().toISOString(), injectTrace(), key)
     try {
       await engine.submit(job)
     } catch (error) {
@@ -478,6 +483,8 @@ interface Prepared {
   task: RegisteredTask
   input: JsonValue | undefined
   settings: z.output<typeof enqueueOptionsSchema>
+  /** The task's concurrency key for this input, if it has `concurrency`. */
+  key: string | undefined
 }
 
 /** What `activity.create` takes from the enqueue options. */
@@ -499,6 +506,7 @@ function jobOf(
   settings: z.output<typeof enqueueOptionsSchema>,
   enqueuedAt: string,
   trace: Record<string, string> | undefined,
+  concurrencyKey: string | undefined,
 ): PoolJob {
   return {
     agentId,
@@ -509,7 +517,57 @@ function jobOf(
     attempt: 1,
     enqueuedAt,
     ...(trace === undefined ? {} : { trace }),
+    ...(concurrencyKey === undefined ? {} : { concurrencyKey }),
+    ...(task.concurrency?.limit === undefined ? {} : { concurrencyLimit: task.concurrency.limit }),
   }
+}
+
+/**
+ * The concurrency key of a job of `task` (undefined for a task without `concurrency`): a key
+ * function that throws or returns anything but a non-empty string of at most 200 characters is
+ * refused with `InvalidOptionsError` naming `concurrency.key`, before anything is written.
+ */
+function concurrencyKeyOf(
+  task: RegisteredTask,
+  input: unknown,
+  metadata: Record<string, unknown> | undefined,
+  subject: string,
+  at?: string,
+): string | undefined {
+  if (!task.concurrency) return undefined
+  const field = at === undefined ? 'concurrency.key' : `${at}.concurrency.key`
+  let key: unknown
+  try {
+    key = task.concurrency.key(input, metadata ?? {})
+  } catch (error) {
+    throw new InvalidOptionsError(
+      [
+        {
+          field,
+          message: `the concurrency key of task "${task.name}" threw (${messageOf(error)}); make it return a string for every input and metadata it gets`,
+        },
+      ],
+      { subject, cause: error },
+    )
+  }
+  if (typeof key !== 'string' || key.length === 0 || key.length > maxConcurrencyKeyLength) {
+    const got =
+      typeof key === 'string'
+        ? key.length === 0
+          ? 'an empty string'
+          : `a string of ${key.length} characters`
+        : (JSON.stringify(key) ?? String(key))
+    throw new InvalidOptionsError(
+      [
+        {
+          field,
+          message: `the concurrency key of task "${task.name}" returned ${got}; it must return a non-empty string of at most ${maxConcurrencyKeyLength} characters`,
+        },
+      ],
+      { subject },
+    )
+  }
+  return key
 }
 
 /**
@@ -591,7 +649,7 @@ function validateInput(
   maxInputBytes: number,
   field = 'input',
   subject = `input of task "${task.name}"`,
-): JsonValue | undefined {
+): { value: JsonValue | undefined; parsed: unknown } {
   const advice = 'flatten it (task inputs cross processes as JSON)'
   assertJsonDepth(input, field, { subject, advice })
   const first = task.input.safeParse(input)
@@ -635,7 +693,7 @@ function validateInput(
         'make it smaller: pass a reference (a URL, a file path, a record id) to large data instead of the data',
     })
   }
-  return json.value
+  return { value: json.value, parsed: again.data }
 }
 
 function closedError(): RunnerError {

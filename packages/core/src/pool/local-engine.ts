@@ -5,7 +5,7 @@ import { RunnerError } from '../errors/runner-error.js'
 import { parseOrThrow } from '../util/zod-issues.js'
 import { DurableLocalEngine } from './durable-local-engine.js'
 import { crashedOutcome, OutcomeBook, type RunningJob, stopRunning } from './engine-parts.js'
-import { PriorityQueue } from './priority-queue.js'
+import { FairQueue, type ReadyEntry } from './fair-queue.js'
 import type { EngineCloseOptions, JobOutcome, PoolEngine, PoolEngineContext, PoolJob } from './types.js'
 
 /** Options of `localEngine`. */
@@ -41,8 +41,9 @@ const optionsSchema = z.strictObject({
 
 /**
  * The default engine: runs jobs in this process. Jobs wait in a priority queue (higher priority
- * first, first-in first-out within a priority), delayed jobs on timers; at most the pool's
- * `concurrency` run at once. Outcomes are kept in memory (`keepResults`). Jobs are copied through
+ * first, first-in first-out within a priority, round-robin across the concurrency keys of tasks
+ * with `concurrency` within a priority, at most `concurrency.limit` per key), delayed jobs on
+ * timers; at most the pool's `concurrency` run at once. Outcomes are kept in memory (`keepResults`). Jobs are copied through
  * JSON on `submit`, as a distributed engine would store them.
  */
 export function localEngine(options: LocalEngineOptions = {}): PoolEngine {
@@ -112,16 +113,10 @@ class AutoLocalEngine implements PoolEngine {
   }
 }
 
-interface ReadyEntry {
-  job: PoolJob
-  /** Order of arrival in the ready queue: first-in first-out within a priority. */
-  seq: number
-}
-
 class LocalEngine implements PoolEngine {
   readonly name = 'local'
   #context: PoolEngineContext | undefined
-  readonly #ready = new PriorityQueue<ReadyEntry>((a, b) => b.job.priority - a.job.priority || a.seq - b.seq)
+  readonly #ready = new FairQueue()
   readonly #queued = new Map<string, ReadyEntry>()
   readonly #delayed = new Map<string, { job: PoolJob; timer: NodeJS.Timeout }>()
   readonly #running = new Map<string, RunningJob>()
@@ -304,6 +299,7 @@ class LocalEngine implements PoolEngine {
       .catch((error: unknown) => crashedOutcome(job, error))
       .then((outcome) => {
         this.#running.delete(job.agentId)
+        this.#ready.ended(job)
         this.#finish(outcome)
         this.#schedulePump()
         return outcome

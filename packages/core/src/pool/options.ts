@@ -82,7 +82,26 @@ export const taskOptionsSchema = z.strictObject({
       error: 'must be a function (error, { attempt }) => boolean',
     })
     .optional(),
+  concurrency: z
+    .strictObject(
+      {
+        key: z.custom<(input: unknown, metadata: Record<string, unknown>) => string>(
+          (value) => typeof value === 'function',
+          { error: 'must be a function (input, metadata) => string, such as (_, m) => String(m.tenant)' },
+        ),
+        limit: z
+          .number({ error: 'must be a number' })
+          .int('must be an integer')
+          .min(1, 'must be at least 1')
+          .optional(),
+      },
+      { error: 'must be an object { key, limit? }' },
+    )
+    .optional(),
 })
+
+/** Longest concurrency key a task's `concurrency.key` may return, in characters. */
+export const maxConcurrencyKeyLength = 200
 
 const jsonObjectSchema = z
   .record(z.string(), z.unknown(), { error: 'must be an object' })

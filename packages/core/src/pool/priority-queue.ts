@@ -20,6 +20,11 @@ export class PriorityQueue<T> {
     this.#siftUp(this.#items.length - 1)
   }
 
+  /** The first item, left in place, or `undefined` when empty. */
+  peek(): T | undefined {
+    return this.#items[0]
+  }
+
   /** Removes and returns the first item, or `undefined` when empty. */
   shift(): T | undefined {
     return this.#removeAt(0)

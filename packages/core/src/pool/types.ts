@@ -40,6 +40,13 @@ export interface PoolJob {
    * from the registered instrumentations' `inject()`; the job runs inside it. Absent when none.
    */
   trace?: Record<string, string>
+  /**
+   * The task's `concurrency.key` for this job, computed at enqueue (absent for a task without
+   * `concurrency`). Keys are per task: the same key in two tasks is two groups.
+   */
+  concurrencyKey?: string
+  /** The task's `concurrency.limit` (absent when the task has none): most jobs of one key running at once. */
+  concurrencyLimit?: number
 }
 
 /** Fields every `JobOutcome` has. */
@@ -158,6 +165,8 @@ export interface RegisteredTask {
   retryDelayMs: number
   maxRetryDelayMs: number
   retryOn: ((error: unknown, info: { attempt: number }) => boolean) | undefined
+  /** Absent for a task without `concurrency`. */
+  concurrency?: TaskConcurrency<unknown> | undefined
   handler: TaskHandler<unknown, unknown>
 }
 
@@ -249,6 +258,24 @@ export interface TaskOptions<TSchema extends z.ZodType = z.ZodType> {
    * retried, whatever this returns.
    */
   retryOn?: (error: unknown, info: { attempt: number }) => boolean
+  /**
+   * Fair concurrency per key (see "Fair concurrency per key" in the README): `key` is computed at
+   * enqueue from the validated input and the metadata; the local engine picks runnable jobs
+   * round-robin across keys (within a priority) and runs at most `limit` jobs of one key at once,
+   * under the pool's `concurrency`.
+   */
+  concurrency?: TaskConcurrency<z.output<TSchema>>
+}
+
+/** `TaskOptions.concurrency`. */
+export interface TaskConcurrency<TInput> {
+  /**
+   * The group of a job, such as `(_, metadata) => String(metadata.tenant)`: a non-empty string of
+   * at most 200 characters. Called once, at enqueue; an error it throws rejects the enqueue.
+   */
+  key: (input: TInput, metadata: Record<string, unknown>) => string
+  /** Most jobs of one key running at once (`1`: one at a time per key). Default: no limit beyond the pool's `concurrency`. */
+  limit?: number
 }
 
 /** What a task handler receives. */
