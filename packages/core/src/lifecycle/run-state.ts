@@ -103,8 +103,11 @@ export class RunState<TOutput> {
   #policy: AttemptPolicy | undefined
   readonly #runnerHooks: RunHooks | undefined
   readonly #runHooks: RunHooks | undefined
-  readonly #logHooks: RunHooks | undefined
-  /** The instrumentations registered when the run started (`undefined`: none, the common case). */
+  /**
+   * The structured logger's hooks, then the instrumentations registered when the run started
+   * (`undefined`: none, the common case). Fired after the runner's and the run's hooks; what they
+   * throw is ignored.
+   */
   readonly instrumented: readonly Instrumentation[] | undefined
   /** The attempt running now, failed by a hook that throws. */
   current: { fail(error: unknown): void } | undefined
@@ -130,9 +133,9 @@ export class RunState<TOutput> {
     this.emits = init.push !== undefined
     this.#runnerHooks = init.runnerHooks as RunHooks | undefined
     this.#runHooks = init.options.hooks as RunHooks | undefined
-    this.#logHooks = init.logHooks
     const registered = instrumentations()
-    this.instrumented = registered.length === 0 ? undefined : registered
+    const observers = init.logHooks ? [{ hooks: init.logHooks }, ...registered] : registered
+    this.instrumented = observers.length === 0 ? undefined : observers
     this.#isRetryable = init.isRetryable
     this.runner = init.runner
     this.prices = init.prices
@@ -188,9 +191,10 @@ export class RunState<TOutput> {
   }
 
   /**
-   * Fires a hook of the runner, then of the run, then the log hook. What a hook throws becomes a
-   * `HookError` that fails the current attempt at once, so that a framework that swallows the throw
-   * (callbacks) cannot let the run go on; what a log hook throws is ignored.
+   * Fires a hook of the runner, then of the run, then of the logger and the instrumentations. What
+   * a runner's or run's hook throws becomes a `HookError` that fails the current attempt at once, so
+   * that a framework that swallows the throw (callbacks) cannot let the run go on; what the logger
+   * or an instrumentation throws is ignored.
    */
   fire<K extends HookName>(
     name: K,
@@ -206,7 +210,6 @@ export class RunState<TOutput> {
     return (
       this.#runnerHooks?.[name] !== undefined ||
       this.#runHooks?.[name] !== undefined ||
-      this.#logHooks?.[name] !== undefined ||
       this.instrumented?.some((entry) => entry.hooks?.[name] !== undefined) === true
     )
   }
@@ -227,19 +230,10 @@ export class RunState<TOutput> {
         throw this.#hookFailed(name, error)
       }
     }
-    const log = this.#logHooks?.[name] as ((event: unknown) => unknown) | undefined
-    if (log) {
-      built ??= event()
-      try {
-        log(built)
-      } catch {
-        // Logs never fail a run.
-      }
-    }
     if (this.instrumented) await this.#instrument(name, built ?? event())
   }
 
-  /** Fires the instrumentations' hook `name`; what they throw is ignored. */
+  /** Fires the logger's and the instrumentations' hook `name`; what they throw is ignored. */
   async #instrument(name: HookName, event: unknown): Promise<void> {
     for (const instrumentation of this.instrumented ?? []) {
       const hook = instrumentation.hooks?.[name] as ((event: unknown) => unknown) | undefined
