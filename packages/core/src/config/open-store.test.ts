@@ -32,25 +32,4 @@ describe('openStore', () => {
       /RUNNER_STORE_URL: .*the dashboard needs the activity store/,
     )
   })
-
-  it('loads @runner/postgres as the caller would, taking the schema from ?schema= out of the URL', async () => {
-    const config = loadConfig({
-      RUNNER_STORE_URL: 'postgres://user@127.0.0.1:5432/runs?schema=team_a&sslmode=disable',
-    })
-    const asked: string[] = []
-    class PostgresActivityStore {
-      constructor(readonly options: { connectionString: string; schema?: string }) {}
-    }
-    const store = (await openStore(config.store, {
-      importPackage: async (name) => {
-        asked.push(name)
-        return { PostgresActivityStore }
-      },
-    })) as unknown as PostgresActivityStore
-    expect(asked).toEqual(['@runner/postgres'])
-    expect(store.options).toEqual({
-      connectionString: 'postgres://user@127.0.0.1:5432/runs?sslmode=disable',
-      schema: 'team_a',
-    })
-  })
 })
