@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
 import {
   ActivityNotFoundError,
   type ActivityStatus,
@@ -412,11 +413,8 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   }
 }
 
-/** Compares secrets in time that does not depend on where they differ. */
+/** Compares secrets in time that does not depend on where they differ (digests: equal lengths). */
 function constantTimeEqual(a: string, b: string): boolean {
-  const length = Math.max(a.length, b.length)
-  let difference = a.length ^ b.length
-  for (let index = 0; index < length; index++)
-    difference |= (a.charCodeAt(index) || 0) ^ (b.charCodeAt(index) || 0)
-  return difference === 0
+  const digest = (text: string) => createHash('sha256').update(text).digest()
+  return timingSafeEqual(digest(a), digest(b))
 }
