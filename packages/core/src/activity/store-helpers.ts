@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
+import { errorMessage } from '../util/error-message.js'
 import { assertJsonDepth } from '../util/json-limits.js'
 import { redactJsonText, redactSecrets } from '../util/secrets.js'
 import { parseOrThrow } from '../util/zod-issues.js'
@@ -268,7 +269,7 @@ export function encodeTrajectory(trajectory: Trajectory): string {
       [
         {
           field: 'trajectory',
-          message: `must be JSON-serialisable (${error instanceof Error ? error.message : String(error)})`,
+          message: `must be JSON-serialisable (${errorMessage(error)})`,
         },
       ],
       { subject: 'trajectory' },

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { ActivityNotFoundError } from '../errors/activity-not-found-error.js'
+import { errorMessage } from '../util/error-message.js'
 import { randomId } from '../util/random-id.js'
 import { parseOrThrow } from '../util/zod-issues.js'
 import { MemoryActivityStore } from './memory-store.js'
@@ -105,17 +106,6 @@ export const defaultLifecycleMessages: LifecycleMessages = {
   timedOut: (timeoutMs) => `Timed out after ${timeoutMs} ms`,
 }
 
-/** The message of an error of any type, for logs. */
-export function errorMessage(error: unknown): string {
-  if (error instanceof Error) return error.message || error.name
-  if (typeof error === 'string') return error
-  try {
-    return JSON.stringify(error) ?? String(error)
-  } catch {
-    return String(error)
-  }
-}
-
 /** The `timedOut` message for a limit. */
 export function timedOutMessage(messages: LifecycleMessages, timeoutMs: number): string {
   return typeof messages.timedOut === 'function' ? messages.timedOut(timeoutMs) : messages.timedOut
@@ -200,3 +190,5 @@ function entryInput(
   if (options?.kind !== undefined) input.kind = options.kind
   return input
 }
+
+export { errorMessage }

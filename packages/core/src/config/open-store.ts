@@ -1,5 +1,6 @@
 import type { ActivityStore } from '../activity/types.js'
 import { ConfigError } from '../errors/config-error.js'
+import { errorMessage } from '../util/error-message.js'
 import type { StoreConfig } from './load-config.js'
 
 /** The package that provides `PostgresActivityStore`, loaded only for a postgres:// store. */
@@ -64,7 +65,7 @@ export async function openStore(config: StoreConfig, options: OpenStoreOptions =
         throw new ConfigError([
           {
             key: 'RUNNER_STORE_URL',
-            message: `is a PostgreSQL URL, but ${postgresPackage} cannot be loaded (${error instanceof Error ? error.message : String(error)}): install it`,
+            message: `is a PostgreSQL URL, but ${postgresPackage} cannot be loaded (${errorMessage(error)}): install it`,
           },
         ])
       }

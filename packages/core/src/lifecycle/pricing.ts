@@ -1,5 +1,6 @@
 import type { Usage } from '../activity/types.js'
 import type { ModelPrice } from '../runner/types.js'
+import { errorMessage } from '../util/error-message.js'
 
 /**
  * Prices model calls: the runner's `prices` first, then the model catalog of
@@ -48,7 +49,7 @@ function loadCatalog(): Promise<Catalog | undefined> {
     (error: unknown) => {
       warnOnce(
         '\u0000catalog',
-        `The model catalog (@pydantic/genai-prices) could not be loaded, so model calls have no costUsd: ${error instanceof Error ? error.message : String(error)}`,
+        `The model catalog (@pydantic/genai-prices) could not be loaded, so model calls have no costUsd: ${errorMessage(error)}`,
       )
       return undefined
     },

@@ -1,6 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { SqliteStoreError } from '../errors/sqlite-store-error.js'
+import { errorMessage } from '../util/error-message.js'
 
 /** When an error happened: opening the store (its constructor), a read, or a write. */
 export type SqliteStage = 'open' | 'read' | 'write'
@@ -31,7 +32,7 @@ export function sqliteStoreError(
   busyTimeoutMs: number,
 ): SqliteStoreError | undefined {
   const errcode = (error as { errcode?: unknown } | null)?.errcode
-  const text = error instanceof Error ? error.message : String(error)
+  const text = errorMessage(error)
   let code = typeof errcode === 'number' ? errcode & 0xff : undefined
   // A lock timeout raised as text only (no code): still a lock timeout.
   if (code === undefined && /database is locked/.test(text)) code = 5

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import type { RunContext } from '../runner/types.js'
+import { errorMessage } from '../util/error-message.js'
 import type { StandardJSONSchemaV1, StandardSchemaV1 } from './standard-schema.js'
 
 /** What a tool's `execute` receives besides its input. */
@@ -187,7 +188,7 @@ function computeJsonSchema(tool: AnyToolDefinition): Record<string, unknown> {
       try {
         return converter.input({ target })
       } catch (error) {
-        failures.push(`${target}: ${error instanceof Error ? error.message : String(error)}`)
+        failures.push(`${target}: ${errorMessage(error)}`)
       }
     }
   }
