@@ -15,6 +15,14 @@ export {
   type TokenSlot,
 } from './lifecycle/rate-limit.js'
 export { backoffDelay, isTransientError, retryAfterMs } from './lifecycle/retry-policy.js'
+export {
+  createSharedBudget,
+  type SharedBudget,
+  type SharedBudgetOptions,
+  type SharedBudgetReached,
+  type SharedBudgetSpent,
+  type SharedBudgetUse,
+} from './lifecycle/shared-budget.js'
 export type {
   AdapterEvent,
   NativeEvent,
@@ -23,6 +31,7 @@ export type {
   RunEndEvent,
   RunErrorEvent,
   RunStartEvent,
+  RunWait,
   StatusUpdateEvent,
   TextDeltaEvent,
   ToolCallEvent,

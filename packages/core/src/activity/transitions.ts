@@ -18,7 +18,7 @@ export const ACTIVE_STATUSES: readonly ActivityStatus[] = ['queued', 'running', 
 export const TERMINAL_STATUSES: readonly ActivityStatus[] = ['complete', 'error', 'canceled']
 
 const legalMoves: Record<ActivityStatus, readonly ActivityStatus[]> = {
-  queued: ['running', 'canceled', 'error'],
+  queued: ['queued', 'running', 'canceled', 'error'],
   running: ['running', 'waiting', 'complete', 'error', 'canceled'],
   waiting: ['running', 'canceled', 'error'],
   complete: [],

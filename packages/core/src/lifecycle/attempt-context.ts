@@ -6,7 +6,11 @@ import type {
   PendingRequestInput,
   Usage,
 } from '../activity/types.js'
-import { BudgetExceededError, budgetReachedMessage } from '../errors/budget-exceeded-error.js'
+import {
+  BudgetExceededError,
+  budgetReachedMessage,
+  type SharedBudgetInfo,
+} from '../errors/budget-exceeded-error.js'
 import { CapabilityUnsupportedError } from '../errors/capability-unsupported-error.js'
 import { MaxTurnsExceededError } from '../errors/max-turns-exceeded-error.js'
 import { RunCanceledError } from '../errors/run-canceled-error.js'
@@ -15,11 +19,27 @@ import type { AdapterEvent } from '../runner/events.js'
 import type { RunHooks } from '../runner/hooks.js'
 import type { HookFirer, ResumeState, RunContext, StepInput, TurnInfo } from '../runner/types.js'
 import { abortReason, neverAborted } from '../util/abort.js'
+import { errorMessage } from '../util/error-message.js'
 import { RunSuspension } from './durable.js'
 import { prepareCatalog, priceCall } from './pricing.js'
 import type { TokenSlot } from './rate-limit.js'
 import { retryAfterMs } from './retry-policy.js'
 import { addCost, addUsage, emptyUsage, jsonOrUndefined, type RunState } from './run-state.js'
+import { type SharedBudgetUse, sharedBudgetReached } from './shared-budget.js'
+
+/** A budget limit found reached before a model call: the run's own, or a shared budget's. */
+interface ReachedBudget {
+  budget: 'maxTokens' | 'maxCostUsd'
+  limit: number
+  spent: number
+  shared?: SharedBudgetInfo
+}
+
+/** The shared budgets of a run's `budget.shared`, as a list. */
+function sharedUses(run: RunState<unknown>): SharedBudgetUse[] {
+  const shared = run.options.budget?.shared
+  return shared === undefined ? [] : Array.isArray(shared) ? shared : [shared]
+}
 
 /** The lifecycle's attempt of a context it made, if it made it (a fallback hands over through it). */
 export function attemptOf(context: RunContext): AttemptContext<unknown> | undefined {
@@ -64,6 +84,8 @@ export class AttemptContext<TOutput> implements RunContext {
   #shown = 0
   /** A checkpoint to save with the next journaled tool call (`withNextToolResult`). */
   #pendingCheckpoint: CheckpointInput | undefined
+  /** A shared budget found reached when the last call was charged (for `nextTurn`, which cannot wait). */
+  #sharedReached: ReachedBudget | undefined
 
   /** Whether the run's signal aborted (kept by the listener: `emit` checks it for every event). */
   #runAborted: boolean
@@ -170,6 +192,7 @@ export class AttemptContext<TOutput> implements RunContext {
           }
         }
         if (usage && usage.costUsd === undefined) await context.#noteUnpriced(model)
+        if (usage) await context.#chargeShared(usage)
         const toolCalls = event.toolCalls ?? []
         if (run.options.recordTrajectory) {
           const data: Record<string, unknown> = { text: event.text, toolCalls, usage }
@@ -322,8 +345,45 @@ export class AttemptContext<TOutput> implements RunContext {
     waiting?.reject(error)
   }
 
+  /**
+   * Adds a call's usage to the run's shared budgets; remembers one found reached. A budget that
+   * cannot be charged (Redis down) is said on the activity; the run goes on.
+   */
+  async #chargeShared(usage: Usage): Promise<void> {
+    const uses = sharedUses(this.#run as RunState<unknown>)
+    if (uses.length === 0) return
+    const tokens = usage.totalTokens || (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0)
+    const charged = { tokens, costUsd: usage.costUsd ?? 0 }
+    for (const use of uses) {
+      try {
+        const spent = await use.budget.charge(use.key, charged)
+        const reached = sharedBudgetReached(use.budget, spent)
+        if (reached && !this.#sharedReached) this.#sharedReached = sharedReachedOf(use, reached)
+      } catch (error) {
+        await this.#run.execution.note(
+          `Could not charge shared budget ${use.budget.name} for ${JSON.stringify(use.key)}: ${errorMessage(error)}`,
+          'lifecycle',
+        )
+      }
+    }
+  }
+
+  /** The first shared budget whose key has reached a limit, asked of each budget now. */
+  async #sharedBudgetReached(): Promise<ReachedBudget | undefined> {
+    const uses = sharedUses(this.#run as RunState<unknown>)
+    this.#sharedReached = undefined
+    for (const use of uses) {
+      const reached = await use.budget.reached(use.key)
+      if (reached) {
+        this.#sharedReached = sharedReachedOf(use, reached)
+        return this.#sharedReached
+      }
+    }
+    return undefined
+  }
+
   /** The budget limit the run's usage has reached, if any (tokens first, then cost). */
-  #budgetReached(): { budget: 'maxTokens' | 'maxCostUsd'; limit: number; spent: number } | undefined {
+  #budgetReached(): ReachedBudget | undefined {
     const budget = this.#run.options.budget
     if (!budget) return undefined
     const { totalTokens, costUsd = 0 } = this.#run.usage
@@ -343,22 +403,25 @@ export class AttemptContext<TOutput> implements RunContext {
    * The turn of a run whose budget is reached: its wrap-up call (once), or `BudgetExceededError`.
    * Either way the activity, the stream and the trajectory say which limit and what was spent.
    */
-  async #budgetTurn(reached: { budget: 'maxTokens' | 'maxCostUsd'; limit: number; spent: number }) {
+  async #budgetTurn(reached: ReachedBudget) {
     const run = this.#run
-    const message = budgetReachedMessage(reached.budget, reached.limit, reached.spent)
+    const message = budgetReachedMessage(reached.budget, reached.limit, reached.spent, reached.shared)
     const wrapUp = this.#budgetWrapUpLeft()
     await run.execution.note(wrapUp ? `${message}; asking the agent to wrap up` : message, 'lifecycle')
     run.recordStep({
       kind: 'note',
       data: {
-        message: wrapUp
-          ? `budget.${reached.budget} reached: wrap-up call`
-          : `budget.${reached.budget} reached`,
+        message: `${reached.shared ? `shared budget ${reached.shared.name}` : 'budget'}.${reached.budget} reached${wrapUp ? ': wrap-up call' : ''}`,
         ...reached,
       },
     })
     if (!wrapUp) {
-      const error = new BudgetExceededError(reached.budget, reached.limit, reached.spent)
+      const error = new BudgetExceededError(
+        reached.budget,
+        reached.limit,
+        reached.spent,
+        reached.shared ? { shared: reached.shared } : {},
+      )
       this.fail(error)
       throw error
     }
@@ -382,7 +445,8 @@ export class AttemptContext<TOutput> implements RunContext {
   nextTurn(): TurnInfo | undefined {
     // A reached budget shows here only as its wrap-up call; otherwise `startTurn` throws
     // `BudgetExceededError` itself, so that no adapter mistakes it for the turn limit.
-    if (this.#budgetWrapUpLeft() && this.#budgetReached()) return { turn: this.#run.turn + 1, wrapUp: true }
+    if (this.#budgetWrapUpLeft() && (this.#budgetReached() || this.#sharedReached))
+      return { turn: this.#run.turn + 1, wrapUp: true }
     const { maxTurns, maxTurnsRecovery, recoveryTurns } = this.#run.options
     const next = this.#run.turn + 1
     if (next <= maxTurns) return { turn: next, wrapUp: this.wrappingUp }
@@ -392,7 +456,12 @@ export class AttemptContext<TOutput> implements RunContext {
 
   async startTurn(): Promise<TurnInfo> {
     if (this.#turnUsage) this.endTurn()
-    const reached = this.#budgetReached()
+    // A wrap-up call is made whatever the budgets say; any other call asks the shared ones first.
+    const reached =
+      this.#budgetReached() ??
+      (this.#run.budgetWrappedUp || !this.#run.options.budget?.shared
+        ? undefined
+        : await this.#sharedBudgetReached())
     if (reached) return this.#budgetTurn(reached)
     const next = this.nextTurn()
     if (!next) {
@@ -439,6 +508,7 @@ export class AttemptContext<TOutput> implements RunContext {
     const run = this.#run
     const limiter = run.rateLimiter
     if (!limiter) return
+    let waited: { key: string; limit: string; since: number } | undefined
     this.#tokenSlot = await limiter.acquire(
       {
         model: this.#callModel,
@@ -446,8 +516,18 @@ export class AttemptContext<TOutput> implements RunContext {
         estimatedTokens: this.#lastCallTokens || estimateTokens(request),
       },
       this.signal,
-      ({ key, limit }) => run.execution.note(`Waiting for rate limit (${key}: ${limit})`, 'lifecycle'),
+      ({ key, limit }) => {
+        waited = { key, limit, since: performance.now() }
+        return run.noteWait(`Waiting for rate limit (${key}: ${limit})`, { reason: 'rate-limit', key, limit })
+      },
     )
+    if (waited) {
+      const seconds = ((performance.now() - waited.since) / 1000).toFixed(1)
+      await run.execution.note(
+        `Rate limit slot taken after ${seconds} s (${waited.key}: ${waited.limit})`,
+        'lifecycle',
+      )
+    }
   }
 
   async modelRequest<T>(send: () => PromiseLike<T>): Promise<T> {
@@ -582,5 +662,23 @@ function estimateTokens(request: unknown): number {
     return Math.max(1, Math.ceil((JSON.stringify(request)?.length ?? 4) / 4))
   } catch {
     return 1
+  }
+}
+
+/** A shared budget's reached limit as the run reports it. */
+function sharedReachedOf(
+  use: SharedBudgetUse,
+  reached: { budget: 'maxTokens' | 'maxCostUsd'; limit: number; spent: number; resetsAt: number },
+): ReachedBudget {
+  return {
+    budget: reached.budget,
+    limit: reached.limit,
+    spent: reached.spent,
+    shared: {
+      name: use.budget.name,
+      key: use.key,
+      per: use.budget.per,
+      resetsAt: new Date(reached.resetsAt).toISOString(),
+    },
   }
 }

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { RunContext } from '../runner/types.js'
 import type { Execution } from './execution.js'
+import type { SharedBudgetUse } from './shared-budget.js'
 
 /** What code inside a run or a pool task can reach. */
 export interface CurrentWork {
@@ -10,6 +11,8 @@ export interface CurrentWork {
   run?: RunContext
   /** The signal of the current attempt: a run joining the execution stops with it. */
   signal?: AbortSignal
+  /** The pool task's shared budget (its task option `budget`): a run joining the execution spends under it. */
+  budget?: SharedBudgetUse
 }
 
 const storage = new AsyncLocalStorage<CurrentWork>()

@@ -2,6 +2,7 @@ import { type ActivityTracker, errorMessage } from '../activity/tracker.js'
 import { isTerminalStatus } from '../activity/transitions.js'
 import type { Activity } from '../activity/types.js'
 import { ActivityNotFoundError } from '../errors/activity-not-found-error.js'
+import { BudgetExceededError, budgetReachedMessage } from '../errors/budget-exceeded-error.js'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { RunCanceledError } from '../errors/run-canceled-error.js'
 import { RunnerError } from '../errors/runner-error.js'
@@ -17,11 +18,13 @@ import type {
 } from '../pool/types.js'
 import { failedJobs, forgetWaitingJob, saveWaitingJob, waitingJob } from '../pool/waiting-jobs.js'
 import { instrumentations, withTraceContext } from '../runner/instrumentation.js'
+import { abortableSleep } from '../util/abort.js'
 import { zodIssues } from '../util/zod-issues.js'
 import { withCurrent } from './current.js'
 import { deadline } from './deadline.js'
 import { Execution } from './execution.js'
 import type { AttemptPolicy } from './retry-policy.js'
+import type { SharedBudgetReached, SharedBudgetUse } from './shared-budget.js'
 
 /** Options of `createJobRunner`. */
 export interface JobRunnerOptions {
@@ -102,6 +105,12 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       }
       await keepFailed(job)
       return outcome(job, 'error', job.attempt, { error })
+    },
+
+    async noteQueued(job, message) {
+      await activity.update(job.agentId, message, { status: 'queued', kind: 'lifecycle' }).catch(() => {
+        // Started or ended meanwhile (or the store is down): the line no longer applies.
+      })
     },
 
     async handBackJob(job, message) {
@@ -212,10 +221,34 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
           }
         })
       : undefined
+    let use: SharedBudgetUse | undefined
+    try {
+      use = budgetUseOf(task, parsed.data, metadata)
+    } catch (error) {
+      mirror?.()
+      return end(error)
+    }
+    const onExceeded = task.budget?.onExceeded ?? 'wait'
     try {
       for (;;) {
         if (signal.aborted) return await end(canceledError(signal))
-        last = await runAttempt(task, execution, parsed.data, metadata, signal)
+        if (use) {
+          const stopped = await waitForBudget(use, onExceeded, execution, signal)
+          if (stopped) return await end(stopped)
+        }
+        last = await runAttempt(task, execution, parsed.data, metadata, signal, use)
+        if (
+          use &&
+          onExceeded === 'wait' &&
+          last.kind === 'threw' &&
+          !signal.aborted &&
+          stoppedBy(last.error, use)
+        ) {
+          // A run inside stopped on the task's budget: wait for the window, then go on (a durable
+          // run continues from its checkpoint).
+          execution.resumable = true
+          continue
+        }
         const suspension = execution.suspension
         if (suspension && !signal.aborted) {
           // A runner inside waits for decisions: whatever the handler made of its waiting result,
@@ -296,6 +329,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     input: unknown,
     metadata: Record<string, unknown>,
     jobSignal: AbortSignal,
+    budget: SharedBudgetUse | undefined,
   ): Promise<AttemptResult> {
     const attempt = deadline([jobSignal], task.timeoutMs)
     const signal = attempt.signal
@@ -309,7 +343,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       await execution.report(message, percentage)
     }
     // Called at once (a synchronous throw becomes the attempt's failure).
-    const handled = withCurrent({ execution, signal }, async () =>
+    const handled = withCurrent({ execution, signal, ...(budget ? { budget } : {}) }, async () =>
       task.handler({
         agentId: execution.agentId,
         task: task.name,
@@ -421,4 +455,99 @@ function notJsonError(task: string, refused: Extract<ToJsonResult, { ok: false }
   return new RunnerError(
     `Task "${task}" returned a value that is not JSON: ${where} ${refused.problem}. Task results cross processes as JSON; return plain objects, arrays, strings, numbers, booleans and null.`,
   )
+}
+
+/** Longest key a task's `budget.key` may return, in characters. */
+const maxBudgetKeyLength = 200
+
+/** The shared budget a job spends under (its task's `budget`, keyed for this job), if any. */
+function budgetUseOf(
+  task: RegisteredTask,
+  input: unknown,
+  metadata: Record<string, unknown>,
+): SharedBudgetUse | undefined {
+  if (!task.budget) return undefined
+  let key: unknown
+  try {
+    key = task.budget.key(input, metadata)
+  } catch (error) {
+    throw new InvalidOptionsError(
+      [
+        {
+          field: 'budget.key',
+          message: `the budget key of task "${task.name}" threw (${errorMessage(error)}); make it return a string for every input and metadata it gets`,
+        },
+      ],
+      { subject: `task "${task.name}"` },
+    )
+  }
+  if (typeof key !== 'string' || key.length === 0 || key.length > maxBudgetKeyLength) {
+    throw new InvalidOptionsError(
+      [
+        {
+          field: 'budget.key',
+          message: `the budget key of task "${task.name}" returned ${typeof key === 'string' ? `a string of ${key.length} characters` : typeof key}; it must return a non-empty string of at most ${maxBudgetKeyLength} characters`,
+        },
+      ],
+      { subject: `task "${task.name}"` },
+    )
+  }
+  return { budget: task.budget.shared, key }
+}
+
+/** The shared-budget details of a reached limit, as errors and messages give them. */
+function sharedInfo(use: SharedBudgetUse, reached: SharedBudgetReached) {
+  return {
+    name: use.budget.name,
+    key: use.key,
+    per: use.budget.per,
+    resetsAt: new Date(reached.resetsAt).toISOString(),
+  }
+}
+
+/** Whether `error` is a run's stop on the budget `use` (same budget, same key). */
+function stoppedBy(error: unknown, use: SharedBudgetUse): boolean {
+  return (
+    BudgetExceededError.isInstance(error) &&
+    error.shared !== undefined &&
+    error.shared.name === use.budget.name &&
+    error.shared.key === use.key
+  )
+}
+
+/** Longest wait between two checks of a reached budget (another process may have its window end). */
+const budgetRecheckMs = 60_000
+
+/**
+ * Before an attempt: resolves `undefined` when the job's key has budget left. A reached budget
+ * ends the job with `BudgetExceededError` (`'fail'`), or is waited for (`'wait'`: one activity
+ * line, then a check at the window's end) until it has room or the job is canceled.
+ */
+async function waitForBudget(
+  use: SharedBudgetUse,
+  onExceeded: 'wait' | 'fail',
+  execution: Execution,
+  signal: AbortSignal,
+): Promise<unknown> {
+  let told = false
+  for (;;) {
+    const reached = await use.budget.reached(use.key)
+    if (!reached) {
+      if (told) await execution.note(`Budget ${use.budget.name} has room again; going on`, 'lifecycle')
+      return undefined
+    }
+    const shared = sharedInfo(use, reached)
+    if (onExceeded === 'fail')
+      return new BudgetExceededError(reached.budget, reached.limit, reached.spent, { shared })
+    if (!told) {
+      told = true
+      const message = budgetReachedMessage(reached.budget, reached.limit, reached.spent, shared)
+      await execution.note(`Waiting for budget: ${message}`, 'lifecycle')
+    }
+    try {
+      await abortableSleep(Math.min(Math.max(reached.resetsAt - Date.now(), 10), budgetRecheckMs), signal)
+    } catch {
+      return canceledError(signal)
+    }
+  }
 }

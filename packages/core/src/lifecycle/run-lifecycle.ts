@@ -26,6 +26,7 @@ import { type DeadlineOptions, deadline } from './deadline.js'
 import { expiryOf, type LoadedResume, loadResume, RunSuspension, resumeMessage } from './durable.js'
 import { Execution } from './execution.js'
 import { RunState } from './run-state.js'
+import type { SharedBudgetUse } from './shared-budget.js'
 
 /**
  * What the lifecycle needs of a runner: its parts that know the framework. `BaseAgentRunner` is
@@ -155,6 +156,7 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
   const agentType = resolved.agentType ?? executor.agentTypeOf(agent)
   const outer = currentWork()
   const joined = outer !== undefined && outer.execution.agentId === agentId ? outer : undefined
+  if (joined?.budget) resolved = withTaskBudget(resolved, joined.budget)
   const execution =
     joined?.execution ??
     new Execution({ agentId, agentType, tracker: executor.activity, metadata: resolved.metadata })
@@ -404,4 +406,15 @@ async function reuseQueued(execution: Execution): Promise<boolean> {
     )
   }
   return true
+}
+
+/** The run's options with the pool task's shared budget added to `budget.shared` (once). */
+function withTaskBudget<TOutput>(
+  resolved: ResolvedRunOptions<TOutput>,
+  use: SharedBudgetUse,
+): ResolvedRunOptions<TOutput> {
+  const shared = resolved.budget?.shared
+  const uses = shared === undefined ? [] : Array.isArray(shared) ? shared : [shared]
+  if (uses.some((each) => each.budget === use.budget && each.key === use.key)) return resolved
+  return { ...resolved, budget: { ...resolved.budget, shared: [...uses, use] } }
 }

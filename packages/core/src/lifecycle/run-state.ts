@@ -2,7 +2,7 @@ import { nowIso } from '../activity/store-helpers.js'
 import type { ActivityLogEntry, JournalEntry, Trajectory, TrajectoryStep, Usage } from '../activity/types.js'
 import { HookError } from '../errors/hook-error.js'
 import type { RunnerPrompts } from '../prompts.js'
-import type { RunEvent } from '../runner/events.js'
+import type { RunEvent, RunWait, StatusUpdateEvent } from '../runner/events.js'
 import type { HookName, HookRunInfo, RunHooks, ToolCallInfo } from '../runner/hooks.js'
 import { type Instrumentation, instrumentations } from '../runner/instrumentation.js'
 import type { ModelPrice, ResolvedRunOptions, StepInput } from '../runner/types.js'
@@ -317,14 +317,30 @@ export class RunState<TOutput> {
 
   #onEntry: ((entry: ActivityLogEntry) => Promise<void> | undefined) | undefined
 
+  /** The wait a line being written says (`noteWait`), for its `status-update` event. */
+  #wait: { message: string; wait: RunWait } | undefined
+
+  /** Writes an activity line that says the run waits (its `status-update` event carries `wait`). */
+  async noteWait(message: string, wait: RunWait): Promise<void> {
+    this.#wait = { message, wait }
+    try {
+      await this.execution.note(message, 'lifecycle')
+    } finally {
+      this.#wait = undefined
+    }
+  }
+
   #tellEntry(entry: ActivityLogEntry): Promise<void> | undefined {
-    if (this.emits)
-      this.push({
+    if (this.emits) {
+      const event: StatusUpdateEvent = {
         type: 'status-update',
         status: entry.status,
         message: entry.message,
         percentage: entry.percentage,
-      })
+      }
+      if (this.#wait && this.#wait.message === entry.message) event.wait = this.#wait.wait
+      this.push(event)
+    }
     return this.fire('onStatusUpdate', () => {
       const event = {
         ...this.info(),

@@ -113,6 +113,7 @@ export function createPool(options: PoolOptions = {}): Pool {
         maxRetryDelayMs: settings.maxRetryDelayMs ?? 10_000,
         retryOn: settings.retryOn,
         concurrency: settings.concurrency,
+        budget: settings.budget as RegisteredTask['budget'],
         handler: handler as TaskHandler<unknown, unknown>,
       })
       return {

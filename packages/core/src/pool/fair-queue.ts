@@ -86,10 +86,14 @@ export class FairQueue {
     this.#forgetIfIdle(group)
   }
 
-  /** The running count and limit of a job's group (for messages). */
-  usage(job: PoolJob): { running: number; limit: number } {
+  /** The running and waiting counts and the limit of a job's group (for messages). */
+  usage(job: PoolJob): { running: number; waiting: number; limit: number } {
     const group = this.#groups.get(groupId(job))
-    return { running: group?.running ?? 0, limit: group?.limit ?? Number.POSITIVE_INFINITY }
+    return {
+      running: group?.running ?? 0,
+      waiting: group?.ready.size ?? 0,
+      limit: group?.limit ?? Number.POSITIVE_INFINITY,
+    }
   }
 
   /** Removes and returns every waiting entry, in arrival order. */

@@ -264,6 +264,11 @@ class LocalEngine implements PoolEngine {
     const entry = { job, seq: this.#seq++ }
     this.#ready.push(entry)
     this.#queued.set(job.agentId, entry)
+    if (job.concurrencyKey !== undefined) {
+      // Behind its own key's limit (not only the pool's): the activity says which key it waits for.
+      const { running, waiting, limit } = this.#ready.usage(job)
+      if (running + waiting > limit) void this.#context?.noteQueued(job, concurrencyWaitMessage(job, limit))
+    }
     this.#schedulePump()
   }
 
@@ -325,4 +330,9 @@ class LocalEngine implements PoolEngine {
   #finish(outcome: JobOutcome): void {
     this.#book.finish(outcome)
   }
+}
+
+/** `Waiting for a concurrency slot (research "acme": at most 2 at once)`: the line of a job behind its key's limit. */
+export function concurrencyWaitMessage(job: PoolJob, limit: number): string {
+  return `Waiting for a concurrency slot (${job.task} ${JSON.stringify(job.concurrencyKey)}: at most ${limit} at once)`
 }

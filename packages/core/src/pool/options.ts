@@ -98,6 +98,26 @@ export const taskOptionsSchema = z.strictObject({
       { error: 'must be an object { key, limit? }' },
     )
     .optional(),
+  budget: z
+    .strictObject(
+      {
+        shared: z.custom(
+          (value) =>
+            typeof value === 'object' &&
+            value !== null &&
+            typeof (value as { reached?: unknown }).reached === 'function' &&
+            typeof (value as { charge?: unknown }).charge === 'function',
+          { error: 'must be a budget made by createSharedBudget' },
+        ),
+        key: z.custom<(input: unknown, metadata: Record<string, unknown>) => string>(
+          (value) => typeof value === 'function',
+          { error: 'must be a function (input, metadata) => string, such as (_, m) => String(m.tenant)' },
+        ),
+        onExceeded: z.enum(['wait', 'fail'], { error: "must be 'wait' or 'fail'" }).optional(),
+      },
+      { error: "must be an object { shared, key, onExceeded?: 'wait' | 'fail' }" },
+    )
+    .optional(),
 })
 
 /** Longest concurrency key a task's `concurrency.key` may return, in characters. */

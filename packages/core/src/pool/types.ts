@@ -1,6 +1,7 @@
 import type { z } from 'zod'
 import type { ActivityTracker } from '../activity/tracker.js'
 import type { JsonValue, PendingRequest, RunRecord } from '../activity/types.js'
+import type { SharedBudget } from '../lifecycle/shared-budget.js'
 import type { Logger } from '../runner/log-hooks.js'
 
 /** What job inputs and results are made of. */
@@ -154,6 +155,11 @@ export interface JobRunner {
    * again, here or elsewhere). Never rejects; a job already ended is left as it is.
    */
   handBackJob(job: PoolJob, message: string): Promise<void>
+  /**
+   * Writes a line on a job's activity that keeps it `queued`, saying why it waits (`Waiting for a
+   * concurrency slot (...)`). Never rejects; a job that started or ended meanwhile is left as it is.
+   */
+  noteQueued(job: PoolJob, message: string): Promise<void>
 }
 
 /** A task as the job runner needs it: `pool.task(...)` arguments, validated, defaults applied. */
@@ -167,6 +173,8 @@ export interface RegisteredTask {
   retryOn: ((error: unknown, info: { attempt: number }) => boolean) | undefined
   /** Absent for a task without `concurrency`. */
   concurrency?: TaskConcurrency<unknown> | undefined
+  /** Absent for a task without `budget`. */
+  budget?: TaskBudget<unknown> | undefined
   handler: TaskHandler<unknown, unknown>
 }
 
@@ -265,6 +273,26 @@ export interface TaskOptions<TSchema extends z.ZodType = z.ZodType> {
    * under the pool's `concurrency`.
    */
   concurrency?: TaskConcurrency<z.output<TSchema>>
+  /**
+   * A shared budget the task's jobs spend under (see "Shared budgets" in the README): checked
+   * before each attempt (`onExceeded`: wait for the window to end, or fail), and given to the runs
+   * the handler starts with the task's `agentId`, which charge it with every model call.
+   */
+  budget?: TaskBudget<z.output<TSchema>>
+}
+
+/** `TaskOptions.budget`. */
+export interface TaskBudget<TInput> {
+  /** The budget, made by `createSharedBudget` (`@runner/core/adapter`). */
+  shared: SharedBudget
+  /** The key a job spends under, such as `(_, metadata) => String(metadata.tenant)`: a non-empty string. */
+  key: (input: TInput, metadata: Record<string, unknown>) => string
+  /**
+   * When the key's budget is reached before an attempt, or a run inside stops on it: `'wait'`
+   * (default) waits, running, until the window ends, then runs (a durable run continues from its
+   * checkpoint); `'fail'` ends the job with `BudgetExceededError`.
+   */
+  onExceeded?: 'wait' | 'fail'
 }
 
 /** `TaskOptions.concurrency`. */

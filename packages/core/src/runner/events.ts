@@ -53,6 +53,22 @@ export interface StatusUpdateEvent {
   message: string
   /** Integer 0..100, or null when this change did not set one. */
   percentage: number | null
+  /**
+   * Set when the line says the run waits for traffic control: a rate-limit slot (`Waiting for rate
+   * limit (openai: 60 RPM)`), so that a UI can explain why the run is not moving. The next
+   * status update without it says the wait ended.
+   */
+  wait?: RunWait
+}
+
+/** What a run waits for (`StatusUpdateEvent.wait`). */
+export interface RunWait {
+  /** `rate-limit`: a slot of the runner's `rateLimiter`. */
+  reason: 'rate-limit'
+  /** The limiter's key the call waits for (`openai`, `openai/gpt-4o`). */
+  key: string
+  /** The limit, as the activity line says it (`60 RPM`, `100,000 TPM`). */
+  limit: string
 }
 
 /** A turn ended, with the usage of that turn. */

@@ -43,6 +43,23 @@ const retrySchema = z
   })
   .optional()
 
+const sharedUse = z.strictObject(
+  {
+    budget: z.custom(
+      (value) =>
+        typeof value === 'object' &&
+        value !== null &&
+        typeof (value as { reached?: unknown }).reached === 'function' &&
+        typeof (value as { charge?: unknown }).charge === 'function',
+      'must be a budget made by createSharedBudget',
+    ),
+    key: z
+      .string({ error: 'must be a non-empty string (a tenant, a user...)' })
+      .min(1, 'must be a non-empty string (a tenant, a user...)'),
+  },
+  { error: 'must be { budget: createSharedBudget(...), key }' },
+)
+
 const sharedShape = {
   timeoutMs: positiveInt('a positive integer number of milliseconds').optional(),
   maxTurns: positiveInt('a positive integer').optional(),
@@ -58,8 +75,25 @@ const sharedShape = {
           .refine(Number.isFinite, 'must be a positive number of US dollars')
           .optional(),
         onExceeded: z.enum(['fail', 'wrap-up'], { error: "must be 'fail' or 'wrap-up'" }).optional(),
+        shared: z
+          .unknown()
+          .superRefine((value, context) => {
+            // One use or a list of them; issues name the field as given (`shared.key`, `shared[1].key`).
+            const list = Array.isArray(value) ? value : [value]
+            list.forEach((each, index) => {
+              const parsed = sharedUse.safeParse(each)
+              if (parsed.success) return
+              for (const issue of parsed.error.issues)
+                context.addIssue({
+                  code: 'custom',
+                  path: Array.isArray(value) ? [index, ...issue.path] : issue.path,
+                  message: issue.message,
+                })
+            })
+          })
+          .optional(),
       },
-      { error: "must be { maxTokens?, maxCostUsd?, onExceeded?: 'fail' | 'wrap-up' }" },
+      { error: "must be { maxTokens?, maxCostUsd?, onExceeded?: 'fail' | 'wrap-up', shared? }" },
     )
     .optional(),
   retry: retrySchema,
@@ -256,7 +290,8 @@ export function resolveRunOptions<TOutput>(
     const budget: RunBudget = { ...defaults.budget, ...options.budget }
     for (const key of Object.keys(budget) as Array<keyof RunBudget>)
       if (budget[key] === undefined) delete budget[key]
-    if (budget.maxTokens !== undefined || budget.maxCostUsd !== undefined) resolved.budget = budget
+    if (budget.maxTokens !== undefined || budget.maxCostUsd !== undefined || budget.shared !== undefined)
+      resolved.budget = budget
   }
   const timeoutMs = options.timeoutMs ?? defaults.timeoutMs
   if (timeoutMs !== undefined) resolved.timeoutMs = timeoutMs

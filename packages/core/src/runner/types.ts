@@ -13,6 +13,7 @@ import type {
 } from '../activity/types.js'
 import type { RateLimiter } from '../lifecycle/rate-limit.js'
 import type { RetryOptions } from '../lifecycle/retry-policy.js'
+import type { SharedBudgetUse } from '../lifecycle/shared-budget.js'
 import type { RunnerPrompts } from '../prompts.js'
 import type { AdapterEvent } from './events.js'
 import type { RunHooks, ToolCallDecision, ToolCallInfo } from './hooks.js'
@@ -83,6 +84,12 @@ export interface RunBudget {
    * answer (`prompts.wrapUp`), and the result has `budgetExceeded: true`.
    */
   onExceeded?: 'fail' | 'wrap-up'
+  /**
+   * Budgets shared with other runs (`createSharedBudget` from `@runner/core/adapter`: per tenant,
+   * per day...), each with the key this run spends under. Checked before each model call like the
+   * run's own limits, and charged with each call's usage.
+   */
+  shared?: SharedBudgetUse | SharedBudgetUse[]
 }
 
 /** Options of `runner.resume`: those of a run (except `agentId`), plus decisions to record first. */

@@ -19,7 +19,7 @@ export const STATUSES: readonly ActivityStatus[] = [
 
 /** The lifecycle as DESIGN.md states it, written out here so that the suite checks the stores' table. */
 export const LEGAL_MOVES: Record<ActivityStatus, readonly ActivityStatus[]> = {
-  queued: ['running', 'canceled', 'error'],
+  queued: ['queued', 'running', 'canceled', 'error'],
   running: ['running', 'waiting', 'complete', 'error', 'canceled'],
   waiting: ['running', 'canceled', 'error'],
   complete: [],
