@@ -43,5 +43,9 @@ describe('examples/multi-tenant (smoke test)', () => {
     // (500 in, 60 out); globex 4 such runs and the overrun (2,700 in, 240 out).
     expect(out).toContain('Cost: acme $0.022200 for 200 tasks.')
     expect(out).toContain('Cost: globex $0.000993 for 5 tasks.')
+
+    // The daily budget per tenant counted every call of the runs inside the tasks.
+    expect(out).toContain('Daily budget tenant-daily: acme spent 112,000 of 150,000 tokens today.')
+    expect(out).toContain('Daily budget tenant-daily: globex spent 5,180 of 150,000 tokens today.')
   }, 70_000)
 })

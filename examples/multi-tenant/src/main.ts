@@ -9,6 +9,10 @@
  *   answers, and its result has `budgetExceeded: true`.
  * - **A rate limit.** One limiter (`createRateLimiter`) is shared by the two tenants' runners: the
  *   model calls of both count against the same limits (generous here, so the example stays fast).
+ * - **A daily budget per tenant.** The task's `budget` (a `createSharedBudget` per tenant per day)
+ *   is checked before each task and charged by every model call of the runs inside; a tenant over
+ *   it would have its next tasks fail with `BudgetExceededError` (here both stay under it). With
+ *   `redis`, the same budget holds across processes.
  * - **Cost.** The scripted models are priced (`prices`, a key ending in `*`), so each result has
  *   `usage.costUsd`; the program sums it per tenant.
  *
@@ -26,7 +30,7 @@ import {
   defineTool,
   MemoryActivityStore,
 } from '@runner/core'
-import { createRateLimiter } from '@runner/core/adapter'
+import { createRateLimiter, createSharedBudget } from '@runner/core/adapter'
 import { type OpenAIAgent, OpenAIRunner } from '@runner/openai'
 import { scenario, startProtocolFake } from '@runner/testkit'
 import { z } from 'zod'
@@ -77,7 +81,11 @@ const agent: Omit<OpenAIAgent, 'model'> = {
   ],
 }
 
-// 3. The pool: 4 tasks at once over all tenants, at most 2 per tenant, round-robin between them.
+// 3. A budget per tenant per day, shared by all of a tenant's tasks (in memory here; give it `redis`
+// to share it across processes). A task of a tenant over it fails before it runs.
+const daily = createSharedBudget({ name: 'tenant-daily', maxTokens: 150_000, window: 'day' })
+
+// 4. The pool: 4 tasks at once over all tenants, at most 2 per tenant, round-robin between them.
 const pool = createPool({ activity, concurrency: 4 })
 /** The tenant of each task, in the order the handlers started. */
 const starts: Tenant[] = []
@@ -87,6 +95,7 @@ pool.task(
   {
     input: z.object({ topic: z.string().min(1) }),
     concurrency: { key: (_input, metadata) => String(metadata.tenant), limit: 2 },
+    budget: { shared: daily, key: (_input, metadata) => String(metadata.tenant), onExceeded: 'fail' },
     timeoutMs: 30_000,
   },
   async ({ agentId, input, metadata, signal }) => {
@@ -101,7 +110,7 @@ pool.task(
   },
 )
 
-// 4. acme enqueues its 200 tasks first, then globex its 5.
+// 5. acme enqueues its 200 tasks first, then globex its 5.
 const enqueued: { tenant: Tenant; topic: string; agentId: string }[] = []
 for (const [tenant, count] of Object.entries(tenants) as [Tenant, number][]) {
   for (let index = 1; index <= count; index++) {
@@ -119,7 +128,7 @@ const results = await Promise.allSettled(enqueued.map((task) => pool.result(task
 await pool.close({ timeoutMs: 5_000 })
 await fake.close()
 
-// 5. What happened.
+// 6. What happened.
 const globexSlots = starts.flatMap((tenant, index) => (tenant === 'globex' ? [index + 1] : []))
 console.log(
   `globex's ${globexSlots.length} tasks started at slots ${globexSlots.join(', ')} of ${starts.length} ` +
@@ -159,6 +168,13 @@ console.log(
 )
 for (const tenant of Object.keys(tenants) as Tenant[]) {
   console.log(`Cost: ${tenant} $${cost[tenant].toFixed(6)} for ${tenants[tenant]} tasks.`)
+}
+for (const tenant of Object.keys(tenants) as Tenant[]) {
+  const spent = await daily.spent(tenant)
+  console.log(
+    `Daily budget ${daily.name}: ${tenant} spent ${spent.tokens.toLocaleString('en-US')} of ` +
+      `${(daily.maxTokens ?? 0).toLocaleString('en-US')} tokens today.`,
+  )
 }
 process.exitCode = failed === 0 ? 0 : 1
 
