@@ -16,6 +16,12 @@ export {
 } from './lifecycle/rate-limit.js'
 export { backoffDelay, isTransientError, retryAfterMs } from './lifecycle/retry-policy.js'
 export {
+  type ChildRunner,
+  type ChildRuns,
+  type ChildRunsOptions,
+  childRuns,
+} from './lifecycle/child-runs.js'
+export {
   createSharedBudget,
   type SharedBudget,
   type SharedBudgetOptions,

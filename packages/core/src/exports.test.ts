@@ -130,6 +130,9 @@ const surfaces = {
   '@runner/core/adapter': [
     'AdapterEvent',
     'BegunToolCall',
+    'ChildRunner',
+    'ChildRuns',
+    'ChildRunsOptions',
     'HookFirer',
     'HookRunInfo',
     'Instrumentation',
@@ -177,6 +180,7 @@ const surfaces = {
     'backoffDelay',
     'beginToolCall',
     'callTool',
+    'childRuns',
     'createRateLimiter',
     'createSharedBudget',
     'deniedToolText',

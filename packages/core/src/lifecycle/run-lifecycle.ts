@@ -157,11 +157,22 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
   const outer = currentWork()
   const joined = outer !== undefined && outer.execution.agentId === agentId ? outer : undefined
   if (joined?.budget) resolved = withTaskBudget(resolved, joined.budget)
+  // Started inside another run or task (another id): a child, that records its parent and stops with it.
+  const parent = !joined && resolved.parent === undefined ? outer : undefined
+  const parentId = typeof resolved.parent === 'string' ? resolved.parent : parent?.execution.agentId
+  const metadata =
+    parentId === undefined || 'parentId' in resolved.metadata
+      ? resolved.metadata
+      : { parentId, ...resolved.metadata }
   const execution =
-    joined?.execution ??
-    new Execution({ agentId, agentType, tracker: executor.activity, metadata: resolved.metadata })
+    joined?.execution ?? new Execution({ agentId, agentType, tracker: executor.activity, metadata })
+  const outerSignal = joined ?? parent
   const runDeadline = deadline(
-    [start.signal, resolved.signal, joined ? (joined.signal ?? joined.run?.signal) : undefined],
+    [
+      start.signal,
+      resolved.signal,
+      outerSignal ? (outerSignal.signal ?? outerSignal.run?.signal) : undefined,
+    ],
     resolved.timeoutMs,
     // Only the run's own cancel signal aborts with a `RunCanceledError` already.
     start.signal ? shareOwnSignal : ownSignal,

@@ -29,6 +29,7 @@ import type {
   EnqueueManyItem,
   EnqueueResult,
   JobOutcome,
+  JobRunner,
   JsonValue,
   Pool,
   PoolJob,
@@ -37,6 +38,7 @@ import type {
   TaskHandler,
 } from './types.js'
 import { failedJobs, forgetWaitingJob, waitingJob } from './waiting-jobs.js'
+import { currentWork } from '../lifecycle/current.js'
 
 /** Default of `close({ timeoutMs })`. */
 const defaultCloseTimeoutMs = 30_000
@@ -65,7 +67,37 @@ export function createPool(options: PoolOptions = {}): Pool {
     ? { logger: valid.structuredLogger, logContent: valid.logContent ?? false }
     : undefined
   const jobRunner = createJobRunner({ activity, getTask: (name) => tasks.get(name) })
-  const runner = logs ? loggedJobRunner(jobRunner, logs) : jobRunner
+  const logged = logs ? loggedJobRunner(jobRunner, logs) : jobRunner
+  const runner: JobRunner = {
+    ...logged,
+    async runJob(job, runOptions) {
+      const outcome = await logged.runJob(job, runOptions)
+      // A task that ends canceled or in error takes its children with it, wherever they run.
+      if (outcome.status === 'canceled' || outcome.status === 'error') await cancelChildren(job.agentId)
+      return outcome
+    },
+  }
+
+  /** Cancels the unfinished tasks whose activity names `parentId` as its parent (`metadata.parentId`). */
+  async function cancelChildren(parentId: string): Promise<void> {
+    try {
+      const children: string[] = []
+      let cursor: string | undefined
+      do {
+        const page = await activity.store.list({
+          metadata: { parentId },
+          status: ['queued', 'running', 'waiting'],
+          limit: 1000,
+          ...(cursor === undefined ? {} : { cursor }),
+        })
+        children.push(...page.items.map((item) => item.agentId))
+        cursor = page.nextCursor
+      } while (cursor !== undefined)
+      await Promise.allSettled(children.map((child) => pool.cancel(child)))
+    } catch {
+      // The store is down: the children run on; their own timeouts still hold.
+    }
+  }
   const inFlight = new Set<Promise<unknown>>()
   let closed = false
   let closing: Promise<void> | undefined
@@ -618,7 +650,11 @@ function parseEnqueueOptions(value: unknown, subject: string, prefix?: string) {
   if (typeof metadata === 'object' && metadata !== null && !Array.isArray(metadata)) {
     assertStorableMetadata(metadata as Record<string, unknown>, subject)
   }
-  return parseOptions(enqueueOptionsSchema, value, subject, prefix)
+  const { parent, ...settings } = parseOptions(enqueueOptionsSchema, value, subject, prefix)
+  // Enqueued inside a run or task: a child of it (its activity records the parent).
+  const parentId = parent === undefined ? currentWork()?.execution.agentId : parent || undefined
+  if (parentId === undefined || (settings.metadata && 'parentId' in settings.metadata)) return settings
+  return { ...settings, metadata: { parentId, ...settings.metadata } }
 }
 
 function isEmptyPlainObject(value: unknown): boolean {

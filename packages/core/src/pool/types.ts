@@ -344,6 +344,13 @@ export interface EnqueueOptions {
   delayMs?: number
   /** Use this id instead of a random UUID. Must not be in use by another activity. */
   agentId?: string
+  /**
+   * The task's parent, recorded as `metadata.parentId` on its activity. Default: the run or task
+   * this enqueue is called inside, if any. A child task is canceled when its parent task ends
+   * canceled or in error (on any engine: children are found by `metadata.parentId` in the store).
+   * `false`: no parent.
+   */
+  parent?: string | false
 }
 
 /** One task of `pool.enqueueMany`: what `pool.enqueue(task, input, options)` takes, as one object. */

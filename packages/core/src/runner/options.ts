@@ -115,6 +115,11 @@ const runOptionsSchema = z.strictObject({
     .min(1, 'must be a non-empty string')
     .max(200, 'must be at most 200 characters')
     .optional(),
+  parent: z
+    .union([z.string().min(1).max(200), z.literal(false)], {
+      error: 'must be an agentId (a string of 1 to 200 characters) or false',
+    })
+    .optional(),
   agentType: z
     .string()
     .min(1, 'must be a non-empty string')
@@ -297,6 +302,7 @@ export function resolveRunOptions<TOutput>(
   if (timeoutMs !== undefined) resolved.timeoutMs = timeoutMs
   if (options.agentId !== undefined) resolved.agentId = options.agentId
   if (options.agentType !== undefined) resolved.agentType = options.agentType
+  if (options.parent !== undefined) resolved.parent = options.parent
   if (options.signal !== undefined) resolved.signal = options.signal
   if (options.hooks !== undefined) resolved.hooks = options.hooks
   return resolved

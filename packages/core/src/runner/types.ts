@@ -50,6 +50,13 @@ export interface RunOptions<TOutput = unknown> {
   hooks?: RunHooks<TOutput>
   /** Stored on the activity (tenant, user...); merged over the runner's default metadata. */
   metadata?: Record<string, unknown>
+  /**
+   * The run's parent, recorded as `metadata.parentId` on its activity. Default: the run or pool
+   * task the run is started inside (another agentId), whose cancel and timeout then end this run
+   * too. An agentId records that parent (no cascade: it may be in another process); `false` makes
+   * a detached run with no parent. Runs only (not a runner default).
+   */
+  parent?: string | false
   /** Record a trajectory of every step, saved in the store and returned on the result. Default true. */
   recordTrajectory?: boolean
   /** Pass the framework's own events through as `native` events. Default false. */
@@ -153,6 +160,7 @@ export interface ResolvedRunOptions<TOutput = unknown> {
   agentId?: string
   agentType?: string
   signal?: AbortSignal
+  parent?: string | false
   timeoutMs?: number
   maxTurns: number
   maxTurnsRecovery: boolean
