@@ -179,6 +179,7 @@ const surfaces = {
     'invalidToolInputText',
     'isToolDefinition',
     'isTransientError',
+    'markModelCallCached',
     'parseOrThrow',
     'parseToolInput',
     'raceAbort',

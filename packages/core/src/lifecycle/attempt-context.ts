@@ -64,6 +64,8 @@ export class AttemptContext<TOutput> implements RunContext {
   #shown = 0
   /** A checkpoint to save with the next journaled tool call (`withNextToolResult`). */
   #pendingCheckpoint: CheckpointInput | undefined
+  /** Whether the last response of the model call in flight came from a response cache. */
+  #cachedCall = false
 
   /** Whether the run's signal aborted (kept by the listener: `emit` checks it for every event). */
   #runAborted: boolean
@@ -152,6 +154,8 @@ export class AttemptContext<TOutput> implements RunContext {
         context.#callModel = undefined
         context.#callProvider = undefined
         context.#slotTaken = false
+        const cached = context.#cachedCall
+        context.#cachedCall = false
         const slot = context.#tokenSlot
         context.#tokenSlot = undefined
         if (event.usage) {
@@ -161,7 +165,9 @@ export class AttemptContext<TOutput> implements RunContext {
           if (slot && used > 0) run.rateLimiter?.correct(slot, used).catch(() => {})
         }
         let usage = event.usage
-        if (usage && model !== undefined) {
+        // A cached answer cost nothing this time: priced at 0, whatever its tokens.
+        if (usage && cached) usage = { ...usage, costUsd: 0 }
+        else if (usage && model !== undefined) {
           const priced = priceCall(usage, model, provider, run.prices)
           const costUsd = typeof priced === 'object' ? await priced : priced
           if (costUsd !== undefined) {
@@ -177,6 +183,7 @@ export class AttemptContext<TOutput> implements RunContext {
           if (provider !== undefined) data.provider = provider
           if (event.finishReasons !== undefined) data.finishReasons = event.finishReasons
           if (timeToFirstChunkMs !== undefined) data.timeToFirstChunkMs = timeToFirstChunkMs
+          if (cached) data.cached = true
           data.response = event.response
           // One JSON copy of the whole step; a response JSON cannot hold is left out, the rest kept.
           let copy = jsonOrUndefined(data)
@@ -198,6 +205,7 @@ export class AttemptContext<TOutput> implements RunContext {
           if (provider !== undefined) hookEvent.provider = provider
           if (event.finishReasons !== undefined) hookEvent.finishReasons = event.finishReasons
           if (timeToFirstChunkMs !== undefined) hookEvent.timeToFirstChunkMs = timeToFirstChunkMs
+          if (cached) hookEvent.cached = true
           return hookEvent
         })
       },
@@ -482,6 +490,14 @@ export class AttemptContext<TOutput> implements RunContext {
     const ms = retryAfterMs(error)
     if (ms === undefined || ms <= 0) return
     await limiter.block({ model: this.#callModel, provider: this.#callProvider }, ms).catch(() => undefined)
+  }
+
+  /**
+   * Marks the model call in flight as answered from a response cache (`cached`), or by the
+   * provider (a later request of the same call that went out): the last one counts.
+   */
+  markModelCallCached(cached: boolean): void {
+    this.#cachedCall = cached
   }
 
   get durable(): boolean {
