@@ -185,6 +185,41 @@ describe('createResponseCache: what passes through', () => {
   })
 })
 
+describe('createResponseCache: aborted reads', () => {
+  it('a stream the reader stopped in the middle is not stored: the same request goes out again', async () => {
+    await using slow = await startProtocolFake({ frameDelayMs: 30 })
+    const cache = createResponseCache()
+    const { model } = slow.play(
+      scenario()
+        .text('Otters hold hands while they sleep, so that they do not drift apart in the water.')
+        .text('Whole.'),
+      { model: 'aborted' },
+    )
+    const client = clientWith(cache.fetch(), slow.openaiBaseURL)
+    const controller = new AbortController()
+    const stream = await client.chat.completions.create(
+      { model, temperature: 0, messages: [{ role: 'user', content: 'Hello?' }], stream: true },
+      { signal: controller.signal },
+    )
+    // The SDK ends a raw stream's iteration quietly when its signal aborts.
+    let chunks = 0
+    for await (const _ of stream) if (++chunks === 2) controller.abort()
+    expect(chunks).toBeLessThan(10)
+    expect(cache.stats).toMatchObject({ misses: 1, stored: 0 })
+    const again = await client.chat.completions.create({
+      model,
+      temperature: 0,
+      messages: [{ role: 'user', content: 'Hello?' }],
+      stream: true,
+    })
+    let text = ''
+    for await (const chunk of again) text += chunk.choices[0]?.delta.content ?? ''
+    expect(text).toBe('Whole.')
+    expect(slow.requestsFor(model)).toHaveLength(2)
+    expect(cache.stats).toMatchObject({ misses: 2, stored: 1 })
+  })
+})
+
 describe('createResponseCache: options', () => {
   it('bad options throw InvalidOptionsError naming the field', () => {
     const caught = (make: () => unknown) => {
