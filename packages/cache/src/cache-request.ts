@@ -64,7 +64,12 @@ export async function readCacheRequest(
     return undefined
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined
-  const url = new URL(original ? original.url : String(input))
+  let url: URL
+  try {
+    url = new URL(original ? original.url : String(input))
+  } catch {
+    return undefined
+  }
   const credentials: string[] = []
   for (const [name, value] of [...url.searchParams]) {
     if (!credentialName.test(name)) continue
