@@ -6,6 +6,7 @@
 export { errorMessage } from './activity/tracker.js'
 export type { InvalidOptionIssue } from './errors/invalid-options-error.js'
 export { hasMarker } from './errors/runner-error.js'
+export { markModelCallCached } from './lifecycle/cached-call.js'
 export {
   createRateLimiter,
   type RateLimit,

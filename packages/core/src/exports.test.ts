@@ -190,6 +190,7 @@ const surfaces = {
     'invalidToolInputText',
     'isToolDefinition',
     'isTransientError',
+    'markModelCallCached',
     'parseOrThrow',
     'parseToolInput',
     'raceAbort',

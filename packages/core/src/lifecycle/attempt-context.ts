@@ -86,6 +86,8 @@ export class AttemptContext<TOutput> implements RunContext {
   #pendingCheckpoint: CheckpointInput | undefined
   /** A shared budget found reached when the last call was charged (for `nextTurn`, which cannot wait). */
   #sharedReached: ReachedBudget | undefined
+  /** Whether the last response of the model call in flight came from a response cache. */
+  #cachedCall = false
 
   /** Whether the run's signal aborted (kept by the listener: `emit` checks it for every event). */
   #runAborted: boolean
@@ -174,6 +176,8 @@ export class AttemptContext<TOutput> implements RunContext {
         context.#callModel = undefined
         context.#callProvider = undefined
         context.#slotTaken = false
+        const cached = context.#cachedCall
+        context.#cachedCall = false
         const slot = context.#tokenSlot
         context.#tokenSlot = undefined
         if (event.usage) {
@@ -183,7 +187,9 @@ export class AttemptContext<TOutput> implements RunContext {
           if (slot && used > 0) run.rateLimiter?.correct(slot, used).catch(() => {})
         }
         let usage = event.usage
-        if (usage && model !== undefined) {
+        // A cached answer cost nothing this time: priced at 0, whatever its tokens.
+        if (usage && cached) usage = { ...usage, costUsd: 0 }
+        else if (usage && model !== undefined) {
           const priced = priceCall(usage, model, provider, run.prices)
           const costUsd = typeof priced === 'object' ? await priced : priced
           if (costUsd !== undefined) {
@@ -192,7 +198,8 @@ export class AttemptContext<TOutput> implements RunContext {
           }
         }
         if (usage && usage.costUsd === undefined) await context.#noteUnpriced(model)
-        if (usage) await context.#chargeShared(usage)
+        // A cached answer spent nothing at the provider: shared budgets are not charged for it.
+        if (usage && !cached) await context.#chargeShared(usage)
         const toolCalls = event.toolCalls ?? []
         if (run.options.recordTrajectory) {
           const data: Record<string, unknown> = { text: event.text, toolCalls, usage }
@@ -200,6 +207,7 @@ export class AttemptContext<TOutput> implements RunContext {
           if (provider !== undefined) data.provider = provider
           if (event.finishReasons !== undefined) data.finishReasons = event.finishReasons
           if (timeToFirstChunkMs !== undefined) data.timeToFirstChunkMs = timeToFirstChunkMs
+          if (cached) data.cached = true
           data.response = event.response
           // One JSON copy of the whole step; a response JSON cannot hold is left out, the rest kept.
           let copy = jsonOrUndefined(data)
@@ -221,6 +229,7 @@ export class AttemptContext<TOutput> implements RunContext {
           if (provider !== undefined) hookEvent.provider = provider
           if (event.finishReasons !== undefined) hookEvent.finishReasons = event.finishReasons
           if (timeToFirstChunkMs !== undefined) hookEvent.timeToFirstChunkMs = timeToFirstChunkMs
+          if (cached) hookEvent.cached = true
           return hookEvent
         })
       },
@@ -562,6 +571,14 @@ export class AttemptContext<TOutput> implements RunContext {
     const ms = retryAfterMs(error)
     if (ms === undefined || ms <= 0) return
     await limiter.block({ model: this.#callModel, provider: this.#callProvider }, ms).catch(() => undefined)
+  }
+
+  /**
+   * Marks the model call in flight as answered from a response cache (`cached`), or by the
+   * provider (a later request of the same call that went out): the last one counts.
+   */
+  markModelCallCached(cached: boolean): void {
+    this.#cachedCall = cached
   }
 
   get durable(): boolean {

@@ -62,6 +62,8 @@ export interface RunHooks<TOutput = unknown> {
       provider?: string
       finishReasons?: string[]
       timeToFirstChunkMs?: number
+      /** `true` when a response cache answered the call (no provider request; `usage.costUsd` 0). */
+      cached?: boolean
     },
   ) => Awaitable<void>
   /** A tool is about to run: return `{ deny: reason }` to refuse it, `{ input }` to replace its input. */
