@@ -8,6 +8,12 @@ export type { InvalidOptionIssue } from './errors/invalid-options-error.js'
 export { hasMarker } from './errors/runner-error.js'
 export { markModelCallCached } from './lifecycle/cached-call.js'
 export {
+  type ChildRunner,
+  type ChildRuns,
+  type ChildRunsOptions,
+  childRuns,
+} from './lifecycle/child-runs.js'
+export {
   createRateLimiter,
   type RateLimit,
   type RateLimiter,
@@ -17,12 +23,6 @@ export {
 } from './lifecycle/rate-limit.js'
 export { backoffDelay, isTransientError, retryAfterMs } from './lifecycle/retry-policy.js'
 export {
-  type ChildRunner,
-  type ChildRuns,
-  type ChildRunsOptions,
-  childRuns,
-} from './lifecycle/child-runs.js'
-export {
   createSharedBudget,
   type SharedBudget,
   type SharedBudgetOptions,
@@ -30,6 +30,13 @@ export {
   type SharedBudgetSpent,
   type SharedBudgetUse,
 } from './lifecycle/shared-budget.js'
+export {
+  type Pipeline,
+  type PipelineStep,
+  pipeline,
+  type StepContext,
+  type StepOptions,
+} from './pool/pipeline.js'
 export type {
   AdapterEvent,
   NativeEvent,

@@ -6,6 +6,7 @@ import { ActivityNotFoundError } from '../errors/activity-not-found-error.js'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { RunnerError } from '../errors/runner-error.js'
 import { ValueTooLargeError } from '../errors/value-too-large-error.js'
+import { currentWork } from '../lifecycle/current.js'
 import { decide } from '../lifecycle/decide.js'
 import { createJobRunner } from '../lifecycle/job-lifecycle.js'
 import { injectTrace } from '../runner/instrumentation.js'
@@ -38,7 +39,6 @@ import type {
   TaskHandler,
 } from './types.js'
 import { failedJobs, forgetWaitingJob, waitingJob } from './waiting-jobs.js'
-import { currentWork } from '../lifecycle/current.js'
 
 /** Default of `close({ timeoutMs })`. */
 const defaultCloseTimeoutMs = 30_000

@@ -149,7 +149,9 @@ export const enqueueOptionsSchema = z.strictObject({
   delayMs: milliseconds(0).optional(),
   agentId: nameSchema.optional(),
   parent: z
-    .union([nameSchema, z.literal(false)], { error: 'must be an agentId (a string of 1 to 200 characters) or false' })
+    .union([nameSchema, z.literal(false)], {
+      error: 'must be an agentId (a string of 1 to 200 characters) or false',
+    })
     .optional(),
 })
 

@@ -277,7 +277,7 @@ describe('SqliteActivityStore durable runs', () => {
       startWorker(['claims', file, `worker-${index}`, String(1 + (index % 3))]),
     )
     try {
-      await Promise.all(workers.map((item) => item.waitFor((line) => line === 'ready')))
+      await Promise.all(workers.map((item) => item.waitFor((line) => line === 'ready', 30_000)))
       // Released together, so that their claims overlap.
       for (const item of workers) item.child.stdin.end('go\n')
       const exits = await Promise.all(workers.map((item) => item.closed))
@@ -315,7 +315,7 @@ describe('SqliteActivityStore durable runs', () => {
     expect(recorded, 'the queue records as owner of each job the process told it claimed it').toEqual(
       reported,
     )
-  }, 30_000)
+  }, 60_000)
 
   it('keeps the previous checkpoint whole when a process is killed with SIGKILL while writing large ones', async () => {
     const file = tempDatabase()
