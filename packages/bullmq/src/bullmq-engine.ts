@@ -386,8 +386,8 @@ class BullMQEngineImpl implements WorkerCapableEngine {
   async #close(timeoutMs: number): Promise<void> {
     const started = this.#started
     if (!started) return
-    await this.#schedules?.close()
-    await this.#engineWorker?.close({ timeoutMs })
+    // Both stop taking jobs at once: the worker's tasks, and the firings of the schedules.
+    await Promise.all([this.#engineWorker?.close({ timeoutMs }), this.#schedules?.close()])
     await started.watcher.close(
       new RunnerError(
         'The pool closed while waiting for this result; the task keeps its place in the queue. Wait from a pool that is open, or read its activity.',
