@@ -299,8 +299,17 @@ describe('missed firings across a restart (SQLite)', () => {
       expect(a.fired.length + b.fired.length).toBe(minute)
     }
     await a.pool.pauseSchedule('minutely')
+    await expect(b.pool.schedules()).resolves.toEqual([expect.objectContaining({ paused: true })])
     await advance(3 * 60_000)
     expect(a.fired.length + b.fired.length).toBe(3)
+    // Resumed in one, fired once per tick again; removed in one, gone from the other at its next tick.
+    await a.pool.resumeSchedule('minutely')
+    await advance(60_000)
+    await until(() => a.fired.length + b.fired.length === 4)
+    await a.pool.removeSchedule('minutely')
+    await advance(3 * 60_000)
+    expect(a.fired.length + b.fired.length).toBe(4)
+    await expect(b.pool.schedules()).resolves.toEqual([])
     for (const pool of [a.pool, b.pool]) {
       await pool.close()
       pools.splice(pools.indexOf(pool), 1)

@@ -269,16 +269,18 @@ export function createLocalSchedules(options: LocalSchedulesOptions): LocalSched
   async function tick(entry: Entry, tickMs: number, version: number): Promise<void> {
     const { definition } = entry
     try {
-      // Another process on the same store may have paused or removed it.
+      // Another process on the same store may have paused, resumed or removed it.
       const state = await readState(definition.name)
       if (entry.version !== version) return
-      if (state?.paused) {
-        entry.state = state
+      if (state === undefined) {
+        // Removed elsewhere (every declared schedule has a state): forget it here too.
         disarm(entry)
+        if (entries.get(definition.name) === entry) entries.delete(definition.name)
         return
       }
       const late = Date.now() - tickMs > missedAfterMs
-      if (!late || definition.missed === 'run-once') {
+      // Paused elsewhere: this tick is skipped, and the next one checks again.
+      if (!state.paused && (!late || definition.missed === 'run-once')) {
         await fire(definition, tickMs)
         entry.state = { paused: false, lastFiredAt: tickMs }
         await writeState(definition.name, entry.state)
@@ -301,6 +303,7 @@ export function createLocalSchedules(options: LocalSchedulesOptions): LocalSched
   return {
     async upsert(definition) {
       const state: ScheduleState = (await readState(definition.name)) ?? { paused: false }
+      await writeState(definition.name, state)
       const previous = entries.get(definition.name)
       if (previous) disarm(previous)
       const entry: Entry = { definition, timer: undefined, nextRunAt: undefined, state, version: 0 }
@@ -311,7 +314,18 @@ export function createLocalSchedules(options: LocalSchedulesOptions): LocalSched
     },
 
     async list() {
-      return [...entries.values()].map(info).sort((a, b) => a.name.localeCompare(b.name))
+      // The state in the store: a pause or a firing of another process on the same store shows.
+      const listed = await Promise.all(
+        [...entries.values()].map(async (entry) => {
+          const state = (await readState(entry.definition.name)) ?? entry.state
+          return infoOf(entry.definition, {
+            paused: state.paused,
+            nextRunAt: state.paused ? undefined : entry.nextRunAt,
+            lastFiredAt: state.lastFiredAt,
+          })
+        }),
+      )
+      return listed.sort((a, b) => a.name.localeCompare(b.name))
     },
 
     async pause(name) {
