@@ -116,6 +116,61 @@ describe.skipIf(!redisUrl)('schedules on bullmqEngine', () => {
   }, 60_000)
 })
 
+describe.skipIf(!redisUrl)('missed firings on bullmqEngine', () => {
+  /**
+   * Declares a 1 s schedule, closes the pool (no process takes firings), waits past the 60 s after
+   * which a firing is missed, declares it again in a new pool: the ticks fired for the downtime.
+   */
+  async function downtime(missed: 'skip' | 'run-once'): Promise<number[]> {
+    const queue = uniqueQueue(`missed-${missed}`)
+    queues.push(queue)
+    const activity = createActivityTracker()
+    const open = () => {
+      const pool = createPool({
+        activity,
+        engine: bullmqEngine({ connection: redisUrl as string, ...queue }),
+      })
+      pools.push(pool)
+      return { pool, tick: pool.task('tick', { input: z.object({}) }, () => null) }
+    }
+    const tasks = new Queue(queue.queueName, {
+      connection: { url: redisUrl as string },
+      prefix: queue.prefix,
+    })
+    const ticks = async () =>
+      (await tasks.getJobs(['wait', 'prioritized', 'active', 'completed'])).map((job) =>
+        tickOf(job.id as string),
+      )
+    try {
+      const first = open()
+      await first.tick.schedule('beat', { every: 1000, input: {}, missed })
+      await eventually(ticks, (fired) => fired.length >= 1, 'a first firing', { timeoutMs: 20_000 })
+      await first.pool.close()
+      const downAt = Date.now()
+      await new Promise((resolve) => setTimeout(resolve, 63_000))
+      const restartAt = Date.now()
+      await open().tick.schedule('beat', { every: 1000, input: {}, missed })
+      await eventually(
+        ticks,
+        (fired) => fired.some((tick) => tick > restartAt),
+        'a firing after the restart',
+        {
+          timeoutMs: 20_000,
+        },
+      )
+      return (await ticks()).filter((tick) => tick >= downAt && tick < restartAt)
+    } finally {
+      await tasks.close()
+    }
+  }
+
+  it('a tick missed while no process took firings is run once (run-once) or dropped (skip)', async () => {
+    const [runOnce, skip] = await Promise.all([downtime('run-once'), downtime('skip')])
+    expect(runOnce).toHaveLength(1)
+    expect(skip).toEqual([])
+  }, 150_000)
+})
+
 describe.skipIf(!(redisUrl && databaseUrl))('schedules across API processes', () => {
   let shared: SharedStore | undefined
   const children: ChildProcess[] = []

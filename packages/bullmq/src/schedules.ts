@@ -90,7 +90,12 @@ export class BullMQSchedules implements EngineSchedules {
     const paused = previous?.paused ?? false
     const stored: Stored = { definition, paused }
     await redis.hset(this.#definitionsKey, definition.name, JSON.stringify(stored))
-    if (!paused) await this.#upsertScheduler(definition)
+    // Declared again as it is (every start of every process): the scheduler is left alone, so
+    // that its pending tick, missed while no process ran, meets the missed policy (an upsert
+    // would replace it with the next tick).
+    const same = previous !== undefined && JSON.stringify(previous.definition) === JSON.stringify(definition)
+    if (!paused && !(same && (await this.#use().getJobScheduler(definition.name))))
+      await this.#upsertScheduler(definition)
     await this.startFiring()
     return this.#info(stored)
   }
