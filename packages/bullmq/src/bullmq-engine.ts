@@ -25,6 +25,7 @@ import { type RunnerKeys, runnerKeys } from './keys.js'
 import { engineOptionsSchema } from './options.js'
 import { type OutcomeRead, OutcomeWatcher } from './outcome-watcher.js'
 import { toBullMQPriority } from './priority.js'
+import { BullMQSchedules } from './schedules.js'
 import type { BullMQConnection, BullMQEngine, BullMQEngineOptions, WorkerStartOptions } from './types.js'
 
 /** The method through which `startWorker` starts a worker on an engine (a symbol: not public API). */
@@ -115,6 +116,7 @@ class BullMQEngineImpl implements WorkerCapableEngine {
   #started: Started | undefined
   #engineWorker: EngineWorker | undefined
   #closing: Promise<void> | undefined
+  #schedules: BullMQSchedules | undefined
 
   constructor(options: BullMQEngineOptions) {
     this.queueName = options.queueName
@@ -137,6 +139,11 @@ class BullMQEngineImpl implements WorkerCapableEngine {
 
   get queue(): Queue<PoolJob, SerializedJobOutcome> {
     return this.#use().queue
+  }
+
+  /** The pool's schedules, on BullMQ job schedulers (see schedules.ts). */
+  get schedules(): BullMQSchedules | undefined {
+    return this.#schedules
   }
 
   start(context: PoolEngineContext): void {
@@ -163,6 +170,14 @@ class BullMQEngineImpl implements WorkerCapableEngine {
       onError: this.#onError,
     })
     this.#started = { context, queue, redis, watcher }
+    this.#schedules = new BullMQSchedules({
+      queueName: this.queueName,
+      prefix: this.prefix,
+      bullConnection: this.#bullConnection,
+      redis,
+      context,
+      onError: this.#onError,
+    })
   }
 
   async submit(job: PoolJob): Promise<void> {
@@ -363,13 +378,16 @@ class BullMQEngineImpl implements WorkerCapableEngine {
       this.#engineWorker = undefined
       throw error
     }
+    // A worker also takes the firings of the queue's schedules.
+    await this.#schedules?.startFiring()
     return worker
   }
 
   async #close(timeoutMs: number): Promise<void> {
     const started = this.#started
     if (!started) return
-    await this.#engineWorker?.close({ timeoutMs })
+    // Both stop taking jobs at once: the worker's tasks, and the firings of the schedules.
+    await Promise.all([this.#engineWorker?.close({ timeoutMs }), this.#schedules?.close()])
     await started.watcher.close(
       new RunnerError(
         'The pool closed while waiting for this result; the task keeps its place in the queue. Wait from a pool that is open, or read its activity.',

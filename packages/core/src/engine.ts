@@ -10,12 +10,14 @@ export {
   serializeJobOutcome,
 } from './pool/job-outcome.js'
 export type { LocalEngineOptions } from './pool/local-engine.js'
+export { firingAgentId, minScheduleEveryMs, missedAfterMs, nextScheduleRun } from './pool/schedules.js'
 export type {
   CanceledJobOutcome,
   CancelJobOptions,
   CloseOptions,
   CompleteJobOutcome,
   EngineCloseOptions,
+  EngineSchedules,
   EnqueueResult,
   ErrorJobOutcome,
   JobOutcome,
@@ -27,6 +29,9 @@ export type {
   PoolJob,
   ResultOptions,
   RunJobOptions,
+  ScheduleDefinition,
+  ScheduleInfo,
+  ScheduleOptions,
   TaskHandler,
   WaitingJobOutcome,
 } from './pool/types.js'

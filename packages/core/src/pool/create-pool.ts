@@ -10,6 +10,7 @@ import { currentWork } from '../lifecycle/current.js'
 import { decide } from '../lifecycle/decide.js'
 import { createJobRunner } from '../lifecycle/job-lifecycle.js'
 import { injectTrace } from '../runner/instrumentation.js'
+import { errorFields, writeLog } from '../runner/log-hooks.js'
 import { assertJsonDepth } from '../util/json-limits.js'
 import { parseOrThrow, zodIssues } from '../util/zod-issues.js'
 import { localEngine } from './local-engine.js'
@@ -25,6 +26,7 @@ import {
 } from './options.js'
 import { logEnqueued, loggedJobRunner, type PoolLogSettings } from './pool-logs.js'
 import { resultFromStore } from './result-from-store.js'
+import { createLocalSchedules, firingAgentId, parseSchedule } from './schedules.js'
 import { toJson } from './to-json.js'
 import type {
   EnqueueManyItem,
@@ -36,6 +38,7 @@ import type {
   PoolJob,
   PoolOptions,
   RegisteredTask,
+  ScheduleDefinition,
   TaskHandler,
 } from './types.js'
 import { failedJobs, forgetWaitingJob, waitingJob } from './waiting-jobs.js'
@@ -104,8 +107,24 @@ export function createPool(options: PoolOptions = {}): Pool {
 
   // Started at once (a distributed worker consumes jobs without ever enqueueing). A synchronous
   // failure (an engine already used by another pool) throws from createPool.
-  const started = Promise.resolve(engine.start({ concurrency, activity, ...runner }))
+  const started = Promise.resolve(engine.start({ concurrency, activity, ...runner, fireSchedule }))
   started.catch(() => {})
+  // Timers of this process, for an engine that keeps no schedules itself.
+  const localSchedules = createLocalSchedules({
+    store: activity.store,
+    fire: fireSchedule,
+    onError: (error, schedule) => {
+      const message = `schedule "${schedule.name}": a firing of task "${schedule.task}" failed: ${messageOf(error)}`
+      if (logs)
+        writeLog(logs.logger, 'error', {
+          event: 'schedule.failed',
+          schedule: schedule.name,
+          task: schedule.task,
+          ...errorFields(error),
+        })
+      else console.error(`[@runner/core] ${message}`)
+    },
+  })
 
   const pool: Pool = {
     activity,
@@ -152,7 +171,45 @@ export function createPool(options: PoolOptions = {}): Pool {
         name: taskName,
         enqueue: (input, enqueueOptions) => pool.enqueue(taskName, input, enqueueOptions),
         result: (agentId, resultOptions) => pool.result(agentId, resultOptions),
+        schedule: (scheduleName, scheduleOptions) =>
+          pool.schedule(scheduleName, { ...scheduleOptions, task: taskName }),
       }
+    },
+
+    async schedule(name, scheduleOptions) {
+      if (closed) throw closedError()
+      const parsed = parseSchedule(name, scheduleOptions)
+      const task = taskNamed(parsed.task, 'task', 'schedule')
+      if (parsed.metadata) assertStorableMetadata(parsed.metadata, 'schedule options')
+      const jobInput = validateInput(task, parsed.input, maxInputBytes, 'input', 'schedule input')
+      concurrencyKeyOf(task, jobInput.parsed, firingMetadata(parsed, Date.now()), 'schedule')
+      const { input: _, ...rest } = parsed
+      const definition: ScheduleDefinition = {
+        ...rest,
+        ...(jobInput.value === undefined ? {} : { input: jobInput.value }),
+      }
+      await started
+      return schedulesOf().upsert(definition)
+    },
+
+    async schedules() {
+      await started
+      return schedulesOf().list()
+    },
+
+    async pauseSchedule(name) {
+      await started
+      return schedulesOf().pause(parseOrThrow(taskNameSchema, name, 'pauseSchedule', 'name'))
+    },
+
+    async resumeSchedule(name) {
+      await started
+      return schedulesOf().resume(parseOrThrow(taskNameSchema, name, 'resumeSchedule', 'name'))
+    },
+
+    async removeSchedule(name) {
+      await started
+      return schedulesOf().remove(parseOrThrow(taskNameSchema, name, 'removeSchedule', 'name'))
     },
 
     async enqueue(name, input, enqueueOptions = {}) {
@@ -296,6 +353,7 @@ export function createPool(options: PoolOptions = {}): Pool {
       closing ??= (async () => {
         const settings = parseOrThrow(closeOptionsSchema, closeOptions, 'close options')
         closed = true
+        localSchedules.close()
         await Promise.allSettled(inFlight)
         await started.catch(() => {})
         await engine.close({ timeoutMs: settings.timeoutMs ?? defaultCloseTimeoutMs })
@@ -312,6 +370,41 @@ export function createPool(options: PoolOptions = {}): Pool {
     },
   }
   return pool
+
+  /** The engine's schedules, or this process's timers. */
+  function schedulesOf() {
+    return engine.schedules ?? localSchedules
+  }
+
+  /**
+   * Enqueues the firing of `schedule` at `tickMs` as a task of its own, under an agentId that is
+   * the same in every process: `false` when that tick's task exists already.
+   */
+  async function fireSchedule(schedule: ScheduleDefinition, tickMs: number): Promise<boolean> {
+    if (closed) throw closedError()
+    const subject = `firing of schedule "${schedule.name}"`
+    const task = taskNamed(schedule.task, 'task', subject)
+    const metadata = firingMetadata(schedule, tickMs)
+    const settings = parseEnqueueOptions(
+      { priority: schedule.priority, metadata, agentId: firingAgentId(schedule.name, tickMs) },
+      subject,
+    )
+    const jobInput = validateInput(task, schedule.input, maxInputBytes, 'input', subject)
+    const key = concurrencyKeyOf(task, jobInput.parsed, settings.metadata, subject)
+    const work = submit(task, jobInput.value, settings, key)
+    inFlight.add(work)
+    try {
+      await work
+      return true
+    } catch (error) {
+      // That tick was enqueued already, by this process or another one on the same store.
+      if (InvalidOptionsError.isInstance(error) && error.issues.some((issue) => issue.field === 'agentId'))
+        return false
+      throw error
+    } finally {
+      inFlight.delete(work)
+    }
+  }
 
   /** Records a decision, then submits the task again when nothing is left undecided. */
   async function decideAndResume(
@@ -506,6 +599,14 @@ export function createPool(options: PoolOptions = {}): Pool {
     if (logs) logEnqueued(logs, job, settings.metadata)
     return { agentId }
   }
+}
+
+/** The metadata of a schedule's firing at `tickMs`: its own, plus `schedule` and `scheduledFor`. */
+function firingMetadata(
+  schedule: { name: string; metadata?: Record<string, unknown> | undefined },
+  tickMs: number,
+): Record<string, unknown> {
+  return { ...schedule.metadata, schedule: schedule.name, scheduledFor: new Date(tickMs).toISOString() }
 }
 
 /** The fields of an `enqueueMany` item. */

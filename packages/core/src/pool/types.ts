@@ -184,6 +184,68 @@ export interface PoolEngineContext extends JobRunner {
   readonly concurrency: number
   /** The pool's activity tracker (its store may offer a `jobQueue` that an engine can keep jobs in). */
   readonly activity: ActivityTracker
+  /**
+   * Enqueues the firing of `schedule` planned for `tickMs` (ms since the epoch) as a pool task of
+   * its own (agentId `schedule.<name>.<tickMs>`, metadata `schedule` and `scheduledFor`), for an
+   * engine that keeps schedules itself (`PoolEngine.schedules`). Resolves `false`, doing nothing,
+   * when that tick was enqueued already (by any process on the same store). Rejects when the task
+   * is not registered in this process or the input no longer passes its schema.
+   */
+  fireSchedule(schedule: ScheduleDefinition, tickMs: number): Promise<boolean>
+}
+
+/**
+ * A schedule as the pool hands it to an engine: validated (its input by the task's schema, its
+ * cron expression by croner), plain JSON.
+ */
+export interface ScheduleDefinition {
+  /** Unique per pool (per queue with `bullmqEngine`): 1 to 100 letters, digits, `_`, `.`, `-`. */
+  name: string
+  /** The task each firing enqueues. */
+  task: string
+  /** Cron expression (5 fields, or 6 with seconds first); absent with `every`. */
+  cron?: string
+  /** Interval in ms (ticks are its multiples since the epoch); absent with `cron`. */
+  every?: number
+  /** IANA time zone of `cron` (default `UTC`); absent with `every`. */
+  timezone?: string
+  /** The input of every firing (after the JSON round trip). */
+  input?: JsonValue
+  /** Metadata of every firing's activity, besides `schedule` and `scheduledFor`. */
+  metadata?: Record<string, JsonValue>
+  /** Priority of every firing's job. */
+  priority: number
+  /** What happens to a firing handled more than 60 s after its time. */
+  missed: 'skip' | 'run-once'
+}
+
+/** A schedule as `pool.schedules()` lists it. */
+export interface ScheduleInfo extends ScheduleDefinition {
+  /** Paused with `pool.pauseSchedule(name)`: it does not fire until resumed. */
+  paused: boolean
+  /** When it fires next (ISO 8601); absent while paused. */
+  nextRunAt?: string
+  /** The time of the last tick fired (ISO 8601), when known. */
+  lastFiredAt?: string
+}
+
+/**
+ * Optional part of a `PoolEngine` that keeps schedules itself (`bullmqEngine`: BullMQ job
+ * schedulers). The engine calls `context.fireSchedule` once per tick, whatever the number of
+ * processes. An engine without it gets the pool's own timers in the process that calls
+ * `pool.schedule`.
+ */
+export interface EngineSchedules {
+  /** Creates or replaces the schedule `definition.name` (a paused one stays paused). */
+  upsert(definition: ScheduleDefinition): Promise<ScheduleInfo>
+  /** Every schedule, by name. */
+  list(): Promise<ScheduleInfo[]>
+  /** Stops firing it until `resume`; `false` for an unknown name. */
+  pause(name: string): Promise<boolean>
+  /** Fires it again from the next tick on (missed ticks are not fired); `false` for an unknown name. */
+  resume(name: string): Promise<boolean>
+  /** Deletes it; `false` for an unknown name. */
+  remove(name: string): Promise<boolean>
 }
 
 /** Options of `PoolEngine.close`. */
@@ -239,6 +301,11 @@ export interface PoolEngine {
    * Afterwards no job of this engine is running. Calling it again returns the same promise.
    */
   close(options: EngineCloseOptions): Promise<void>
+  /**
+   * Optional: the engine keeps schedules itself, firing each tick once across its processes (see
+   * `EngineSchedules`). Read after `start`.
+   */
+  readonly schedules?: EngineSchedules | undefined
 }
 
 /** Per-task settings, given to `pool.task(name, options, handler)`. */
@@ -410,6 +477,32 @@ export interface PoolOptions {
   logContent?: boolean
 }
 
+/** Options of `pool.schedule(name, options)`. */
+export interface ScheduleOptions<TInput = unknown> {
+  /** Name of a registered task: each firing enqueues one task of it. */
+  task: string
+  /**
+   * Cron expression, read by croner: 5 fields (`minute hour day month weekday`), or 6 with seconds
+   * first (`0/10 * * * * *`: every 10 s); nicknames such as `@daily` too. Give `cron` or `every`.
+   */
+  cron?: string
+  /** Interval in ms, at least 1000: ticks are its multiples since the epoch (every minute on the minute). */
+  every?: number
+  /** IANA time zone in which `cron` is read. Default `UTC`. Not with `every`. */
+  timezone?: string
+  /** The input of every firing, validated now with the task's schema. */
+  input?: TInput
+  /** Metadata of every firing's activity; the pool adds `schedule` (the name) and `scheduledFor` (ISO time of the tick). */
+  metadata?: Record<string, unknown>
+  /** Priority of every firing. Default 0. */
+  priority?: number
+  /**
+   * A firing handled more than 60 s after its time (no process was running; all workers were
+   * down) is `skip`ped (default) or run once (`run-once`: one firing for the whole gap).
+   */
+  missed?: 'skip' | 'run-once'
+}
+
 /** A registered task: enqueue it with its input typed by the schema. */
 export interface TaskHandle<TInput, TResult> {
   /** The task's name. */
@@ -418,6 +511,8 @@ export interface TaskHandle<TInput, TResult> {
   enqueue(input: TInput, options?: EnqueueOptions): Promise<EnqueueResult>
   /** Same as `pool.result(agentId, options)`, typed with the handler's return type (after the JSON round trip). */
   result(agentId: string, options?: ResultOptions): Promise<TResult>
+  /** Same as `pool.schedule(name, { ...options, task })`, with the input typed by the task's schema. */
+  schedule(name: string, options: Omit<ScheduleOptions<TInput>, 'task'>): Promise<ScheduleInfo>
 }
 
 /**
@@ -499,4 +594,20 @@ export interface Pool extends AsyncDisposable {
    * through the store). Resolves `false` when it still waits for some decision, or is not waiting.
    */
   resume(agentId: string): Promise<boolean>
+  /**
+   * Creates or replaces (same name: upsert, so every process may declare it at start) a schedule
+   * that enqueues `options.task` with `options.input` at each tick of `cron` or `every`. Each
+   * firing is a task of its own (agentId `schedule.<name>.<tick ms>`), so a tick fires once
+   * however many processes declare it. `InvalidOptionsError` naming the field for an unknown task,
+   * an input its schema refuses, a bad cron expression, an unknown time zone, `every` under 1000.
+   */
+  schedule(name: string, options: ScheduleOptions): Promise<ScheduleInfo>
+  /** The schedules: declared in this process, or kept by the engine (`bullmqEngine`: all of the queue's). */
+  schedules(): Promise<ScheduleInfo[]>
+  /** Stops a schedule from firing until `resumeSchedule`; `false` for an unknown name. */
+  pauseSchedule(name: string): Promise<boolean>
+  /** Fires a paused schedule again from its next tick; `false` for an unknown name. */
+  resumeSchedule(name: string): Promise<boolean>
+  /** Deletes a schedule (its firings already enqueued stay); `false` for an unknown name. */
+  removeSchedule(name: string): Promise<boolean>
 }
