@@ -1,9 +1,4 @@
-import {
-  type RateLimiterAbstract,
-  RateLimiterMemory,
-  RateLimiterRedis,
-  RateLimiterRes,
-} from 'rate-limiter-flexible'
+import { createHash, randomUUID } from 'node:crypto'
 import { z } from 'zod'
 import { abortableSleep } from '../util/abort.js'
 import { parseOrThrow } from '../util/zod-issues.js'
@@ -100,7 +95,7 @@ const optionsSchema = z.strictObject({
         typeof value === 'object' &&
         value !== null &&
         typeof (value as { eval?: unknown }).eval === 'function' &&
-        typeof (value as { multi?: unknown }).multi === 'function',
+        typeof (value as { evalsha?: unknown }).evalsha === 'function',
       'must be an ioredis client',
     )
     .optional(),
@@ -113,11 +108,40 @@ const optionsSchema = z.strictObject({
   keyPrefix: z.string().min(1, 'must be a non-empty string').optional(),
 })
 
+/** One limit of one key: its requests or its tokens per window. */
 interface Bucket {
   key: string
   kind: 'requests' | 'tokens'
   limit: number
-  limiter: RateLimiterAbstract
+}
+
+/** What a store answers to a call asking for its slots: taken, or the wait before asking again. */
+type Admission = { admitted: true } | { admitted: false; waitMs: number; bucket: number }
+
+/**
+ * Where the logs live: this process's memory, or Redis. Each bucket keeps a sliding-window log,
+ * the time and weight of every call it admitted within the last window.
+ */
+interface LogStore {
+  /**
+   * Admits a call into every bucket at once when each one's weights in the trailing window, plus
+   * `weights[i]`, fit its limit and no bucket's key is paused; else changes nothing and says how
+   * long to wait (the longest of the buckets) and which bucket (the first that refused).
+   */
+  admit(buckets: readonly Bucket[], weights: readonly number[], id: string): Promise<Admission>
+  /** Sets the weight of call `id` in `buckets` to `weight`, if it is still in their windows. */
+  reweigh(buckets: readonly Bucket[], id: string, weight: number): Promise<void>
+  /** Pauses `key` (all its buckets) for `ms` from now. */
+  pause(key: string, ms: number): Promise<void>
+}
+
+/** The token slot a call took, with the call's id in the logs. */
+class Slot implements TokenSlot {
+  constructor(
+    readonly estimate: number,
+    readonly keys: ReadonlyArray<string>,
+    readonly id: string,
+  ) {}
 }
 
 /**
@@ -132,33 +156,20 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
 class SharedRateLimiter implements RateLimiter {
   readonly windowMs: number
   readonly #buckets = new Map<string, Bucket[]>()
+  readonly #store: LogStore
 
   constructor(options: RateLimiterOptions) {
     this.windowMs = options.windowMs ?? 60_000
-    const duration = this.windowMs / 1000
-    const prefix = options.keyPrefix ?? 'runner:rate'
-    const make = (kind: 'requests' | 'tokens', points: number): RateLimiterAbstract => {
-      const keyPrefix = `${prefix}:${kind}`
-      return options.redis === undefined
-        ? new RateLimiterMemory({ points, duration, keyPrefix })
-        : new RateLimiterRedis({ storeClient: options.redis, points, duration, keyPrefix })
-    }
+    this.#store =
+      options.redis === undefined
+        ? new MemoryLogStore(this.windowMs)
+        : new RedisLogStore(options.redis as RedisEval, this.windowMs, options.keyPrefix ?? 'runner:rate')
     for (const [key, limit] of Object.entries(options.limits)) {
       const buckets: Bucket[] = []
       if (limit.requestsPerMinute !== undefined)
-        buckets.push({
-          key,
-          kind: 'requests',
-          limit: limit.requestsPerMinute,
-          limiter: make('requests', limit.requestsPerMinute),
-        })
+        buckets.push({ key, kind: 'requests', limit: limit.requestsPerMinute })
       if (limit.tokensPerMinute !== undefined)
-        buckets.push({
-          key,
-          kind: 'tokens',
-          limit: limit.tokensPerMinute,
-          limiter: make('tokens', limit.tokensPerMinute),
-        })
+        buckets.push({ key, kind: 'tokens', limit: limit.tokensPerMinute })
       this.#buckets.set(key, buckets)
     }
   }
@@ -188,57 +199,43 @@ class SharedRateLimiter implements RateLimiter {
     const keys = this.#keysOf(call)
     if (keys.length === 0) return undefined
     const buckets = keys.flatMap((key) => this.#buckets.get(key) ?? [])
-    const pointsOf = (bucket: Bucket) =>
-      bucket.kind === 'requests' ? 1 : Math.max(1, Math.min(bucket.limit, Math.ceil(call.estimatedTokens)))
+    // A call heavier than a whole window's tokens counts as the whole window (else it never fits).
+    const weights = buckets.map((bucket) =>
+      bucket.kind === 'requests' ? 1 : Math.max(1, Math.min(bucket.limit, Math.ceil(call.estimatedTokens))),
+    )
+    const id = randomUUID()
     let told = false
     for (;;) {
       signal.throwIfAborted()
-      const taken: Bucket[] = []
-      let full: { bucket: Bucket; ms: number } | undefined
-      for (const bucket of buckets) {
-        try {
-          await bucket.limiter.consume(bucket.key, pointsOf(bucket))
-          taken.push(bucket)
-        } catch (error) {
-          if (!(error instanceof RateLimiterRes)) {
-            await Promise.allSettled(taken.map((done) => done.limiter.reward(done.key, pointsOf(done))))
-            throw error
-          }
-          // Counted although refused: given back with the others, so that waiting costs nothing.
-          taken.push(bucket)
-          full = { bucket, ms: error.msBeforeNext }
-          break
-        }
-      }
-      if (!full) {
-        const tokens = buckets.filter((bucket) => bucket.kind === 'tokens')
+      const admission = await this.#store.admit(buckets, weights, id)
+      if (admission.admitted) {
+        const tokens = buckets.flatMap((bucket, index) => (bucket.kind === 'tokens' ? [index] : []))
         return tokens.length === 0
           ? undefined
-          : { estimate: pointsOf(tokens[0] as Bucket), keys: tokens.map((bucket) => bucket.key) }
+          : new Slot(
+              weights[tokens[0] as number] as number,
+              tokens.map((index) => (buckets[index] as Bucket).key),
+              id,
+            )
       }
-      await Promise.allSettled(taken.map((done) => done.limiter.reward(done.key, pointsOf(done))))
       if (!told) {
         told = true
-        await onWait({ key: full.bucket.key, limit: this.#label(full.bucket) })
+        await onWait({
+          key: (buckets[admission.bucket] as Bucket).key,
+          limit: this.#label(buckets[admission.bucket] as Bucket),
+        })
       }
-      await abortableSleep(Math.max(full.ms, 10), signal)
+      await abortableSleep(admission.waitMs, signal)
     }
   }
 
   async correct(slot: TokenSlot, usedTokens: number): Promise<void> {
-    const difference = Math.round(usedTokens) - slot.estimate
-    if (difference === 0) return
-    await Promise.allSettled(
-      slot.keys.flatMap((key) =>
-        (this.#buckets.get(key) ?? [])
-          .filter((bucket) => bucket.kind === 'tokens')
-          .map((bucket) =>
-            difference > 0
-              ? bucket.limiter.penalty(bucket.key, difference)
-              : bucket.limiter.reward(bucket.key, -difference),
-          ),
-      ),
+    if (!(slot instanceof Slot)) return
+    const weight = Math.max(0, Math.round(usedTokens))
+    const buckets = slot.keys.flatMap((key) =>
+      (this.#buckets.get(key) ?? []).filter((bucket) => bucket.kind === 'tokens'),
     )
+    await this.#store.reweigh(buckets, slot.id, weight).catch(() => undefined)
   }
 
   async block(
@@ -247,10 +244,285 @@ class SharedRateLimiter implements RateLimiter {
   ): Promise<string | undefined> {
     const key = this.#keysOf(call)[0]
     if (key === undefined) return undefined
-    const seconds = Math.max(1, Math.ceil(ms / 1000))
-    await Promise.allSettled(
-      (this.#buckets.get(key) ?? []).map((bucket) => bucket.limiter.block(key, seconds)),
-    )
+    await this.#store.pause(key, Math.max(1, Math.ceil(ms)))
     return key
+  }
+}
+
+/** One call in a log: when it was admitted and what it weighs. */
+interface Entry {
+  at: number
+  weight: number
+  id: string
+}
+
+/** The sliding-window log of one bucket in memory: its calls in admission order, and their sum. */
+class MemoryLog {
+  readonly entries: Entry[] = []
+  /** Index of the oldest entry still in the window (the ones before it are gone). */
+  head = 0
+  sum = 0
+  readonly byId = new Map<string, Entry>()
+
+  /** Drops the calls admitted at or before `since` (they left the window). */
+  trim(since: number): void {
+    while (this.head < this.entries.length && (this.entries[this.head] as Entry).at <= since) {
+      const entry = this.entries[this.head] as Entry
+      this.sum -= entry.weight
+      this.byId.delete(entry.id)
+      this.head++
+    }
+    // Compacts once the dropped part is the larger half: amortized O(1) a call.
+    if (this.head > 32 && this.head * 2 > this.entries.length) {
+      this.entries.splice(0, this.head)
+      this.head = 0
+    }
+  }
+
+  /** Ms from `now` until `weight` more fits `limit` (0: it fits now). */
+  waitFor(weight: number, limit: number, now: number, windowMs: number): number {
+    let excess = this.sum + weight - limit
+    if (excess <= 0) return 0
+    for (let index = this.head; index < this.entries.length; index++) {
+      const entry = this.entries[index] as Entry
+      excess -= entry.weight
+      if (excess <= 0) return Math.max(1, entry.at + windowMs - now)
+    }
+    return windowMs
+  }
+}
+
+/**
+ * The logs in this process's memory, on its monotonic clock (`performance.now()`): exact, and
+ * atomic since a call is admitted in one synchronous step.
+ */
+class MemoryLogStore implements LogStore {
+  readonly #logs = new Map<string, MemoryLog>()
+  readonly #pausedUntil = new Map<string, number>()
+
+  constructor(readonly windowMs: number) {}
+
+  #log(bucket: Bucket, now: number): MemoryLog {
+    const name = `${bucket.kind}:${bucket.key}`
+    let log = this.#logs.get(name)
+    if (!log) {
+      log = new MemoryLog()
+      this.#logs.set(name, log)
+    }
+    log.trim(now - this.windowMs)
+    return log
+  }
+
+  async admit(buckets: readonly Bucket[], weights: readonly number[], id: string): Promise<Admission> {
+    const now = performance.now()
+    let waitMs = 0
+    let refused = -1
+    const logs = buckets.map((bucket, index) => {
+      const log = this.#log(bucket, now)
+      const paused = (this.#pausedUntil.get(bucket.key) ?? 0) - now
+      const wait = Math.max(
+        paused > 0 ? Math.ceil(paused) : 0,
+        log.waitFor(weights[index] as number, bucket.limit, now, this.windowMs),
+      )
+      if (wait > 0 && refused < 0) refused = index
+      waitMs = Math.max(waitMs, wait)
+      return log
+    })
+    if (refused >= 0) return { admitted: false, waitMs, bucket: refused }
+    for (const [index, log] of logs.entries()) {
+      const entry = { at: now, weight: weights[index] as number, id }
+      log.entries.push(entry)
+      log.byId.set(id, entry)
+      log.sum += entry.weight
+    }
+    return { admitted: true }
+  }
+
+  async reweigh(buckets: readonly Bucket[], id: string, weight: number): Promise<void> {
+    const now = performance.now()
+    for (const bucket of buckets) {
+      const log = this.#log(bucket, now)
+      const entry = log.byId.get(id)
+      if (!entry) continue
+      log.sum += weight - entry.weight
+      entry.weight = weight
+    }
+  }
+
+  async pause(key: string, ms: number): Promise<void> {
+    const until = performance.now() + ms
+    if ((this.#pausedUntil.get(key) ?? 0) < until) this.#pausedUntil.set(key, until)
+  }
+}
+
+/** The part of an ioredis client the Redis logs use. */
+interface RedisEval {
+  evalsha(sha: string, numberOfKeys: number, ...args: Array<string | number>): Promise<unknown>
+  eval(script: string, numberOfKeys: number, ...args: Array<string | number>): Promise<unknown>
+}
+
+/** Redis's clock in ms (the script's `now`): one clock for every process sharing the logs. */
+const redisNow = `
+if redis.replicate_commands then pcall(redis.replicate_commands) end
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+`
+
+/**
+ * KEYS: per bucket, its log (sorted set: call id by admission time), its weights (hash: call id
+ * to weight, and \`sum\`), its key's pause (string: the time it ends). ARGV: the window, the call
+ * id, then per bucket its limit and the call's weight. Returns {0} (admitted) or {wait ms, bucket
+ * index from 1}.
+ */
+const admitScript = `${redisNow}
+local window = tonumber(ARGV[1])
+local id = ARGV[2]
+local count = #KEYS / 3
+local wait = 0
+local refused = 0
+for i = 1, count do
+  local log, weights, paused = KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i]
+  local limit, weight = tonumber(ARGV[2 * i + 1]), tonumber(ARGV[2 * i + 2])
+  local gone = redis.call('ZRANGEBYSCORE', log, '-inf', now - window)
+  if #gone > 0 then
+    local dropped = 0
+    -- In slices: unpack() takes a few thousand values at most.
+    for first = 1, #gone, 1000 do
+      local slice = {unpack(gone, first, math.min(first + 999, #gone))}
+      for _, value in ipairs(redis.call('HMGET', weights, unpack(slice))) do
+        dropped = dropped + (tonumber(value) or 0)
+      end
+      redis.call('HDEL', weights, unpack(slice))
+    end
+    redis.call('ZREMRANGEBYSCORE', log, '-inf', now - window)
+    redis.call('HINCRBY', weights, 'sum', -dropped)
+  end
+  local bucketWait = 0
+  local pausedUntil = tonumber(redis.call('GET', paused) or '0')
+  if pausedUntil > now then bucketWait = pausedUntil - now end
+  local excess = (tonumber(redis.call('HGET', weights, 'sum') or '0')) + weight - limit
+  if excess > 0 then
+    local fits = window
+    local entries = redis.call('ZRANGE', log, 0, -1, 'WITHSCORES')
+    for j = 1, #entries, 2 do
+      excess = excess - (tonumber(redis.call('HGET', weights, entries[j]) or '0'))
+      if excess <= 0 then
+        fits = math.max(1, tonumber(entries[j + 1]) + window - now)
+        break
+      end
+    end
+    bucketWait = math.max(bucketWait, fits)
+  end
+  if bucketWait > 0 and refused == 0 then refused = i end
+  wait = math.max(wait, bucketWait)
+end
+if refused > 0 then return {wait, refused} end
+for i = 1, count do
+  local log, weights = KEYS[3 * i - 2], KEYS[3 * i - 1]
+  local weight = tonumber(ARGV[2 * i + 2])
+  redis.call('ZADD', log, now, id)
+  redis.call('HSET', weights, id, weight)
+  redis.call('HINCRBY', weights, 'sum', weight)
+  redis.call('PEXPIRE', log, window)
+  redis.call('PEXPIRE', weights, window)
+end
+return {0}
+`
+
+/** KEYS: per bucket, its log and its weights. ARGV: the call id, its new weight. */
+const reweighScript = `
+local id, weight = ARGV[1], tonumber(ARGV[2])
+for i = 1, #KEYS / 2 do
+  local weights = KEYS[2 * i]
+  local old = redis.call('HGET', weights, id)
+  if old then
+    redis.call('HSET', weights, id, weight)
+    redis.call('HINCRBY', weights, 'sum', weight - tonumber(old))
+  end
+end
+return 0
+`
+
+/** KEYS: the key's pause. ARGV: ms. Pauses until now + ms, unless already paused longer. */
+const pauseScript = `${redisNow}
+local ms = tonumber(ARGV[1])
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if current < now + ms then redis.call('SET', KEYS[1], now + ms, 'PX', ms) end
+return 0
+`
+
+/**
+ * A Lua script: sent whole the first time a client runs it (Redis caches it), then by its SHA1
+ * (sent whole again if Redis lost it). One command a call either way, so that calls made in order
+ * on one connection (a correction, then the next call) reach Redis in that order.
+ */
+class Script {
+  readonly #sha: string
+  readonly #sent = new WeakSet<RedisEval>()
+  constructor(readonly source: string) {
+    this.#sha = createHash('sha1').update(source).digest('hex')
+  }
+
+  async run(
+    redis: RedisEval,
+    keys: readonly string[],
+    args: ReadonlyArray<string | number>,
+  ): Promise<unknown> {
+    if (!this.#sent.has(redis)) {
+      const reply = await redis.eval(this.source, keys.length, ...keys, ...args)
+      this.#sent.add(redis)
+      return reply
+    }
+    try {
+      return await redis.evalsha(this.#sha, keys.length, ...keys, ...args)
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error
+      return redis.eval(this.source, keys.length, ...keys, ...args)
+    }
+  }
+}
+
+const scripts = {
+  admit: new Script(admitScript),
+  reweigh: new Script(reweighScript),
+  pause: new Script(pauseScript),
+}
+
+/**
+ * The logs in Redis: each call is one Lua script, atomic across every process sharing the keys,
+ * on Redis's own clock (`TIME`), so that the processes' clocks need not agree.
+ */
+class RedisLogStore implements LogStore {
+  constructor(
+    readonly redis: RedisEval,
+    readonly windowMs: number,
+    readonly prefix: string,
+  ) {}
+
+  #keys(bucket: Bucket): [log: string, weights: string, paused: string] {
+    const base = `${this.prefix}:${bucket.kind}:${bucket.key}`
+    return [`${base}:log`, `${base}:weights`, `${this.prefix}:paused:${bucket.key}`]
+  }
+
+  async admit(buckets: readonly Bucket[], weights: readonly number[], id: string): Promise<Admission> {
+    const reply = (await scripts.admit.run(
+      this.redis,
+      buckets.flatMap((bucket) => this.#keys(bucket)),
+      [this.windowMs, id, ...buckets.flatMap((bucket, index) => [bucket.limit, weights[index] as number])],
+    )) as number[]
+    const [waitMs = 0, bucket = 1] = reply
+    return waitMs === 0 ? { admitted: true } : { admitted: false, waitMs, bucket: bucket - 1 }
+  }
+
+  async reweigh(buckets: readonly Bucket[], id: string, weight: number): Promise<void> {
+    await scripts.reweigh.run(
+      this.redis,
+      buckets.flatMap((bucket) => this.#keys(bucket).slice(0, 2)),
+      [id, weight],
+    )
+  }
+
+  async pause(key: string, ms: number): Promise<void> {
+    await scripts.pause.run(this.redis, [`${this.prefix}:paused:${key}`], [ms])
   }
 }
