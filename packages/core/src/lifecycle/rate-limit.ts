@@ -115,8 +115,11 @@ interface Bucket {
   limit: number
 }
 
-/** What a store answers to a call asking for its slots: taken, or the wait before asking again. */
-type Admission = { admitted: true } | { admitted: false; waitMs: number; bucket: number }
+/**
+ * What a store answers to a call asking for its slots: taken (with the store's ticket for the
+ * call, to reweigh it), or the wait before asking again.
+ */
+type Admission = { admitted: true; ticket: unknown } | { admitted: false; waitMs: number; bucket: number }
 
 /**
  * Where the logs live: this process's memory, or Redis. Each bucket keeps a sliding-window log,
@@ -128,20 +131,32 @@ interface LogStore {
    * `weights[i]`, fit its limit and no bucket's key is paused; else changes nothing and says how
    * long to wait (the longest of the buckets) and which bucket (the first that refused).
    */
-  admit(buckets: readonly Bucket[], weights: readonly number[], id: string): Promise<Admission>
-  /** Sets the weight of call `id` in `buckets` to `weight`, if it is still in their windows. */
-  reweigh(buckets: readonly Bucket[], id: string, weight: number): Promise<void>
+  admit(buckets: readonly Bucket[], weights: readonly number[]): Promise<Admission>
+  /**
+   * Sets the weight of the call `ticket` was given for to `weight` in the token buckets among
+   * `buckets` (the call's), where it is still in the window.
+   */
+  reweigh(buckets: readonly Bucket[], ticket: unknown, weight: number): Promise<void>
   /** Pauses `key` (all its buckets) for `ms` from now. */
   pause(key: string, ms: number): Promise<void>
 }
 
-/** The token slot a call took, with the call's id in the logs. */
+/** The token slot a call took: its buckets and the store's ticket for it. */
 class Slot implements TokenSlot {
   constructor(
     readonly estimate: number,
     readonly keys: ReadonlyArray<string>,
-    readonly id: string,
+    readonly buckets: readonly Bucket[],
+    readonly ticket: unknown,
   ) {}
+}
+
+/** The buckets a call takes, and which of them count tokens. */
+interface CallBuckets {
+  buckets: Bucket[]
+  /** Index of the first token bucket, -1 if none. */
+  firstTokens: number
+  tokenKeys: string[]
 }
 
 /**
@@ -156,6 +171,8 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
 class SharedRateLimiter implements RateLimiter {
   readonly windowMs: number
   readonly #buckets = new Map<string, Bucket[]>()
+  /** The buckets by call (provider and model), worked out once. */
+  readonly #byCall = new Map<string, CallBuckets>()
   readonly #store: LogStore
 
   constructor(options: RateLimiterOptions) {
@@ -196,28 +213,20 @@ class SharedRateLimiter implements RateLimiter {
     signal: AbortSignal,
     onWait: (wait: RateLimitWait) => unknown,
   ): Promise<TokenSlot | undefined> {
-    const keys = this.#keysOf(call)
-    if (keys.length === 0) return undefined
-    const buckets = keys.flatMap((key) => this.#buckets.get(key) ?? [])
+    const { buckets, firstTokens, tokenKeys } = this.#bucketsOf(call)
+    if (buckets.length === 0) return undefined
     // A call heavier than a whole window's tokens counts as the whole window (else it never fits).
     const weights = buckets.map((bucket) =>
       bucket.kind === 'requests' ? 1 : Math.max(1, Math.min(bucket.limit, Math.ceil(call.estimatedTokens))),
     )
-    const id = randomUUID()
     let told = false
     for (;;) {
       signal.throwIfAborted()
-      const admission = await this.#store.admit(buckets, weights, id)
-      if (admission.admitted) {
-        const tokens = buckets.flatMap((bucket, index) => (bucket.kind === 'tokens' ? [index] : []))
-        return tokens.length === 0
+      const admission = await this.#store.admit(buckets, weights)
+      if (admission.admitted)
+        return firstTokens < 0
           ? undefined
-          : new Slot(
-              weights[tokens[0] as number] as number,
-              tokens.map((index) => (buckets[index] as Bucket).key),
-              id,
-            )
-      }
+          : new Slot(weights[firstTokens] as number, tokenKeys, buckets, admission.ticket)
       if (!told) {
         told = true
         await onWait({
@@ -229,13 +238,26 @@ class SharedRateLimiter implements RateLimiter {
     }
   }
 
+  #bucketsOf(call: { model?: string | undefined; provider?: string | undefined }): CallBuckets {
+    const name = `${call.provider ?? ''}\u0000${call.model ?? ''}`
+    let found = this.#byCall.get(name)
+    if (!found) {
+      const buckets = this.#keysOf(call).flatMap((key) => this.#buckets.get(key) ?? [])
+      found = {
+        buckets,
+        firstTokens: buckets.findIndex((bucket) => bucket.kind === 'tokens'),
+        tokenKeys: buckets.filter((bucket) => bucket.kind === 'tokens').map((bucket) => bucket.key),
+      }
+      // Bounded: a call names a provider and a model, and few of those exist.
+      if (this.#byCall.size < 1000) this.#byCall.set(name, found)
+    }
+    return found
+  }
+
   async correct(slot: TokenSlot, usedTokens: number): Promise<void> {
     if (!(slot instanceof Slot)) return
     const weight = Math.max(0, Math.round(usedTokens))
-    const buckets = slot.keys.flatMap((key) =>
-      (this.#buckets.get(key) ?? []).filter((bucket) => bucket.kind === 'tokens'),
-    )
-    await this.#store.reweigh(buckets, slot.id, weight).catch(() => undefined)
+    await this.#store.reweigh(slot.buckets, slot.ticket, weight).catch(() => undefined)
   }
 
   async block(
@@ -249,44 +271,73 @@ class SharedRateLimiter implements RateLimiter {
   }
 }
 
-/** One call in a log: when it was admitted and what it weighs. */
-interface Entry {
-  at: number
-  weight: number
-  id: string
-}
-
-/** The sliding-window log of one bucket in memory: its calls in admission order, and their sum. */
+/**
+ * The sliding-window log of one bucket in memory: the admission times and weights of its calls in
+ * the window, oldest first, in a ring of two typed arrays (no object a call), and their sum. Each
+ * call gets a sequence number, its ticket to reweigh it.
+ */
 class MemoryLog {
-  readonly entries: Entry[] = []
-  /** Index of the oldest entry still in the window (the ones before it are gone). */
-  head = 0
+  #at = new Float64Array(16)
+  #weight = new Float64Array(16)
+  /** Ring index of the oldest call. */
+  #start = 0
+  count = 0
+  /** Sequence number of the oldest call. */
+  #first = 0
   sum = 0
-  readonly byId = new Map<string, Entry>()
+
+  #index(position: number): number {
+    return (this.#start + position) % this.#at.length
+  }
 
   /** Drops the calls admitted at or before `since` (they left the window). */
   trim(since: number): void {
-    while (this.head < this.entries.length && (this.entries[this.head] as Entry).at <= since) {
-      const entry = this.entries[this.head] as Entry
-      this.sum -= entry.weight
-      this.byId.delete(entry.id)
-      this.head++
+    while (this.count > 0 && (this.#at[this.#start] as number) <= since) {
+      this.sum -= this.#weight[this.#start] as number
+      this.#start = (this.#start + 1) % this.#at.length
+      this.#first++
+      this.count--
     }
-    // Compacts once the dropped part is the larger half: amortized O(1) a call.
-    if (this.head > 32 && this.head * 2 > this.entries.length) {
-      this.entries.splice(0, this.head)
-      this.head = 0
+  }
+
+  /** Adds a call; returns its sequence number. */
+  push(at: number, weight: number): number {
+    if (this.count === this.#at.length) {
+      const at2 = new Float64Array(this.count * 2)
+      const weight2 = new Float64Array(this.count * 2)
+      for (let position = 0; position < this.count; position++) {
+        at2[position] = this.#at[this.#index(position)] as number
+        weight2[position] = this.#weight[this.#index(position)] as number
+      }
+      this.#at = at2
+      this.#weight = weight2
+      this.#start = 0
     }
+    const index = this.#index(this.count)
+    this.#at[index] = at
+    this.#weight[index] = weight
+    this.count++
+    this.sum += weight
+    return this.#first + this.count - 1
+  }
+
+  /** Sets the weight of call `sequence`, if it is still in the window. */
+  reweigh(sequence: number, weight: number): void {
+    const position = sequence - this.#first
+    if (position < 0 || position >= this.count) return
+    const index = this.#index(position)
+    this.sum += weight - (this.#weight[index] as number)
+    this.#weight[index] = weight
   }
 
   /** Ms from `now` until `weight` more fits `limit` (0: it fits now). */
   waitFor(weight: number, limit: number, now: number, windowMs: number): number {
     let excess = this.sum + weight - limit
     if (excess <= 0) return 0
-    for (let index = this.head; index < this.entries.length; index++) {
-      const entry = this.entries[index] as Entry
-      excess -= entry.weight
-      if (excess <= 0) return Math.max(1, entry.at + windowMs - now)
+    for (let position = 0; position < this.count; position++) {
+      const index = this.#index(position)
+      excess -= this.#weight[index] as number
+      if (excess <= 0) return Math.max(1, Math.ceil((this.#at[index] as number) + windowMs - now))
     }
     return windowMs
   }
@@ -294,30 +345,30 @@ class MemoryLog {
 
 /**
  * The logs in this process's memory, on its monotonic clock (`performance.now()`): exact, and
- * atomic since a call is admitted in one synchronous step.
+ * atomic since a call is admitted in one synchronous step. A call's ticket: its sequence number in
+ * each of its buckets' logs.
  */
 class MemoryLogStore implements LogStore {
-  readonly #logs = new Map<string, MemoryLog>()
+  readonly #logs = new Map<Bucket, MemoryLog>()
   readonly #pausedUntil = new Map<string, number>()
 
   constructor(readonly windowMs: number) {}
 
   #log(bucket: Bucket, now: number): MemoryLog {
-    const name = `${bucket.kind}:${bucket.key}`
-    let log = this.#logs.get(name)
+    let log = this.#logs.get(bucket)
     if (!log) {
       log = new MemoryLog()
-      this.#logs.set(name, log)
+      this.#logs.set(bucket, log)
     }
     log.trim(now - this.windowMs)
     return log
   }
 
-  async admit(buckets: readonly Bucket[], weights: readonly number[], id: string): Promise<Admission> {
+  async admit(buckets: readonly Bucket[], weights: readonly number[]): Promise<Admission> {
     const now = performance.now()
     let waitMs = 0
     let refused = -1
-    const logs = buckets.map((bucket, index) => {
+    for (const [index, bucket] of buckets.entries()) {
       const log = this.#log(bucket, now)
       const paused = (this.#pausedUntil.get(bucket.key) ?? 0) - now
       const wait = Math.max(
@@ -326,27 +377,18 @@ class MemoryLogStore implements LogStore {
       )
       if (wait > 0 && refused < 0) refused = index
       waitMs = Math.max(waitMs, wait)
-      return log
-    })
-    if (refused >= 0) return { admitted: false, waitMs, bucket: refused }
-    for (const [index, log] of logs.entries()) {
-      const entry = { at: now, weight: weights[index] as number, id }
-      log.entries.push(entry)
-      log.byId.set(id, entry)
-      log.sum += entry.weight
     }
-    return { admitted: true }
+    if (refused >= 0) return { admitted: false, waitMs, bucket: refused }
+    const ticket = buckets.map((bucket, index) =>
+      (this.#logs.get(bucket) as MemoryLog).push(now, weights[index] as number),
+    )
+    return { admitted: true, ticket }
   }
 
-  async reweigh(buckets: readonly Bucket[], id: string, weight: number): Promise<void> {
-    const now = performance.now()
-    for (const bucket of buckets) {
-      const log = this.#log(bucket, now)
-      const entry = log.byId.get(id)
-      if (!entry) continue
-      log.sum += weight - entry.weight
-      entry.weight = weight
-    }
+  async reweigh(buckets: readonly Bucket[], ticket: unknown, weight: number): Promise<void> {
+    const sequences = ticket as number[]
+    for (const [index, bucket] of buckets.entries())
+      if (bucket.kind === 'tokens') this.#logs.get(bucket)?.reweigh(sequences[index] as number, weight)
   }
 
   async pause(key: string, ms: number): Promise<void> {
@@ -504,21 +546,23 @@ class RedisLogStore implements LogStore {
     return [`${base}:log`, `${base}:weights`, `${this.prefix}:paused:${bucket.key}`]
   }
 
-  async admit(buckets: readonly Bucket[], weights: readonly number[], id: string): Promise<Admission> {
+  async admit(buckets: readonly Bucket[], weights: readonly number[]): Promise<Admission> {
+    const id = randomUUID()
     const reply = (await scripts.admit.run(
       this.redis,
       buckets.flatMap((bucket) => this.#keys(bucket)),
       [this.windowMs, id, ...buckets.flatMap((bucket, index) => [bucket.limit, weights[index] as number])],
     )) as number[]
     const [waitMs = 0, bucket = 1] = reply
-    return waitMs === 0 ? { admitted: true } : { admitted: false, waitMs, bucket: bucket - 1 }
+    return waitMs === 0 ? { admitted: true, ticket: id } : { admitted: false, waitMs, bucket: bucket - 1 }
   }
 
-  async reweigh(buckets: readonly Bucket[], id: string, weight: number): Promise<void> {
+  async reweigh(buckets: readonly Bucket[], ticket: unknown, weight: number): Promise<void> {
+    const tokens = buckets.filter((bucket) => bucket.kind === 'tokens')
     await scripts.reweigh.run(
       this.redis,
-      buckets.flatMap((bucket) => this.#keys(bucket).slice(0, 2)),
-      [id, weight],
+      tokens.flatMap((bucket) => this.#keys(bucket).slice(0, 2)),
+      [ticket as string, weight],
     )
   }
 
