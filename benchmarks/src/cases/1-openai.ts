@@ -4,7 +4,7 @@
  * bare `openai` client, and against the peer `@openai/agents` `run()` (tracing off).
  */
 import { Agent, OpenAIChatCompletionsModel, run, setTracingDisabled, tool } from '@openai/agents'
-import { reportStatusInputSchema } from '@runner/core/adapter'
+import { createRateLimiter, reportStatusInputSchema } from '@runner/core/adapter'
 import { OpenAIRunner } from '@runner/openai'
 import OpenAI from 'openai'
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions'
@@ -83,6 +83,13 @@ export function openaiContenders(fake: FakeServer, caseId: string): Contender[] 
   const runner = new OpenAIRunner({ client })
   const runnerNoTrajectory = new OpenAIRunner({ client, recordTrajectory: false })
   const runnerNotDurable = new OpenAIRunner({ client, durable: false })
+  // Limits far above what the bench sends: every call takes its slots and never waits.
+  const runnerRateLimited = new OpenAIRunner({
+    client,
+    rateLimiter: createRateLimiter({
+      limits: { openai: { requestsPerMinute: 10_000_000, tokensPerMinute: 1_000_000_000 } },
+    }),
+  })
   const play = async (name: string, runs: number, tag: string) => {
     const model = `${caseId}-${name}-${tag}`
     await fake.play(model, { kind: 'tool-then-text', runs })
@@ -117,6 +124,7 @@ export function openaiContenders(fake: FakeServer, caseId: string): Contender[] 
     runnerContender('runner', runner),
     runnerContender('runner-no-trajectory', runnerNoTrajectory),
     runnerContender('runner-not-durable', runnerNotDurable),
+    runnerContender('runner-rate-limited', runnerRateLimited),
     {
       // The same runner, with @runner/otel registered on an SDK whose exporters do nothing.
       name: 'runner-otel',
@@ -155,6 +163,9 @@ export const openaiCase: BenchCase = {
     }
     const samples = await interleavedRounds(openaiContenders(fake, this.id), settings)
     await fake.assertClean()
+    const rateLimiterAdded = Math.round(
+      median(differences(series(samples, 'runner-rate-limited'), series(samples, 'runner'))) * 1000,
+    )
     const otelAdded = Math.round(
       median(differences(series(samples, 'runner-otel'), series(samples, 'runner'))) * 1000,
     )
@@ -179,10 +190,24 @@ export const openaiCase: BenchCase = {
           target: targets.otelOverhead,
           note: `${otelAdded >= 0 ? '+' : ''}${otelAdded.toLocaleString('en-US')} µs/run; client CPU ${median(ratios(series(samples, 'runner-otel', 'cpuMs'), series(samples, 'runner', 'cpuMs'))).toFixed(2)}×`,
         }),
+        compareRow({
+          measure: 'OpenAIRunner with a generous rate limiter (in memory) vs without',
+          unit: 'ms/run',
+          subject: series(samples, 'runner-rate-limited'),
+          reference: series(samples, 'runner'),
+          referenceName: 'OpenAIRunner',
+          cpu: {
+            subject: series(samples, 'runner-rate-limited', 'cpuMs'),
+            reference: series(samples, 'runner', 'cpuMs'),
+          },
+          target: targets.rateLimiterOverhead,
+          note: `${rateLimiterAdded >= 0 ? '+' : ''}${rateLimiterAdded.toLocaleString('en-US')} µs/run; client CPU ${median(ratios(series(samples, 'runner-rate-limited', 'cpuMs'), series(samples, 'runner', 'cpuMs'))).toFixed(2)}×`,
+        }),
       ],
       notes: [
         'bare openai: `client.chat.completions.create` in a loop, tool calls dispatched by hand; every contender sends the same system prompt and the same two tools (`report_status`, `search`).',
         '@openai/agents: `Agent` on `OpenAIChatCompletionsModel` with the same client, `run(agent, prompt)`, tracing disabled.',
+        'rate limiter: `createRateLimiter({ limits: { openai: { requestsPerMinute: 10,000,000, tokensPerMinute: 1,000,000,000 } } })` in memory: each call takes its request and token slots (the sliding-window logs) and its token count is corrected after it; nothing ever waits.',
         '@runner/otel: `instrumentRunner` on an OpenTelemetry SDK (AsyncLocalStorage context, `BatchSpanProcessor`, periodic metric reader) whose exporters do nothing: one `invoke_agent`, two `chat` and one or two `execute_tool` spans and the GenAI metrics per run.',
       ],
     }

@@ -113,6 +113,8 @@ export const targets = {
   adapterOverhead: { on: 'ratio', op: '<=', limit: 1.05, text: '≤ 1.05× bare' },
   /** Issue 17: a runner with @runner/otel registered (SDK, no-op exporters) vs without (case 1). */
   otelOverhead: { on: 'ratio', op: '<=', limit: 1.05, text: '≤ 1.05× without' },
+  /** A runner with a rate limiter whose limits are never reached vs without (case 1). */
+  rateLimiterOverhead: { on: 'ratio', op: '<=', limit: 1.03, text: '≤ 1.03× without' },
   /** Issue 14: LangChainRunner vs the bare `createAgent().invoke` (case 1). */
   langchainOverhead: { on: 'ratio', op: '<=', limit: 1.2, text: '≤ 1.20× bare' },
   /** Issue 14: LangChainRunner.runStreamed vs the bare graph's `streamEvents`, total time (case 2). */

@@ -10,6 +10,9 @@ export const tasksPath = fileURLToPath(new URL('./tasks.ts', import.meta.url))
 /** A tasks module that exports its own pool (the CLI's second form). */
 export const poolModulePath = fileURLToPath(new URL('./pool-module.ts', import.meta.url))
 
+/** A tasks module whose task runs an OpenAIRunner through a rate limiter shared on Redis. */
+export const rateLimitedPoolPath = fileURLToPath(new URL('./rate-limited-pool.ts', import.meta.url))
+
 /** A message a chaos task sends its parent over IPC. */
 export interface PhaseMessage {
   type: 'phase'

@@ -17,7 +17,7 @@ import {
   type ScriptStep,
 } from '../test/scripted-runner.js'
 import { defineTool } from '../tools/define-tool.js'
-import { createRateLimiter } from './rate-limit.js'
+import { createRateLimiter, type RateLimiter } from './rate-limit.js'
 
 const search = defineTool({
   name: 'search',
@@ -65,6 +65,76 @@ function fieldsOf(error: unknown): string[] {
   expect(InvalidOptionsError.isInstance(error)).toBe(true)
   return (error as InvalidOptionsError).issues.map((issue) => issue.field)
 }
+
+/**
+ * The most calls admitted in any span of `spanMs` (every span that ends at an admission), from
+ * the admission times.
+ */
+function mostInAnySpan(times: readonly number[], spanMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b)
+  let most = 0
+  let first = 0
+  for (let last = 0; last < sorted.length; last++) {
+    while ((sorted[first] as number) <= (sorted[last] as number) - spanMs) first++
+    most = Math.max(most, last - first + 1)
+  }
+  return most
+}
+
+/**
+ * One call, then, most of a window later, a burst of twice the limit, spread over `limiters`: a
+ * fixed window lets the rest of its count and the whole next window's through around its
+ * boundary (up to twice the limit in one window's span). The admission times of all calls.
+ */
+async function boundaryBurst(limiters: RateLimiter[], limit: number, windowMs: number): Promise<number[]> {
+  const signal = new AbortController().signal
+  const call = { provider: 'openai', model: 'gpt-4o-mini', estimatedTokens: 1 }
+  const admitted: number[] = []
+  const take = async (limiter: RateLimiter) => {
+    await limiter.acquire(call, signal, () => undefined)
+    admitted.push(performance.now())
+  }
+  await take(limiters[0] as RateLimiter)
+  await new Promise((resolve) => setTimeout(resolve, windowMs * 0.8))
+  await Promise.all(
+    Array.from({ length: 2 * limit }, (_, index) => take(limiters[index % limiters.length] as RateLimiter)),
+  )
+  return admitted
+}
+
+describe('rateLimiter: any window', () => {
+  const clients: Redis[] = []
+  afterAll(async () => {
+    await Promise.all(clients.map((client) => client.quit()))
+  })
+  // Admission times are taken when each wait ends, a little after the limiter admitted the call:
+  // spans a little shorter than the window keep that jitter out of the count.
+  const jitterMs = 50
+
+  it('in memory, never admits more than the limit in any span of a window, across the boundary of a burst', async () => {
+    const limiter = createRateLimiter({ limits: { openai: { requestsPerMinute: 5 } }, windowMs: 1000 })
+    const admitted = await boundaryBurst([limiter], 5, 1000)
+    expect(admitted).toHaveLength(11)
+    expect(mostInAnySpan(admitted, 1000 - jitterMs)).toBe(5)
+  })
+
+  it('in Redis, never admits more than the limit in any span of a window, across two limiters sharing it', async () => {
+    const keyPrefix = `test:rate:${randomUUID()}`
+    const limiters = [0, 1].map(() => {
+      const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379')
+      clients.push(redis)
+      return createRateLimiter({
+        limits: { openai: { requestsPerMinute: 5 } },
+        windowMs: 1000,
+        redis,
+        keyPrefix,
+      })
+    })
+    const admitted = await boundaryBurst(limiters, 5, 1000)
+    expect(admitted).toHaveLength(11)
+    expect(mostInAnySpan(admitted, 1000 - jitterMs)).toBe(5)
+  })
+})
 
 describe('rateLimiter: requests per window', () => {
   it('runs of two runners sharing a limiter never make more calls than the limit in any window; waiting shows on the activity and the stream', async () => {
@@ -198,33 +268,53 @@ describe('rateLimiter: Retry-After', () => {
 })
 
 describe('rateLimiter: tokens per window', () => {
-  it('estimates a call before it is sent and counts its real usage after it', async () => {
-    const limiter = createRateLimiter({ limits: { openai: { tokensPerMinute: 1000 } }, windowMs: 1000 })
-    const { store, activity } = tracked()
-    const runner = new ScriptedRunner({ activity, rateLimiter: limiter })
-    const agent = (usage: number) => ({
-      model: new ScriptedModel([
-        { text: 'ok', usage: { inputTokens: usage, outputTokens: 0, totalTokens: usage } },
-      ]),
-      modelId: 'gpt-4o-mini',
-      provider: 'openai',
-    })
-    // Estimated at a few hundred tokens (4 characters of the request a token), used 950.
-    await runner.run(agent(950), 'first', { agentId: 'tpm-first' })
-    const started = Date.now()
-    await runner.run(agent(10), 'second', { agentId: 'tpm-second' })
-    // 950 counted: the second call's estimate does not fit until the window ends.
-    expect(Date.now() - started).toBeGreaterThanOrEqual(300)
-    expect(await messagesOf(store, 'tpm-second')).toContain(
-      'Waiting for rate limit (openai: 1000 tokens per 1 s)',
-    )
-    // A call that used less than its estimate gives the rest back: the next one does not wait.
-    await runner.run(agent(1), 'third', { agentId: 'tpm-third' })
-    await runner.run(agent(1), 'fourth', { agentId: 'tpm-fourth' })
-    expect(await messagesOf(store, 'tpm-fourth')).not.toContain(
-      'Waiting for rate limit (openai: 1000 tokens per 1 s)',
-    )
+  const clients: Redis[] = []
+  afterAll(async () => {
+    await Promise.all(clients.map((client) => client.quit()))
   })
+  const stores = {
+    memory: () => ({}),
+    Redis: () => {
+      const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379')
+      clients.push(redis)
+      return { redis, keyPrefix: `test:rate:${randomUUID()}` }
+    },
+  }
+
+  it.each(Object.keys(stores) as Array<keyof typeof stores>)(
+    '(%s) estimates a call before it is sent and counts its real usage after it',
+    async (where) => {
+      const limiter = createRateLimiter({
+        limits: { openai: { tokensPerMinute: 1000 } },
+        windowMs: 1000,
+        ...stores[where](),
+      })
+      const { store, activity } = tracked()
+      const runner = new ScriptedRunner({ activity, rateLimiter: limiter })
+      const agent = (usage: number) => ({
+        model: new ScriptedModel([
+          { text: 'ok', usage: { inputTokens: usage, outputTokens: 0, totalTokens: usage } },
+        ]),
+        modelId: 'gpt-4o-mini',
+        provider: 'openai',
+      })
+      // Estimated at a few hundred tokens (4 characters of the request a token), used 950.
+      await runner.run(agent(950), 'first', { agentId: 'tpm-first' })
+      const started = Date.now()
+      await runner.run(agent(10), 'second', { agentId: 'tpm-second' })
+      // 950 counted: the second call's estimate does not fit until the window ends.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(300)
+      expect(await messagesOf(store, 'tpm-second')).toContain(
+        'Waiting for rate limit (openai: 1000 tokens per 1 s)',
+      )
+      // A call that used less than its estimate gives the rest back: the next one does not wait.
+      await runner.run(agent(1), 'third', { agentId: 'tpm-third' })
+      await runner.run(agent(1), 'fourth', { agentId: 'tpm-fourth' })
+      expect(await messagesOf(store, 'tpm-fourth')).not.toContain(
+        'Waiting for rate limit (openai: 1000 tokens per 1 s)',
+      )
+    },
+  )
 })
 
 describe('rateLimiter: Redis', () => {

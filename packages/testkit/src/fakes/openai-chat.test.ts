@@ -213,6 +213,20 @@ describe('OpenAI Chat Completions fake, through the openai SDK', () => {
     expect(failed).toMatchObject({ status: 500, type: 'server_error' })
   })
 
+  it('sends the retry-after a scripted error asks for', async () => {
+    const { model } = server.play(
+      scenario()
+        .error(429, 'Slow down', { retryAfterSeconds: 2 })
+        .error(503, 'Busy', { retryAfterSeconds: 1 }),
+    )
+    const rateLimited = await client.chat.completions.create({ model, messages: [] }).catch((error) => error)
+    expect(rateLimited).toBeInstanceOf(OpenAI.RateLimitError)
+    expect(rateLimited.headers.get('retry-after')).toBe('2')
+    const busy = await client.chat.completions.create({ model, messages: [] }).catch((error) => error)
+    expect(busy.status).toBe(503)
+    expect(busy.headers.get('retry-after')).toBe('1')
+  })
+
   it('lets the SDK retry a 429 at once (retry-after: 0) and then succeed', async () => {
     const { model, player } = server.play(scenario().error(429).text('Second time lucky.'))
     const retrying = new OpenAI({ apiKey: 'sk-test', baseURL: server.openaiBaseURL, maxRetries: 1 })

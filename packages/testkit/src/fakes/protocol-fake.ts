@@ -337,8 +337,9 @@ class ProtocolFakeServer implements ProtocolFake {
     }
 
     if (fault?.type === 'error') {
+      const retryAfter = fault.retryAfterSeconds ?? (fault.status === 429 ? 0 : undefined)
       sendJson(response, fault.status, codec.errorBody(fault.status, fault.message), {
-        ...(fault.status === 429 ? { 'retry-after': '0' } : {}),
+        ...(retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) }),
       })
       return
     }

@@ -17,7 +17,13 @@ export interface ScenarioToolCall {
 /** What goes wrong with a turn instead of (or while) answering. */
 export type ScenarioFault =
   /** The model call fails with this HTTP status (`error(429)`, `error(500)`...). */
-  | { type: 'error'; status: number; message: string }
+  | {
+      type: 'error'
+      status: number
+      message: string
+      /** The `retry-after` header a fake sends with it, in seconds (default 0 on a 429, none else). */
+      retryAfterSeconds?: number
+    }
   /** The model call never answers; only an abort ends it. */
   | { type: 'hang' }
   /** The answer is not valid for the protocol (broken JSON, a wrong shape). */
@@ -94,9 +100,26 @@ export class ScenarioBuilder implements Scenario {
     return this
   }
 
-  /** A model call that fails with an HTTP status (429, 500, 529...). */
-  error(status: number, message = `Scripted error ${status}`): this {
-    this.#turns.push(this.#turn({ fault: { type: 'error', status, message } }))
+  /**
+   * A model call that fails with an HTTP status (429, 500, 529...). `retryAfterSeconds`: the
+   * `retry-after` header the fake sends with it (default `0` on a 429, none on other statuses).
+   */
+  error(
+    status: number,
+    message = `Scripted error ${status}`,
+    options: { retryAfterSeconds?: number } = {},
+  ): this {
+    const { retryAfterSeconds } = options
+    this.#turns.push(
+      this.#turn({
+        fault: {
+          type: 'error',
+          status,
+          message,
+          ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
+        },
+      }),
+    )
     return this
   }
 
