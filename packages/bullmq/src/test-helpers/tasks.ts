@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { defineTool, type Pool } from '@runner/core'
-import { abortableSleep as sleep } from '@runner/core/adapter'
+import { childRuns, abortableSleep as sleep } from '@runner/core/adapter'
 import {
   type ScriptedCall,
   ScriptedModel,
@@ -336,5 +336,17 @@ export default function registerTasks(pool: Pool) {
     },
   )
 
-  return { echo, flaky, sleeper, stubborn, crashThenFail, agent, chaos, gated, approval, agentRun }
+  /** Enqueues `children` sleep tasks as its children (they run on any worker) and waits for them all. */
+  const family = pool.task(
+    'family',
+    { input: z.object({ children: z.number().int(), ms: z.number().int() }) },
+    async ({ input }) => {
+      const children = childRuns()
+      for (let index = 0; index < input.children; index++)
+        await children.enqueue(pool, 'sleep', { ms: input.ms, label: `child ${index}` })
+      return { results: await children.all() }
+    },
+  )
+
+  return { echo, flaky, sleeper, stubborn, crashThenFail, agent, chaos, gated, approval, agentRun, family }
 }
