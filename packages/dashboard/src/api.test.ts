@@ -191,6 +191,46 @@ describe.each(stores)('the dashboard API on %s', (_name, makeStore, skip) => {
   )
 
   it.skipIf(skip)(
+    'a run’s detail lists its children (runs and tasks that name it as parent), within the tenant',
+    async () => {
+      await seed()
+      for (const [agentId, tenant] of [
+        ['c1', 'acme'],
+        ['c2', 'acme'],
+        ['c3', 'globex'],
+      ] as const)
+        await store.create({
+          agentId,
+          agentType: 'child',
+          message: 'Waiting',
+          metadata: { tenant, parentId: 'a1' },
+        })
+      await store.append('c1', { status: 'running', message: 'Reading', percentage: 40 })
+      const detail = await call(dashboardOf(), '/api/runs/a1')
+      expect(detail.body.childCount).toBe(3)
+      expect(detail.body.children.map((child: { agentId: string }) => child.agentId).sort()).toEqual([
+        'c1',
+        'c2',
+        'c3',
+      ])
+      expect(detail.body.children.find((child: { agentId: string }) => child.agentId === 'c1')).toEqual({
+        agentId: 'c1',
+        agentType: 'child',
+        status: 'running',
+        message: 'Reading',
+        percentage: 40,
+      })
+      const scoped = await call(dashboardOf({ tenant: () => ({ tenant: 'acme' }) }), '/api/runs/a1')
+      expect(scoped.body.children.map((child: { agentId: string }) => child.agentId).sort()).toEqual([
+        'c1',
+        'c2',
+      ])
+      const leaf = await call(dashboardOf(), '/api/runs/c1')
+      expect(leaf.body.children).toEqual([])
+    },
+  )
+
+  it.skipIf(skip)(
     'needs the token on every API route; the page itself is served without it, under a CSP',
     async () => {
       await seed()

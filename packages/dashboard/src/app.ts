@@ -272,7 +272,12 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     const scope = tenant ? { metadata: tenant } : {}
     const activity = await store.get(id, scope)
     if (!activity) throw new ActivityNotFoundError(id)
-    const [trajectory, record] = await Promise.all([store.getTrajectory(id, scope), store.getRun(id, scope)])
+    const [trajectory, record, children] = await Promise.all([
+      store.getTrajectory(id, scope),
+      store.getRun(id, scope),
+      // The runs and tasks started inside this one (`metadata.parentId`), in the same tenant.
+      store.list({ metadata: { ...(tenant ?? {}), parentId: id }, limit: 100 }),
+    ])
     const run = record
       ? {
           status: record.status,
@@ -288,7 +293,19 @@ export function createDashboard(options: DashboardOptions): Dashboard {
           ...(record.expiresAt ? { expiresAt: record.expiresAt } : {}),
         }
       : undefined
-    return context.json({ activity, trajectory: trajectory ?? null, run: run ?? null })
+    return context.json({
+      activity,
+      trajectory: trajectory ?? null,
+      run: run ?? null,
+      children: children.items.map(({ agentId, agentType, status, message, percentage }) => ({
+        agentId,
+        agentType,
+        status,
+        message,
+        percentage,
+      })),
+      childCount: children.total,
+    })
   })
 
   app.get('/api/events', (context) => {

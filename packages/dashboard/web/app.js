@@ -643,6 +643,8 @@ function runPage(agentId, signal) {
   const waterfall = el('div', { className: 'waterfall' })
   const stepDetail = el('div', { className: 'step-detail' })
   const trajectoryNote = el('p', { className: 'muted' })
+  const childList = el('ul', { className: 'children' })
+  const childSection = el('section', { hidden: true }, el('h2', { textContent: 'Children' }), childList)
   main.append(
     el('p', {}, back),
     el('div', { className: 'headline' }, title, actions),
@@ -651,6 +653,7 @@ function runPage(agentId, signal) {
     message,
     meta,
     pending,
+    childSection,
     el(
       'div',
       { className: 'columns' },
@@ -706,7 +709,12 @@ function runPage(agentId, signal) {
         `turn ${checkpoint.turn}, attempt ${checkpoint.attempt}, ${checkpoint.runner}`,
       ])
     if (detail?.run?.expiresAt) items.push(['Decision expires', timeAgo(detail.run.expiresAt)])
-    for (const [key, value] of Object.entries(summary.metadata ?? {})) items.push([key, text(value)])
+    for (const [key, value] of Object.entries(summary.metadata ?? {})) {
+      // The parent of a child run or task links to its page.
+      if (key === 'parentId' && typeof value === 'string')
+        items.push(['Parent', link(runHref(value), { className: 'mono', textContent: value })])
+      else items.push([key, text(value)])
+    }
     meta.replaceChildren(
       ...items.map(([label, value]) => el('div', {}, el('dt', { textContent: label }), el('dd', {}, value))),
     )
@@ -892,6 +900,29 @@ function runPage(agentId, signal) {
     stepDetail.replaceChildren(...parts)
   }
 
+  /** The runs and tasks started inside this one, each a link with its status and progress. */
+  function showChildren() {
+    const children = detail?.children ?? []
+    childSection.hidden = children.length === 0
+    childList.replaceChildren(
+      ...children.map((child) =>
+        el(
+          'li',
+          {},
+          link(runHref(child.agentId), { className: 'mono', textContent: child.agentId }),
+          ' ',
+          statusBadge(child.status),
+          ' ',
+          el('span', { className: 'muted', textContent: `${child.agentType}: ${child.message}` }),
+        ),
+      ),
+    )
+    if (detail && detail.childCount > children.length)
+      childList.append(
+        el('li', { className: 'muted', textContent: `and ${detail.childCount - children.length} more` }),
+      )
+  }
+
   let loadingDetail
   let detailAgain = false
   async function loadDetail() {
@@ -909,6 +940,7 @@ function runPage(agentId, signal) {
           problem.hidden = true
           showSummary(body.activity)
           showPending()
+          showChildren()
           showTrajectory()
         } while (detailAgain && !signal.aborted)
       } catch (error) {
