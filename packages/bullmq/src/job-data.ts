@@ -73,7 +73,18 @@ export function readPoolJob(job: Job): PoolJob {
     enqueuedAt: typeof data.enqueuedAt === 'string' ? data.enqueuedAt : new Date(job.timestamp).toISOString(),
     ...(resumed === undefined ? {} : { resumed }),
     ...(isTraceCarrier(data.trace) ? { trace: data.trace } : {}),
+    ...(typeof data.concurrencyKey === 'string' && data.concurrencyKey.length > 0
+      ? { concurrencyKey: data.concurrencyKey }
+      : {}),
+    ...(typeof data.concurrencyKey === 'string' && isLimit(data.concurrencyLimit)
+      ? { concurrencyLimit: data.concurrencyLimit }
+      : {}),
   }
+}
+
+/** A `PoolJob.concurrencyLimit`: a positive integer. */
+function isLimit(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1
 }
 
 /** A `PoolJob.trace`: string pairs (a carrier of another shape is dropped, never fails the job). */
