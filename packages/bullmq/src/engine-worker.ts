@@ -113,6 +113,8 @@ export class EngineWorker implements RunnerWorker {
   #reconnectedAt = 0
   /** Jobs with a concurrency key running here (their leases are renewed on every tick), by job id. */
   readonly #fairRunning = new Map<string, PoolJob>()
+  /** Slot releases under way (waited for at close, before the connection goes). */
+  readonly #fairEnds = new Set<Promise<void>>()
   /** The fair dispatch's tick, started once this worker meets a job with a key (or finds some parked). */
   #tick: NodeJS.Timeout | undefined
 
@@ -262,6 +264,7 @@ export class EngineWorker implements RunnerWorker {
         await stopped.catch((error: unknown) => onError(asError(error)))
       }
     }
+    await Promise.all(this.#fairEnds)
     await this.#subscriber?.quit().catch((error: unknown) => onError(asError(error)))
   }
 
@@ -345,7 +348,13 @@ export class EngineWorker implements RunnerWorker {
       if (entries.size === 0) this.#running.delete(agentId)
       if (isFair(data)) {
         this.#fairRunning.delete(job.id as string)
-        await this.#options.fair.end(data).catch((error: unknown) => this.#options.onError(asError(error)))
+        // Not waited for: the job's completion need not wait for its slot's release (a job of
+        // the key that starts first is claimed against the lease, never over the limit).
+        const ended = this.#options.fair
+          .end(data)
+          .catch((error: unknown) => this.#options.onError(asError(error)))
+          .finally(() => this.#fairEnds.delete(ended))
+        this.#fairEnds.add(ended)
       }
     }
   }

@@ -11,13 +11,14 @@ import { toBullMQPriority } from './priority.js'
  *
  * - A job of a task with `concurrency` is added to BullMQ *parked*: delayed by `parkDelayMs` (a
  *   year), so no worker takes it. It is recorded in `parked:<group>` (a sorted set: pool priority,
- *   then arrival), and its group in `ready` (a sorted set of the groups with parked jobs, by the
- *   turn at which each last released a job: round-robin).
+ *   then arrival).
  * - `pump` releases parked jobs: among the groups whose running count (`lease:<group>`, a sorted
  *   set of job ids by lease expiry) is below their limit, the highest priority, then the group
- *   that released least recently; at most a dispatch window of jobs released and not yet started
- *   (`released`). Each released job takes a lease in its group at once, and is promoted by the
- *   process that pumped (BullMQ's `promote`: delayed -> prioritized, in one script of BullMQ's).
+ *   that released least recently (round-robin); at most a dispatch window of jobs released and
+ *   not yet started (`released`). Those groups are kept in `eligible`, a sorted set by head
+ *   priority then last turn, so a release is O(log n). Each released job takes a lease in its
+ *   group at once, and is promoted by the process that pumped (BullMQ's `promote`: delayed ->
+ *   prioritized, in one script of BullMQ's).
  * - A worker that starts a job of a group *claims* it: it runs if it holds its lease (released,
  *   or redelivered after its worker was lost and its lease still live), or if its group is below
  *   its limit with nothing parked; otherwise it is parked again (BullMQ `moveToDelayed` +
@@ -114,13 +115,16 @@ export class FairDispatch {
   readonly #base: string
   /** Listeners told when jobs are held back because their key is at its limit. */
   readonly #heldListeners = new Set<(held: HeldJob) => void>()
+  /** Ends waiting for this turn's call: (job id, group) pairs. */
+  #ends: string[] = []
+  #endsFlushed: Promise<void> | undefined
 
   constructor(options: FairDispatchOptions) {
     this.#options = options
     this.#base = `${options.prefix}:${options.queueName}:runner:fair:`
     const base = this.#base
     this.#keys = [
-      `${base}ready`,
+      `${base}eligible`,
       `${base}released`,
       `${base}jobs`,
       `${base}limits`,
@@ -129,6 +133,8 @@ export class FairDispatch {
       `${base}seq`,
       options.queue.keys.delayed as string,
       `${base}parks`,
+      `${base}turns`,
+      `${base}leases`,
     ]
     const { redis } = options
     const numberOfKeys = this.#keys.length
@@ -186,9 +192,22 @@ export class FairDispatch {
   }
 
   /** A job with a key ended (or was removed, or never started): frees its lease and place, then pumps. */
-  async end(job: Pick<PoolJob, 'agentId' | 'resumed' | 'task' | 'concurrencyKey'>): Promise<void> {
-    const released = (await this.#call(commands.end, [jobIdOf(job), groupOf(job), 'end', ''])) as string[]
-    await this.#promote(released)
+  end(job: Pick<PoolJob, 'agentId' | 'resumed' | 'task' | 'concurrencyKey'>): Promise<void> {
+    // Ends of the same turn of the event loop go in one call (a busy worker ends several at once).
+    this.#ends.push(jobIdOf(job), groupOf(job))
+    if (!this.#endsFlushed) {
+      const flushed = Promise.withResolvers<void>()
+      this.#endsFlushed = flushed.promise
+      setImmediate(() => {
+        const args = ['end', '', ...this.#ends]
+        this.#ends = []
+        this.#endsFlushed = undefined
+        this.#call(commands.end, args)
+          .then((released) => this.#promote(released as string[]))
+          .then(flushed.resolve, flushed.reject)
+      })
+    }
+    return this.#endsFlushed
   }
 
   /**
@@ -209,7 +228,7 @@ export class FairDispatch {
 
   /** Whether the queue has parked or released jobs (a worker starting up then ticks at once). */
   async active(): Promise<boolean> {
-    return (await this.#options.redis.exists(this.#keys[0] as string, this.#keys[1] as string)) > 0
+    return (await this.#options.redis.exists(this.#keys[2] as string)) > 0
   }
 
   #call(name: string, args: (string | number)[]): Promise<unknown> {
@@ -231,7 +250,7 @@ export class FairDispatch {
         try {
           await new Job(queue, '', {}, {}, id).promote()
         } catch {
-          await this.#call(commands.end, [id, '', 'unrelease', queue.toKey(id)]).catch((error: unknown) =>
+          await this.#call(commands.end, ['unrelease', queue.toKey(id), id, '']).catch((error: unknown) =>
             onError(asError(error)),
           )
         }
@@ -253,10 +272,17 @@ export class FairDispatch {
 }
 
 /**
- * Shared by every script. KEYS: 1 ready, 2 released, 3 jobs (job id -> "score group"), 4 limits
- * (group -> limit), 5 workers (`<concurrency>|<id>` by expiry), 6 turn counter, 7 arrival
- * counter, 8 BullMQ's delayed set, 9 parks (job id -> times parked again at start).
+ * Shared by every script. KEYS: 1 eligible (groups with parked jobs below their limit, by head
+ * priority tier then last turn), 2 released (job id by expiry), 3 jobs (job id -> "score group"),
+ * 4 limits (group -> limit), 5 workers (`<concurrency>|<id>` by expiry), 6 turn counter, 7
+ * arrival counter, 8 BullMQ's delayed set, 9 parks (job id -> times parked again at start), 10
+ * turns (group -> its last turn), 11 leases (every lease, `<group>\t<job id>`, by expiry; a
+ * group is JSON, so it holds no raw tab).
  * ARGV: 1 key base, 2 now (ms), 3 lease ms, 4 fallback window; then the script's own.
+ *
+ * Every step is O(log n) but the expiry sweeps (O(expired)) and the window (O(workers)): a
+ * release picks the first group of `eligible`, which is kept up to date on every change of a
+ * group (a park, a release, a claim, an end, a lease that lapsed).
  */
 const prelude = `
 local base = ARGV[1]
@@ -280,34 +306,54 @@ local function limitOf(g)
   return tonumber(redis.call('HGET', KEYS[4], g)) or ${noLimit}
 end
 
-local function running(g)
-  redis.call('ZREMRANGEBYSCORE', leaseKey(g), '-inf', now)
-  return redis.call('ZCARD', leaseKey(g))
-end
-
 local function newScore(tier)
   local seq = redis.call('INCR', KEYS[7]) % tierSize
   return fmt(tonumber(tier) * tierSize + seq)
 end
 
+-- Whether g may release its head now: it goes to (or leaves) the eligible index. A group with
+-- nothing parked and no lease is forgotten.
+local function refresh(g)
+  local head = redis.call('ZRANGE', parkedKey(g), 0, 0, 'WITHSCORES')
+  local running = redis.call('ZCARD', leaseKey(g))
+  if #head > 0 and running < limitOf(g) then
+    local tier = math.floor(tonumber(head[2]) / tierSize)
+    local turn = tonumber(redis.call('HGET', KEYS[10], g)) or 0
+    redis.call('ZADD', KEYS[1], fmt(tier * tierSize + turn % tierSize), g)
+  else
+    redis.call('ZREM', KEYS[1], g)
+    if #head == 0 and running == 0 then
+      redis.call('HDEL', KEYS[10], g)
+      redis.call('HDEL', KEYS[4], g)
+    end
+  end
+end
+
+local function addLease(id, g)
+  redis.call('ZADD', leaseKey(g), now + leaseMs, id)
+  redis.call('ZADD', KEYS[11], now + leaseMs, g .. '\t' .. id)
+end
+
+local function dropLease(id, g)
+  redis.call('ZREM', KEYS[11], g .. '\t' .. id)
+  return redis.call('ZREM', leaseKey(g), id)
+end
+
 local function park(id, score, g)
   redis.call('HSET', KEYS[3], id, score .. ' ' .. g)
   redis.call('ZADD', parkedKey(g), score, id)
-  redis.call('ZADD', KEYS[1], 'NX', 0, g)
 end
 
 local function forget(id, g)
-  if g == '' then
-    local _, known = jobInfo(id)
-    g = known
-  end
+  local score, known = jobInfo(id)
+  if g == '' then g = known end
   redis.call('ZREM', KEYS[2], id)
   redis.call('HDEL', KEYS[3], id)
   redis.call('HDEL', KEYS[9], id)
   if g then
-    redis.call('ZREM', leaseKey(g), id)
+    dropLease(id, g)
     redis.call('ZREM', parkedKey(g), id)
-    if redis.call('ZCARD', parkedKey(g)) == 0 then redis.call('ZREM', KEYS[1], g) end
+    refresh(g)
   end
 end
 
@@ -322,45 +368,44 @@ local function window()
   return sum
 end
 
-local function pump()
+-- Run first by every script.
+local function sweep()
+  -- Leases that lapsed (their worker was lost, or their job never started): the slot comes back.
+  for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[11], '-inf', now)) do
+    redis.call('ZREM', KEYS[11], member)
+    local tab = string.find(member, '\t', 1, true)
+    local g, id = string.sub(member, 1, tab - 1), string.sub(member, tab + 1)
+    redis.call('ZREM', leaseKey(g), id)
+    refresh(g)
+  end
   -- Released and not started within a lease: back to its group if it was never promoted.
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)) do
     redis.call('ZREM', KEYS[2], id)
     local score, g = jobInfo(id)
-    if g then
-      redis.call('ZREM', leaseKey(g), id)
-      if redis.call('ZSCORE', KEYS[8], id) then park(id, score, g) end
+    if g and redis.call('ZSCORE', KEYS[8], id) then
+      park(id, score, g)
+      refresh(g)
     end
   end
+end
+
+local function pump()
   local released = {}
   local inflight = redis.call('ZCARD', KEYS[2])
   local w = window()
   while inflight < w do
-    local best, bestTier
-    for _, g in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-      local head = redis.call('ZRANGE', parkedKey(g), 0, 0, 'WITHSCORES')
-      if #head == 0 then
-        redis.call('ZREM', KEYS[1], g)
-      elseif running(g) < limitOf(g) then
-        local tier = math.floor(tonumber(head[2]) / tierSize)
-        if not best or tier < bestTier then
-          best = g
-          bestTier = tier
-        end
-      end
+    local first = redis.call('ZRANGE', KEYS[1], 0, 0)
+    local g = first[1]
+    if not g then break end
+    local id = redis.call('ZPOPMIN', parkedKey(g))[1]
+    if id then
+      addLease(id, g)
+      redis.call('ZADD', KEYS[2], now + leaseMs, id)
+      redis.call('HSET', KEYS[10], g, redis.call('INCR', KEYS[6]))
+      released[#released + 1] = id
+      inflight = inflight + 1
     end
-    if not best then break end
-    local id = redis.call('ZPOPMIN', parkedKey(best))[1]
-    redis.call('ZADD', leaseKey(best), now + leaseMs, id)
-    redis.call('ZADD', KEYS[2], now + leaseMs, id)
-    local turn = redis.call('INCR', KEYS[6])
-    if redis.call('ZCARD', parkedKey(best)) == 0 then
-      redis.call('ZREM', KEYS[1], best)
-    else
-      redis.call('ZADD', KEYS[1], turn, best)
-    end
-    released[#released + 1] = id
-    inflight = inflight + 1
+    refresh(g)
   end
   return released
 end
@@ -368,19 +413,25 @@ end
 
 /** ARGV 5..: (job id, group, limit, BullMQ priority) per job. Returns { released, held (id, running, limit)... }. */
 const parkScript = `${prelude}
+sweep()
 local parked = {}
+local groups = {}
 for i = 5, #ARGV, 4 do
   local id, g = ARGV[i], ARGV[i + 1]
-  redis.call('HSET', KEYS[4], g, ARGV[i + 2])
+  if not groups[g] then
+    redis.call('HSET', KEYS[4], g, ARGV[i + 2])
+    groups[g] = true
+  end
   park(id, newScore(ARGV[i + 3]), g)
   parked[#parked + 1] = { id, g }
 end
+for g in pairs(groups) do refresh(g) end
 local released = pump()
 local held = {}
 for _, entry in ipairs(parked) do
   local id, g = entry[1], entry[2]
   if redis.call('ZSCORE', parkedKey(g), id) then
-    local run, lim = running(g), limitOf(g)
+    local run, lim = redis.call('ZCARD', leaseKey(g)), limitOf(g)
     if run >= lim then
       held[#held + 1] = id
       held[#held + 1] = run
@@ -396,50 +447,62 @@ return { released, held }
  * limit, parks, released }.
  */
 const claimScript = `${prelude}
+sweep()
 local id, g = ARGV[5], ARGV[6]
 local lim = tonumber(ARGV[7])
 redis.call('HSET', KEYS[4], g, lim)
 redis.call('ZREM', KEYS[2], id)
 local score = jobInfo(id)
 redis.call('ZREM', parkedKey(g), id)
-local run = running(g)
+local run = redis.call('ZCARD', leaseKey(g))
 local admitted = 0
 if redis.call('ZSCORE', leaseKey(g), id) or (run < lim and redis.call('ZCARD', parkedKey(g)) == 0) then
-  redis.call('ZADD', leaseKey(g), now + leaseMs, id)
+  addLease(id, g)
+  if not score then redis.call('HSET', KEYS[3], id, newScore(ARGV[8]) .. ' ' .. g) end
   admitted = 1
   run = redis.call('ZCARD', leaseKey(g))
 else
   park(id, score or newScore(ARGV[8]), g)
   redis.call('HINCRBY', KEYS[9], id, 1)
 end
-if redis.call('ZCARD', parkedKey(g)) == 0 then redis.call('ZREM', KEYS[1], g) end
+refresh(g)
 local parks = tonumber(redis.call('HGET', KEYS[9], id)) or 0
 local released = pump()
 return { admitted, run, lim, parks, released }
 `
 
 /**
- * ARGV 5: job id, 6: group ('' = the one recorded), 7: 'end' (the job ended or was removed:
- * forgotten) or 'unrelease' (its promotion failed: forgotten if its BullMQ job, ARGV 8, is gone,
- * else only its release is given back). Returns the released job ids.
+ * ARGV 5: 'end' (the jobs ended or were removed: forgotten) or 'unrelease' (a promotion failed:
+ * forgotten if its BullMQ job, ARGV 6, is gone, else only its release is given back); 7..: (job
+ * id, group ('' = the one recorded)) pairs. Returns the released job ids.
  */
 const endScript = `${prelude}
-local id = ARGV[5]
-if ARGV[7] == 'unrelease' and redis.call('EXISTS', ARGV[8]) == 1 then
+sweep()
+if ARGV[5] == 'unrelease' and redis.call('EXISTS', ARGV[6]) == 1 then
+  local id = ARGV[7]
   local _, g = jobInfo(id)
   redis.call('ZREM', KEYS[2], id)
-  if g then redis.call('ZREM', leaseKey(g), id) end
+  if g then
+    dropLease(id, g)
+    refresh(g)
+  end
 else
-  forget(id, ARGV[6])
+  for i = 7, #ARGV, 2 do forget(ARGV[i], ARGV[i + 1]) end
 end
 return pump()
 `
 
 /** ARGV 5: worker member; 6..: (job id, group) of the jobs it runs. Returns the released job ids. */
 const tickScript = `${prelude}
+sweep()
 redis.call('ZADD', KEYS[5], now + leaseMs, ARGV[5])
 for i = 6, #ARGV, 2 do
-  redis.call('ZADD', leaseKey(ARGV[i + 1]), now + leaseMs, ARGV[i])
+  local id, g = ARGV[i], ARGV[i + 1]
+  -- Only a job still known (one ended or removed meanwhile holds no slot).
+  if jobInfo(id) then
+    addLease(id, g)
+    refresh(g)
+  end
 end
 return pump()
 `
