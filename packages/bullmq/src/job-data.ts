@@ -73,13 +73,16 @@ export function readPoolJob(job: Job): PoolJob {
     enqueuedAt: typeof data.enqueuedAt === 'string' ? data.enqueuedAt : new Date(job.timestamp).toISOString(),
     ...(resumed === undefined ? {} : { resumed }),
     ...(isTraceCarrier(data.trace) ? { trace: data.trace } : {}),
-    ...(typeof data.concurrencyKey === 'string' && data.concurrencyKey.length > 0
-      ? { concurrencyKey: data.concurrencyKey }
-      : {}),
-    ...(typeof data.concurrencyKey === 'string' && isLimit(data.concurrencyLimit)
+    ...(isKey(data.concurrencyKey) ? { concurrencyKey: data.concurrencyKey } : {}),
+    ...(isKey(data.concurrencyKey) && isLimit(data.concurrencyLimit)
       ? { concurrencyLimit: data.concurrencyLimit }
       : {}),
   }
+}
+
+/** A `PoolJob.concurrencyKey`: a non-empty string. */
+function isKey(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0
 }
 
 /** A `PoolJob.concurrencyLimit`: a positive integer. */
