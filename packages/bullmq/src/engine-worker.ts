@@ -113,7 +113,7 @@ export class EngineWorker implements RunnerWorker {
   #reconnectedAt = 0
   /** Jobs with a concurrency key running here (their leases are renewed on every tick), by job id. */
   readonly #fairRunning = new Map<string, PoolJob>()
-  /** Slot releases under way (waited for at close, before the connection goes). */
+  /** Slot releases and promotions under way (waited for at close, before the connection goes). */
   readonly #fairEnds = new Set<Promise<void>>()
   /** The fair dispatch's tick, started once this worker meets a job with a key (or finds some parked). */
   #tick: NodeJS.Timeout | undefined
@@ -304,7 +304,7 @@ export class EngineWorker implements RunnerWorker {
       }
       parks = claim.parks
       this.#fairRunning.set(job.id as string, data)
-      void claim.promote()
+      this.#track(claim.promote())
     }
     const controller = new AbortController()
     const done = Promise.withResolvers<JobOutcome>()
@@ -350,13 +350,17 @@ export class EngineWorker implements RunnerWorker {
         this.#fairRunning.delete(job.id as string)
         // Not waited for: the job's completion need not wait for its slot's release (a job of
         // the key that starts first is claimed against the lease, never over the limit).
-        const ended = this.#options.fair
-          .end(data)
-          .catch((error: unknown) => this.#options.onError(asError(error)))
-          .finally(() => this.#fairEnds.delete(ended))
-        this.#fairEnds.add(ended)
+        this.#track(this.#options.fair.end(data))
       }
     }
+  }
+
+  /** Keeps a fair-dispatch call under way until it settles (close waits for it); never rejects. */
+  #track(call: Promise<void>): void {
+    const tracked = call
+      .catch((error: unknown) => this.#options.onError(asError(error)))
+      .finally(() => this.#fairEnds.delete(tracked))
+    this.#fairEnds.add(tracked)
   }
 
   /**
