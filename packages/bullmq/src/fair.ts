@@ -58,7 +58,8 @@ export interface HeldJob extends HeldGroup {
 /** What a worker's claim decided for a job starting in it. */
 export type Claim = (
   | {
-      run: true /** Times the job was parked again after BullMQ started it (not deliveries of its own). */
+      run: true
+      /** Times the job was parked again after BullMQ started it (not deliveries of its own). */
       parks: number
     }
   | { run: false; running: number; limit: number }
