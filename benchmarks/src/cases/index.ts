@@ -19,6 +19,10 @@ export const caseLoaders: ReadonlyArray<{ id: string; load: () => Promise<BenchC
   { id: '4-stores', load: async () => (await import('./4-stores.ts')).storesCase },
   { id: '5-scale', load: async () => (await import('./5-scale.ts')).scaleCase },
   { id: '6-bullmq', load: async () => (await import('./6-bullmq.ts')).bullmqCase },
+  {
+    id: '6-bullmq-fairness',
+    load: async () => (await import('./6-bullmq-fairness.ts')).bullmqFairnessCase,
+  },
   { id: '7-durable', load: async () => (await import('./7-durable.ts')).durableCase },
   { id: '8-enqueue', load: async () => (await import('./8-enqueue.ts')).enqueueCase },
   { id: '9-dashboard', load: async () => (await import('./9-dashboard.ts')).dashboardCase },

@@ -130,6 +130,8 @@ export const targets = {
   enqueue10k: { on: 'value', op: '<=', limit: 3000, text: '≤ 3 s for 10,000' },
   /** Pool throughput with per-key fairness on vs off, local engine (case 3). */
   fairnessThroughput: { on: 'ratio', op: '>=', limit: 0.9, text: '≥ 0.9× fairness off' },
+  /** Pool throughput with per-key fairness on vs off, bullmqEngine (case 6-bullmq-fairness). */
+  bullmqFairnessThroughput: { on: 'ratio', op: '>=', limit: 0.9, text: '≥ 0.9× fairness off' },
 } as const satisfies Record<string, Target>
 
 /** The row with another target than the one it was built with, and the verdict for it. */

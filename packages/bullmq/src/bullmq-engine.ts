@@ -12,6 +12,7 @@ import { type ConnectionOptions, type JobsOptions, Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { createRedis, toBullMQConnection } from './connection.js'
 import { cancelReason, EngineWorker } from './engine-worker.js'
+import { FairDispatch, type HeldJob, isFair, parkDelayMs } from './fair.js'
 import {
   agentIdOf,
   failedOutcome,
@@ -30,6 +31,14 @@ import type { BullMQConnection, BullMQEngine, BullMQEngineOptions, WorkerStartOp
 
 /** The method through which `startWorker` starts a worker on an engine (a symbol: not public API). */
 export const startWorkerOnEngine = Symbol.for('runner.bullmq.startWorker')
+
+/**
+ * The method through which the pool learns that a job is held back because its concurrency key
+ * is at its limit (a symbol: not public API): `engine[onConcurrencyHeld](listener)` returns an
+ * unsubscribe. Told at submit (the key was at its limit then) and when a worker that took the job
+ * had to park it again; in the process where that happened.
+ */
+export const onConcurrencyHeld = Symbol.for('runner.bullmq.onConcurrencyHeld')
 
 /** A `BullMQEngine` as `startWorker` sees it. */
 export interface WorkerCapableEngine extends BullMQEngine {
@@ -95,6 +104,7 @@ interface Started {
   queue: Queue<PoolJob, SerializedJobOutcome>
   redis: Redis
   watcher: OutcomeWatcher
+  fair: FairDispatch
 }
 
 class BullMQEngineImpl implements WorkerCapableEngine {
@@ -169,7 +179,16 @@ class BullMQEngineImpl implements WorkerCapableEngine {
       agentIdOf,
       onError: this.#onError,
     })
-    this.#started = { context, queue, redis, watcher }
+    const fair = new FairDispatch({
+      redis,
+      queue,
+      prefix: this.prefix,
+      queueName: this.queueName,
+      leaseMs: this.#worker.lockDurationMs,
+      fallbackWindow: context.concurrency,
+      onError: this.#onError,
+    })
+    this.#started = { context, queue, redis, watcher, fair }
     this.#schedules = new BullMQSchedules({
       queueName: this.queueName,
       prefix: this.prefix,
@@ -178,6 +197,11 @@ class BullMQEngineImpl implements WorkerCapableEngine {
       context,
       onError: this.#onError,
     })
+  }
+
+  /** See `onConcurrencyHeld`. */
+  [onConcurrencyHeld](listener: (held: HeldJob) => void): () => void {
+    return this.#use().fair.onHeld(listener)
   }
 
   async submit(job: PoolJob): Promise<void> {
@@ -193,7 +217,25 @@ class BullMQEngineImpl implements WorkerCapableEngine {
       watcher.forget(expected)
       throw error
     }
+    await this.#park([job], expected)
     await this.#raiseResumed([job])
+  }
+
+  /**
+   * Records the parked jobs among `jobs` (added to BullMQ parked) for the fair dispatch, which may
+   * release some at once. On failure they are removed again before this rejects.
+   */
+  async #park(jobs: readonly PoolJob[], expected: string[]): Promise<void> {
+    const parked = jobs.filter((job) => parks(job))
+    if (parked.length === 0) return
+    const { queue, watcher, fair } = this.#use()
+    try {
+      await fair.park(parked)
+    } catch (error) {
+      watcher.forget(expected)
+      await Promise.all(jobs.map((job) => queue.remove(jobIdOf(job)).catch(() => 0)))
+      throw error
+    }
   }
 
   /**
@@ -215,6 +257,7 @@ class BullMQEngineImpl implements WorkerCapableEngine {
       await Promise.all(jobs.map((job) => queue.remove(jobIdOf(job)).catch(() => 0)))
       throw error
     }
+    await this.#park(jobs, expected)
     await this.#raiseResumed(jobs)
   }
 
@@ -249,8 +292,9 @@ class BullMQEngineImpl implements WorkerCapableEngine {
         // with its `waiting` outcome); two processes submitting the same resume add it once.
         jobId: jobIdOf(job),
         priority: toBullMQPriority(job.priority),
-        // The delay was the first start's; a resume runs as soon as a worker is free.
-        ...(job.delayMs > 0 && !resumed ? { delay: job.delayMs } : {}),
+        // The delay was the first start's; a resume runs as soon as a worker is free. A job with
+        // a concurrency key waits parked (far in the future) until the fair dispatch releases it.
+        ...(parks(job) ? { delay: parkDelayMs } : job.delayMs > 0 && !resumed ? { delay: job.delayMs } : {}),
         // Retries belong to the task (the pool's job runner); BullMQ only redelivers lost jobs.
         attempts: 1,
         removeOnComplete: keep,
@@ -299,6 +343,10 @@ class BullMQEngineImpl implements WorkerCapableEngine {
       }
       await redis.set(outcomeKey, JSON.stringify(serializeJobOutcome(canceled)), 'PX', this.#keepMs)
       if ((await queue.remove(jobId)) === 1) {
+        if (isFair(data))
+          await this.#use()
+            .fair.end(data)
+            .catch((error: unknown) => this.#onError(asError(error)))
         const outcome = await context.cancelJob(data, {
           reason: 'The task was canceled with pool.cancel() before it started.',
         })
@@ -337,7 +385,7 @@ class BullMQEngineImpl implements WorkerCapableEngine {
   }
 
   async [startWorkerOnEngine](options: WorkerStartOptions): Promise<EngineWorker> {
-    const { context, redis } = this.#use()
+    const { context, redis, fair } = this.#use()
     if (this.#closing) {
       throw new RunnerError('This pool is closed: a closed pool cannot start a worker. Create a new pool.')
     }
@@ -359,6 +407,7 @@ class BullMQEngineImpl implements WorkerCapableEngine {
       )
     }
     const worker = new EngineWorker({
+      fair,
       queueName: this.queueName,
       prefix: this.prefix,
       bullConnection: this.#bullConnection,
@@ -445,6 +494,15 @@ if tonumber(ARGV[1]) > current then
 end
 return 1
 `
+
+/**
+ * Whether a job is added to BullMQ parked, for the fair dispatch to release: its task has a
+ * concurrency key, and it has no delay of its own (a delayed job waits in BullMQ for its delay,
+ * and is claimed when a worker takes it).
+ */
+function parks(job: PoolJob): boolean {
+  return isFair(job) && !(job.delayMs > 0 && job.resumed === undefined)
+}
 
 /**
  * The agentIds of the first submissions among `jobs`: their job is the task's current one. (A

@@ -7,9 +7,10 @@ import {
   type SerializedJobOutcome,
   serializeJobOutcome,
 } from '@runner/core/engine'
-import { type ConnectionOptions, Job, Worker } from 'bullmq'
+import { type ConnectionOptions, DelayedError, Job, Worker } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { createRedis } from './connection.js'
+import { type FairDispatch, isFair, maxTickIntervalMs, parkDelayMs } from './fair.js'
 import { describeFailure, readPoolJob } from './job-data.js'
 import type { RunnerKeys } from './keys.js'
 import type { BullMQConnection, RunnerWorker } from './types.js'
@@ -46,6 +47,8 @@ export interface EngineWorkerOptions {
   /** The engine's own connection (cancel markers). */
   redis: Redis
   keys: RunnerKeys
+  /** The fair dispatch of jobs with a concurrency key. */
+  fair: FairDispatch
   context: PoolEngineContext
   concurrency: number
   lockDurationMs: number
@@ -108,6 +111,12 @@ export class EngineWorker implements RunnerWorker {
   readonly #heardCancels = new Map<string, number>()
   /** When the subscriber last reconnected: messages published while it was away were lost. */
   #reconnectedAt = 0
+  /** Jobs with a concurrency key running here (their leases are renewed on every tick), by job id. */
+  readonly #fairRunning = new Map<string, PoolJob>()
+  /** Slot releases and promotions under way (waited for at close, before the connection goes). */
+  readonly #fairEnds = new Set<Promise<void>>()
+  /** The fair dispatch's tick, started once this worker meets a job with a key (or finds some parked). */
+  #tick: NodeJS.Timeout | undefined
 
   constructor(options: EngineWorkerOptions) {
     this.#options = options
@@ -163,6 +172,33 @@ export class EngineWorker implements RunnerWorker {
     await bull.waitUntilReady()
     this.#sweep = setInterval(() => void this.#sweepCancels(), cancelSweepIntervalMs)
     this.#sweep.unref()
+    // One read at start: a worker that joins a queue with parked jobs helps release them.
+    if (await options.fair.active().catch(() => false)) this.#startTicking()
+  }
+
+  /** `<concurrency>|<id>`: how this worker registers for the fair dispatch's window. */
+  get #member(): string {
+    return `${this.concurrency}|${this.id}`
+  }
+
+  #startTicking(): void {
+    if (this.#tick || this.#closing) return
+    const intervalMs = Math.max(50, Math.min(maxTickIntervalMs, Math.floor(this.#options.lockDurationMs / 3)))
+    let ticking = false
+    const tick = async () => {
+      if (ticking) return
+      ticking = true
+      try {
+        await this.#options.fair.tick(this.#member, [...this.#fairRunning.values()])
+      } catch (error) {
+        this.#options.onError(asError(error))
+      } finally {
+        ticking = false
+      }
+    }
+    this.#tick = setInterval(() => void tick(), intervalMs)
+    this.#tick.unref()
+    void tick()
   }
 
   /** Aborts the job(s) `agentId` running in this process, if any. */
@@ -193,6 +229,9 @@ export class EngineWorker implements RunnerWorker {
     const timeoutMs = options.timeoutMs ?? defaultCloseTimeoutMs
     const { onError } = this.#options
     clearInterval(this.#sweep)
+    clearInterval(this.#tick)
+    if (this.#tick)
+      await this.#options.fair.unregister(this.#member).catch((error: unknown) => onError(asError(error)))
     const bull = this.#bull
     if (bull) {
       // BullMQ stops taking jobs at once, then waits for the running ones.
@@ -225,6 +264,7 @@ export class EngineWorker implements RunnerWorker {
         await stopped.catch((error: unknown) => onError(asError(error)))
       }
     }
+    await Promise.all(this.#fairEnds)
     await this.#subscriber?.quit().catch((error: unknown) => onError(asError(error)))
   }
 
@@ -249,6 +289,23 @@ export class EngineWorker implements RunnerWorker {
   ): Promise<SerializedJobOutcome> {
     const data = readPoolJob(job)
     const { agentId } = data
+    // A job with a concurrency key runs only if the fair dispatch admits it; otherwise it goes
+    // back to BullMQ parked, keeping its place (it never touched its activity).
+    let parks = 0
+    if (isFair(data)) {
+      this.#startTicking()
+      const claim = await this.#options.fair.claim(data)
+      if (!claim.run) {
+        await job
+          .moveToDelayed(Date.now() + parkDelayMs, token)
+          .catch((error: unknown) => this.#options.onError(asError(error)))
+        await claim.promote()
+        throw new DelayedError()
+      }
+      parks = claim.parks
+      this.#fairRunning.set(job.id as string, data)
+      this.#track(claim.promote())
+    }
     const controller = new AbortController()
     const done = Promise.withResolvers<JobOutcome>()
     done.promise.catch(() => {})
@@ -263,7 +320,8 @@ export class EngineWorker implements RunnerWorker {
       // Delivered again: the worker that ran it was lost (killed, crashed, cut off from Redis) or
       // handed it back at shutdown. The job runner reads from the activity's log entries which
       // attempt that worker had reached, resumes from the next one and logs it.
-      const redelivered = job.attemptsStarted > 1 || job.stalledCounter > 0
+      // (A job parked again at its start was taken by BullMQ without running: not a delivery.)
+      const redelivered = job.attemptsStarted - parks > 1 || job.stalledCounter > 0
       // Registered before this check: a cancel publishes once the job is active, so its message
       // either came before (remembered) or finds this job running. The marker is read instead for
       // a redelivered job (its cancel may have been published long before, to the lost worker),
@@ -288,7 +346,21 @@ export class EngineWorker implements RunnerWorker {
     } finally {
       entries.delete(entry)
       if (entries.size === 0) this.#running.delete(agentId)
+      if (isFair(data)) {
+        this.#fairRunning.delete(job.id as string)
+        // Not waited for: the job's completion need not wait for its slot's release (a job of
+        // the key that starts first is claimed against the lease, never over the limit).
+        this.#track(this.#options.fair.end(data))
+      }
     }
+  }
+
+  /** Keeps a fair-dispatch call under way until it settles (close waits for it); never rejects. */
+  #track(call: Promise<void>): void {
+    const tracked = call
+      .catch((error: unknown) => this.#options.onError(asError(error)))
+      .finally(() => this.#fairEnds.delete(tracked))
+    this.#fairEnds.add(tracked)
   }
 
   /**
@@ -352,6 +424,9 @@ export class EngineWorker implements RunnerWorker {
       data = readPoolJob(job)
     } catch {
       return
+    }
+    if (isFair(data)) {
+      await this.#options.fair.end(data).catch((error: unknown) => this.#options.onError(asError(error)))
     }
     await this.#options.context.failJob(
       data,

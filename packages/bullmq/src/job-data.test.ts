@@ -61,6 +61,18 @@ describe('readPoolJob', () => {
     expect(readPoolJob(job({ ...rest, trace: ['x'] }))).toEqual(rest)
   })
 
+  it('carries the concurrency key and limit (the fair dispatch reads them at start); drops malformed ones', () => {
+    const base = { agentId: 'a1', task: 't', priority: 0, delayMs: 0, attempt: 1, enqueuedAt: 'x' }
+    const data = { ...base, concurrencyKey: 'acme', concurrencyLimit: 2 }
+    expect(readPoolJob(job(data))).toEqual(data)
+    expect(readPoolJob(job({ ...base, concurrencyKey: 'acme' }))).toEqual({ ...base, concurrencyKey: 'acme' })
+    expect(readPoolJob(job({ ...base, concurrencyKey: 'acme', concurrencyLimit: 0 }))).toEqual({
+      ...base,
+      concurrencyKey: 'acme',
+    })
+    expect(readPoolJob(job({ ...base, concurrencyKey: '', concurrencyLimit: 2 }))).toEqual(base)
+  })
+
   it('refuses a job that is not a pool job, without retry', () => {
     expect(() => readPoolJob(job({ hello: 'world' }))).toThrow(/is not a task of a @runner pool/)
     expect(() => readPoolJob(job({ agentId: 'other', task: 't' }))).toThrow(/is not a task of a @runner pool/)

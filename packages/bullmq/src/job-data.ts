@@ -73,7 +73,21 @@ export function readPoolJob(job: Job): PoolJob {
     enqueuedAt: typeof data.enqueuedAt === 'string' ? data.enqueuedAt : new Date(job.timestamp).toISOString(),
     ...(resumed === undefined ? {} : { resumed }),
     ...(isTraceCarrier(data.trace) ? { trace: data.trace } : {}),
+    ...(isKey(data.concurrencyKey) ? { concurrencyKey: data.concurrencyKey } : {}),
+    ...(isKey(data.concurrencyKey) && isLimit(data.concurrencyLimit)
+      ? { concurrencyLimit: data.concurrencyLimit }
+      : {}),
   }
+}
+
+/** A `PoolJob.concurrencyKey`: a non-empty string. */
+function isKey(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0
+}
+
+/** A `PoolJob.concurrencyLimit`: a positive integer. */
+function isLimit(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1
 }
 
 /** A `PoolJob.trace`: string pairs (a carrier of another shape is dropped, never fails the job). */

@@ -336,6 +336,60 @@ export default function registerTasks(pool: Pool) {
     },
   )
 
+  /**
+   * Tasks with a concurrency key (`input.tenant`): `fair` without a limit, `locked` with limit 1.
+   * Each records its start and end (`{ tenant, agentId, phase, pid, at }`) on the Redis list
+   * `input.sink`, sleeps `ms`, and on attempt 1 with `hang` hangs (the test kills its worker).
+   */
+  const fairInput = z.object({
+    tenant: z.string(),
+    ms: z.number().int(),
+    sink: effectSink,
+    hang: z.boolean().default(false),
+  })
+  type FairInput = z.output<typeof fairInput>
+  const fairHandler = async ({
+    agentId,
+    input,
+    signal,
+    attempt,
+  }: {
+    agentId: string
+    input: FairInput
+    signal: AbortSignal
+    attempt: number
+  }) => {
+    const record = (phase: 'start' | 'end') =>
+      effects(input.sink.redisUrl).rpush(
+        input.sink.key,
+        JSON.stringify({ tenant: input.tenant, agentId, phase, pid: process.pid, at: Date.now() }),
+      )
+    await record('start')
+    if (input.hang && attempt === 1) {
+      phase(agentId, 'start')
+      await sleep(120_000, signal)
+    }
+    await sleep(input.ms, signal)
+    await record('end')
+    return { tenant: input.tenant, attempt }
+  }
+  const fair = pool.task(
+    'fair',
+    { input: fairInput, concurrency: { key: (input) => input.tenant } },
+    fairHandler,
+  )
+  const locked = pool.task(
+    'locked',
+    {
+      input: fairInput,
+      retries: 1,
+      retryDelayMs: 10,
+      maxRetryDelayMs: 10,
+      concurrency: { key: (input) => input.tenant, limit: 1 },
+    },
+    fairHandler,
+  )
+
   /** Enqueues `children` sleep tasks as its children (they run on any worker) and waits for them all. */
   const family = pool.task(
     'family',
@@ -348,5 +402,19 @@ export default function registerTasks(pool: Pool) {
     },
   )
 
-  return { echo, flaky, sleeper, stubborn, crashThenFail, agent, chaos, gated, approval, agentRun, family }
+  return {
+    echo,
+    flaky,
+    sleeper,
+    stubborn,
+    crashThenFail,
+    agent,
+    chaos,
+    gated,
+    approval,
+    agentRun,
+    fair,
+    locked,
+    family,
+  }
 }
