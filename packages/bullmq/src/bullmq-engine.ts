@@ -1,6 +1,7 @@
 import { InvalidOptionsError, RunCanceledError, RunnerError } from '@runner/core'
 import { parseOrThrow, raceAbort } from '@runner/core/adapter'
 import {
+  concurrencyWaitMessage,
   type EngineCloseOptions,
   type JobOutcome,
   type PoolEngineContext,
@@ -189,6 +190,10 @@ class BullMQEngineImpl implements WorkerCapableEngine {
       onError: this.#onError,
     })
     this.#started = { context, queue, redis, watcher, fair }
+    // A job held back by its key's limit says so on its queued activity.
+    fair.onHeld((held) => {
+      void context.noteQueued(held.job, concurrencyWaitMessage(held.job, held.limit))
+    })
     this.#schedules = new BullMQSchedules({
       queueName: this.queueName,
       prefix: this.prefix,

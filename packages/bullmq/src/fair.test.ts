@@ -59,8 +59,15 @@ describe.skipIf(!redisUrl)('bullmqEngine: fair concurrency per key', () => {
     expect(
       held.map(({ job, key, running, limit }) => ({ agentId: job.agentId, key, running, limit })),
     ).toEqual([{ agentId: second.agentId, key: 'acme', running: 1, limit: 1 }])
-    // Parked in BullMQ (delayed), not started, while the worker has free slots.
+    // Parked in BullMQ (delayed), not started, while the worker has free slots; its queued
+    // activity says what it waits for.
     expect(await (await setup.queue.getJob(second.agentId))?.getState()).toBe('delayed')
+    await eventually(
+      () => setup.activity.detail(second.agentId),
+      (activity) => activity.message === 'Waiting for a concurrency slot (locked "acme": at most 1 at once)',
+      'the waiting line',
+    )
+    expect((await setup.activity.detail(second.agentId)).status).toBe('queued')
     await expect(setup.api.cancel(second.agentId)).resolves.toBe(true)
     await expect(setup.api.result(second.agentId)).rejects.toSatisfy(RunCanceledError.isInstance)
     await expect(setup.api.cancel(first.agentId)).resolves.toBe(true)
@@ -121,9 +128,11 @@ describe.skipIf(!redisUrl)('bullmqEngine: fair concurrency per key', () => {
     expect((delayedStart?.at ?? 0) - enqueuedAt).toBeGreaterThanOrEqual(450)
     // Due at 500 ms while the other task of its key ran: it waited for the slot.
     expect(delayedStart?.at ?? 0).toBeGreaterThanOrEqual(runningEnd?.at ?? Number.POSITIVE_INFINITY)
-    // Its activity shows one start: parking it again at its start did not count as a delivery.
+    // Its activity says why it waited, and shows one start: parking it again at its start did not
+    // count as a delivery.
     expect(logLines(await setup.activity.detail(delayed.agentId))).toEqual([
       'queued: Waiting to start',
+      'queued: Waiting for a concurrency slot (locked "a": at most 1 at once)',
       'running: Started',
       'complete: Complete',
     ])

@@ -9,7 +9,7 @@ export {
   type SerializedJobOutcome,
   serializeJobOutcome,
 } from './pool/job-outcome.js'
-export type { LocalEngineOptions } from './pool/local-engine.js'
+export { concurrencyWaitMessage, type LocalEngineOptions } from './pool/local-engine.js'
 export { firingAgentId, minScheduleEveryMs, missedAfterMs, nextScheduleRun } from './pool/schedules.js'
 export type {
   CanceledJobOutcome,

@@ -347,6 +347,7 @@ const surfaces = {
     'SerializedJobOutcome',
     'TaskHandler',
     'WaitingJobOutcome',
+    'concurrencyWaitMessage',
     'deserializeJobOutcome',
     'firingAgentId',
     'minScheduleEveryMs',
