@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import * as adapter from './adapter.js'
 import * as engine from './engine.js'
 import * as core from './index.js'
+import * as registry from './registry.js'
 import * as sqlite from './sqlite/index.js'
 import * as store from './store.js'
 import * as test from './test/index.js'
@@ -336,6 +337,31 @@ const surfaces = {
     'deserializeJobOutcome',
     'serializeJobOutcome',
   ],
+  '@runner/core/registry': [
+    'AnyRunner',
+    'BUILT_IN_RUNNERS',
+    'ConfiguredRunners',
+    'CreateRunnersOptions',
+    'InterpolationEnv',
+    'LoadRunnerConfigOptions',
+    'LoadRunnerOptions',
+    'RouteRule',
+    'RouteTarget',
+    'RouterOptions',
+    'RouterRunner',
+    'RunnerEntry',
+    'RunnerFactory',
+    'RunnerFileConfig',
+    'RunnerRegistry',
+    'RunnerSource',
+    'UnknownRunnerError',
+    'createRegistry',
+    'createRouter',
+    'createRunners',
+    'defineRunnerConfig',
+    'loadRunnerConfig',
+    'parseRunnerConfig',
+  ],
   '@runner/core/sqlite': [
     'SqliteActivityStore',
     'SqliteActivityStoreOptions',
@@ -370,6 +396,7 @@ describe('the public surface of @runner/core, locked', () => {
     '@runner/core/adapter': ['./adapter.ts', adapter],
     '@runner/core/store': ['./store.ts', store],
     '@runner/core/engine': ['./engine.ts', engine],
+    '@runner/core/registry': ['./registry.ts', registry],
     '@runner/core/sqlite': ['./sqlite/index.ts', sqlite],
     '@runner/core/test': ['./test/index.ts', test],
   }
