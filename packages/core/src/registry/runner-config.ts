@@ -260,7 +260,7 @@ export interface CreateRunnersOptions {
 const runnersMarker = Symbol.for('runner.ConfiguredRunners')
 
 /** The runners of a config, made: by name, with a model of the route's choosing, and routed. */
-export interface ConfiguredRunners extends RunnerSource {
+export interface ConfiguredRunners<TInput = unknown> extends RunnerSource {
   /** Names of the config's runners, sorted. */
   names(): string[]
   /**
@@ -270,7 +270,7 @@ export interface ConfiguredRunners extends RunnerSource {
    */
   get(name: string, options?: { model?: string }): AnyRunner
   /** The config's router: its `routes`, then its `default` (or its first runner). */
-  readonly router: RouterRunner
+  readonly router: RouterRunner<unknown, TInput, unknown>
 }
 
 /**
@@ -280,11 +280,11 @@ export interface ConfiguredRunners extends RunnerSource {
  * Rejects with `ConfigError` (`UnknownRunnerError` for an unknown name, with the known ones and a
  * suggestion); a runner's own options are checked by its constructor (`InvalidOptionsError`).
  */
-export async function createRunners(
-  config: RunnerFileConfig<unknown>,
+export async function createRunners<TInput = unknown>(
+  config: RunnerFileConfig<TInput>,
   options: CreateRunnersOptions = {},
-): Promise<ConfiguredRunners> {
-  const parsed = parseRunnerConfig(config)
+): Promise<ConfiguredRunners<TInput>> {
+  const parsed = parseRunnerConfig<TInput>(config)
   const registry = options.registry ?? createRegistry()
   const entries = parsed.runners
   const names = Object.keys(entries)
@@ -325,7 +325,7 @@ export async function createRunners(
     return runner
   }
 
-  const runners: ConfiguredRunners & { [runnersMarker]: true } = {
+  const runners: ConfiguredRunners<TInput> & { [runnersMarker]: true } = {
     [runnersMarker]: true,
     names: () => [...names].sort(),
     get(name, getOptions = {}) {
@@ -350,7 +350,7 @@ export async function createRunners(
   }
   // Every runner is made now, so that a bad option fails here rather than in the first run.
   for (const name of names) make(name, undefined)
-  const router = createRouter({
+  const router = createRouter<unknown, TInput, unknown>({
     runners,
     routes: parsed.routes ?? [],
     default: parsed.default ?? names[0]!,
