@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { ConfigError } from '../errors/config-error.js'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { rejectionOf } from '../test/rejection-of.js'
+import { redactSecrets, resetSecrets } from '../util/secrets.js'
 import { createRunners, defineRunnerConfig, loadRunnerConfig, parseRunnerConfig } from './runner-config.js'
 import { createRegistry } from './runner-registry.js'
 import { GreeterRunner } from './test-helpers/greeter-runner.js'
@@ -101,6 +102,21 @@ describe('loadRunnerConfig: JSON and YAML with ${ENV}', () => {
     )
     expect((error as Error).message).not.toContain('sk-ant-secret-value')
     expect((error as Error).message).not.toContain('gateway.example')
+  })
+
+  it('registers the values of credential-named variables as secrets, so runs redact them', async () => {
+    resetSecrets()
+    const path = await file(
+      'runner.config.json',
+      JSON.stringify({
+        runners: { a: { type: 'greeter', greeting: '${GATEWAY_TOKEN}', model: '${MODEL_NAME}' } },
+      }),
+    )
+    await loadRunnerConfig(path, { env: { GATEWAY_TOKEN: 'tok-0123456789', MODEL_NAME: 'model-0123456789' } })
+    expect(redactSecrets('sent tok-0123456789 to model-0123456789')).toBe(
+      'sent [REDACTED] to model-0123456789',
+    )
+    resetSecrets()
   })
 
   it('refuses a malformed reference, naming the key', async () => {
