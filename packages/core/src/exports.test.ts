@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import * as adapter from './adapter.js'
 import * as engine from './engine.js'
 import * as core from './index.js'
+import * as registry from './registry.js'
 import * as sqlite from './sqlite/index.js'
 import * as store from './store.js'
 import * as test from './test/index.js'
@@ -355,6 +356,31 @@ const surfaces = {
     'nextScheduleRun',
     'serializeJobOutcome',
   ],
+  '@runner/core/registry': [
+    'AnyRunner',
+    'BUILT_IN_RUNNERS',
+    'ConfiguredRunners',
+    'CreateRunnersOptions',
+    'InterpolationEnv',
+    'LoadRunnerConfigOptions',
+    'LoadRunnerOptions',
+    'RouteRule',
+    'RouteTarget',
+    'RouterOptions',
+    'RouterRunner',
+    'RunnerEntry',
+    'RunnerFactory',
+    'RunnerFileConfig',
+    'RunnerRegistry',
+    'RunnerSource',
+    'UnknownRunnerError',
+    'createRegistry',
+    'createRouter',
+    'createRunners',
+    'defineRunnerConfig',
+    'loadRunnerConfig',
+    'parseRunnerConfig',
+  ],
   '@runner/core/sqlite': [
     'SqliteActivityStore',
     'SqliteActivityStoreOptions',
@@ -389,6 +415,7 @@ describe('the public surface of @runner/core, locked', () => {
     '@runner/core/adapter': ['./adapter.ts', adapter],
     '@runner/core/store': ['./store.ts', store],
     '@runner/core/engine': ['./engine.ts', engine],
+    '@runner/core/registry': ['./registry.ts', registry],
     '@runner/core/sqlite': ['./sqlite/index.ts', sqlite],
     '@runner/core/test': ['./test/index.ts', test],
   }

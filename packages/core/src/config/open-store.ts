@@ -1,6 +1,7 @@
 import type { ActivityStore } from '../activity/types.js'
 import { ConfigError } from '../errors/config-error.js'
 import { errorMessage } from '../util/error-message.js'
+import { importFromSomewhere } from '../util/import-package.js'
 import type { StoreConfig } from './load-config.js'
 
 /** The package that provides `PostgresActivityStore`, loaded only for a postgres:// store. */
@@ -24,29 +25,6 @@ export interface OpenStoreOptions {
    * it, the package is looked for from `@runner/core` and from the working directory.
    */
   importPackage?: (name: string) => Promise<unknown>
-}
-
-/** `name` imported by the caller, by core, or from the working directory's packages; the first that works. */
-async function importFromSomewhere(name: string, importPackage?: (name: string) => Promise<unknown>) {
-  const attempts: Array<() => Promise<unknown>> = [
-    ...(importPackage ? [() => importPackage(name)] : []),
-    () => import(name),
-    async () => {
-      const { createRequire } = await import('node:module')
-      const { pathToFileURL } = await import('node:url')
-      const resolved = createRequire(`${process.cwd()}/package.json`).resolve(name)
-      return import(pathToFileURL(resolved).href)
-    },
-  ]
-  let first: unknown
-  for (const attempt of attempts) {
-    try {
-      return await attempt()
-    } catch (error) {
-      first ??= error
-    }
-  }
-  throw first
 }
 
 /**
