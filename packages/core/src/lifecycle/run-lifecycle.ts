@@ -262,7 +262,10 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
     let runInput = input
     if (resolved.session) {
       session = await openSession(sessionDocuments(executor.activity.store), resolved.session)
-      runInput = (executor.sessions as SessionCodec<TInput, TOutput>).continueFrom(session.history, input)
+      runInput = (executor.sessions as SessionCodec<TInput, TOutput>).continueFrom(
+        session.history,
+        input,
+      ) as TInput
     }
     if (run.hasHook('onRunStart')) await run.fire('onRunStart', () => ({ ...run.info(), input }))
 
