@@ -265,6 +265,7 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
       runInput = (executor.sessions as SessionCodec<TInput, TOutput>).continueFrom(
         session.history,
         input,
+        agent,
       ) as TInput
     }
     if (run.hasHook('onRunStart')) await run.fire('onRunStart', () => ({ ...run.info(), input }))

@@ -53,9 +53,10 @@ export interface SessionCodec<TInput, TOutput> {
    * The input of a run that continues the session (a `TInput`, given to `execute`): `history` (the
    * stored messages, oldest first), then what the run's own `input` says. Throw
    * `InvalidOptionsError` (field `input` or `session`) for an input that cannot follow a
-   * conversation. (Typed `unknown` so that a runner stays assignable to a base of a narrower input.)
+   * conversation. `agent` is the run's agent, for a framework whose input shape depends on it.
+   * (Typed `unknown` so that a runner stays assignable to a base of a narrower input.)
    */
-  continueFrom(history: JsonValue[], input: TInput): unknown
+  continueFrom(history: JsonValue[], input: TInput, agent: unknown): unknown
   /**
    * The whole conversation of a complete run as JSON messages, starting with the ones it was given
    * (`continueFrom`'s history, then the input). The lifecycle stores what follows the history.
