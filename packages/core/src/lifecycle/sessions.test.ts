@@ -28,6 +28,8 @@ interface EchoOutput {
  */
 class EchoRunner extends BaseAgentRunner<object, string | Message[], EchoOutput> {
   readonly seen: Message[][] = []
+  /** Awaited before each answer: lets a test hold runs in flight. */
+  gate: (() => Promise<void>) | undefined
 
   protected override async execute(
     context: RunContext,
@@ -38,6 +40,7 @@ class EchoRunner extends BaseAgentRunner<object, string | Message[], EchoOutput>
     this.seen.push(messages)
     context.startTurn()
     const last = messages.at(-1)?.content ?? ''
+    await this.gate?.()
     if (last === 'fail') throw new Error('the model failed')
     const answer = `echo: ${last}`
     return { output: { messages: [...messages, { role: 'assistant', content: answer }] }, text: answer }
@@ -142,6 +145,32 @@ describe('sessions', () => {
     expect(stored).toHaveLength(3)
   })
 
+  it('two concurrent runs each see the session as it was when they started; both turns are appended', async () => {
+    const runner = new EchoRunner({ activity: new MemoryActivityStore() })
+    const session = { id: 'busy' }
+    await runner.run(agent, 'first', { session })
+    const release = Promise.withResolvers<void>()
+    let waiting = 0
+    const bothStarted = Promise.withResolvers<void>()
+    runner.gate = async () => {
+      if (++waiting === 2) bothStarted.resolve()
+      await release.promise
+    }
+    const left = runner.run(agent, 'left', { session })
+    const right = runner.run(agent, 'right', { session })
+    await bothStarted.promise
+    release.resolve()
+    await Promise.all([left, right])
+    runner.gate = undefined
+    expect(texts(runner.seen[1])).toEqual(['first', 'echo: first', 'left'])
+    expect(texts(runner.seen[2])).toEqual(['first', 'echo: first', 'right'])
+    await runner.run(agent, 'after', { session })
+    const seen = texts(runner.seen[3])
+    expect(seen.slice(0, 2)).toEqual(['first', 'echo: first'])
+    expect(seen.slice(2, 6).sort()).toEqual(['echo: left', 'echo: right', 'left', 'right'])
+    expect(seen.at(-1)).toBe('after')
+  })
+
   it('a failed run appends nothing', async () => {
     const runner = new EchoRunner({ activity: new MemoryActivityStore() })
     await runner.run(agent, 'hello', { session: { id: 's' } })
@@ -183,6 +212,7 @@ describe('sessions', () => {
       [{ id: 's', keep: { last: 2 } }, 'session.keep.last'],
       [{ id: 's', summarize: () => [] }, 'session.summarize'],
       [{ id: 's', ttl: 5 }, 'session.ttl'],
+      [{ id: 'é'.repeat(80) }, 'session.id'],
     ]
     for (const [session, field] of cases) {
       const error = await rejectionOf(runner.run(agent, 'hi', { session } as never))

@@ -75,6 +75,20 @@ interface StoredTurn {
 }
 
 const maxIdLength = 200
+/** The most characters of an id or tenant once URI-encoded: the two fit a document key (1000) with the turn's stamp. */
+const maxEncodedLength = 450
+
+/** Whether `value` is an id or tenant the session can store: 1..200 characters, 450 once URI-encoded. */
+function isKeyPart(value: unknown): value is string {
+  return (
+    typeof value === 'string' &&
+    value.length >= 1 &&
+    value.length <= maxIdLength &&
+    encodeURIComponent(value).length <= maxEncodedLength
+  )
+}
+
+const keyPartMessage = `must be a string of 1 to ${maxIdLength} characters (at most ${maxEncodedLength} once URI-encoded: a character beyond ASCII counts 6 to 12)`
 
 function invalid(field: string, message: string): InvalidOptionsError {
   return new InvalidOptionsError([{ field, message }], { subject: 'run options' })
@@ -88,15 +102,8 @@ export function checkSession(session: unknown): asserts session is RunSession {
   const { id, tenant, keep, summarize, ...rest } = session as Record<string, unknown>
   const unknown = Object.keys(rest)[0]
   if (unknown !== undefined) throw invalid(`session.${unknown}`, 'is not an option of a session')
-  if (typeof id !== 'string' || id.length < 1 || id.length > maxIdLength) {
-    throw invalid('session.id', `must be a string of 1 to ${maxIdLength} characters`)
-  }
-  if (
-    tenant !== undefined &&
-    (typeof tenant !== 'string' || tenant.length < 1 || tenant.length > maxIdLength)
-  ) {
-    throw invalid('session.tenant', `must be a string of 1 to ${maxIdLength} characters`)
-  }
+  if (!isKeyPart(id)) throw invalid('session.id', keyPartMessage)
+  if (tenant !== undefined && !isKeyPart(tenant)) throw invalid('session.tenant', keyPartMessage)
   let lastTurns: unknown
   if (keep !== undefined) {
     if (typeof keep !== 'object' || keep === null || Array.isArray(keep)) {
