@@ -6,7 +6,7 @@ import {
   type RunContext,
   type RunnerCapabilities,
 } from '@runner/core'
-import { REPORT_STATUS_TOOL_NAME } from '@runner/core/adapter'
+import { REPORT_STATUS_TOOL_NAME, type SessionCodec } from '@runner/core/adapter'
 import {
   generateText,
   type ModelMessage,
@@ -34,6 +34,7 @@ import { isRetryableAISDKError } from './map-error.js'
 import { type AISDKOutput, generateOutput, StreamEnd, streamOutput } from './output.js'
 import { readStream } from './read-stream.js'
 import { reportStatusTool } from './report-status-tool.js'
+import { aiSDKSessionMessages } from './session-messages.js'
 import { type AISDKRunnerSettings, splitSettings } from './settings.js'
 
 /** The step limit a ToolLoopAgent without `stopWhen` has in the AI SDK. */
@@ -108,6 +109,14 @@ export class AISDKRunner extends BaseAgentRunner<
    */
   protected override isRetryable(error: unknown): boolean {
     return isRetryableAISDKError(error) ?? super.isRetryable(error)
+  }
+
+  /**
+   * Sessions (`RunOptions.session`) carry the AI SDK's `ModelMessage`s, whatever the provider: a
+   * session can go on with another model.
+   */
+  protected override get sessions(): SessionCodec<AISDKInput, AISDKOutput> {
+    return aiSDKSessionMessages
   }
 
   /** Refuses a bad agent or input before the run starts (no activity is created): `InvalidOptionsError` naming the field. */

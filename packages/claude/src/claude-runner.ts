@@ -7,11 +7,12 @@ import {
   type RunnerCapabilities,
   type ToolDefinition,
 } from '@runner/core'
-import { registerSecret, reportStatusTool, runToolLoop } from '@runner/core/adapter'
+import { registerSecret, reportStatusTool, runToolLoop, type SessionCodec } from '@runner/core/adapter'
 import { toMessages } from './convert-input.js'
 import { isRetryableClaudeError } from './is-retryable.js'
 import { MessagesConversation } from './messages-conversation.js'
 import { resolveAgent } from './resolve-agent.js'
+import { claudeSessionMessages } from './session-messages.js'
 import { type ClaudeRunnerOwnSettings, type ClaudeRunnerSettings, splitSettings } from './settings.js'
 import type { ClaudeAgent, ClaudeInput, ClaudeOutput } from './types.js'
 
@@ -74,6 +75,11 @@ export class ClaudeRunner extends BaseAgentRunner<ClaudeAgent, ClaudeInput, Clau
   /** The activity's agentType: the agent's `name`, else the runner's name. */
   protected override agentTypeOf(agent: ClaudeAgent): string {
     return typeof agent?.name === 'string' && agent.name !== '' ? agent.name : this.name
+  }
+
+  /** Sessions (`RunOptions.session`) carry the Messages API's `MessageParam`s. */
+  protected override get sessions(): SessionCodec<ClaudeInput, ClaudeOutput> {
+    return claudeSessionMessages
   }
 
   /**

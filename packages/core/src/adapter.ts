@@ -23,6 +23,13 @@ export {
 } from './lifecycle/rate-limit.js'
 export { backoffDelay, isTransientError, retryAfterMs } from './lifecycle/retry-policy.js'
 export {
+  deleteSession,
+  type RunSession,
+  readSession,
+  type SessionCodec,
+  type SessionSummaryInfo,
+} from './lifecycle/sessions.js'
+export {
   createSharedBudget,
   type SharedBudget,
   type SharedBudgetOptions,

@@ -13,7 +13,7 @@ function unwrapBindings(runnable: unknown): unknown {
   return current
 }
 
-function isChatModel(runnable: unknown): boolean {
+export function isChatModel(runnable: unknown): boolean {
   const model = unwrapBindings(runnable) as { _modelType?: () => unknown } | null
   return typeof model?._modelType === 'function' && model._modelType() === 'base_chat_model'
 }

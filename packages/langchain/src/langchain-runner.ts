@@ -7,7 +7,7 @@ import {
   type RunContext,
   type RunnerCapabilities,
 } from '@runner/core'
-import { abortReason } from '@runner/core/adapter'
+import { abortReason, type SessionCodec } from '@runner/core/adapter'
 import {
   agentNameOf,
   isRunnableAgent,
@@ -25,6 +25,7 @@ import { finalTextOf } from './message-content.js'
 import { recursionLimitFor, stepsPerTurnOf } from './recursion-limit.js'
 import { createReportStatusTool, type ReportStatusTool } from './report-status-tool.js'
 import { RunCallbackHandler } from './run-callback-handler.js'
+import { langChainSessionMessages } from './session-messages.js'
 import { type LangChainRunnerSettings, splitSettings, type WrapUpModel } from './settings.js'
 import { wrapTools } from './wrap-tools.js'
 import { wrapUpMessages, wrapUpModelOf, wrapUpOutput } from './wrap-up.js'
@@ -137,6 +138,15 @@ export class LangChainRunner extends BaseAgentRunner<
    */
   protected override isRetryable(error: unknown): boolean {
     return isRetryableLangChainError(error)
+  }
+
+  /**
+   * Sessions (`RunOptions.session`) carry LangChain messages (as `StoredMessage`s) for agents whose
+   * input is messages: `createAgent` agents, graphs on a `messages` state, chat models, chains with
+   * a `messages` placeholder.
+   */
+  protected override get sessions(): SessionCodec<LangChainInput, LangChainOutput> {
+    return langChainSessionMessages
   }
 
   /** Refuses what is not a Runnable, and a string input the agent has no place for, before the run starts. */

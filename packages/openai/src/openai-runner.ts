@@ -7,7 +7,13 @@ import {
   type RunnerPrompts,
   type ToolDefinition,
 } from '@runner/core'
-import { registerSecret, reportStatusTool, runToolLoop, toolsWithReportStatus } from '@runner/core/adapter'
+import {
+  registerSecret,
+  reportStatusTool,
+  runToolLoop,
+  type SessionCodec,
+  toolsWithReportStatus,
+} from '@runner/core/adapter'
 import { AzureOpenAI, type default as OpenAI } from 'openai'
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions'
 import type { ResponseInputItem } from 'openai/resources/responses/responses'
@@ -16,6 +22,7 @@ import { ChatConversation } from './chat-api.js'
 import { inputMessages, type OpenAIInput, type OpenAIOutput } from './conversation.js'
 import { isRetryableOpenAIError } from './map-error.js'
 import { ResponsesConversation } from './responses-api.js'
+import { openAISessionMessages } from './session-messages.js'
 import { type OpenAIRunnerSettings, type ReportStatusMode, splitSettings } from './settings.js'
 
 /**
@@ -89,6 +96,14 @@ export class OpenAIRunner extends BaseAgentRunner<OpenAIAgent, OpenAIInput, Open
    */
   protected override isRetryable(error: unknown): boolean {
     return isRetryableOpenAIError(error) ?? super.isRetryable(error)
+  }
+
+  /**
+   * Sessions (`RunOptions.session`) carry the agent's API messages: a session is kept in the shape
+   * of one API (`chat` or `responses`), so use it with agents of that API.
+   */
+  protected override get sessions(): SessionCodec<OpenAIInput, OpenAIOutput> {
+    return openAISessionMessages
   }
 
   /** Refuses a bad agent before the run starts (no activity is created): `InvalidOptionsError` naming the field. */

@@ -3,6 +3,7 @@ import { isTerminalStatus } from '../activity/transitions.js'
 import type { DecisionInput, JsonValue } from '../activity/types.js'
 import { ActivityTransitionError } from '../errors/activity-transition-error.js'
 import { CapabilityUnsupportedError } from '../errors/capability-unsupported-error.js'
+import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { RunCanceledError } from '../errors/run-canceled-error.js'
 import { RunnerError } from '../errors/runner-error.js'
 import type { RunnerPrompts } from '../prompts.js'
@@ -26,6 +27,7 @@ import { type DeadlineOptions, deadline } from './deadline.js'
 import { expiryOf, type LoadedResume, loadResume, RunSuspension, resumeMessage } from './durable.js'
 import { Execution } from './execution.js'
 import { RunState } from './run-state.js'
+import { type OpenedSession, openSession, type SessionCodec, sessionDocuments } from './sessions.js'
 import type { SharedBudgetUse } from './shared-budget.js'
 
 /**
@@ -51,6 +53,8 @@ export interface Executor<TAgent, TInput, TOutput> {
   execute(context: RunContext, agent: TAgent, input: TInput): Promise<ExecuteResult<TOutput>>
   /** Releases what a run held; called once at the end of every run. */
   postRun(context: RunContext | undefined): Promise<void>
+  /** How the runner's messages carry a session; none: it cannot (`session` is refused). */
+  readonly sessions?: SessionCodec<TInput, TOutput> | undefined
 }
 
 /** How a run is started: its id, the way its stream takes events, and its own cancel signal. */
@@ -110,6 +114,35 @@ function checkCapabilities<TOutput>(
   }
 }
 
+/**
+ * Refuses a session the run cannot carry (before anything starts): a runner without session
+ * support, or a resume (it continues from its checkpoint, which holds the session's messages).
+ */
+function checkSessionSupport(
+  executor: Pick<Executor<unknown, unknown, unknown>, 'name' | 'activity' | 'sessions'>,
+  resuming: boolean,
+): void {
+  if (!executor.sessions) {
+    throw new CapabilityUnsupportedError(
+      'session',
+      `${executor.name} does not carry sessions (its runner supplies no session messages); leave session out.`,
+    )
+  }
+  if (resuming) {
+    throw new InvalidOptionsError(
+      [
+        {
+          field: 'session',
+          message:
+            'is not taken by resume: the run continues from its checkpoint, which holds the session’s messages; a resumed run appends nothing to the session',
+        },
+      ],
+      { subject: 'resume options' },
+    )
+  }
+  sessionDocuments(executor.activity.store)
+}
+
 /** Calls the framework's `execute` for one attempt (a synchronous throw becomes a rejection). */
 function execute<TAgent, TInput, TOutput>(
   executor: Executor<TAgent, TInput, TOutput>,
@@ -149,6 +182,7 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
     checkCapabilities(executor as Executor<unknown, unknown, TOutput>, capabilities, resolved, explicitResume)
     // A resume continues a conversation: there is no input to check.
     if (!explicitResume) executor.validate(agent, input)
+    if (resolved.session) checkSessionSupport(executor, explicitResume)
   } catch (error) {
     if (start.push) push({ type: 'run-error', error })
     throw error
@@ -234,6 +268,17 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
         if (previous) run.steps.push(...previous.steps)
       }
     }
+    // A session's messages go before the input; the run's own are appended when it completes.
+    let session: OpenedSession | undefined
+    let runInput = input
+    if (resolved.session) {
+      session = await openSession(sessionDocuments(executor.activity.store), resolved.session)
+      runInput = (executor.sessions as SessionCodec<TInput, TOutput>).continueFrom(
+        session.history,
+        input,
+        agent,
+      ) as TInput
+    }
     if (run.hasHook('onRunStart')) await run.fire('onRunStart', () => ({ ...run.info(), input }))
 
     let executed!: ExecuteResult<TOutput>
@@ -250,9 +295,9 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
         const current = { execution, run: attempt }
         const work = run.instrumented
           ? withCurrent(current, () =>
-              run.withInstrumentation(() => execute(executor, attempt, agent, input)),
+              run.withInstrumentation(() => execute(executor, attempt, agent, runInput)),
             )
-          : withCurrent(current, execute, executor, attempt, agent, input)
+          : withCurrent(current, execute, executor, attempt, agent, runInput)
         executed = await attempt.race(work)
         if (signal.aborted) throw abortReason(signal)
         break
@@ -301,6 +346,13 @@ export async function runLifecycle<TAgent, TInput, TOutput>(
     if (run.hasHook('onRunEnd')) await run.fire('onRunEnd', () => ({ ...run.info(), result }))
     if (signal.aborted) throw abortReason(signal)
     if (trajectory) await executor.activity.store.saveTrajectory(agentId, trajectory)
+    if (session) {
+      const conversation = (executor.sessions as SessionCodec<TInput, TOutput>).conversation(
+        runInput,
+        executed.output,
+      )
+      await session.append(conversation.slice(session.history.length), agentId)
+    }
     if (!joined) await execution.complete(storedResult(result))
     if (start.push) push({ type: 'run-end', result })
     return result

@@ -6,6 +6,7 @@ import { toCanceled } from '../lifecycle/deadline.js'
 import { decide } from '../lifecycle/decide.js'
 import { isTransientError } from '../lifecycle/retry-policy.js'
 import { type Executor, type RunStart, runLifecycle } from '../lifecycle/run-lifecycle.js'
+import type { SessionCodec } from '../lifecycle/sessions.js'
 import { defaultPrompts, type RunnerPrompts } from '../prompts.js'
 import type { ToolDefinition } from '../tools/define-tool.js'
 import { type ReportStatusInput, reportStatusTool } from '../tools/report-status.js'
@@ -197,6 +198,15 @@ export abstract class BaseAgentRunner<
   /** Releases what a run held; called once at the end of every run, whatever the outcome. */
   protected async postRun(_context: RunContext | undefined): Promise<void> {}
 
+  /**
+   * How this runner's framework messages carry a session (`RunOptions.session`): what goes before
+   * a run's input, and the conversation of a complete run, as JSON. Default: none (a run with
+   * `session` is refused with `CapabilityUnsupportedError`).
+   */
+  protected get sessions(): SessionCodec<TInput, TOutput> | undefined {
+    return undefined
+  }
+
   /** The lifecycle's view of this runner (see `executorOf`). */
   [executorKey](): Executor<TAgent, TInput, TOutput> {
     this.#executor ??= this.#makeExecutor()
@@ -220,6 +230,9 @@ export abstract class BaseAgentRunner<
       isRetryable: (error) => runner.isRetryable(error),
       execute: (context, agent, input) => runner.execute(context, agent, input),
       postRun: (context) => runner.postRun(context),
+      get sessions() {
+        return runner.sessions
+      },
     }
   }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { defaultRetryOptions } from '../lifecycle/retry-policy.js'
+import { checkSession } from '../lifecycle/sessions.js'
 import { parseOrThrow } from '../util/zod-issues.js'
 import { isLogger, loggerMessage } from './log-hooks.js'
 import type { ResolvedRunOptions, RunBudget, RunnerOptions, RunOptions } from './types.js'
@@ -126,6 +127,8 @@ const runOptionsSchema = z.strictObject({
     .max(200, 'must be at most 200 characters')
     .optional(),
   signal: z.instanceof(AbortSignal, { error: 'must be an AbortSignal' }).optional(),
+  // Checked by `checkSession`, which names the field.
+  session: z.unknown().optional(),
 })
 
 const perMTok = z
@@ -305,5 +308,9 @@ export function resolveRunOptions<TOutput>(
   if (options.parent !== undefined) resolved.parent = options.parent
   if (options.signal !== undefined) resolved.signal = options.signal
   if (options.hooks !== undefined) resolved.hooks = options.hooks
+  if (options.session !== undefined) {
+    checkSession(options.session)
+    resolved.session = options.session
+  }
   return resolved
 }

@@ -13,6 +13,7 @@ import type {
 } from '../activity/types.js'
 import type { RateLimiter } from '../lifecycle/rate-limit.js'
 import type { RetryOptions } from '../lifecycle/retry-policy.js'
+import type { RunSession } from '../lifecycle/sessions.js'
 import type { SharedBudgetUse } from '../lifecycle/shared-budget.js'
 import type { RunnerPrompts } from '../prompts.js'
 import type { AdapterEvent } from './events.js'
@@ -74,6 +75,13 @@ export interface RunOptions<TOutput = unknown> {
    * (`reason: 'expired'`). Default: no expiry.
    */
   approvalTimeoutMs?: number
+  /**
+   * A conversation carried across runs: the session's stored messages (the framework's own) go
+   * before the input, and a run that completes appends its input and what the model and tools
+   * added. A run that fails, is canceled or ends waiting appends nothing. Needs a store with
+   * documents and a runner that supports sessions (see the README's "Sessions"). Default: none.
+   */
+  session?: RunSession
 }
 
 /** Limits on what one run may spend (the README's "Budgets"). */
@@ -173,6 +181,7 @@ export interface ResolvedRunOptions<TOutput = unknown> {
   includeNative: boolean
   durable: boolean
   approvalTimeoutMs?: number
+  session?: RunSession
 }
 
 /**
