@@ -62,3 +62,4 @@ export {
   scriptedAgent,
 } from './scripted/scripted-runner.js'
 export { type ActivityStoreConformanceSuiteOptions, activityStoreConformanceSuite } from './stores/index.js'
+export { type ActivityTreeNode, activityTree, formatActivityTree } from './tree/activity-tree.js'
