@@ -66,8 +66,9 @@ const digest = pool.task(
     .step('research', async ({ team, topics }) => {
       const children = childRuns()
       topics.forEach((topic, index) => {
-        const runner = index % 2 === 0 ? openai : claude
-        children.run(runner, researcher(topic), `What happened in ${topic} this week?`)
+        const question = `What happened in ${topic} this week?`
+        if (index % 2 === 0) children.run(openai, researcher(topic), question)
+        else children.run(claude, researcher(topic), question)
       })
       const results = (await children.all()) as RunResult<string>[]
       return { team, notes: results.map((result) => result.text ?? '') }
