@@ -177,4 +177,53 @@ describe.skipIf(!databaseUrl)('PostgresActivityStore jobQueue (DATABASE_URL)', {
     const second = open({ schema: first.schema })
     expect(idsOf(await second.jobQueue.claim('w', 5, 60_000))).toEqual(['a1'])
   })
+
+  it('holds each key’s limit while stores on separate pools claim keyed jobs at once (plain claims of unkeyed jobs alongside)', async () => {
+    const first = open({ pool: pool({ max: 3 }) })
+    const all = [first, ...[1, 2, 3].map(() => open({ pool: pool({ max: 3 }), schema: first.schema }))]
+    const keys = ['A', 'B', 'C']
+    const limit = 2
+    const perKey = 12
+    const jobs: QueuedJob[] = []
+    for (let index = 0; index < perKey; index++) {
+      for (const key of keys)
+        jobs.push(job(`${key}-${index}`, { concurrencyKey: key, concurrencyLimit: limit }))
+      jobs.push(job(`plain-${index}`))
+    }
+    await first.jobQueue.pushMany!(jobs)
+    const inFlight = new Map<string, number>()
+    let most = 0
+    const done = new Set<string>()
+    const worker = async (owner: string, store: typeof first) => {
+      const deadline = Date.now() + 60_000
+      while (done.size < jobs.length) {
+        if (Date.now() > deadline) throw new Error(`${owner} gave up with ${done.size} jobs done`)
+        const claimed = await store.jobQueue.claim(owner, 3, 60_000)
+        for (const item of claimed) {
+          const key = item.concurrencyKey ?? ''
+          inFlight.set(key, (inFlight.get(key) ?? 0) + 1)
+          if (key !== '') most = Math.max(most, inFlight.get(key)!)
+        }
+        await new Promise((resolve) => setTimeout(resolve, 2))
+        // Counted out before its removal commits (and in after its claim did): this count is never
+        // above the number the queue holds in flight.
+        await Promise.all(
+          claimed.map(async (item) => {
+            const key = item.concurrencyKey ?? ''
+            inFlight.set(key, inFlight.get(key)! - 1)
+            await store.jobQueue.remove(item.agentId)
+            done.add(item.agentId)
+          }),
+        )
+      }
+    }
+    await Promise.all(
+      all.flatMap((store, index) => [worker(`w${index}a`, store), worker(`w${index}b`, store)]),
+    )
+    expect(done.size, 'every job was claimed').toBe(jobs.length)
+    expect(
+      most,
+      'never more than the limit of one key held at once, over 8 claimers on 4 pools',
+    ).toBeLessThanOrEqual(limit)
+  })
 })
