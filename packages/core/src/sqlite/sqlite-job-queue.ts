@@ -79,6 +79,14 @@ export class SqliteJobQueue implements DurableJobQueue {
         { subject },
       )
     }
+    if (valid.concurrencyKey !== undefined) {
+      // The group is listed while it has jobs: a fair claim finds the groups here.
+      this.#db
+        .statement(
+          'INSERT INTO job_queue_groups (concurrency_key, last_turn) VALUES (?, NULL) ON CONFLICT DO NOTHING',
+        )
+        .run(valid.concurrencyKey)
+    }
     this.#db
       .statement(
         `INSERT INTO job_queue (agent_id, job, priority, ready_at, concurrency_key, concurrency_limit)
@@ -125,49 +133,93 @@ export class SqliteJobQueue implements DurableJobQueue {
   }
 
   /**
-   * The jobs of a fair claim, in claim order, inside the claim's write transaction; records the
-   * turn of each group served and forgets the turns of groups that have no job left.
+   * The jobs of a fair claim, in claim order, inside the claim's write transaction. The head of
+   * each group (its first claimable job: `job_queue_groups` lists the keyed groups that have
+   * jobs, and the unkeyed jobs are one more group) is read through the index on (group, priority,
+   * push order); the claim then takes, `limit` times, the best head: highest priority, then fewest
+   * jobs in flight plus taken by this claim, then the group served least recently, then push
+   * order, skipping a group at its limit; the group's next job becomes its head. Records the turn
+   * of each group served.
    */
   #fairPick(now: number, limit: number): Record<string, unknown>[] {
-    const rows = this.#db
+    const claimable = 'ready_at <= :now AND (owner IS NULL OR lease_until <= :now)'
+    const heads = this.#db
       .statement(
-        `WITH RECURSIVE
-           groups(k) AS (
-             SELECT min(concurrency_key) FROM job_queue
-             UNION ALL
-             SELECT (SELECT min(concurrency_key) FROM job_queue WHERE concurrency_key > groups.k)
-             FROM groups WHERE groups.k IS NOT NULL
-           ),
-           busy(k, n) AS (
-             SELECT concurrency_key, count(*) FROM job_queue
-             WHERE owner IS NOT NULL AND lease_until > :now GROUP BY concurrency_key
-           ),
-           candidates AS (
-             SELECT j.seq, j.concurrency_key AS k, j.concurrency_limit AS lim, j.priority,
-                    row_number() OVER (PARTITION BY j.concurrency_key ORDER BY j.priority DESC, j.seq) AS rn
-             FROM groups JOIN job_queue j ON j.seq IN (
-               SELECT seq FROM job_queue
-               WHERE concurrency_key = groups.k AND ready_at <= :now AND (owner IS NULL OR lease_until <= :now)
-               ORDER BY priority DESC, seq LIMIT :limit
-             )
-             WHERE groups.k IS NOT NULL
-           ),
-           ranked AS (
-             SELECT c.seq, c.k, c.priority, coalesce(b.n, 0) + c.rn AS position,
-                    coalesce(t.last_turn, -1) AS turn, c.lim
-             FROM candidates c
-             LEFT JOIN busy b ON b.k = c.k
-             LEFT JOIN job_queue_groups t ON t.concurrency_key = c.k
-           )
-         SELECT r.seq, r.k, j.agent_id, j.job, j.priority, j.ready_at, j.claimed_before,
-                j.concurrency_key, j.concurrency_limit
-         FROM ranked r JOIN job_queue j ON j.seq = r.seq
-         WHERE r.lim IS NULL OR r.position <= r.lim
-         ORDER BY r.priority DESC, r.position, r.turn, r.seq
-         LIMIT :limit`,
+        `SELECT h.k, h.turn, j.seq, j.priority, j.concurrency_limit AS cap FROM (
+           SELECT g.concurrency_key AS k, g.last_turn AS turn,
+                  (SELECT seq FROM job_queue WHERE concurrency_key = g.concurrency_key AND ${claimable}
+                   ORDER BY priority DESC, seq LIMIT 1) AS seq
+           FROM job_queue_groups g WHERE g.concurrency_key > ''
+           UNION ALL
+           SELECT '', (SELECT last_turn FROM job_queue_groups WHERE concurrency_key = ''),
+                  (SELECT seq FROM job_queue WHERE concurrency_key = '' AND ${claimable}
+                   ORDER BY priority DESC, seq LIMIT 1)
+         ) h JOIN job_queue j ON j.seq = h.seq`,
       )
-      .all({ now, limit })
-    if (rows.length === 0) return rows
+      .all({ now })
+    const busy = new Map<string, number>()
+    for (const row of this.#db
+      .statement(
+        `SELECT concurrency_key AS k, count(*) AS n FROM job_queue
+         WHERE owner IS NOT NULL AND lease_until > ? GROUP BY concurrency_key`,
+      )
+      .all(now))
+      busy.set(row.k as string, row.n as number)
+    const next = this.#db.statement(
+      `SELECT seq, priority, concurrency_limit AS cap FROM job_queue
+       WHERE concurrency_key = :k AND ${claimable}
+         AND (priority < :priority OR (priority = :priority AND seq > :seq))
+       ORDER BY priority DESC, seq LIMIT 1`,
+    )
+    interface Head {
+      k: string
+      turn: number
+      /** Jobs of the group in flight, plus taken by this claim. */
+      held: number
+      seq: number
+      priority: number
+      cap: number | null
+    }
+    const live: Head[] = heads.map((head) => {
+      const k = head.k as string
+      return {
+        k,
+        turn: (head.turn as number | null) ?? -1,
+        held: busy.get(k) ?? 0,
+        seq: head.seq as number,
+        priority: head.priority as number,
+        cap: head.cap as number | null,
+      }
+    })
+    const before = (a: Head, b: Head) => {
+      if (a.priority !== b.priority) return a.priority > b.priority
+      if (a.held !== b.held) return a.held < b.held
+      if (a.turn !== b.turn) return a.turn < b.turn
+      return a.seq < b.seq
+    }
+    const taken: Array<{ seq: number; k: string }> = []
+    while (taken.length < limit) {
+      let best: Head | undefined
+      for (const head of live) {
+        if (head.cap !== null && head.held >= head.cap) continue
+        if (!best || before(head, best)) best = head
+      }
+      if (!best) break
+      taken.push({ seq: best.seq, k: best.k })
+      best.held++
+      const following = next.get({ k: best.k, now, priority: best.priority, seq: best.seq })
+      if (following) {
+        best.seq = following.seq as number
+        best.priority = following.priority as number
+        best.cap = following.cap as number | null
+      } else live.splice(live.indexOf(best), 1)
+    }
+    const read = this.#db.statement(
+      `SELECT seq, agent_id, job, priority, ready_at, claimed_before, concurrency_key, concurrency_limit
+       FROM job_queue WHERE seq = ?`,
+    )
+    const picked = taken.map((item) => read.get(item.seq) as Record<string, unknown>)
+    if (picked.length === 0) return picked
     const first =
       ((this.#db.statement('SELECT max(last_turn) AS turn FROM job_queue_groups').get()?.turn as
         | number
@@ -176,16 +228,10 @@ export class SqliteJobQueue implements DurableJobQueue {
       `INSERT INTO job_queue_groups (concurrency_key, last_turn) VALUES (?, ?)
        ON CONFLICT (concurrency_key) DO UPDATE SET last_turn = excluded.last_turn`,
     )
-    rows.forEach((row, index) => {
-      served.run(row.k as string, first + index)
+    picked.forEach((row, index) => {
+      served.run(row.concurrency_key as string, first + index)
     })
-    this.#db
-      .statement(
-        `DELETE FROM job_queue_groups WHERE NOT EXISTS
-           (SELECT 1 FROM job_queue WHERE job_queue.concurrency_key = job_queue_groups.concurrency_key)`,
-      )
-      .run()
-    return rows
+    return picked
   }
 
   async renew(owner: string, agentIds: string[], leaseMs: number): Promise<string[]> {
@@ -210,9 +256,23 @@ export class SqliteJobQueue implements DurableJobQueue {
 
   async remove(agentId: string): Promise<boolean> {
     if (typeof agentId !== 'string') return false
-    return this.#db.write(
-      () => this.#db.statement('DELETE FROM job_queue WHERE agent_id = ?').run(agentId).changes > 0,
-    )
+    return this.#db.write(() => {
+      const removed = this.#db
+        .statement('DELETE FROM job_queue WHERE agent_id = ? RETURNING concurrency_key')
+        .get(agentId)
+      if (!removed) return false
+      const key = removed.concurrency_key as string
+      if (key !== '') {
+        // A group without jobs is no longer listed (nor its turn kept).
+        this.#db
+          .statement(
+            `DELETE FROM job_queue_groups WHERE concurrency_key = ?
+             AND NOT EXISTS (SELECT 1 FROM job_queue WHERE concurrency_key = ?)`,
+          )
+          .run(key, key)
+      }
+      return true
+    })
   }
 
   /**
@@ -222,28 +282,33 @@ export class SqliteJobQueue implements DurableJobQueue {
    */
   async nextReadyAt(): Promise<number | undefined> {
     const row = this.#db.read(() => {
-      if (!this.#hasKeyedJobs()) {
-        return this.#db
-          .statement(
-            `SELECT min(CASE WHEN owner IS NULL THEN ready_at ELSE max(ready_at, lease_until) END) AS at FROM job_queue`,
-          )
-          .get()
+      const now = Date.now()
+      // Groups with their limit of jobs in flight (few: at most the jobs in flight).
+      const full = this.#hasKeyedJobs()
+        ? this.#db
+            .statement(
+              `SELECT concurrency_key AS k, min(lease_until) AS first_end FROM job_queue
+               WHERE owner IS NOT NULL AND concurrency_key > '' AND lease_until > ?
+               GROUP BY concurrency_key HAVING count(*) >= max(concurrency_limit)`,
+            )
+            .all(now)
+        : []
+      const earliest = 'min(CASE WHEN owner IS NULL THEN ready_at ELSE max(ready_at, lease_until) END)'
+      if (full.length === 0) {
+        return this.#db.statement(`SELECT ${earliest} AS at FROM job_queue`).get()
       }
+      // A job of a full group: not before the first of its group's leases ends.
       return this.#db
         .statement(
-          `WITH busy(k, n, first_end) AS (
-             SELECT concurrency_key, count(*), min(lease_until) FROM job_queue
-             WHERE owner IS NOT NULL AND concurrency_key > '' AND lease_until > :now
-             GROUP BY concurrency_key
-           )
-           SELECT min(CASE
-             WHEN j.owner IS NOT NULL AND j.lease_until > :now THEN max(j.ready_at, j.lease_until)
-             WHEN b.n >= j.concurrency_limit THEN max(j.ready_at, b.first_end)
-             WHEN j.owner IS NULL THEN j.ready_at
-             ELSE max(j.ready_at, j.lease_until) END) AS at
-           FROM job_queue j LEFT JOIN busy b ON b.k = j.concurrency_key`,
+          `SELECT min(at) AS at FROM (
+             SELECT ${earliest} AS at FROM job_queue
+             WHERE concurrency_key NOT IN (SELECT value ->> 'k' FROM json_each(:full))
+             UNION ALL
+             SELECT max(min(j.ready_at), f.value ->> 'first_end') FROM json_each(:full) f
+             JOIN job_queue j ON j.concurrency_key = f.value ->> 'k' GROUP BY f.value ->> 'k'
+           )`,
         )
-        .get({ now: Date.now() })
+        .get({ full: JSON.stringify(full.map((item) => ({ k: item.k, first_end: item.first_end }))) })
     })
     return typeof row?.at === 'number' ? row.at : undefined
   }
