@@ -17,10 +17,10 @@ import type { SqliteAccess } from './sqlite-access.js'
  * claim reports it `redelivered`.
  *
  * Claims are fair across `concurrencyKey`s (see `DurableJobQueue.claim`). While no keyed job is
- * queued, a claim reads the unkeyed jobs in index order, as it always did. Otherwise it looks up
- * each group's first claimable jobs (at most `limit` per group, through the index on group,
- * priority and push order), counts each group's jobs in flight, ranks them and records the turn
- * of each group it served; the same write transaction makes the limit hold across processes.
+ * queued, a claim reads the unkeyed jobs in index order, as it always did. Otherwise it reads the
+ * first claimable job of each group (`job_queue_groups` lists the keyed groups that have jobs),
+ * counts each group's jobs in flight, takes the best head slot by slot and records the turn of
+ * each group it served; the same write transaction makes the limit hold across processes.
  */
 export class SqliteJobQueue implements DurableJobQueue {
   readonly #db: SqliteAccess
