@@ -79,14 +79,6 @@ export class SqliteJobQueue implements DurableJobQueue {
         { subject },
       )
     }
-    if (valid.concurrencyKey !== undefined) {
-      // The group is listed while it has jobs: a fair claim finds the groups here.
-      this.#db
-        .statement(
-          'INSERT INTO job_queue_groups (concurrency_key, last_turn) VALUES (?, NULL) ON CONFLICT DO NOTHING',
-        )
-        .run(valid.concurrencyKey)
-    }
     this.#db
       .statement(
         `INSERT INTO job_queue (agent_id, job, priority, ready_at, concurrency_key, concurrency_limit)
@@ -100,6 +92,16 @@ export class SqliteJobQueue implements DurableJobQueue {
         valid.concurrencyKey ?? '',
         valid.concurrencyLimit ?? null,
       )
+    if (valid.concurrencyKey !== undefined) {
+      // The group is listed while it has jobs (a fair claim finds the groups here), with a turn
+      // before every served group's, in the order of its first job (see NEVER_SERVED).
+      this.#db
+        .statement(
+          `INSERT INTO job_queue_groups (concurrency_key, last_turn) VALUES (?, last_insert_rowid() + ?)
+           ON CONFLICT DO NOTHING`,
+        )
+        .run(valid.concurrencyKey, NEVER_SERVED)
+    }
   }
 
   async claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedJob[]> {
@@ -133,6 +135,67 @@ export class SqliteJobQueue implements DurableJobQueue {
   }
 
   /**
+   * The head (first claimable job: seq, priority, limit) of each group a claim of `limit` jobs may
+   * take from, with the group's turn. When every queued job has one priority (two index probes
+   * tell), the order is jobs in flight, then turn: groups are read in turn order (the unkeyed
+   * group first, whatever its turn) and the reading stops once `limit` keyed groups with none in
+   * flight and a claimable job were found, since every group after them loses to them. Otherwise, or when that
+   * never happens, every group is read (one probe of the covering index each).
+   */
+  #heads(now: number, limit: number, busy: Map<string, number>): Record<string, unknown>[] {
+    const claimable = 'ready_at <= :now AND (owner IS NULL OR lease_until <= :now)'
+    const levels = this.#db
+      .statement(
+        'SELECT (SELECT min(priority) FROM job_queue) AS lo, (SELECT max(priority) FROM job_queue) AS hi',
+      )
+      .get()
+    if (levels?.lo !== levels?.hi) {
+      return this.#db
+        .statement(
+          `SELECT h.k, h.turn, j.seq, j.priority, j.concurrency_limit AS cap FROM (
+             SELECT g.concurrency_key AS k, g.last_turn AS turn,
+                    (SELECT seq FROM job_queue WHERE concurrency_key = g.concurrency_key AND ${claimable}
+                     ORDER BY priority DESC, seq LIMIT 1) AS seq
+             FROM job_queue_groups g WHERE g.concurrency_key > ''
+             UNION ALL
+             SELECT '', (SELECT last_turn FROM job_queue_groups WHERE concurrency_key = ''),
+                    (SELECT seq FROM job_queue WHERE concurrency_key = '' AND ${claimable}
+                     ORDER BY priority DESC, seq LIMIT 1)
+           ) h JOIN job_queue j ON j.seq = h.seq`,
+        )
+        .all({ now })
+    }
+    const head = this.#db.statement(
+      `SELECT seq, priority, concurrency_limit AS cap FROM job_queue
+       WHERE concurrency_key = :k AND ${claimable} ORDER BY priority DESC, seq LIMIT 1`,
+    )
+    const unkeyedTurn = this.#db
+      .statement(`SELECT last_turn AS turn FROM job_queue_groups WHERE concurrency_key = ''`)
+      .get()?.turn
+    const groups = [
+      { k: '', turn: unkeyedTurn ?? null },
+      ...this.#db
+        .statement(
+          `SELECT concurrency_key AS k, last_turn AS turn FROM job_queue_groups
+           WHERE concurrency_key > '' ORDER BY last_turn`,
+        )
+        .all(),
+    ]
+    const found: Record<string, unknown>[] = []
+    let idle = 0
+    for (const [index, group] of groups.entries()) {
+      // In turn order, `limit` idle groups are enough: every group after them loses to them.
+      if (index > 0 && idle >= limit) break
+      const row = head.get({ k: group.k as string, now })
+      if (!row) continue
+      found.push({ ...row, k: group.k, turn: group.turn ?? NEVER_SERVED + (row.seq as number) })
+      // The unkeyed group (read first, whatever its turn) does not count toward the stop.
+      if (index > 0 && (busy.get(group.k as string) ?? 0) === 0) idle++
+    }
+    return found
+  }
+
+  /**
    * The jobs of a fair claim, in claim order, inside the claim's write transaction. The head of
    * each group (its first claimable job: `job_queue_groups` lists the keyed groups that have
    * jobs, and the unkeyed jobs are one more group) is read through the index on (group, priority,
@@ -143,20 +206,6 @@ export class SqliteJobQueue implements DurableJobQueue {
    */
   #fairPick(now: number, limit: number): Record<string, unknown>[] {
     const claimable = 'ready_at <= :now AND (owner IS NULL OR lease_until <= :now)'
-    const heads = this.#db
-      .statement(
-        `SELECT h.k, h.turn, j.seq, j.priority, j.concurrency_limit AS cap FROM (
-           SELECT g.concurrency_key AS k, g.last_turn AS turn,
-                  (SELECT seq FROM job_queue WHERE concurrency_key = g.concurrency_key AND ${claimable}
-                   ORDER BY priority DESC, seq LIMIT 1) AS seq
-           FROM job_queue_groups g WHERE g.concurrency_key > ''
-           UNION ALL
-           SELECT '', (SELECT last_turn FROM job_queue_groups WHERE concurrency_key = ''),
-                  (SELECT seq FROM job_queue WHERE concurrency_key = '' AND ${claimable}
-                   ORDER BY priority DESC, seq LIMIT 1)
-         ) h JOIN job_queue j ON j.seq = h.seq`,
-      )
-      .all({ now })
     const busy = new Map<string, number>()
     for (const row of this.#db
       .statement(
@@ -165,6 +214,7 @@ export class SqliteJobQueue implements DurableJobQueue {
       )
       .all(now))
       busy.set(row.k as string, row.n as number)
+    const heads = this.#heads(now, limit, busy)
     const next = this.#db.statement(
       `SELECT seq, priority, concurrency_limit AS cap FROM job_queue
        WHERE concurrency_key = :k AND ${claimable}
@@ -184,7 +234,7 @@ export class SqliteJobQueue implements DurableJobQueue {
       const k = head.k as string
       return {
         k,
-        turn: (head.turn as number | null) ?? -1,
+        turn: (head.turn as number | null) ?? NEVER_SERVED + (head.seq as number),
         held: busy.get(k) ?? 0,
         seq: head.seq as number,
         priority: head.priority as number,
@@ -221,9 +271,12 @@ export class SqliteJobQueue implements DurableJobQueue {
     const picked = taken.map((item) => read.get(item.seq) as Record<string, unknown>)
     if (picked.length === 0) return picked
     const first =
-      ((this.#db.statement('SELECT max(last_turn) AS turn FROM job_queue_groups').get()?.turn as
-        | number
-        | null) ?? 0) + 1
+      Math.max(
+        (this.#db.statement('SELECT max(last_turn) AS turn FROM job_queue_groups').get()?.turn as
+          | number
+          | null) ?? 0,
+        0,
+      ) + 1
     const served = this.#db.statement(
       `INSERT INTO job_queue_groups (concurrency_key, last_turn) VALUES (?, ?)
        ON CONFLICT (concurrency_key) DO UPDATE SET last_turn = excluded.last_turn`,
@@ -313,6 +366,12 @@ export class SqliteJobQueue implements DurableJobQueue {
     return typeof row?.at === 'number' ? row.at : undefined
   }
 }
+
+/**
+ * The turn of a group never served: this plus the push order (`seq`) of its first job, below every
+ * served group's turn (1, 2, ...), so that groups never served go first, oldest first.
+ */
+const NEVER_SERVED = -(2 ** 52)
 
 /** A claimed job as the queue returns it: as pushed (its group and limit when it has them). */
 function claimedOf(row: Record<string, unknown>): ClaimedJob {

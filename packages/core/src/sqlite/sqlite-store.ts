@@ -329,7 +329,7 @@ const migrations: readonly Migration[] = [
   // every job queued before) and the group's limit; one index serves both the claims of unkeyed
   // jobs (group '', by priority then push order) and a fair claim's look-up of each group's first
   // jobs (covering: whether a job is claimable is read from the index); a partial index counts
-  // the jobs in flight per group; `job_queue_groups` lists the keyed
+  // the jobs in flight per group, and one on priority tells whether all jobs share one; `job_queue_groups` lists the keyed
   // groups that have jobs and keeps when each group was last served (NULL: never; round-robin
   // among groups with as many jobs in flight; '' is the unkeyed jobs' turn).
   `
@@ -338,6 +338,7 @@ const migrations: readonly Migration[] = [
   DROP INDEX job_queue_order;
   CREATE INDEX job_queue_group_order ON job_queue (concurrency_key, priority DESC, seq, ready_at, owner, lease_until);
   CREATE INDEX job_queue_in_flight ON job_queue (concurrency_key, lease_until, concurrency_limit) WHERE owner IS NOT NULL;
+  CREATE INDEX job_queue_priority ON job_queue (priority);
   CREATE TABLE job_queue_groups (
     concurrency_key TEXT PRIMARY KEY,
     last_turn INTEGER
