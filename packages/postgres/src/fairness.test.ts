@@ -101,10 +101,9 @@ describe.skipIf(!databaseUrl)(
     it('limit: 1 holds across two processes sharing the schema', async () => {
       const store = open()
       await store.countActive()
-      const markers = mkdtempSync(join(tmpdir(), 'runner-pg-fairness-'))
-      scratch.push(markers)
-      mkdirSync(join(markers, 'held'))
-      const dir = join(markers, 'held')
+      // Marker files of the tasks running, one per tenant, shared by both processes.
+      const dir = mkdtempSync(join(tmpdir(), 'runner-pg-fairness-'))
+      scratch.push(dir)
       const tenants = 4
       const perTenant = 8
       const total = tenants * perTenant
