@@ -4,8 +4,11 @@
  */
 
 export {
+  MAX_CONCURRENCY_KEY_LENGTH,
+  MAX_CONCURRENCY_LIMIT,
   MAX_LEASE_MS,
   validateClaimArguments,
+  validateJobConcurrency,
   validateQueuedJob,
   validateRenewArguments,
 } from './activity/job-queue-helpers.js'

@@ -1,7 +1,8 @@
 import { InvalidOptionsError } from '@runner/core'
 import type { ClaimedJob, QueuedJob } from '@runner/core/store'
 import { describe, expect, it } from 'vitest'
-import { adminPool, databaseUrl } from './test-helpers/database.js'
+import { adminPool, databaseUrl, freshSchema } from './test-helpers/database.js'
+import { createReleasedSchema, schemaShape } from './test-helpers/old-schemas.js'
 import { eventually, rejectionOf, useStores } from './test-helpers/stores.js'
 
 // The durable job queue of PostgresActivityStore (`store.jobQueue`): leased claims shared by every
@@ -176,5 +177,98 @@ describe.skipIf(!databaseUrl)('PostgresActivityStore jobQueue (DATABASE_URL)', {
     await first.close()
     const second = open({ schema: first.schema })
     expect(idsOf(await second.jobQueue.claim('w', 5, 60_000))).toEqual(['a1'])
+  })
+
+  it('holds each key’s limit while stores on separate pools claim keyed jobs at once (plain claims of unkeyed jobs alongside)', async () => {
+    const first = open({ pool: pool({ max: 3 }) })
+    const all = [first, ...[1, 2, 3].map(() => open({ pool: pool({ max: 3 }), schema: first.schema }))]
+    const keys = ['A', 'B', 'C']
+    const limit = 2
+    const perKey = 12
+    const jobs: QueuedJob[] = []
+    for (let index = 0; index < perKey; index++) {
+      for (const key of keys)
+        jobs.push(job(`${key}-${index}`, { concurrencyKey: key, concurrencyLimit: limit }))
+      jobs.push(job(`plain-${index}`))
+    }
+    await first.jobQueue.pushMany!(jobs)
+    const inFlight = new Map<string, number>()
+    let most = 0
+    const done = new Set<string>()
+    const worker = async (owner: string, store: typeof first) => {
+      const deadline = Date.now() + 60_000
+      while (done.size < jobs.length) {
+        if (Date.now() > deadline) throw new Error(`${owner} gave up with ${done.size} jobs done`)
+        const claimed = await store.jobQueue.claim(owner, 3, 60_000)
+        for (const item of claimed) {
+          const key = item.concurrencyKey ?? ''
+          inFlight.set(key, (inFlight.get(key) ?? 0) + 1)
+          if (key !== '') most = Math.max(most, inFlight.get(key)!)
+        }
+        await new Promise((resolve) => setTimeout(resolve, 2))
+        // Counted out before its removal commits (and in after its claim did): this count is never
+        // above the number the queue holds in flight.
+        await Promise.all(
+          claimed.map(async (item) => {
+            const key = item.concurrencyKey ?? ''
+            inFlight.set(key, inFlight.get(key)! - 1)
+            await store.jobQueue.remove(item.agentId)
+            done.add(item.agentId)
+          }),
+        )
+      }
+    }
+    await Promise.all(
+      all.flatMap((store, index) => [worker(`w${index}a`, store), worker(`w${index}b`, store)]),
+    )
+    expect(done.size, 'every job was claimed').toBe(jobs.length)
+    expect(
+      most,
+      'never more than the limit of one key held at once, over 8 claimers on 4 pools',
+    ).toBeLessThanOrEqual(limit)
+  })
+
+  it('upgrades the queue of a version-5 schema: its jobs are unkeyed, in their order and leases, and keyed jobs are claimed fairly after', async () => {
+    const schema = freshSchema('queue_v5')
+    const store = open({ schema })
+    await createReleasedSchema(adminPool(), schema, 5)
+    const past = Date.now() - 1000
+    await adminPool().query(
+      `INSERT INTO "${schema}".jobs (agent_id, job, priority, ready_at, owner, lease_until) VALUES
+         ('old-held', '{"n":0}', 0, $1, 'old-owner', now() + interval '10 minutes'),
+         ('old-1', '{"n":1}', 0, $1, NULL, NULL),
+         ('old-2', '{"n":2}', 3, $1, NULL, NULL),
+         ('old-lapsed', '{"n":3}', 0, $1, 'gone-owner', now() - interval '1 second')`,
+      [past],
+    )
+    const queue = store.jobQueue
+    await queue.push(job('a1', { concurrencyKey: 'A', concurrencyLimit: 1 }))
+    await queue.push(job('a2', { concurrencyKey: 'A', concurrencyLimit: 1 }))
+    const claimed = await queue.claim('new-owner', 10, 60_000)
+    expect(
+      claimed.map((item) => [item.agentId, item.redelivered]),
+      'the old jobs are unkeyed (one group, one in flight already), served in turn with A, which runs one at a time',
+    ).toEqual([
+      ['old-2', false],
+      ['a1', false],
+      ['old-1', false],
+      ['old-lapsed', true],
+    ])
+    expect(claimed[0], 'an old job reads back as it was queued, with no key').toEqual({
+      agentId: 'old-2',
+      job: { n: 2 },
+      priority: 3,
+      readyAt: past,
+      redelivered: false,
+    })
+    expect(
+      await queue.renew('old-owner', ['old-held'], 60_000),
+      'the old lease is still its owner’s',
+    ).toEqual([])
+    const fresh = open()
+    await fresh.countActive()
+    expect(await schemaShape(adminPool(), schema), 'the upgraded schema is a new one').toEqual(
+      await schemaShape(adminPool(), fresh.schema),
+    )
   })
 })

@@ -190,6 +190,7 @@ describe.skipIf(!databaseUrl)(
           'activity_log',
           'activity_metadata',
           'documents',
+          'job_groups',
           'jobs',
           'run_journal',
           'runs',

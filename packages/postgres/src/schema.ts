@@ -9,7 +9,7 @@ import {
 } from './sql.js'
 
 /** The schema version this code creates and reads. */
-export const SCHEMA_VERSION = 5
+export const SCHEMA_VERSION = 6
 
 /** The status check of versions 1 to 3, as the first step wrote it (the step never changes). */
 const V1_STATUS_CHECK = `CHECK (status IN ('queued', 'running', 'complete', 'error', 'canceled'))`
@@ -144,6 +144,25 @@ const migrations: ReadonlyArray<(names: SchemaNames) => string> = [
   SELECT m.key, m.value, a.status, a.seq FROM ${names.activities} a, jsonb_each(a.metadata) m
   WHERE jsonb_typeof(m.value) IN ('string', 'number', 'boolean', 'null');
   COMMENT ON TABLE ${names.metadata} IS 'Metadata keys of each @runner activity with a primitive value, and its status: the index of list and countActive filters.';
+  `,
+  // 5 -> 6: fair claims across concurrency keys. Each job has its group ('': unkeyed, as every job
+  // queued before; a column with a constant default rewrites nothing) and the group's limit. One
+  // index serves both the claims of unkeyed jobs (group '', by priority then push order) and a
+  // fair claim's look-up of each group's first jobs; a partial index counts the jobs in flight
+  // per group; \`job_groups\` keeps when each group was last served (round-robin).
+  (names) => `
+  ALTER TABLE ${names.jobs}
+    ADD COLUMN concurrency_key text COLLATE "C" NOT NULL DEFAULT '',
+    ADD COLUMN concurrency_limit integer CHECK (concurrency_limit >= 1);
+  DROP INDEX ${quoteIdentifier(names.schema)}.jobs_claim_order;
+  CREATE INDEX jobs_group_order ON ${names.jobs} (concurrency_key, priority DESC, seq);
+  CREATE INDEX jobs_in_flight ON ${names.jobs} (concurrency_key) WHERE owner IS NOT NULL;
+  CREATE TABLE ${names.jobGroups} (
+    concurrency_key text COLLATE "C" PRIMARY KEY,
+    last_turn bigint NOT NULL
+  );
+  CREATE INDEX job_groups_turn ON ${names.jobGroups} (last_turn);
+  COMMENT ON TABLE ${names.jobGroups} IS 'When each concurrency key of the @runner job queue was last served by a claim (round-robin across keys).';
   `,
 ]
 

@@ -35,6 +35,8 @@ export const STATEMENT_MS = `(extract(epoch FROM statement_timestamp()) * 1000)`
 /** Class ids of the two-key advisory locks the store takes; the second key is the schema's hash. */
 export const LOCK_CLASS_MIGRATION = 0x52554e01
 export const LOCK_CLASS_LOG = 0x52554e02
+/** The lock of the job queue's fair claims (jobs with a concurrency key): one at a time per schema. */
+export const LOCK_CLASS_FAIR_CLAIM = 0x52554e03
 
 /** FNV-1a over the UTF-8 bytes of `text`, as a signed 32-bit integer (an advisory lock key). */
 export function lockKey(text: string): number {
@@ -61,6 +63,8 @@ export interface SchemaNames {
   journal: string
   /** The durable job queue. */
   jobs: string
+  /** When each concurrency key of the job queue was last served (fair claims' round-robin). */
+  jobGroups: string
   /** The document table. */
   documents: string
   versions: string
@@ -81,6 +85,7 @@ export function schemaNames(schema: string, channel: string): SchemaNames {
     runs: `${quoted}.runs`,
     journal: `${quoted}.run_journal`,
     jobs: `${quoted}.jobs`,
+    jobGroups: `${quoted}.job_groups`,
     documents: `${quoted}.documents`,
     versions: `${quoted}.schema_version`,
     channel,

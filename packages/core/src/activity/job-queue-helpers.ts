@@ -31,7 +31,46 @@ const jobSchema = z.object({
   readyAt: epochSchema,
 })
 
+/** The fairness fields of a queued job, checked; absent ones are left out. */
+interface JobConcurrency {
+  concurrencyKey?: string
+  concurrencyLimit?: number
+}
+
 const ownerSchema = idSchema
+
+/** Longest `concurrencyKey` of a queued job, in characters (a task name and a key, as JSON). */
+export const MAX_CONCURRENCY_KEY_LENGTH = 500
+
+/** Largest `concurrencyLimit` of a queued job (a larger limit is no limit in practice). */
+export const MAX_CONCURRENCY_LIMIT = 1_000_000_000
+
+const concurrencySchema = z
+  .object({
+    concurrencyKey: z
+      .string({ error: 'must be a string (the job’s fairness group)' })
+      .min(1, 'must be a non-empty string')
+      .max(
+        MAX_CONCURRENCY_KEY_LENGTH,
+        `must be at most ${MAX_CONCURRENCY_KEY_LENGTH.toLocaleString('en-US')} characters`,
+      )
+      .optional(),
+    concurrencyLimit: z
+      .number({ error: 'must be a number' })
+      .int('must be an integer')
+      .min(1, 'must be at least 1')
+      .max(MAX_CONCURRENCY_LIMIT, `must be at most ${MAX_CONCURRENCY_LIMIT.toLocaleString('en-US')}`)
+      .optional(),
+  })
+  .superRefine((value, context) => {
+    if (value.concurrencyLimit !== undefined && value.concurrencyKey === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['concurrencyLimit'],
+        message: 'needs a concurrencyKey (the group the limit applies to)',
+      })
+    }
+  })
 
 /** The longest lease a claim or a renewal takes: one day. */
 export const MAX_LEASE_MS = 24 * 60 * 60 * 1000
@@ -67,12 +106,46 @@ const renewSchema = z.object({
 export function validateQueuedJob(job: QueuedJob): QueuedJob {
   const valid = parseOrThrow(jobSchema, job, 'queued job')
   assertStorableText(valid.agentId, 'agentId', 'queued job')
+  const concurrency = validateJobConcurrency(job)
   return {
     agentId: valid.agentId,
     // A pool job holds its input one level down: an input at MAX_JSON_DEPTH fits.
     job: jsonOf(valid.job, 'job', MAX_RECORD_DEPTH),
     priority: valid.priority,
     readyAt: valid.readyAt,
+    ...concurrency,
+  }
+}
+
+/**
+ * Validates the fairness fields of a queued job (`concurrencyKey`, `concurrencyLimit`), for stores
+ * that validate the rest themselves: `InvalidOptionsError` naming the field (after `prefix`, such
+ * as `jobs[2]`) for a key that is not a non-empty string of at most `MAX_CONCURRENCY_KEY_LENGTH`
+ * characters (or holds a NUL), a limit that is not an integer from 1 to `MAX_CONCURRENCY_LIMIT`,
+ * or a limit without a key.
+ */
+export function validateJobConcurrency(
+  job: Pick<QueuedJob, 'concurrencyKey' | 'concurrencyLimit'>,
+  prefix?: string,
+  subject = 'queued job',
+): JobConcurrency {
+  const source = (typeof job === 'object' && job !== null ? job : {}) as JobConcurrency
+  const valid = parseOrThrow(
+    concurrencySchema,
+    { concurrencyKey: source.concurrencyKey, concurrencyLimit: source.concurrencyLimit },
+    subject,
+    prefix ?? '',
+  )
+  if (valid.concurrencyKey !== undefined) {
+    assertStorableText(
+      valid.concurrencyKey,
+      prefix === undefined ? 'concurrencyKey' : `${prefix}.concurrencyKey`,
+      subject,
+    )
+  }
+  return {
+    ...(valid.concurrencyKey === undefined ? {} : { concurrencyKey: valid.concurrencyKey }),
+    ...(valid.concurrencyLimit === undefined ? {} : { concurrencyLimit: valid.concurrencyLimit }),
   }
 }
 

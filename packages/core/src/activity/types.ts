@@ -265,6 +265,20 @@ export interface QueuedJob {
   priority: number
   /** Not claimed before this time (epoch ms). */
   readyAt: number
+  /**
+   * The job's fairness group (the local engine passes its task and `concurrency.key`, as
+   * `JSON.stringify([task, key])`): within a priority, a claim serves the groups with the fewest
+   * jobs in flight first, round-robin, so a group with many queued jobs cannot hold back the
+   * others. Absent: the job belongs to the group of unkeyed jobs. A non-empty string of at most
+   * `MAX_CONCURRENCY_KEY_LENGTH` characters.
+   */
+  concurrencyKey?: string
+  /**
+   * Most jobs of `concurrencyKey` held under a live lease at once, across every owner and process
+   * (a lease that runs out frees its slot). An integer from 1 to `MAX_CONCURRENCY_LIMIT`; only
+   * with `concurrencyKey`. Absent: the group is served fairly but has no limit of its own.
+   */
+  concurrencyLimit?: number
 }
 
 /** A job claimed from a durable queue. */
@@ -290,9 +304,25 @@ export interface DurableJobQueue {
   /**
    * Claims up to `limit` ready jobs (ready time passed; unclaimed, or their lease expired) for
    * `owner` until `leaseMs` from now, highest priority first, then oldest. Atomic across processes.
+   *
+   * With jobs that have a `concurrencyKey` queued, a claim is fair: highest priority first; within
+   * a priority, the group (`concurrencyKey`; unkeyed jobs form one group) with the fewest jobs in
+   * flight (under a live lease) plus taken earlier in this claim first, then the group that was
+   * served least recently, then the oldest job; and never a job that would put more than its
+   * `concurrencyLimit` jobs of its group in flight. A queue that does this says so with
+   * `fairClaims: true`.
    */
   claim(owner: string, limit: number, leaseMs: number): Promise<ClaimedJob[]>
-  /** Extends `owner`'s leases on these jobs; resolves with the ids it no longer holds. */
+  /**
+   * True when `claim` honours `concurrencyKey` and `concurrencyLimit` (see `claim`). A queue without
+   * it claims keyed jobs in plain priority order: the local engine then runs them unfairly.
+   */
+  readonly fairClaims?: boolean
+  /**
+   * Extends `owner`'s leases on these jobs; resolves with the ids it no longer holds. A lease that
+   * ran out is renewed while no other owner claimed the job; for a job with a `concurrencyLimit`,
+   * only while its group is still below the limit (its slot may have gone to another job).
+   */
   renew(owner: string, agentIds: string[], leaseMs: number): Promise<string[]>
   /** Removes a job (it ended or was canceled); `true` if it was there. */
   remove(agentId: string): Promise<boolean>

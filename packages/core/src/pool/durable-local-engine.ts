@@ -1,4 +1,5 @@
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
+import { MAX_CONCURRENCY_KEY_LENGTH, MAX_CONCURRENCY_LIMIT } from '../activity/job-queue-helpers.js'
 import type { DurableJobQueue, JsonValue, QueuedJob } from '../activity/types.js'
 import { RunCanceledError } from '../errors/run-canceled-error.js'
 import { RunnerError } from '../errors/runner-error.js'
@@ -240,12 +241,33 @@ export class DurableLocalEngine implements PoolEngine {
   }
 }
 
-/** A job as the store's queue keeps it: a JSON copy, ready `delayMs` after `now`. */
+/**
+ * A job as the store's queue keeps it: a JSON copy, ready `delayMs` after `now`; a job with a
+ * concurrency key is queued in its group (task and key, as the in-memory queue groups them) with
+ * the task's limit, so that the store's claims are fair across keys and hold the limit across
+ * every process on the store.
+ */
 function queuedJob(job: PoolJob, now: number): QueuedJob {
   return {
     agentId: job.agentId,
     job: JSON.parse(JSON.stringify(job)) as JsonValue,
     priority: job.priority,
     readyAt: now + job.delayMs,
+    ...(job.concurrencyKey === undefined ? {} : { concurrencyKey: groupOf(job.task, job.concurrencyKey) }),
+    ...(job.concurrencyKey === undefined || job.concurrencyLimit === undefined
+      ? {}
+      : { concurrencyLimit: Math.min(job.concurrencyLimit, MAX_CONCURRENCY_LIMIT) }),
   }
+}
+
+/**
+ * The queue's group of a key of a task: `["task","key"]` (as the in-memory queue groups jobs), or,
+ * when that is longer than a store takes (a long task name and a key full of characters JSON
+ * escapes), its SHA-256.
+ */
+function groupOf(task: string, key: string): string {
+  const group = JSON.stringify([task, key])
+  return group.length <= MAX_CONCURRENCY_KEY_LENGTH
+    ? group
+    : `sha256:${createHash('sha256').update(group).digest('hex')}`
 }

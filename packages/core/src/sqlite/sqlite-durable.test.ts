@@ -10,6 +10,7 @@ import { DecisionError } from '../errors/decision-error.js'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { RunnerError } from '../errors/runner-error.js'
 import { rejectionOf } from '../test/rejection-of.js'
+import { createSchemaV3 } from './test-helpers/schema-v3.js'
 import { useTempDatabases } from './test-helpers/temp-database.js'
 
 // The durable-run contract runs from @runner/testkit; these are what only a file shared by several
@@ -370,4 +371,69 @@ describe('SqliteActivityStore durable runs', () => {
       turn + 1,
     )
   }, 40_000)
+
+  describe('upgrading a database whose job queue predates concurrency keys (version 3)', () => {
+    it('keeps its queued and claimed jobs (unkeyed, in their order and leases), and claims keyed ones fairly after', async () => {
+      const file = tempDatabase()
+      const db = raw(file)
+      const past = Date.now() - 1000
+      try {
+        createSchemaV3(db)
+        const insert = db.prepare(
+          'INSERT INTO job_queue (agent_id, job, priority, ready_at, owner, lease_until, claimed_before) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        )
+        insert.run('old-held', '{"n":0}', 0, past, 'old-owner', Date.now() + 600_000, 1)
+        insert.run('old-1', '{"n":1}', 0, past, null, null, 0)
+        insert.run('old-2', '{"n":2}', 3, past, null, null, 0)
+        insert.run('old-lapsed', '{"n":3}', 0, past, 'gone-owner', past, 1)
+      } finally {
+        db.close()
+      }
+      const store = open({ path: file })
+      const queue = store.jobQueue
+      await queue.push({
+        agentId: 'a1',
+        job: 1,
+        priority: 0,
+        readyAt: past,
+        concurrencyKey: 'A',
+        concurrencyLimit: 1,
+      })
+      await queue.push({
+        agentId: 'a2',
+        job: 2,
+        priority: 0,
+        readyAt: past,
+        concurrencyKey: 'A',
+        concurrencyLimit: 1,
+      })
+      const claimed = await queue.claim('new-owner', 10, 60_000)
+      expect(
+        claimed.map((job) => [job.agentId, job.redelivered]),
+        'the old jobs are unkeyed (one group, with one in flight already), served in turn with A, which runs one at a time; the one under a live lease stays with its owner',
+      ).toEqual([
+        ['old-2', false],
+        ['a1', false],
+        ['old-1', false],
+        ['old-lapsed', true],
+      ])
+      expect(claimed[0], 'an old job reads back as it was queued, with no key').toEqual({
+        agentId: 'old-2',
+        job: { n: 2 },
+        priority: 3,
+        readyAt: past,
+        redelivered: false,
+      })
+      expect(
+        await queue.renew('old-owner', ['old-held'], 60_000),
+        'the old lease is still its owner’s',
+      ).toEqual([])
+      const version = raw(file)
+      try {
+        expect(version.prepare('PRAGMA user_version').get()).toEqual({ user_version: 5 })
+      } finally {
+        version.close()
+      }
+    })
+  })
 })

@@ -58,6 +58,7 @@ describe('SqliteActivityStore', () => {
           'activity_metadata',
           'documents',
           'job_queue',
+          'job_queue_groups',
           'run_journal',
           'run_records',
           'run_results',

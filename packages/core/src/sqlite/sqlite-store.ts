@@ -119,7 +119,7 @@ const optionsSchema = z.object({
 })
 
 /** The schema version this code writes, kept in `PRAGMA user_version`. */
-const SCHEMA_VERSION = 4
+const SCHEMA_VERSION = 5
 
 /** A migration step: SQL text, or a function for a step that reads the schema first. */
 type Migration = string | ((db: DatabaseSync) => void)
@@ -324,6 +324,26 @@ const migrations: readonly Migration[] = [
     UPDATE activity_counts SET count = count - 1
       WHERE key = OLD.key AND type = OLD.type AND value = OLD.value AND status = OLD.status;
   END;
+  `,
+  // 4 -> 5: fair claims across concurrency keys. Each queued job has its group (`''`: unkeyed, as
+  // every job queued before) and the group's limit; one index serves both the claims of unkeyed
+  // jobs (group '', by priority then push order) and a fair claim's look-up of each group's first
+  // jobs (covering: whether a job is claimable is read from the index); a partial index counts
+  // the jobs in flight per group, and one on priority tells whether all jobs share one; `job_queue_groups` lists the keyed
+  // groups that have jobs and keeps when each group was last served (NULL: never; round-robin
+  // among groups with as many jobs in flight; '' is the unkeyed jobs' turn).
+  `
+  ALTER TABLE job_queue ADD COLUMN concurrency_key TEXT NOT NULL DEFAULT '';
+  ALTER TABLE job_queue ADD COLUMN concurrency_limit INTEGER CHECK (concurrency_limit >= 1);
+  DROP INDEX job_queue_order;
+  CREATE INDEX job_queue_group_order ON job_queue (concurrency_key, priority DESC, seq, ready_at, owner, lease_until);
+  CREATE INDEX job_queue_in_flight ON job_queue (concurrency_key, lease_until, concurrency_limit) WHERE owner IS NOT NULL;
+  CREATE INDEX job_queue_priority ON job_queue (priority);
+  CREATE TABLE job_queue_groups (
+    concurrency_key TEXT PRIMARY KEY,
+    last_turn INTEGER
+  ) WITHOUT ROWID;
+  CREATE INDEX job_queue_groups_turn ON job_queue_groups (last_turn);
   `,
 ]
 

@@ -104,12 +104,27 @@ const releasedSteps: ReadonlyArray<(schema: string) => string> = [
   COMMENT ON TABLE "${schema}".jobs IS 'Durable job queue of @runner pools; claims are leases (owner, lease_until).';
   COMMENT ON TABLE "${schema}".documents IS 'JSON documents kept beside @runner runs, by namespace and key (binary key order).';
   `,
+  // Version 5.
+  (schema) => `
+  CREATE TABLE "${schema}".activity_metadata (
+    key text NOT NULL,
+    value jsonb NOT NULL,
+    status text NOT NULL CHECK (status IN ('queued', 'running', 'waiting', 'complete', 'error', 'canceled')),
+    seq bigint NOT NULL REFERENCES "${schema}".activities (seq) ON DELETE CASCADE,
+    PRIMARY KEY (key, value, status, seq)
+  );
+  CREATE INDEX activity_metadata_seq ON "${schema}".activity_metadata (seq);
+  INSERT INTO "${schema}".activity_metadata (key, value, status, seq)
+  SELECT m.key, m.value, a.status, a.seq FROM "${schema}".activities a, jsonb_each(a.metadata) m
+  WHERE jsonb_typeof(m.value) IN ('string', 'number', 'boolean', 'null');
+  COMMENT ON TABLE "${schema}".activity_metadata IS 'Metadata keys of each @runner activity with a primitive value, and its status: the index of list and countActive filters.';
+  `,
 ]
 
 /** A version of the schema that a released store left. */
-export type ReleasedVersion = 1 | 2 | 3 | 4
+export type ReleasedVersion = 1 | 2 | 3 | 4 | 5
 
-/** Creates `schema` as a released store of `version` (1 to 4) left it on first use. */
+/** Creates `schema` as a released store of `version` (1 to 5) left it on first use. */
 export async function createReleasedSchema(
   pool: pg.Pool,
   schema: string,

@@ -12,6 +12,11 @@ const LONG_LEASE_MS = 60_000
  * The durable job queue (`store.jobQueue`, on stores that survive a restart; skipped when the
  * store has none): claims by priority then first in first out, ready times, claim limits, leases
  * that never let two owners hold a job and that redeliver a job whose owner stopped renewing.
+ *
+ * Fair claims across concurrency keys (`concurrencyKey`, `concurrencyLimit`) are held to on a
+ * queue that declares `fairClaims: true`; on one that does not, those cases skip (saying so), so
+ * that a store written before them keeps passing. The local engine runs keyed tasks unfairly on
+ * such a queue.
  */
 export function jobQueueCases(suite: StoreSuite): void {
   describe('job queue', () => {
@@ -224,6 +229,178 @@ export function jobQueueCases(suite: StoreSuite): void {
         (await queue.claim('owner-a', 10, LONG_LEASE_MS)).map((job) => job.agentId),
         'no job of a refused batch was stored',
       ).toEqual(['queued'])
+    })
+
+    describe('fair claims across concurrency keys', () => {
+      /** The store's queue when it declares fair claims, or skips the test saying why. */
+      const fairOf = (context: TestContext): DurableJobQueue => {
+        const queue = queueOf(context)
+        if (queue.fairClaims !== true)
+          context.skip(
+            'this store’s jobQueue does not declare fairClaims: true (keyed jobs are claimed in plain order)',
+          )
+        return queue
+      }
+      const keyed = (agentId: string, key: string, extra: Partial<QueuedJob> = {}): QueuedJob => ({
+        ...jobOf(agentId),
+        concurrencyKey: key,
+        ...extra,
+      })
+      const ids = (claimed: Array<{ agentId: string }>) => claimed.map((job) => job.agentId)
+
+      it('claims round-robin across keys within a priority (unkeyed jobs are one group), each job as pushed', async (context) => {
+        const queue = fairOf(context)
+        const pushed = [
+          keyed('a1', 'A', { concurrencyLimit: 10 }),
+          keyed('a2', 'A', { concurrencyLimit: 10 }),
+          keyed('a3', 'A', { concurrencyLimit: 10 }),
+          keyed('a4', 'A', { concurrencyLimit: 10 }),
+          keyed('a5', 'A', { concurrencyLimit: 10 }),
+          keyed('b1', 'B'),
+          keyed('b2', 'B'),
+          keyed('b3', 'B'),
+          jobOf('u1'),
+          jobOf('u2'),
+        ]
+        for (const job of pushed) await queue.push(job)
+        const claimed = await queue.claim('owner-a', 10, LONG_LEASE_MS)
+        expect(
+          ids(claimed),
+          'one job of each group in turn (oldest group first), not the 5 jobs of A pushed first',
+        ).toEqual(['a1', 'b1', 'u1', 'a2', 'b2', 'u2', 'a3', 'b3', 'a4', 'a5'])
+        for (const job of claimed) {
+          expect(job, `a claimed job is returned as pushed, with its key and limit (${job.agentId})`).toEqual(
+            {
+              ...pushed.find((item) => item.agentId === job.agentId),
+              redelivered: false,
+            },
+          )
+        }
+      })
+
+      it('claims the highest priority first, whatever the key', async (context) => {
+        const queue = fairOf(context)
+        for (const job of [
+          keyed('a1', 'A'),
+          keyed('a2', 'A'),
+          keyed('b1', 'B', { priority: 5 }),
+          keyed('b2', 'B', { priority: 5 }),
+          keyed('b3', 'B'),
+        ])
+          await queue.push(job)
+        expect(
+          ids(await queue.claim('owner-a', 10, LONG_LEASE_MS)),
+          'the priority-5 jobs of B first, then round-robin',
+        ).toEqual(['b1', 'b2', 'a1', 'a2', 'b3'])
+      })
+
+      it('serves the key with the fewest jobs in flight first, then the one served least recently', async (context) => {
+        const queue = fairOf(context)
+        for (let index = 1; index <= 4; index++) await queue.push(keyed(`a${index}`, 'A'))
+        expect(ids(await queue.claim('owner-a', 2, LONG_LEASE_MS)), 'A alone: its two oldest').toEqual([
+          'a1',
+          'a2',
+        ])
+        for (let index = 1; index <= 4; index++) await queue.push(keyed(`b${index}`, 'B'))
+        expect(
+          ids(await queue.claim('owner-b', 3, LONG_LEASE_MS)),
+          'B has none in flight and A two: B gets the next three slots (the third: B was served less recently)',
+        ).toEqual(['b1', 'b2', 'b3'])
+        expect(
+          ids(await queue.claim('owner-c', 1, LONG_LEASE_MS)),
+          'then A, which has fewer in flight (2 against 3)',
+        ).toEqual(['a3'])
+        expect(
+          ids(await queue.claim('owner-d', 1, LONG_LEASE_MS)),
+          'then, 3 in flight each, B: A was served more recently',
+        ).toEqual(['b4'])
+      })
+
+      it('never puts more than concurrencyLimit jobs of a key in flight, across owners', async (context) => {
+        const queue = fairOf(context)
+        for (let index = 1; index <= 4; index++)
+          await queue.push(keyed(`a${index}`, 'A', { concurrencyLimit: 2 }))
+        await queue.push(keyed('b1', 'B', { concurrencyLimit: 1 }))
+        await queue.push(keyed('b2', 'B', { concurrencyLimit: 1 }))
+        expect(ids(await queue.claim('owner-a', 10, LONG_LEASE_MS)), 'two of A and one of B').toEqual([
+          'a1',
+          'b1',
+          'a2',
+        ])
+        expect(
+          await queue.claim('owner-b', 10, LONG_LEASE_MS),
+          'another owner gets nothing while both keys are at their limit',
+        ).toEqual([])
+        const next = await queue.nextReadyAt()
+        expect(
+          next === undefined || next > Date.now() + LONG_LEASE_MS / 2,
+          `nextReadyAt is not "now" while every ready job waits for a slot (got ${next})`,
+        ).toBe(true)
+        expect(await queue.remove('a1'), 'a1 ended').toBe(true)
+        expect(
+          ids(await queue.claim('owner-b', 10, LONG_LEASE_MS)),
+          'its slot goes to the next of A',
+        ).toEqual(['a3'])
+        expect(await queue.remove('b1'), 'b1 ended').toBe(true)
+        expect(ids(await queue.claim('owner-c', 10, LONG_LEASE_MS)), 'and B’s to the next of B').toEqual([
+          'b2',
+        ])
+      })
+
+      it('frees a key’s slot when the lease of its job runs out; the old owner cannot renew past the limit', async (context) => {
+        const queue = fairOf(context)
+        await queue.push(keyed('a1', 'A', { concurrencyLimit: 1, priority: 1 }))
+        await queue.push(keyed('a2', 'A', { concurrencyLimit: 1 }))
+        expect(ids(await queue.claim('owner-a', 10, 1000)), 'the limit: one of A').toEqual(['a1'])
+        expect(await queue.claim('owner-b', 10, LONG_LEASE_MS), 'none while a1’s lease lives').toEqual([])
+        await sleep(1300)
+        const again = await queue.claim('owner-b', 10, LONG_LEASE_MS)
+        expect(
+          again.map((job) => [job.agentId, job.redelivered]),
+          'once the lease ran out, its job is claimed again (first of its key), still one at a time',
+        ).toEqual([['a1', true]])
+        expect(await queue.renew('owner-a', ['a1'], LONG_LEASE_MS), 'the old owner lost it').toEqual(['a1'])
+
+        await queue.push(keyed('b1', 'B', { concurrencyLimit: 1 }))
+        expect(ids(await queue.claim('owner-a', 10, 1000)), 'b1, under a short lease').toEqual(['b1'])
+        await queue.push(keyed('b2', 'B', { concurrencyLimit: 1, priority: 9 }))
+        await sleep(1300)
+        expect(
+          ids(await queue.claim('owner-b', 1, LONG_LEASE_MS)),
+          'b1’s lease ran out: the slot goes to b2 (higher priority)',
+        ).toEqual(['b2'])
+        expect(
+          await queue.renew('owner-a', ['b1'], LONG_LEASE_MS),
+          'b1’s old owner cannot renew its lapsed lease: B is at its limit',
+        ).toEqual(['b1'])
+        expect(await queue.claim('owner-c', 10, LONG_LEASE_MS), 'and B stays at one in flight').toEqual([])
+      })
+
+      it('refuses an invalid concurrencyKey or concurrencyLimit, naming the field', async (context) => {
+        const queue = fairOf(context)
+        const refusals: Array<[QueuedJob, string, string]> = [
+          [keyed('x', ''), 'concurrencyKey', 'an empty key'],
+          [keyed('x', 'k'.repeat(501)), 'concurrencyKey', 'a key over 500 characters'],
+          [
+            { ...keyed('x', 'A'), concurrencyKey: 7 as never },
+            'concurrencyKey',
+            'a key that is not a string',
+          ],
+          [keyed('x', 'A', { concurrencyLimit: 0 }), 'concurrencyLimit', 'a limit of 0'],
+          [keyed('x', 'A', { concurrencyLimit: 1.5 }), 'concurrencyLimit', 'a limit that is no integer'],
+          [{ ...jobOf('x'), concurrencyLimit: 2 }, 'concurrencyLimit', 'a limit without a key'],
+        ]
+        for (const [job, field, what] of refusals)
+          await expectInvalidOptions(queue.push(job), field, `push with ${what}`)
+        if (queue.pushMany) {
+          await expectInvalidOptions(
+            queue.pushMany([keyed('y1', 'A'), keyed('y2', 'A', { concurrencyLimit: -1 })]),
+            'jobs[1].concurrencyLimit',
+            'pushMany with a negative limit',
+          )
+        }
+        expect(await queue.nextReadyAt(), 'a refused push queues nothing').toBeUndefined()
+      })
     })
 
     it('removes a job: true once, then false, and a removed job is never claimed', async (context) => {
