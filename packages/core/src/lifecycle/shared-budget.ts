@@ -66,6 +66,16 @@ export interface SharedBudgetUse {
   key: string
 }
 
+/** A value made by `createSharedBudget` (checked by shape: any copy of core makes one). */
+export const sharedBudgetSchema = z.custom<SharedBudget>(
+  (value) =>
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { reached?: unknown }).reached === 'function' &&
+    typeof (value as { charge?: unknown }).charge === 'function',
+  { error: 'must be a budget made by createSharedBudget' },
+)
+
 const DAY = 86_400_000
 const HOUR = 3_600_000
 

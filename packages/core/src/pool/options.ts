@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { DEFAULT_MAX_RECORD_BYTES } from '../activity/run-record.js'
 import type { ActivityTracker } from '../activity/tracker.js'
+import { sharedBudgetSchema } from '../lifecycle/shared-budget.js'
 import { isLogger, type Logger, loggerMessage } from '../runner/log-hooks.js'
 import { toJson } from './to-json.js'
 import type { PoolEngine } from './types.js'
@@ -101,14 +102,7 @@ export const taskOptionsSchema = z.strictObject({
   budget: z
     .strictObject(
       {
-        shared: z.custom(
-          (value) =>
-            typeof value === 'object' &&
-            value !== null &&
-            typeof (value as { reached?: unknown }).reached === 'function' &&
-            typeof (value as { charge?: unknown }).charge === 'function',
-          { error: 'must be a budget made by createSharedBudget' },
-        ),
+        shared: sharedBudgetSchema,
         key: z.custom<(input: unknown, metadata: Record<string, unknown>) => string>(
           (value) => typeof value === 'function',
           { error: 'must be a function (input, metadata) => string, such as (_, m) => String(m.tenant)' },
@@ -138,13 +132,15 @@ const jsonObjectSchema = z
     }
   })
 
+/** A job's priority: an integer from -1,000,000 to 1,000,000. */
+export const prioritySchema = z
+  .number({ error: 'must be a number' })
+  .int('must be an integer')
+  .min(-maxPriority, `must be at least -${maxPriority}`)
+  .max(maxPriority, `must be at most ${maxPriority}`)
+
 export const enqueueOptionsSchema = z.strictObject({
-  priority: z
-    .number({ error: 'must be a number' })
-    .int('must be an integer')
-    .min(-maxPriority, `must be at least -${maxPriority}`)
-    .max(maxPriority, `must be at most ${maxPriority}`)
-    .optional(),
+  priority: prioritySchema.optional(),
   metadata: jsonObjectSchema.optional(),
   delayMs: milliseconds(0).optional(),
   agentId: nameSchema.optional(),

@@ -3,7 +3,7 @@ import { z } from 'zod'
 import type { ActivityStore, JsonValue } from '../activity/types.js'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { parseOrThrow } from '../util/zod-issues.js'
-import { maxPriority } from './options.js'
+import { prioritySchema } from './options.js'
 import { toJson } from './to-json.js'
 import type { EngineSchedules, ScheduleDefinition, ScheduleInfo } from './types.js'
 
@@ -47,12 +47,7 @@ const scheduleOptionsSchema = z.strictObject({
   timezone: z.string({ error: 'must be an IANA time zone name, such as "Europe/Paris"' }).optional(),
   input: z.unknown().optional(),
   metadata: z.record(z.string(), z.unknown(), { error: 'must be an object' }).optional(),
-  priority: z
-    .number({ error: 'must be a number' })
-    .int('must be an integer')
-    .min(-maxPriority, `must be at least -${maxPriority}`)
-    .max(maxPriority, `must be at most ${maxPriority}`)
-    .optional(),
+  priority: prioritySchema.optional(),
   missed: z.enum(['skip', 'run-once'], { error: 'must be "skip" or "run-once"' }).optional(),
 })
 

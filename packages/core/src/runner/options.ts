@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { defaultRetryOptions } from '../lifecycle/retry-policy.js'
 import { checkSession } from '../lifecycle/sessions.js'
+import { sharedBudgetSchema } from '../lifecycle/shared-budget.js'
 import { parseOrThrow } from '../util/zod-issues.js'
 import { isLogger, loggerMessage } from './log-hooks.js'
 import type { ResolvedRunOptions, RunBudget, RunnerOptions, RunOptions } from './types.js'
@@ -46,14 +47,7 @@ const retrySchema = z
 
 const sharedUse = z.strictObject(
   {
-    budget: z.custom(
-      (value) =>
-        typeof value === 'object' &&
-        value !== null &&
-        typeof (value as { reached?: unknown }).reached === 'function' &&
-        typeof (value as { charge?: unknown }).charge === 'function',
-      'must be a budget made by createSharedBudget',
-    ),
+    budget: sharedBudgetSchema,
     key: z
       .string({ error: 'must be a non-empty string (a tenant, a user...)' })
       .min(1, 'must be a non-empty string (a tenant, a user...)'),
