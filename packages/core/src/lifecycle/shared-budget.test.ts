@@ -352,26 +352,35 @@ describe('shared budgets: Redis, across processes', () => {
 
   it('two processes spending one key under concurrency overspend by at most one in-flight call each', async () => {
     const keyPrefix = `test:budget:${randomUUID()}`
-    const maxTokens = 40_500
-    const runProcess = () =>
-      new Promise<{ calls: number; stoppedBy?: string }>((resolve, reject) => {
-        const child = spawn(process.execPath, [fixture, url, keyPrefix, String(maxTokens)], {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        })
-        let out = ''
-        let err = ''
+    const maxTokens = 200_500
+    const start = () => {
+      const child = spawn(process.execPath, [fixture, url, keyPrefix, String(maxTokens)], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      })
+      let out = ''
+      let err = ''
+      const ready = new Promise<void>((resolve) => {
         child.stdout.on('data', (chunk) => {
           out += chunk
+          if (out.startsWith('ready\n')) resolve()
         })
-        child.stderr.on('data', (chunk) => {
-          err += chunk
-        })
+      })
+      child.stderr.on('data', (chunk) => {
+        err += chunk
+      })
+      const done = new Promise<{ calls: number; stoppedBy?: string }>((resolve, reject) => {
         child.on('exit', (code) => {
-          if (code === 0) resolve(JSON.parse(out.trim()))
+          if (code === 0) resolve(JSON.parse(out.slice('ready\n'.length).trim()))
           else reject(new Error(`budget process exited ${code}: ${err}`))
         })
       })
-    const results = await Promise.all([runProcess(), runProcess()])
+      return { child, ready, done }
+    }
+    const processes = [start(), start()]
+    // Both loaded and connected, then started together: their calls overlap.
+    await Promise.all(processes.map((each) => each.ready))
+    for (const each of processes) each.child.stdin.end('go\n')
+    const results = await Promise.all(processes.map((each) => each.done))
     for (const result of results) expect(result.stoppedBy).toBe('tenant-daily')
     const calls = results.reduce((sum, result) => sum + result.calls, 0)
     // Each call is 1,000 tokens; each process has one call in flight at a time.

@@ -3,7 +3,8 @@
  * up to 5 tool turns of 1,000 tokens per model call, all under one shared budget in Redis
  * (`argv[2]`: the Redis URL, `argv[3]`: the key prefix, `argv[4]`: the budget's maxTokens), key
  * `acme`, until a run stops on the budget. Prints one JSON line: `{ calls, stoppedBy }`, the model
- * calls this process made and the name of the budget that stopped it.
+ * calls this process made and the name of the budget that stopped it. Prints `ready` first, and
+ * starts once its stdin gets a line (so that the test starts every process at once).
  *
  * Node runs this file with type stripping; it loads the package as built (`dist/`, which the
  * test command builds first), as an application would.
@@ -35,6 +36,9 @@ const search = defineTool({
   execute: async ({ query }) => `results for ${query}`,
 })
 const runner = new ScriptedRunner({ budget: { shared: { budget, key: 'acme' } }, retry: { attempts: 1 } })
+process.stdout.write('ready\n')
+await new Promise((resolve) => process.stdin.once('data', resolve))
+process.stdin.pause()
 let calls = 0
 let stoppedBy: string | undefined
 for (let run = 0; run < 1000 && stoppedBy === undefined; run++) {
