@@ -10,6 +10,7 @@ import { DecisionError } from '../errors/decision-error.js'
 import { InvalidOptionsError } from '../errors/invalid-options-error.js'
 import { RunnerError } from '../errors/runner-error.js'
 import { rejectionOf } from '../test/rejection-of.js'
+import { SqliteActivityStore } from './index.js'
 import { createSchemaV3 } from './test-helpers/schema-v3.js'
 import { useTempDatabases } from './test-helpers/temp-database.js'
 
@@ -430,7 +431,9 @@ describe('SqliteActivityStore durable runs', () => {
       ).toEqual([])
       const version = raw(file)
       try {
-        expect(version.prepare('PRAGMA user_version').get()).toEqual({ user_version: 5 })
+        expect(version.prepare('PRAGMA user_version').get()).toEqual({
+          user_version: SqliteActivityStore.schemaVersion,
+        })
       } finally {
         version.close()
       }

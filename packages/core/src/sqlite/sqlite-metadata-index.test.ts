@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { ActivityStatus, ActivitySummary } from '../activity/types.js'
-import type { SqliteActivityStore } from './index.js'
+import { SqliteActivityStore } from './index.js'
 import { type EntryV2, writeActivityV2 } from './test-helpers/schema-v2.js'
 import { createSchemaV3 } from './test-helpers/schema-v3.js'
 import { useTempDatabases } from './test-helpers/temp-database.js'
@@ -98,7 +98,9 @@ describe('SqliteActivityStore metadata index', () => {
       const file = versionThreeFile()
       await open(file).close()
       const db = raw(file)
-      expect(db.prepare('PRAGMA user_version').get()).toEqual({ user_version: 4 })
+      expect(db.prepare('PRAGMA user_version').get()).toEqual({
+        user_version: SqliteActivityStore.schemaVersion,
+      })
       expect(db.prepare('PRAGMA integrity_check').all()).toEqual([{ integrity_check: 'ok' }])
       expect(db.prepare('SELECT count(*) AS rows FROM activity_metadata').get()).toEqual({ rows: 10 })
       db.close()
