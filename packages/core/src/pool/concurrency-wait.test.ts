@@ -13,39 +13,45 @@ afterEach(async () => {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe('a task waiting for its key’s concurrency slot', () => {
-  it('says so on its queued activity, then starts as usual; one waiting for the pool only does not', async () => {
+  it('says so on its queued activity while the pool has room, then starts as usual; one waiting for the pool keeps its line', async () => {
     const store = new MemoryActivityStore()
     const activity = createActivityTracker({ store })
-    const pool = createPool({ activity, concurrency: 1 })
+    const pool = createPool({ activity, concurrency: 2 })
     pools.push(pool)
-    let release = () => {}
-    const held = new Promise<void>((resolve) => {
-      release = resolve
-    })
+    const releases: Array<() => void> = []
     const work = pool.task(
       'work',
       { input: z.number(), concurrency: { key: (_, metadata) => String(metadata.tenant), limit: 1 } },
       async ({ input }) => {
-        if (input === 1) await held
+        if (input < 10) await new Promise<void>((resolve) => releases.push(resolve))
         return input
       },
     )
     const first = await work.enqueue(1, { metadata: { tenant: 'acme' } })
+    await until(() => releases.length === 1)
+    // The pool has a free slot, but acme is at its limit.
     const second = await work.enqueue(2, { metadata: { tenant: 'acme' } })
-    // Behind the pool's single slot, not its own key's limit.
-    const other = await work.enqueue(3, { metadata: { tenant: 'globex' } })
     await sleep(20)
     const waiting = await store.get(second.agentId)
     expect(waiting?.status).toBe('queued')
     expect(waiting?.message).toBe('Waiting for a concurrency slot (work "acme": at most 1 at once)')
     expect(waiting?.log.at(-1)).toMatchObject({ status: 'queued', kind: 'lifecycle' })
     expect(waiting?.startedAt).toBeUndefined()
+
+    // globex takes the pool's last slot; initech then waits for the pool only.
+    const globex = await work.enqueue(3, { metadata: { tenant: 'globex' } })
+    await until(() => releases.length === 2)
+    const other = await work.enqueue(40, { metadata: { tenant: 'initech' } })
+    await sleep(20)
     expect((await store.get(other.agentId))?.log.map((entry) => entry.message)).toEqual(['Waiting to start'])
 
-    release()
+    for (const release of releases.splice(0)) release()
     expect(await work.result(first.agentId)).toBe(1)
+    expect(await work.result(globex.agentId)).toBe(3)
+    expect(await work.result(other.agentId)).toBe(40)
+    await until(() => releases.length === 1)
+    releases[0]?.()
     expect(await work.result(second.agentId)).toBe(2)
-    expect(await work.result(other.agentId)).toBe(3)
     expect(
       (await store.get(second.agentId))?.log.map((entry) => `${entry.status}: ${entry.message}`),
     ).toEqual([
@@ -56,3 +62,10 @@ describe('a task waiting for its key’s concurrency slot', () => {
     ])
   })
 })
+
+async function until(check: () => boolean): Promise<void> {
+  for (let tries = 0; !check(); tries++) {
+    if (tries > 500) throw new Error('timed out')
+    await sleep(5)
+  }
+}

@@ -264,10 +264,14 @@ class LocalEngine implements PoolEngine {
     const entry = { job, seq: this.#seq++ }
     this.#ready.push(entry)
     this.#queued.set(job.agentId, entry)
-    if (job.concurrencyKey !== undefined) {
-      // Behind its own key's limit (not only the pool's): the activity says which key it waits for.
+    const context = this.#context
+    if (job.concurrencyKey !== undefined && context) {
+      // The pool has room for it but its key is at its limit: the activity says which key it
+      // waits for. (Behind the pool's own slots as well, it stays `Waiting to start`: no write
+      // per job for a backlog.)
       const { running, waiting, limit } = this.#ready.usage(job)
-      if (running + waiting > limit) void this.#context?.noteQueued(job, concurrencyWaitMessage(job, limit))
+      if (running + waiting > limit && this.#running.size + this.#ready.size <= context.concurrency)
+        void context.noteQueued(job, concurrencyWaitMessage(job, limit))
     }
     this.#schedulePump()
   }
