@@ -258,7 +258,8 @@ describe('shared budgets: pool tasks', () => {
     )
     const canceledAt = Date.now()
     await expect(taskPool.cancel(canceled.agentId)).resolves.toBe(true)
-    expect(Date.now() - canceledAt).toBeLessThan(1000)
+    // At once, not at the window's end (about 3 s away).
+    expect(Date.now() - canceledAt).toBeLessThan(2000)
     expect((await store.get(canceled.agentId))?.status).toBe('canceled')
 
     await expect(task.result(waiting.agentId)).resolves.toBe('Here is what I found.')

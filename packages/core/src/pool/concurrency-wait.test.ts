@@ -31,7 +31,8 @@ describe('a task waiting for its key’s concurrency slot', () => {
     await until(() => releases.length === 1)
     // The pool has a free slot, but acme is at its limit.
     const second = await work.enqueue(2, { metadata: { tenant: 'acme' } })
-    await sleep(20)
+    // The line is written in the background: wait for it.
+    await untilAsync(async () => (await store.get(second.agentId))?.log.length === 2)
     const waiting = await store.get(second.agentId)
     expect(waiting?.status).toBe('queued')
     expect(waiting?.message).toBe('Waiting for a concurrency slot (work "acme": at most 1 at once)')
@@ -62,6 +63,13 @@ describe('a task waiting for its key’s concurrency slot', () => {
     ])
   })
 })
+
+async function untilAsync(check: () => Promise<boolean>): Promise<void> {
+  for (let tries = 0; !(await check()); tries++) {
+    if (tries > 1000) throw new Error('timed out')
+    await sleep(5)
+  }
+}
 
 async function until(check: () => boolean): Promise<void> {
   for (let tries = 0; !check(); tries++) {
