@@ -13,12 +13,11 @@ import { loadOptional } from '../lib/optional.ts'
 import { type RedisOptions, redisOptions } from '../lib/redis-options.ts'
 import { compareRow, targets } from '../lib/results.ts'
 import { type Contender, interleavedRounds, series } from '../lib/rounds.ts'
-import { type BullmqModule, obliterate } from './6-bullmq.ts'
+import { type BullmqModule, obliterate, withTimeout } from './6-bullmq.ts'
 
 const TENANTS = 100
 const CONCURRENCY = 16
 const LIMIT = 2
-const TIMEOUT_MS = 120_000
 
 function contender(
   name: 'on' | 'off',
@@ -57,16 +56,10 @@ function contender(
       return async () => {
         const start = performance.now()
         const enqueued = await pool.enqueueMany(items)
-        let timer: NodeJS.Timeout | undefined
-        await Promise.race([
+        await withTimeout(
           Promise.all(enqueued.map(({ agentId }) => pool.result(agentId))),
-          new Promise((_, reject) => {
-            timer = setTimeout(
-              () => reject(new Error(`fairness ${name} did not finish within ${TIMEOUT_MS / 1000} s`)),
-              TIMEOUT_MS,
-            )
-          }),
-        ]).finally(() => clearTimeout(timer))
+          `fairness ${name}`,
+        )
         const perSecond = tasks / ((performance.now() - start) / 1000)
         await worker.close()
         await pool.close({ timeoutMs: 5000 })

@@ -31,7 +31,8 @@ export async function obliterate(name: string, connection: RedisOptions): Promis
   await queue.close()
 }
 
-function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
+/** `promise`, or a rejection naming `what` after two minutes. */
+export function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
